@@ -1,0 +1,38 @@
+"""evosearch: genetic-algorithm model search over neural-network layer graphs.
+
+The public API: :class:`Evolver` runs a search, :class:`SearchSpace` says what a genome may hold,
+:class:`Genome` is one candidate, :class:`ParetoArchive` keeps the accuracy/size trade-offs.
+Names are imported on first use, so ``import evosearch.data`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["Evolver", "Genome", "ParetoArchive", "SearchSpace", "__version__"]
+
+_LOCATIONS = {
+    "Evolver": "evolver",
+    "Genome": "genome",
+    "ParetoArchive": "archive",
+    "SearchSpace": "space",
+}
+
+if TYPE_CHECKING:
+    from .archive import ParetoArchive
+    from .evolver import Evolver
+    from .genome import Genome
+    from .space import SearchSpace
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        return getattr(importlib.import_module(f".{_LOCATIONS[name]}", __name__), name)
+    raise AttributeError(f"module 'evosearch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,428 @@
+"""The Pareto archive: every non-dominated trade-off found so far, with its lineage.
+
+Vocabulary
+----------
+entry
+    One evaluated genome: its JSON dict, canonical hash, objective vector (by default
+    ``(cross-validated score, n_params)``), fold scores, generation and parent hashes.
+dominates
+    ``a`` dominates ``b`` when, after multiplying by the weights, ``a`` is at least as good in
+    every objective and strictly better in one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ArchiveEntry", "ParetoArchive", "hypervolume_2d"]
+
+FORMAT_VERSION = 1
+"""Version of the dict written by :meth:`ParetoArchive.to_dict`."""
+
+_ENTRY_KEYS = ("genome", "genome_hash", "objectives", "fold_scores", "generation", "parents")
+
+
+@dataclass
+class ArchiveEntry:
+    """One evaluated genome as the archive keeps it.
+
+    Attributes
+    ----------
+    genome : dict
+        The genome's JSON dict (opaque to the archive).
+    genome_hash : str
+        Canonical hash of the genome; identifies the entry.
+    objectives : tuple of float
+        Objective values, e.g. ``(score, n_params)``; converted to floats on construction.
+    fold_scores : list of float
+        Per-fold cross-validation scores.
+    generation : int
+        Generation in which the genome was evaluated.
+    parents : list of str
+        Hashes of the parent genomes (empty for the initial population).
+    """
+
+    genome: dict[str, Any]
+    genome_hash: str
+    objectives: tuple[float, ...]
+    fold_scores: list[float] = field(default_factory=list)
+    generation: int = 0
+    parents: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Normalise so that an entry equals its JSON round trip (ints and lists become floats
+        # and tuples there).
+        self.objectives = tuple(float(v) for v in self.objectives)
+        self.fold_scores = [float(v) for v in self.fold_scores]
+        self.generation = int(self.generation)
+        self.parents = [str(p) for p in self.parents]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict of this entry.
+
+        Returns
+        -------
+        dict
+            Keys ``genome``, ``genome_hash``, ``objectives``, ``fold_scores``, ``generation``,
+            ``parents``.
+        """
+        return {
+            "genome": self.genome,
+            "genome_hash": self.genome_hash,
+            "objectives": list(self.objectives),
+            "fold_scores": list(self.fold_scores),
+            "generation": self.generation,
+            "parents": list(self.parents),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ArchiveEntry:
+        """Rebuild an entry from :meth:`to_dict` output.
+
+        Parameters
+        ----------
+        d : dict
+            As written by :meth:`to_dict`.
+
+        Returns
+        -------
+        ArchiveEntry
+
+        Raises
+        ------
+        ValueError
+            If a key is missing or a value has the wrong type.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"an archive entry must be a JSON object, got {type(d).__name__}")
+        missing = [key for key in _ENTRY_KEYS if key not in d]
+        if missing:
+            raise ValueError(f"archive entry is missing key(s): {', '.join(missing)}")
+        if not isinstance(d["genome"], dict) or not isinstance(d["genome_hash"], str):
+            raise ValueError("archive entry needs a dict 'genome' and a string 'genome_hash'")
+        try:
+            return cls(
+                genome=d["genome"],
+                genome_hash=d["genome_hash"],
+                objectives=tuple(d["objectives"]),
+                fold_scores=list(d["fold_scores"]),
+                generation=d["generation"],
+                parents=list(d["parents"]),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"malformed archive entry {d['genome_hash']!r}: {exc}") from None
+
+
+class ParetoArchive:
+    """The all-time non-dominated set of evaluated genomes.
+
+    Invariants: no member dominates another; no two members have equal objective vectors or
+    equal genome hashes; no member's objectives contain NaN.
+
+    Update rules: an entry whose genome hash is already a member is ignored; an entry that a
+    member dominates is rejected, also if it arrives later than that member (the set is
+    all-time, not per generation); an entry whose objectives equal a member's is rejected,
+    so the older member (and its lineage) is kept; an accepted entry evicts every member it
+    dominates.
+
+    Hypervolume: with exactly two objectives, weights of sign ``(+, -)``, read as
+    ``(score, n_params)``, each member is mapped to ``(s, c)`` with
+    ``s = clip(score, 0, 1)`` (accuracy, or R² where a negative value counts as 0) and
+    ``c = clip(1 - log10(max(n_params, 1)) / log10(param_reference), 0, 1)`` (1 for a single
+    parameter, 0 at ``param_reference`` parameters or more), and the exact 2-D hypervolume
+    of those points with reference point ``(0, 0)`` is reported. It lies in ``[0, 1]`` and
+    is comparable across runs on the same task with the same ``param_reference``.
+
+    Parameters
+    ----------
+    weights : sequence of float, default=(1.0, -1.0)
+        One non-zero weight per objective: positive maximises, negative minimises.
+    param_reference : float, default=1e7
+        Parameter count that maps to the worst size coordinate (0) in :meth:`hypervolume`.
+
+    Examples
+    --------
+    >>> archive = ParetoArchive()
+    >>> archive.update([
+    ...     ArchiveEntry({}, "a", (0.90, 1000)),
+    ...     ArchiveEntry({}, "b", (0.80, 5000)),   # dominated by "a"
+    ...     ArchiveEntry({}, "c", (0.95, 9000)),
+    ... ])
+    2
+    >>> [m.genome_hash for m in archive.members]
+    ['a', 'c']
+    >>> archive.best().genome_hash
+    'c'
+    """
+
+    def __init__(
+        self, weights: Sequence[float] = (1.0, -1.0), param_reference: float = 1e7
+    ) -> None:
+        self.weights = tuple(float(w) for w in weights)
+        if not self.weights or any(w == 0 or not math.isfinite(w) for w in self.weights):
+            raise ValueError(f"weights must be finite, non-zero and non-empty: {self.weights}")
+        if not (math.isfinite(param_reference) and param_reference > 1):
+            raise ValueError(f"param_reference must be a finite number > 1, got {param_reference}")
+        self.param_reference = float(param_reference)
+        self._members: dict[str, ArchiveEntry] = {}
+
+    # ----------------------------------------------------------------------------- contents
+
+    @property
+    def members(self) -> list[ArchiveEntry]:
+        """Members sorted by objective 1 ascending (parameter count), then the others."""
+        return sorted(self._members.values(), key=self._sort_key)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __iter__(self) -> Iterator[ArchiveEntry]:
+        return iter(self.members)
+
+    def __contains__(self, genome_hash: object) -> bool:
+        return genome_hash in self._members
+
+    def __repr__(self) -> str:
+        return f"ParetoArchive(weights={self.weights}, members={len(self)})"
+
+    def _sort_key(self, entry: ArchiveEntry) -> tuple[Any, ...]:
+        objs = entry.objectives
+        return (objs[1:2], objs, entry.genome_hash)
+
+    # ------------------------------------------------------------------------------ updates
+
+    def update(self, entries: Iterable[ArchiveEntry]) -> int:
+        """Offer entries to the archive, in order.
+
+        Parameters
+        ----------
+        entries : iterable of ArchiveEntry
+            Candidates; see the class docstring for the rules.
+
+        Returns
+        -------
+        int
+            How many of these entries are members after the update (an entry accepted and
+            then evicted by a later one in the same call does not count).
+
+        Raises
+        ------
+        ValueError
+            If an entry has the wrong number of objectives or a NaN objective.
+        """
+        accepted: list[str] = []
+        for entry in entries:
+            if self._offer(entry):
+                accepted.append(entry.genome_hash)
+        return sum(1 for h in accepted if h in self._members)
+
+    def _offer(self, entry: ArchiveEntry) -> bool:
+        self._check_objectives(entry)
+        if entry.genome_hash in self._members:
+            return False
+        mine = self._weighted(entry.objectives)
+        evicted = []
+        for key, member in self._members.items():
+            theirs = self._weighted(member.objectives)
+            if theirs == mine or _dominates(theirs, mine):
+                return False
+            if _dominates(mine, theirs):
+                evicted.append(key)
+        for key in evicted:
+            del self._members[key]
+        self._members[entry.genome_hash] = entry
+        return True
+
+    def _check_objectives(self, entry: ArchiveEntry) -> None:
+        if len(entry.objectives) != len(self.weights):
+            raise ValueError(
+                f"entry {entry.genome_hash!r} has {len(entry.objectives)} objectives, "
+                f"the archive {len(self.weights)}"
+            )
+        if any(math.isnan(v) for v in entry.objectives):
+            raise ValueError(f"entry {entry.genome_hash!r} has a NaN objective")
+
+    def _weighted(self, objectives: tuple[float, ...]) -> tuple[float, ...]:
+        return tuple(v * w for v, w in zip(objectives, self.weights, strict=True))
+
+    # ------------------------------------------------------------------------------ queries
+
+    def hypervolume(self) -> float:
+        """Return the normalised 2-D hypervolume of the members (see the class docstring).
+
+        Returns
+        -------
+        float
+            In ``[0, 1]``; 0 for an empty archive.
+
+        Raises
+        ------
+        ValueError
+            If the archive does not have exactly two objectives with weights ``(+, -)``.
+        """
+        if len(self.weights) != 2 or not (self.weights[0] > 0 > self.weights[1]):
+            raise ValueError(
+                "hypervolume needs two objectives (score to maximise, parameter count to "
+                f"minimise), the archive has weights {self.weights}"
+            )
+        if not self._members:
+            return 0.0
+        objs = np.array([m.objectives for m in self._members.values()], dtype=np.float64)
+        score = np.clip(objs[:, 0], 0.0, 1.0)
+        size = 1.0 - np.log10(np.maximum(objs[:, 1], 1.0)) / math.log10(self.param_reference)
+        size = np.clip(size, 0.0, 1.0)
+        return hypervolume_2d(np.column_stack([score, size]), (0.0, 0.0))
+
+    def best(self, objective: int = 0) -> ArchiveEntry:
+        """Return the best member by one objective.
+
+        Parameters
+        ----------
+        objective : int, default=0
+            Index of the objective; its weight's sign says whether larger is better.
+
+        Returns
+        -------
+        ArchiveEntry
+            Ties are broken by the other objectives in order (so with the default weights,
+            equal scores go to fewer parameters), then by genome hash.
+
+        Raises
+        ------
+        ValueError
+            If the archive is empty or ``objective`` is out of range.
+        """
+        if not 0 <= objective < len(self.weights):
+            raise ValueError(f"objective must be in [0, {len(self.weights)}), got {objective}")
+        if not self._members:
+            raise ValueError("the archive is empty")
+
+        def badness(entry: ArchiveEntry) -> tuple[Any, ...]:
+            weighted = [-v for v in self._weighted(entry.objectives)]
+            others = weighted[:objective] + weighted[objective + 1 :]
+            return (weighted[objective], *others, entry.genome_hash)
+
+        return min(self._members.values(), key=badness)
+
+    # ---------------------------------------------------------------------------- JSON form
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict of the archive.
+
+        Returns
+        -------
+        dict
+            ``{"format_version": 1, "weights": [...], "param_reference": ...,
+            "members": [entry dicts, in :attr:`members` order]}``.
+        """
+        return {
+            "format_version": FORMAT_VERSION,
+            "weights": list(self.weights),
+            "param_reference": self.param_reference,
+            "members": [m.to_dict() for m in self.members],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ParetoArchive:
+        """Rebuild an archive from :meth:`to_dict` output, exactly (members are not re-offered).
+
+        Parameters
+        ----------
+        d : dict
+            As written by :meth:`to_dict`.
+
+        Returns
+        -------
+        ParetoArchive
+
+        Raises
+        ------
+        ValueError
+            If the format version is unknown, a key is missing, or the members break the
+            archive's invariants.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"an archive must be a JSON object, got {type(d).__name__}")
+        version = d.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unsupported archive format_version {version!r}")
+        for key in ("weights", "param_reference", "members"):
+            if key not in d:
+                raise ValueError(f"archive is missing key '{key}'")
+        archive = cls(weights=d["weights"], param_reference=d["param_reference"])
+        for item in d["members"]:
+            entry = ArchiveEntry.from_dict(item)
+            archive._check_objectives(entry)
+            if entry.genome_hash in archive._members:
+                raise ValueError(f"archive lists genome {entry.genome_hash!r} twice")
+            archive._members[entry.genome_hash] = entry
+        archive._check_non_dominated()
+        return archive
+
+    def _check_non_dominated(self) -> None:
+        points = [(m.genome_hash, self._weighted(m.objectives)) for m in self._members.values()]
+        for i, (hash_a, a) in enumerate(points):
+            for hash_b, b in points[i + 1 :]:
+                if a == b or _dominates(a, b) or _dominates(b, a):
+                    raise ValueError(
+                        f"archive members {hash_a!r} and {hash_b!r} are not mutually non-dominated"
+                    )
+
+
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    """True if weighted vector ``a`` is nowhere worse than ``b`` and somewhere better."""
+    return all(x >= y for x, y in zip(a, b, strict=True)) and any(
+        x > y for x, y in zip(a, b, strict=True)
+    )
+
+
+def hypervolume_2d(points: np.ndarray, reference: Sequence[float]) -> float:
+    """Exact hypervolume of 2-D points, both coordinates maximised.
+
+    The area of the union of the rectangles spanned by each point and ``reference``; points
+    not strictly better than the reference in both coordinates add nothing. Dominated and
+    duplicate points are allowed.
+
+    Parameters
+    ----------
+    points : numpy.ndarray of shape (n, 2)
+        The points (``n`` may be 0). No NaN.
+    reference : sequence of 2 floats
+        The reference (worst) point.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes are wrong or a value is NaN.
+
+    Examples
+    --------
+    >>> hypervolume_2d(np.array([[1.0, 2.0], [2.0, 1.0]]), (0.0, 0.0))
+    3.0
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.shape != (2,) or np.isnan(ref).any():
+        raise ValueError(f"reference must be 2 numbers, got {reference!r}")
+    if pts.size == 0:
+        return 0.0
+    if pts.ndim != 2 or pts.shape[1] != 2 or np.isnan(pts).any():
+        raise ValueError(f"points must be an (n, 2) array without NaN, got shape {pts.shape}")
+    pts = pts[(pts[:, 0] > ref[0]) & (pts[:, 1] > ref[1])]
+    if pts.shape[0] == 0:
+        return 0.0
+    # Sweep by x descending: each point adds the strip between the highest y seen so far and
+    # its own y, as wide as its x (every point seen before it lies lower).
+    order = np.lexsort((-pts[:, 1], -pts[:, 0]))
+    x, y = pts[order, 0], pts[order, 1]
+    floor = np.concatenate(([ref[1]], np.maximum.accumulate(y)[:-1]))
+    return float(np.sum((x - ref[0]) * np.maximum(y - floor, 0.0)))

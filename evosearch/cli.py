@@ -1,0 +1,165 @@
+"""The ``evosearch`` command line.
+
+Problems a user can fix (bad data, an unknown genome, impossible settings) print one line
+``evosearch: error: ...`` on standard error and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .errors import EvosearchError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, like every other error of ours."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"evosearch: error: {message} (see '{self.prog} --help')\n")
+
+
+def _count(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or -1, got {value}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="evosearch",
+        description="Evolve neural-network architectures on a Pareto front of accuracy and size.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"evosearch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    evolve = commands.add_parser("evolve", help="run a search and write a run folder")
+    evolve.add_argument("--genome", default="mlp", help="preset name or path to a .toml file")
+    evolve.add_argument("--generations", type=_count(1), default=20, help="default: 20")
+    evolve.add_argument("--population", type=_count(2), default=24, help="default: 24")
+    evolve.add_argument("--cv", type=_count(2), default=3, help="cross-validation folds (3)")
+    evolve.add_argument("--n-jobs", type=_n_jobs, default=-1, help="workers; -1 = all cores")
+    evolve.add_argument("--seed", type=_count(0), default=0, help="random seed (0)")
+    evolve.add_argument(
+        "--data",
+        default="digits",
+        help="digits (default), iris, wine, breast_cancer, diabetes, or a .csv/.npz path",
+    )
+    evolve.add_argument("--target", help="target column of a CSV file (default: the last)")
+    evolve.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
+    evolve.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<genome>)")
+    evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    commands.add_parser("genomes", help="list the bundled genome presets")
+    return parser
+
+
+def _default_run_folder(genome: str, seed: int) -> Path:
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(genome).stem}-s{seed}"
+    folder = Path("runs") / stem
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = Path("runs") / f"{stem}-{suffix}"
+    return folder
+
+
+def _evolve(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .console import ConsoleReporter, archive_table
+    from .data import load_dataset
+    from .evolver import Evolver
+
+    console = Console(highlight=False)
+    out = args.out or _default_run_folder(args.genome, args.seed)
+    callbacks = [] if args.quiet else [ConsoleReporter(console)]
+    evolver = Evolver(
+        genome=args.genome,
+        population_size=args.population,
+        generations=args.generations,
+        cv=args.cv,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        task=args.task,
+        callbacks=callbacks,
+        out=out,
+    )
+    dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
+    console.print(
+        f"evolving {evolver.space.name} genomes on {dataset.name} ({dataset.task}, "
+        f"{dataset.n_samples} rows x {dataset.n_features} features), population "
+        f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
+        markup=False,
+    )
+    started = time.perf_counter()
+    evolver.fit_dataset(dataset)
+    elapsed = time.perf_counter() - started
+    score_name = "accuracy" if dataset.task == "classification" else "R²"
+    console.print(archive_table(evolver.archive_, score_name))
+    best = evolver.archive_.best()
+    console.print(
+        f"best {score_name} {best.objectives[0]:.4f} with {int(best.objectives[1]):,} parameters; "
+        f"hypervolume {evolver.archive_.hypervolume():.4f}; {elapsed:.1f} s; run folder {out}",
+        markup=False,
+    )
+    return 0
+
+
+def _genomes() -> int:
+    from .space import SearchSpace, list_presets
+
+    for name, path in list_presets().items():
+        space = SearchSpace.from_toml(path)
+        print(f"{name}\t{space.description}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "evolve":
+            return _evolve(args)
+        return _genomes()
+    except EvosearchError as exc:
+        print(f"evosearch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "evosearch: interrupted; the run folder keeps every finished evaluation",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,428 @@
+"""The Evolver: owns a run's random generator and its generation loop.
+
+One generation: pick parents by binary tournament on (Pareto rank, crowding distance), make
+children by aligned crossover and mutation, re-mutate any child equivalent to a genome already
+evaluated (so the budget goes to new candidates), cross-validate the children, then keep the best
+``population_size`` of parents and children by NSGA-II and update the all-time Pareto archive.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import __version__
+from .archive import ArchiveEntry, ParetoArchive
+from .data import Dataset, check_dataset
+from .errors import SettingsError
+from .evaluate import EvaluationResult, Evaluator, build_estimator, task_seed
+from .genome import Genome, InnovationCounter
+from .operators import cx_aligned, mutate
+from .runs import RunFolder
+from .selection import select_parents, select_survivors
+from .space import SearchSpace
+
+__all__ = ["Callback", "Evolver", "GenerationRecord"]
+
+#: The objectives, in order: mean CV score (accuracy, or R² for regression) up, parameters down.
+OBJECTIVES = (("score", 1.0), ("n_params", -1.0))
+WEIGHTS = tuple(weight for _, weight in OBJECTIVES)
+
+# How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
+_NOVELTY_TRIES = 10
+
+
+@dataclass
+class GenerationRecord:
+    """Statistics of one finished generation (one row of ``Evolver.history_``)."""
+
+    generation: int
+    best_score: float
+    archive_size: int
+    hypervolume: float
+    evaluations: int
+    cache_hits: int
+    failures: int
+    seconds: float
+    mean_score: float
+    median_params: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Callback(Protocol):
+    """What the Evolver calls during a run; implement any subset of these methods.
+
+    A plain function ``f(evolver, record)`` is accepted too and called at each generation's end.
+    Returning True from ``on_generation_end`` stops the run after that generation.
+    """
+
+    def on_generation_end(self, evolver: Evolver, record: GenerationRecord) -> bool | None: ...
+
+
+@dataclass
+class _Member:
+    genome: Genome
+    result: EvaluationResult
+    parents: list[str]
+    generation: int
+
+    @property
+    def objectives(self) -> tuple[float, float]:
+        return (self.result.score, float(self.result.n_params))
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+class Evolver:
+    """Evolve neural-network layer graphs on the Pareto front of accuracy and size.
+
+    Parameters
+    ----------
+    genome : str, path or SearchSpace, default="mlp"
+        A preset name (see ``evosearch genomes``), a path to a genome TOML file, or a space.
+    population_size : int, default=24
+        Genomes kept from one generation to the next (and children made per generation).
+    generations : int, default=20
+        Generations of children after the initial random population.
+    cv : int, default=3
+        Cross-validation folds (stratified for classification).
+    n_jobs : int, default=-1
+        Worker processes for evaluation; -1 uses every core. Results do not depend on it.
+    random_state : int, default=0
+        Seed of the run; the same seed gives the same results.
+    crossover_rate : float, default=0.5
+        Probability that a child comes from crossover (it is always mutated afterwards).
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``auto`` infers it from the target.
+    callbacks : sequence, optional
+        Objects with ``on_generation_end(evolver, record)`` (and optionally
+        ``on_run_start(evolver)``, ``on_evaluation_progress(done, total)``,
+        ``on_run_end(evolver)``) or plain functions ``f(evolver, record)``.
+    out : path, optional
+        Run folder to write (run.json, journal.jsonl, generations.jsonl, archive.json,
+        checkpoint.json); nothing is written when None.
+
+    Attributes
+    ----------
+    archive_ : ParetoArchive
+        The all-time non-dominated set of (score, parameter count).
+    best_estimator_ : sklearn.pipeline.Pipeline
+        The archive's most accurate member, refit on all the data.
+    history_ : list of GenerationRecord
+        One record per generation (generation 0 is the random population).
+    population_ : list of Genome
+        The final population.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> evolver = Evolver(population_size=4, generations=1, n_jobs=1).fit(X, y)
+    >>> len(evolver.history_)
+    2
+    """
+
+    def __init__(
+        self,
+        genome: str | Path | SearchSpace = "mlp",
+        population_size: int = 24,
+        generations: int = 20,
+        cv: int = 3,
+        n_jobs: int = -1,
+        random_state: int = 0,
+        crossover_rate: float = 0.5,
+        task: str = "auto",
+        callbacks: Sequence[Callback | Callable[..., Any]] = (),
+        out: str | Path | None = None,
+    ) -> None:
+        self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
+        self.genome = genome
+        self.population_size = _check_int("population_size", population_size, 2)
+        self.generations = _check_int("generations", generations, 1)
+        self.cv = _check_int("cv", cv, 2)
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+            raise SettingsError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+        self.n_jobs = n_jobs
+        self.random_state = _check_int("random_state", random_state, 0)
+        if not isinstance(crossover_rate, (int, float)) or not 0.0 <= crossover_rate <= 1.0:
+            raise SettingsError(f"crossover_rate must be in [0, 1], got {crossover_rate!r}")
+        self.crossover_rate = float(crossover_rate)
+        if task not in ("auto", "classification", "regression"):
+            raise SettingsError(f"task must be auto, classification or regression, got {task!r}")
+        self.task = task
+        for callback in callbacks:
+            if not callable(callback) and not hasattr(callback, "on_generation_end"):
+                raise SettingsError(f"callback {callback!r} is neither callable nor a Callback")
+        self.callbacks = list(callbacks)
+        self.out = Path(out) if out is not None else None
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X: Any, y: Any) -> Evolver:
+        """Run the search on ``X, y`` and refit the most accurate archive member on all of it.
+
+        Returns
+        -------
+        self
+        """
+        dataset = check_dataset(X, y, task=self.task, n_splits=self.cv)
+        return self.fit_dataset(dataset)
+
+    def fit_dataset(self, dataset: Dataset) -> Evolver:
+        """Like :meth:`fit` for an already validated :class:`~evosearch.data.Dataset`."""
+        if dataset.task == "classification":
+            counts = np.unique(dataset.y, return_counts=True)[1]
+            if counts.min() < self.cv:
+                raise SettingsError(
+                    f"cv={self.cv} needs at least {self.cv} rows per class; the smallest has "
+                    f"{counts.min()}"
+                )
+        elif dataset.n_samples < self.cv:
+            raise SettingsError(f"cv={self.cv} needs at least {self.cv} rows")
+        self.dataset_ = dataset
+        self.task_ = dataset.task
+        n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
+        rng = np.random.default_rng(np.random.SeedSequence(self.random_state))
+        innovations = InnovationCounter()
+        evaluator = Evaluator(
+            dataset.X,
+            dataset.y,
+            dataset.task,
+            cv=self.cv,
+            n_jobs=self.n_jobs,
+            seed=self.random_state,
+        )
+        folder = RunFolder.create(self.out, self._run_info(dataset)) if self.out else None
+        self._folder = folder
+        self.archive_ = ParetoArchive(weights=WEIGHTS)
+        self.history_: list[GenerationRecord] = []
+        self._notify("on_run_start", self)
+
+        genomes: list[Genome] = []
+        seen: set[str] = set()
+        for _ in range(self.population_size * _NOVELTY_TRIES):
+            if len(genomes) == self.population_size:
+                break
+            genome = Genome.random(self.space, dataset.n_features, n_outputs, rng, innovations)
+            if genome.canonical_hash() not in seen:
+                seen.add(genome.canonical_hash())
+                genomes.append(genome)
+        population = self._evaluate(evaluator, genomes, [[] for _ in genomes], 0)
+        self._end_generation(0, population, population, evaluator, rng, innovations)
+
+        for generation in range(1, self.generations + 1):
+            children, lineage = self._make_children(population, evaluator, rng, innovations)
+            offspring = self._evaluate(evaluator, children, lineage, generation)
+            pool = population + offspring
+            keep = select_survivors([m.objectives for m in pool], self.population_size, WEIGHTS)
+            population = [pool[i] for i in keep]
+            if self._end_generation(generation, population, offspring, evaluator, rng, innovations):
+                break
+
+        self.population_ = [m.genome for m in population]
+        best = self.archive_.best()
+        best_genome = Genome.from_json(best.genome)
+        estimator = build_estimator(
+            best_genome, dataset.task, task_seed(self.random_state, best.genome_hash, self.cv)
+        )
+        self.best_estimator_ = estimator.fit(dataset.X, dataset.y)
+        self.best_genome_ = best_genome
+        self._notify("on_run_end", self)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with :attr:`best_estimator_`."""
+        return self._fitted().predict(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
+        return float(self._fitted().score(X, y))
+
+    # ------------------------------------------------------------------ the loop
+    def _make_children(
+        self,
+        population: list[_Member],
+        evaluator: Evaluator,
+        rng: np.random.Generator,
+        innovations: InnovationCounter,
+    ) -> tuple[list[Genome], list[list[str]]]:
+        objectives = [m.objectives for m in population]
+        picks = select_parents(objectives, 2 * self.population_size, WEIGHTS, rng)
+        children: list[Genome] = []
+        lineage: list[list[str]] = []
+        batch: set[str] = set()
+        for first, second in zip(picks[::2], picks[1::2], strict=True):
+            mother, father = population[first], population[second]
+            if rng.random() < self.crossover_rate and first != second:
+                child = cx_aligned(mother.genome, father.genome, self.space, rng)
+                parents = [mother.result.genome_hash, father.result.genome_hash]
+            else:
+                child = mother.genome
+                parents = [mother.result.genome_hash]
+            child, _ = mutate(child, self.space, rng, innovations)
+            for _ in range(_NOVELTY_TRIES):
+                child_hash = child.canonical_hash()
+                if child_hash not in batch and evaluator.lookup(child, child_hash) is None:
+                    break
+                child, _ = mutate(child, self.space, rng, innovations)
+            batch.add(child.canonical_hash())
+            children.append(child)
+            lineage.append(parents)
+        return children, lineage
+
+    def _evaluate(
+        self,
+        evaluator: Evaluator,
+        genomes: list[Genome],
+        lineage: list[list[str]],
+        generation: int,
+    ) -> list[_Member]:
+        def journal(genome: Genome, result: EvaluationResult) -> None:
+            if self._folder is not None:
+                self._folder.append_journal(
+                    {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
+                )
+
+        def progress(done: int, total: int) -> None:
+            self._notify("on_evaluation_progress", done, total)
+
+        self._generation_start = time.perf_counter()
+        hits_before, evals_before = evaluator.cache_hits, evaluator.evaluations
+        results = evaluator.evaluate(genomes, on_result=journal, on_progress=progress)
+        self._counts = (evaluator.evaluations - evals_before, evaluator.cache_hits - hits_before)
+        return [
+            _Member(genome, result, parents, generation)
+            for genome, result, parents in zip(genomes, results, lineage, strict=True)
+        ]
+
+    def _end_generation(
+        self,
+        generation: int,
+        population: list[_Member],
+        offspring: list[_Member],
+        evaluator: Evaluator,
+        rng: np.random.Generator,
+        innovations: InnovationCounter,
+    ) -> bool:
+        self.archive_.update(
+            ArchiveEntry(
+                genome=m.genome.to_json(),
+                genome_hash=m.result.genome_hash,
+                objectives=m.objectives,
+                fold_scores=list(m.result.fold_scores),
+                generation=m.generation,
+                parents=list(m.parents),
+            )
+            for m in offspring
+            if m.result.ok
+        )
+        scores = [m.result.score for m in population if m.result.ok]
+        evaluations, cache_hits = self._counts
+        record = GenerationRecord(
+            generation=generation,
+            best_score=max((e.objectives[0] for e in self.archive_), default=float("nan")),
+            archive_size=len(self.archive_),
+            hypervolume=self.archive_.hypervolume() if len(self.archive_) else 0.0,
+            evaluations=evaluations,
+            cache_hits=cache_hits,
+            failures=sum(not m.result.ok for m in offspring),
+            seconds=time.perf_counter() - self._generation_start,
+            mean_score=float(np.mean(scores)) if scores else float("nan"),
+            median_params=float(np.median([m.result.n_params for m in population])),
+        )
+        self.history_.append(record)
+        if self._folder is not None:
+            self._folder.append_generation(
+                {
+                    **record.to_dict(),
+                    "population": [
+                        {"hash": m.result.genome_hash, "objectives": list(m.objectives)}
+                        for m in population
+                    ],
+                }
+            )
+            self._folder.write_archive(self.archive_.to_dict())
+            self._folder.write_checkpoint(
+                {
+                    "generation": generation,
+                    "rng_state": rng.bit_generator.state,
+                    "innovation_counter": innovations.next_id,
+                    "population": [
+                        {
+                            "genome": m.genome.to_json(),
+                            "result": m.result.to_dict(),
+                            "parents": m.parents,
+                            "generation": m.generation,
+                        }
+                        for m in population
+                    ],
+                }
+            )
+        stop = False
+        for callback in self.callbacks:
+            handler = getattr(callback, "on_generation_end", None)
+            outcome = handler(self, record) if handler else callback(self, record)  # type: ignore[operator]
+            stop = stop or bool(outcome)
+        return stop
+
+    # ------------------------------------------------------------------ helpers
+    def _notify(self, event: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            handler = getattr(callback, event, None)
+            if handler is not None:
+                handler(*args)
+
+    def _fitted(self) -> Any:
+        if not hasattr(self, "best_estimator_"):
+            raise AttributeError("this Evolver is not fitted yet: call fit(X, y) first")
+        return self.best_estimator_
+
+    def _run_info(self, dataset: Dataset) -> dict[str, Any]:
+        import deap
+        import networkx
+        import sklearn
+
+        return {
+            "settings": {
+                "genome": str(self.genome)
+                if not isinstance(self.genome, SearchSpace)
+                else self.space.name,
+                "population_size": self.population_size,
+                "generations": self.generations,
+                "cv": self.cv,
+                "n_jobs": self.n_jobs,
+                "random_state": self.random_state,
+                "crossover_rate": self.crossover_rate,
+                "task": self.task,
+            },
+            "objectives": [{"name": n, "weight": w} for n, w in OBJECTIVES],
+            "search_space": self.space.to_dict(),
+            "dataset": {
+                "name": dataset.name,
+                "task": dataset.task,
+                "n_samples": dataset.n_samples,
+                "n_features": dataset.n_features,
+                "target": dataset.target_name,
+                "fingerprint": dataset.fingerprint(),
+            },
+            "versions": {
+                "evosearch": __version__,
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "scikit-learn": sklearn.__version__,
+                "deap": deap.__version__,
+                "networkx": networkx.__version__,
+            },
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }

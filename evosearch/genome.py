@@ -1,0 +1,323 @@
+"""Genomes: a layer graph plus training hyperparameters.
+
+Vocabulary and invariants
+-------------------------
+A :class:`Genome` is plain data:
+
+* ``graph`` -- a :class:`networkx.DiGraph` whose nodes are layers and whose edges are data flow.
+  Node ``0`` is the input (``kind="input"``, ``units`` = number of features), node ``1`` the output
+  (``kind="output"``, ``units`` = number of classes, or of regression targets). Every other node is
+  a hidden ``kind="dense"`` layer with ``units``, ``activation`` and ``dropout``; its id is an
+  *innovation number* handed out by the run's :class:`InnovationCounter`, so crossover can align
+  the layers two parents inherited from a common ancestor.
+* ``hyperparameters`` -- the training settings: ``optimizer``, ``learning_rate``, ``l1``, ``l2``,
+  ``batch_size``, ``max_epochs``.
+
+A node with several predecessors takes the **concatenation** of their outputs (in ascending
+predecessor id order), so skip connections never need matching widths. A valid genome is acyclic,
+every node lies on a path from the input to the output, hidden layers number between the search
+space's ``min_layers`` and ``max_layers``, a space without skip connections holds only chains, and
+every attribute lies inside the space. :meth:`Genome.validate` checks all of that.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .errors import InvalidGenomeError
+from .space import SearchSpace
+
+__all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
+
+INPUT = 0
+OUTPUT = 1
+GENOME_FORMAT_VERSION = 1
+_LAYER_KEYS = ("units", "activation", "dropout")
+
+
+class InnovationCounter:
+    """Hands out node ids for new layers; one per run, saved in the run's checkpoint.
+
+    Parameters
+    ----------
+    next_id : int, default=2
+        The id the next new layer gets (0 and 1 are the input and the output).
+    """
+
+    def __init__(self, next_id: int = 2) -> None:
+        self.next_id = int(next_id)
+
+    def __call__(self) -> int:
+        node_id = self.next_id
+        self.next_id += 1
+        return node_id
+
+    def observe(self, genome: Genome) -> None:
+        """Make sure future ids never collide with the layers of ``genome``."""
+        self.next_id = max(self.next_id, max(genome.graph.nodes) + 1)
+
+
+@dataclass(eq=False)
+class Genome:
+    """A candidate model: a DAG of dense layers and its training hyperparameters.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        The layer graph (see the module docstring for node attributes and invariants).
+    hyperparameters : dict
+        Training hyperparameters, keyed like the search space's ``[training]`` section.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from evosearch import SearchSpace
+    >>> space = SearchSpace.load("mlp")
+    >>> genome = Genome.random(space, n_inputs=64, n_outputs=10, rng=np.random.default_rng(0))
+    >>> genome.validate(space)
+    >>> Genome.from_json(genome.to_json()).canonical_hash() == genome.canonical_hash()
+    True
+    """
+
+    graph: nx.DiGraph
+    hyperparameters: dict[str, Any]
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def chain(
+        cls,
+        n_inputs: int,
+        n_outputs: int,
+        layers: list[dict[str, Any]],
+        hyperparameters: dict[str, Any],
+        innovations: InnovationCounter | None = None,
+    ) -> Genome:
+        """Build a chain ``input -> layers... -> output`` (layers given as attribute dicts)."""
+        innovations = innovations or InnovationCounter()
+        graph = nx.DiGraph()
+        graph.add_node(INPUT, kind="input", units=int(n_inputs))
+        graph.add_node(OUTPUT, kind="output", units=int(n_outputs))
+        previous = INPUT
+        for layer in layers:
+            node = innovations()
+            graph.add_node(node, kind="dense", **{k: layer[k] for k in _LAYER_KEYS})
+            graph.add_edge(previous, node)
+            previous = node
+        graph.add_edge(previous, OUTPUT)
+        return cls(graph, dict(hyperparameters))
+
+    @classmethod
+    def random(
+        cls,
+        space: SearchSpace,
+        n_inputs: int,
+        n_outputs: int,
+        rng: np.random.Generator,
+        innovations: InnovationCounter | None = None,
+    ) -> Genome:
+        """Draw a chain genome with ``space.initial_layers`` hidden layers and random settings."""
+        low, high = space.initial_layers
+        n_layers = int(rng.integers(low, high + 1))
+        layers = [space.sample_layer(rng) for _ in range(n_layers)]
+        return cls.chain(n_inputs, n_outputs, layers, space.sample_training(rng), innovations)
+
+    def copy(self) -> Genome:
+        """A deep copy: operators never modify their parents."""
+        return Genome(self.graph.copy(), copy.deepcopy(self.hyperparameters))
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def n_inputs(self) -> int:
+        return int(self.graph.nodes[INPUT]["units"])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.graph.nodes[OUTPUT]["units"])
+
+    def hidden_layers(self) -> list[int]:
+        """Hidden layer ids in a deterministic topological order."""
+        return [n for n in nx.lexicographical_topological_sort(self.graph) if n not in (0, 1)]
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers (what ``min_layers``/``max_layers`` bound)."""
+        return self.graph.number_of_nodes() - 2
+
+    def skip_edges(self) -> list[tuple[int, int]]:
+        """Edges beyond a single chain: every edge whose removal keeps all nodes connected."""
+        return [
+            (u, v)
+            for u, v in sorted(self.graph.edges)
+            if self.graph.out_degree(u) > 1 and self.graph.in_degree(v) > 1
+        ]
+
+    def input_width(self, node: int) -> int:
+        """Width of the concatenated input of ``node``."""
+        return sum(int(self.graph.nodes[p]["units"]) for p in self.graph.predecessors(node))
+
+    def n_params(self) -> int:
+        """Number of weights and biases of the decoded network, computed from the graph alone."""
+        total = 0
+        for node, attrs in self.graph.nodes(data=True):
+            if node != INPUT:
+                units = int(attrs["units"])
+                total += (self.input_width(node) + 1) * units
+        return total
+
+    def layer(self, node: int) -> dict[str, Any]:
+        """The attributes of one hidden layer."""
+        return {key: self.graph.nodes[node][key] for key in _LAYER_KEYS}
+
+    def to_architecture(self) -> dict[str, Any]:
+        """The architecture spec that :mod:`evosearch.network` decodes."""
+        return {
+            "layers": [{"id": n, **self.layer(n)} for n in sorted(self.hidden_layers())],
+            "edges": [[int(u), int(v)] for u, v in sorted(self.graph.edges)],
+        }
+
+    def describe(self) -> str:
+        """One line: hidden layers in order, skip edges and the optimizer."""
+        parts = []
+        for node in self.hidden_layers():
+            attrs = self.graph.nodes[node]
+            text = f"{attrs['units']} {attrs['activation']}"
+            if attrs["dropout"]:
+                text += f" d{attrs['dropout']:g}"
+            parts.append(text)
+        layers = " > ".join(parts) if parts else "(no hidden layer)"
+        skips = len(self.skip_edges())
+        skip_text = f" +{skips} skip" + ("s" if skips != 1 else "") if skips else ""
+        hp = self.hyperparameters
+        return f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"
+
+    # ------------------------------------------------------------------ invariants
+    def validate(self, space: SearchSpace | None = None) -> None:
+        """Raise :class:`~evosearch.errors.InvalidGenomeError` unless every invariant holds.
+
+        Without ``space`` only the structural invariants are checked.
+        """
+        graph = self.graph
+        for node, kind in ((INPUT, "input"), (OUTPUT, "output")):
+            if node not in graph or graph.nodes[node].get("kind") != kind:
+                raise InvalidGenomeError(f"node {node} must be the {kind}")
+        for node, attrs in graph.nodes(data=True):
+            if not isinstance(node, int) or isinstance(node, bool):
+                raise InvalidGenomeError(f"node id {node!r} is not an integer innovation number")
+            if node not in (INPUT, OUTPUT) and attrs.get("kind") != "dense":
+                raise InvalidGenomeError(f"node {node} has kind {attrs.get('kind')!r}")
+            units = attrs.get("units")
+            if not isinstance(units, int) or isinstance(units, bool) or units < 1:
+                raise InvalidGenomeError(f"node {node} has invalid units {units!r}")
+        if nx.number_of_selfloops(graph) or not nx.is_directed_acyclic_graph(graph):
+            raise InvalidGenomeError("the layer graph has a cycle")
+        on_path = (nx.descendants(graph, INPUT) | {INPUT}) & (
+            nx.ancestors(graph, OUTPUT) | {OUTPUT}
+        )
+        stranded = set(graph.nodes) - on_path
+        if stranded:
+            raise InvalidGenomeError(f"nodes {sorted(stranded)} are not on an input-output path")
+        if space is not None:
+            self._validate_against(space)
+
+    def _validate_against(self, space: SearchSpace) -> None:
+        graph = self.graph
+        if not space.min_layers <= self.depth <= space.max_layers:
+            raise InvalidGenomeError(
+                f"{self.depth} hidden layers, outside [{space.min_layers}, {space.max_layers}]"
+            )
+        if not space.skip_connections and any(d > 1 for _, d in graph.out_degree()):
+            raise InvalidGenomeError("skip connections are not allowed in this space")
+        for node in self.hidden_layers():
+            for key, param in space.layer_params.items():
+                if not param.contains(graph.nodes[node].get(key)):
+                    raise InvalidGenomeError(
+                        f"layer {node}: {key}={graph.nodes[node].get(key)!r} is outside the space"
+                    )
+        if set(self.hyperparameters) != set(space.training_params):
+            raise InvalidGenomeError(
+                f"hyperparameters {sorted(self.hyperparameters)} do not match the space's "
+                f"{sorted(space.training_params)}"
+            )
+        for key, param in space.training_params.items():
+            if not param.contains(self.hyperparameters[key]):
+                raise InvalidGenomeError(
+                    f"{key}={self.hyperparameters[key]!r} is outside the space"
+                )
+
+    # ------------------------------------------------------------------ identity
+    def _labelled_graph(self) -> nx.DiGraph:
+        labelled = nx.DiGraph()
+        for node, attrs in self.graph.nodes(data=True):
+            label = "|".join(f"{k}={attrs[k]}" for k in ("kind", *_LAYER_KEYS) if k in attrs)
+            labelled.add_node(node, label=label)
+        labelled.add_edges_from(self.graph.edges)
+        return labelled
+
+    def canonical_hash(self) -> str:
+        """A hash equal for genomes with isomorphic attributed graphs and equal hyperparameters.
+
+        Innovation ids do not count: two genomes that grew the same layers independently hash
+        alike. A Weisfeiler-Lehman hash can collide for non-isomorphic graphs; code that relies
+        on equality confirms a hit with :meth:`equivalent`.
+        """
+        graph = self._labelled_graph()
+        with warnings.catch_warnings():
+            # networkx >= 3.5 hashes in- and out-edges of a DiGraph separately and warns that
+            # hashes changed from older versions; we require >= 3.5, so the warning is noise.
+            warnings.simplefilter("ignore", UserWarning)
+            structure = nx.weisfeiler_lehman_graph_hash(
+                graph, node_attr="label", iterations=graph.number_of_nodes(), digest_size=16
+            )
+        payload = json.dumps([structure, self.hyperparameters], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+    def equivalent(self, other: Genome) -> bool:
+        """True when both genomes have isomorphic attributed graphs and equal hyperparameters."""
+        if self.hyperparameters != other.hyperparameters:
+            return False
+        return nx.is_isomorphic(
+            self._labelled_graph(),
+            other._labelled_graph(),
+            node_match=lambda a, b: a["label"] == b["label"],
+        )
+
+    # ------------------------------------------------------------------ JSON
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict: node-link graph data plus hyperparameters."""
+        graph = nx.node_link_data(self.graph, edges="edges")
+        graph["nodes"] = sorted(graph["nodes"], key=lambda n: n["id"])
+        graph["edges"] = sorted(graph["edges"], key=lambda e: (e["source"], e["target"]))
+        return {
+            "format_version": GENOME_FORMAT_VERSION,
+            "graph": graph,
+            "hyperparameters": dict(self.hyperparameters),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Genome:
+        """Rebuild a genome from :meth:`to_json` output; malformed data raises ``ValueError``."""
+        try:
+            if data.get("format_version") != GENOME_FORMAT_VERSION:
+                raise ValueError(f"unsupported genome format {data.get('format_version')!r}")
+            graph = nx.DiGraph(nx.node_link_graph(data["graph"], directed=True, edges="edges"))
+            hyperparameters = dict(data["hyperparameters"])
+        except (AttributeError, KeyError, TypeError, nx.NetworkXError) as exc:
+            raise ValueError(f"malformed genome JSON: {exc!r}") from None
+        genome = cls(graph, hyperparameters)
+        try:
+            genome.validate()
+        except InvalidGenomeError as exc:
+            raise ValueError(f"invalid genome: {exc}") from None
+        return genome
+
+    def __iter__(self) -> Iterator[int]:  # pragma: no cover - convenience
+        return iter(self.hidden_layers())

@@ -1,0 +1,267 @@
+"""Variation operators: mutations and crossover that always return a valid genome.
+
+Every operator is a pure function of its inputs: it never modifies a parent, takes its randomness
+from an explicit :class:`numpy.random.Generator`, and returns a genome that satisfies every
+invariant of :class:`~evosearch.genome.Genome` inside the given search space. An operator that
+cannot apply (``mut_add_layer`` at the depth bound, say) reports so through
+:func:`applicable_mutations` rather than returning an invalid genome.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import networkx as nx
+import numpy as np
+
+from .genome import INPUT, OUTPUT, Genome, InnovationCounter
+from .space import SearchSpace
+
+__all__ = [
+    "MUTATIONS",
+    "applicable_mutations",
+    "cx_aligned",
+    "mut_activation",
+    "mut_add_layer",
+    "mut_add_skip",
+    "mut_dropout",
+    "mut_hyperparameter",
+    "mut_remove_layer",
+    "mut_remove_skip",
+    "mut_units",
+    "mutate",
+]
+
+Mutation = Callable[[Genome, SearchSpace, np.random.Generator, InnovationCounter], Genome]
+
+
+def _pick(rng: np.random.Generator, items: list):
+    return items[int(rng.integers(len(items)))]
+
+
+# --------------------------------------------------------------------- structural mutations
+def mut_add_layer(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Split a random edge ``u -> v`` with a new random layer ``u -> new -> v``."""
+    child = genome.copy()
+    if child.depth >= space.max_layers:
+        return child
+    u, v = _pick(rng, sorted(child.graph.edges))
+    node = innovations()
+    child.graph.remove_edge(u, v)
+    child.graph.add_node(node, kind="dense", **space.sample_layer(rng))
+    child.graph.add_edge(u, node)
+    child.graph.add_edge(node, v)
+    return child
+
+
+def _remove_node(genome: Genome, node: int) -> None:
+    """Remove a hidden layer in place, wiring each predecessor to each successor."""
+    graph = genome.graph
+    predecessors = list(graph.predecessors(node))
+    successors = list(graph.successors(node))
+    graph.remove_node(node)
+    for p in predecessors:
+        for s in successors:
+            graph.add_edge(p, s)
+
+
+def mut_remove_layer(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Remove a random hidden layer, bridging its inputs to its outputs."""
+    child = genome.copy()
+    if child.depth <= space.min_layers:
+        return child
+    _remove_node(child, _pick(rng, child.hidden_layers()))
+    return child
+
+
+def _skip_candidates(genome: Genome) -> list[tuple[int, int]]:
+    order = list(nx.lexicographical_topological_sort(genome.graph))
+    return [
+        (u, v)
+        for i, u in enumerate(order)
+        for v in order[i + 1 :]
+        if u != OUTPUT and v != INPUT and not genome.graph.has_edge(u, v)
+    ]
+
+
+def mut_add_skip(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Add an edge from a layer to a later one (in topological order), keeping the graph acyclic."""
+    child = genome.copy()
+    candidates = _skip_candidates(child) if space.skip_connections else []
+    if candidates:
+        child.graph.add_edge(*_pick(rng, candidates))
+    return child
+
+
+def mut_remove_skip(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Remove an edge whose ends keep another way in and out, so no layer is stranded."""
+    child = genome.copy()
+    candidates = child.skip_edges()
+    if candidates:
+        child.graph.remove_edge(*_pick(rng, candidates))
+    return child
+
+
+# --------------------------------------------------------------------- attribute mutations
+def _mut_layer_attribute(
+    key: str, genome: Genome, space: SearchSpace, rng: np.random.Generator
+) -> Genome:
+    child = genome.copy()
+    layers = child.hidden_layers()
+    if layers:
+        node = _pick(rng, layers)
+        attrs = child.graph.nodes[node]
+        attrs[key] = space.layer_params[key].perturb(attrs[key], rng)
+    return child
+
+
+def mut_units(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Change the width of a random hidden layer (a neighbouring choice, usually)."""
+    return _mut_layer_attribute("units", genome, space, rng)
+
+
+def mut_activation(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Give a random hidden layer another activation."""
+    return _mut_layer_attribute("activation", genome, space, rng)
+
+
+def mut_dropout(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
+) -> Genome:
+    """Change the dropout rate of a random hidden layer."""
+    return _mut_layer_attribute("dropout", genome, space, rng)
+
+
+def mut_hyperparameter(
+    genome: Genome,
+    space: SearchSpace,
+    rng: np.random.Generator,
+    innovations: InnovationCounter,
+    key: str | None = None,
+) -> Genome:
+    """Perturb one training hyperparameter (``key``, or a random one)."""
+    child = genome.copy()
+    key = key or _pick(rng, sorted(space.training_params))
+    child.hyperparameters[key] = space.training_params[key].perturb(child.hyperparameters[key], rng)
+    return child
+
+
+MUTATIONS: dict[str, Mutation] = {
+    "add_layer": mut_add_layer,
+    "remove_layer": mut_remove_layer,
+    "add_skip": mut_add_skip,
+    "remove_skip": mut_remove_skip,
+    "units": mut_units,
+    "activation": mut_activation,
+    "dropout": mut_dropout,
+    "hyperparameter": mut_hyperparameter,
+}
+
+
+def applicable_mutations(genome: Genome, space: SearchSpace) -> list[str]:
+    """Names of the mutations that can change ``genome`` inside ``space``."""
+    names = []
+    if genome.depth < space.max_layers:
+        names.append("add_layer")
+    if genome.depth > space.min_layers:
+        names.append("remove_layer")
+    if space.skip_connections and _skip_candidates(genome):
+        names.append("add_skip")
+    if genome.skip_edges():
+        names.append("remove_skip")
+    if genome.depth:
+        names += [
+            key
+            for key in ("units", "activation", "dropout")
+            if len(getattr(space.layer_params[key], "values", (0, 1))) > 1
+        ]
+    names.append("hyperparameter")
+    return names
+
+
+def mutate(
+    genome: Genome,
+    space: SearchSpace,
+    rng: np.random.Generator,
+    innovations: InnovationCounter,
+) -> tuple[Genome, str]:
+    """Apply one mutation drawn uniformly among the applicable ones.
+
+    Returns
+    -------
+    child : Genome
+        The mutated copy.
+    name : str
+        Which mutation was applied (a key of :data:`MUTATIONS`).
+    """
+    name = _pick(rng, applicable_mutations(genome, space))
+    return MUTATIONS[name](genome, space, rng, innovations), name
+
+
+# --------------------------------------------------------------------- crossover
+def cx_aligned(
+    primary: Genome, secondary: Genome, space: SearchSpace, rng: np.random.Generator
+) -> Genome:
+    """NEAT-style crossover aligned on innovation ids, followed by repair.
+
+    The child keeps every layer and edge of ``primary``. Layers both parents share (same
+    innovation id) take their attributes from either parent with equal probability. Each layer
+    only ``secondary`` has joins with probability 1/2, together with its edges to layers the child
+    has; each edge of ``secondary`` between shared layers joins with probability 1/2 unless it
+    would close a cycle. Every hyperparameter comes from either parent with equal probability.
+    Repair then drops layers left off every input-output path, straightens the graph into a
+    chain when the space forbids skips, and removes random layers only ``secondary`` gave while
+    the child has more than ``max_layers``, so the child keeps every layer of ``primary``.
+    """
+    child = primary.copy()
+    graph = child.graph
+    for node in sorted(set(primary.graph) & set(secondary.graph) - {INPUT, OUTPUT}):
+        if rng.random() < 0.5:
+            graph.nodes[node].update(secondary.graph.nodes[node])
+    extra = [n for n in sorted(secondary.graph) if n not in primary.graph and rng.random() < 0.5]
+    for node in extra:
+        graph.add_node(node, **secondary.graph.nodes[node])
+    for u, v in sorted(secondary.graph.edges):
+        if u not in graph or v not in graph or graph.has_edge(u, v):
+            continue
+        if u in extra or v in extra or rng.random() < 0.5:
+            if not nx.has_path(graph, v, u):
+                graph.add_edge(u, v)
+    for key in sorted(child.hyperparameters):
+        if key in secondary.hyperparameters and rng.random() < 0.5:
+            child.hyperparameters[key] = secondary.hyperparameters[key]
+    _repair(child, space, rng, keep=set(primary.graph))
+    return child
+
+
+def _repair(
+    genome: Genome, space: SearchSpace, rng: np.random.Generator, keep: set[int] | None = None
+) -> None:
+    """Restore the invariants in place after crossover added foreign layers and edges.
+
+    Layers above ``max_layers`` are trimmed from those not in ``keep`` first.
+    """
+    graph = genome.graph
+    on_path = (nx.descendants(graph, INPUT) | {INPUT}) & (nx.ancestors(graph, OUTPUT) | {OUTPUT})
+    graph.remove_nodes_from([n for n in list(graph) if n not in on_path])
+    if not space.skip_connections:
+        order = list(nx.lexicographical_topological_sort(graph))
+        graph.remove_edges_from(list(graph.edges))
+        graph.add_edges_from(itertools.pairwise(order))
+    while genome.depth > space.max_layers:
+        layers = genome.hidden_layers()
+        foreign = [n for n in layers if n not in (keep or ())]
+        _remove_node(genome, _pick(rng, foreign or layers))

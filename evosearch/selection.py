@@ -1,0 +1,325 @@
+"""Multi-objective selection: non-dominated sorting, crowding distance, NSGA-II survival.
+
+This is the only module that imports DEAP. It exposes plain functions over objective vectors
+(one sequence of floats per individual) and returns indices, so the rest of evosearch never
+handles DEAP individuals.
+
+Vocabulary
+----------
+objectives
+    One row per individual, one column per objective, e.g. ``(accuracy, n_params)``.
+weights
+    One non-zero number per objective: positive to maximise, negative to minimise, as DEAP's
+    ``Fitness.weights``. ``(1.0, -1.0)`` maximises objective 0 and minimises objective 1.
+rank
+    0 for the first (non-dominated) front, 1 for the front that only the first dominates, ...
+    Identical objective vectors always share a rank.
+
+Design notes
+------------
+DEAP's ``creator.create`` writes classes into a global module (warnings on re-creation, and
+spawned workers fail to find them), so :func:`fitness_class` builds one ``base.Fitness``
+subclass per weights tuple, cached, with class-level ``weights``: ``copy.deepcopy`` (which calls
+``cls()``) and pickling both work. DEAP's tournament selections draw from Python's global
+``random``; :func:`select_parents` draws from an explicit ``np.random.Generator`` instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from deap import base
+from deap.tools import emo
+
+__all__ = [
+    "crowding_distances",
+    "fitness_class",
+    "nondominated_ranks",
+    "select_parents",
+    "select_survivors",
+]
+
+
+# Cached: equal weights must give the same class, or fitnesses would not compare alike.
+@functools.cache
+def fitness_class(weights: tuple[float, ...]) -> type[base.Fitness]:
+    """Return the DEAP fitness class for ``weights``, the same class for equal weights.
+
+    Parameters
+    ----------
+    weights : tuple of float
+        One non-zero weight per objective (positive maximises, negative minimises).
+
+    Returns
+    -------
+    type
+        A subclass of ``deap.base.Fitness`` with class-level ``weights``. Its instances
+        survive ``copy.deepcopy`` and ``pickle`` (pickling rebuilds the class from the
+        weights, so it works in worker processes that never called this function).
+
+    Examples
+    --------
+    >>> cls = fitness_class((1.0, -1.0))
+    >>> cls((0.9, 1200.0)).dominates(cls((0.8, 1500.0)))
+    True
+    >>> fitness_class((1.0, -1.0)) is cls
+    True
+    """
+    checked = _check_weights(weights)
+    signs = "".join("max" if w > 0 else "min" for w in checked).title()
+    namespace = {
+        "weights": checked,
+        "__reduce__": _reduce_fitness,
+        "__module__": __name__,
+        "__doc__": f"DEAP fitness with weights {checked}.",
+    }
+    return type(f"Fitness{signs}", (base.Fitness,), namespace)
+
+
+def _reduce_fitness(self: base.Fitness) -> tuple[Any, ...]:
+    # A class made at run time cannot be pickled by reference; rebuild it from its weights.
+    return (_restore_fitness, (self.weights, self.values if self.valid else ()))
+
+
+def _restore_fitness(weights: tuple[float, ...], values: tuple[float, ...]) -> base.Fitness:
+    return fitness_class(weights)(values)
+
+
+def nondominated_ranks(
+    objectives: Sequence[Sequence[float]], weights: Sequence[float]
+) -> list[int]:
+    """Return each individual's non-domination rank (0 = first front).
+
+    Parameters
+    ----------
+    objectives : sequence of sequence of float
+        One objective vector per individual; no NaN.
+    weights : sequence of float
+        One non-zero weight per objective (positive maximises, negative minimises).
+
+    Returns
+    -------
+    list of int
+        ``ranks[i]`` is the index of the front holding individual ``i``.
+
+    Examples
+    --------
+    >>> nondominated_ranks([(0.9, 100), (0.8, 200), (0.95, 300)], (1.0, -1.0))
+    [0, 1, 0]
+    """
+    individuals = _individuals(objectives, weights)
+    ranks = [0] * len(individuals)
+    for rank, front in enumerate(_fronts(individuals)):
+        for ind in front:
+            ranks[ind.index] = rank
+    return ranks
+
+
+def crowding_distances(
+    objectives: Sequence[Sequence[float]], weights: Sequence[float]
+) -> list[float]:
+    """Return each individual's NSGA-II crowding distance within its own front.
+
+    The extremes of each front get ``inf``. Identical points share the extremes' treatment
+    of DEAP's ``assignCrowdingDist`` (the first and last in sorted order get ``inf``);
+    distances that infinite objective values would make NaN are 0.
+
+    Parameters
+    ----------
+    objectives : sequence of sequence of float
+        One objective vector per individual; no NaN.
+    weights : sequence of float
+        One non-zero weight per objective.
+
+    Returns
+    -------
+    list of float
+        ``distances[i]`` for individual ``i``.
+
+    Examples
+    --------
+    >>> crowding_distances([(0.9, 100), (0.8, 50), (0.95, 300)], (1.0, -1.0))
+    [1.0, inf, inf]
+    """
+    individuals = _individuals(objectives, weights)
+    _assign_crowding(_fronts(individuals))
+    return [ind.fitness.crowding_dist for ind in individuals]
+
+
+def select_survivors(
+    objectives: Sequence[Sequence[float]], k: int, weights: Sequence[float]
+) -> list[int]:
+    """Choose ``k`` survivors by NSGA-II environmental selection.
+
+    Whole fronts are taken in rank order; the front that does not fit entirely is cut by
+    descending crowding distance, ties kept in input order. This is DEAP's ``selNSGA2``
+    with the crowding distance of :func:`crowding_distances`.
+
+    Parameters
+    ----------
+    objectives : sequence of sequence of float
+        One objective vector per individual; no NaN.
+    k : int
+        Number of survivors, ``0 <= k <= len(objectives)``.
+    weights : sequence of float
+        One non-zero weight per objective.
+
+    Returns
+    -------
+    list of int
+        ``k`` distinct indices into ``objectives``, best front first. Deterministic.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is out of range or the inputs are malformed.
+
+    Examples
+    --------
+    >>> select_survivors([(0.9, 100), (0.8, 200), (0.95, 300), (0.7, 300)], 3, (1.0, -1.0))
+    [0, 2, 1]
+    """
+    individuals = _individuals(objectives, weights)
+    if not 0 <= k <= len(individuals):
+        raise ValueError(f"k must be between 0 and {len(individuals)}, got {k}")
+    if k == 0:
+        return []
+    fronts = _fronts(individuals, k)
+    _assign_crowding(fronts)
+    chosen = [ind.index for front in fronts[:-1] for ind in front]
+    # sorted() is stable, also with reverse=True, so ties keep their input order.
+    last = sorted(fronts[-1], key=lambda ind: ind.fitness.crowding_dist, reverse=True)
+    chosen.extend(ind.index for ind in last[: k - len(chosen)])
+    return chosen
+
+
+def select_parents(
+    objectives: Sequence[Sequence[float]],
+    k: int,
+    weights: Sequence[float],
+    rng: np.random.Generator,
+) -> list[int]:
+    """Choose ``k`` parents by binary tournaments (crowded-comparison operator).
+
+    Each tournament draws two distinct individuals uniformly (the same one twice only when
+    there is a single individual). The lower rank wins; on equal rank the larger crowding
+    distance wins; on a tie too, a coin flip decides. The random draws per call are a fixed
+    amount for a given ``k``, so the generator's later state does not depend on the outcomes.
+
+    Parameters
+    ----------
+    objectives : sequence of sequence of float
+        One objective vector per individual; no NaN.
+    k : int
+        Number of parents, ``k >= 0``; may exceed ``len(objectives)`` (repeats are allowed).
+    weights : sequence of float
+        One non-zero weight per objective.
+    rng : numpy.random.Generator
+        The only source of randomness.
+
+    Returns
+    -------
+    list of int
+        ``k`` indices into ``objectives``.
+
+    Raises
+    ------
+    ValueError
+        If ``k < 0``, or ``k > 0`` with no individuals, or the inputs are malformed.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> parents = select_parents([(0.9, 100), (0.5, 900)], 4, (1.0, -1.0), rng)
+    >>> parents
+    [0, 0, 0, 0]
+    """
+    if k < 0:
+        raise ValueError(f"k must be non-negative, got {k}")
+    n = len(objectives)
+    if n == 0:
+        if k:
+            raise ValueError("cannot select parents from an empty population")
+        return []
+    ranks = np.asarray(nondominated_ranks(objectives, weights))
+    crowding = np.asarray(crowding_distances(objectives, weights))
+    first, second = _distinct_pairs(n, k, rng)
+    coin = rng.random(k) < 0.5
+    better_rank = ranks[first] < ranks[second]
+    same_rank = ranks[first] == ranks[second]
+    better_crowding = same_rank & (crowding[first] > crowding[second])
+    tie = same_rank & (crowding[first] == crowding[second])
+    first_wins = better_rank | better_crowding | (tie & coin)
+    return [int(i) for i in np.where(first_wins, first, second)]
+
+
+def _distinct_pairs(n: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    first = rng.integers(0, n, size=k)
+    if n == 1:
+        return first, first.copy()
+    # Draw from the n - 1 others and skip over `first`: uniform over distinct pairs.
+    second = rng.integers(0, n - 1, size=k)
+    second += second >= first
+    return first, second
+
+
+# --------------------------------------------------------------------------------------------
+# DEAP plumbing
+
+
+class _Individual:
+    """The minimum DEAP's emo tools need: a ``fitness``, plus our position in the input."""
+
+    __slots__ = ("fitness", "index")
+
+    def __init__(self, fitness: base.Fitness, index: int) -> None:
+        self.fitness = fitness
+        self.index = index
+
+
+def _check_weights(weights: Sequence[float]) -> tuple[float, ...]:
+    checked = tuple(float(w) for w in weights)
+    if not checked:
+        raise ValueError("weights must name at least one objective")
+    if any(w == 0 or not math.isfinite(w) for w in checked):
+        # DEAP divides by the weights to recover the values: zero is not usable.
+        raise ValueError(f"weights must be finite and non-zero, got {checked}")
+    return checked
+
+
+def _individuals(
+    objectives: Sequence[Sequence[float]], weights: Sequence[float]
+) -> list[_Individual]:
+    cls = fitness_class(_check_weights(weights))
+    n_obj = len(cls.weights)
+    individuals = []
+    for index, row in enumerate(objectives):
+        values = tuple(float(v) for v in row)
+        if len(values) != n_obj:
+            raise ValueError(
+                f"objectives[{index}] has {len(values)} values but there are {n_obj} weights"
+            )
+        if any(math.isnan(v) for v in values):
+            raise ValueError(f"objectives[{index}] contains NaN: {values}")
+        individuals.append(_Individual(cls(values), index))
+    return individuals
+
+
+def _fronts(individuals: list[_Individual], k: int | None = None) -> list[list[_Individual]]:
+    if not individuals:
+        return []
+    return emo.sortNondominated(individuals, len(individuals) if k is None else k)
+
+
+def _assign_crowding(fronts: list[list[_Individual]]) -> None:
+    for front in fronts:
+        emo.assignCrowdingDist(front)
+        for ind in front:
+            # inf - inf in DEAP's formula gives NaN, which would break the sorting; a point
+            # between infinite neighbours has no measurable crowding, so it gets 0.
+            if math.isnan(ind.fitness.crowding_dist):
+                ind.fitness.crowding_dist = 0.0

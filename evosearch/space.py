@@ -1,0 +1,454 @@
+"""Search spaces: what a genome may contain, parsed and validated from TOML.
+
+A search space file has four sections::
+
+    name = "mlp"
+    description = "..."
+    [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
+    [layers.dense]   units, activation, dropout
+    [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs
+
+Each layer or training parameter is a list of choices (``units = [32, 64]``), a range table
+(``learning_rate = { low = 1e-4, high = 1e-1, log = true }``, ``integer = true`` for integers) or a
+single fixed value (``max_epochs = 100``). Keys a file leaves out take the defaults of the ``mlp``
+preset; keys it does not know, values of the wrong type and empty ranges are rejected with a
+:class:`~evosearch.errors.SearchSpaceError` that names the key.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import SearchSpaceError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "ACTIVATIONS",
+    "OPTIMIZERS",
+    "Choice",
+    "Param",
+    "Range",
+    "SearchSpace",
+    "list_presets",
+]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "leaky_relu")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad")
+
+Value = int | float | str | bool
+
+
+def _round_significant(value: float, digits: int = 3) -> float:
+    # Three significant digits keep learning rates readable and make equal genomes more likely,
+    # which the evaluation cache turns into saved training time.
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{digits - 1}e}")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A parameter that takes one of a fixed list of values.
+
+    Numeric choices are kept sorted so a mutation can step to a neighbouring value.
+    """
+
+    values: tuple[Value, ...]
+
+    @property
+    def numeric(self) -> bool:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def contains(self, value: Any) -> bool:
+        return any(type(value) is type(v) and value == v for v in self.values) or (
+            self.numeric
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and value in self.values
+        )
+
+    def perturb(self, value: Value, rng: np.random.Generator) -> Value:
+        """Return a different value: a neighbour for ordered numbers, any other value otherwise."""
+        if len(self.values) == 1:
+            return self.values[0]
+        if self.numeric and value in self.values and rng.random() < 0.7:
+            index = self.values.index(value) + (1 if rng.random() < 0.5 else -1)
+            index = min(max(index, 0), len(self.values) - 1)
+            if self.values[index] != value:
+                return self.values[index]
+        others = [v for v in self.values if v != value]
+        return others[int(rng.integers(len(others)))]
+
+    def to_toml_value(self) -> Any:
+        return list(self.values) if len(self.values) > 1 else self.values[0]
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric parameter drawn from ``[low, high]``, uniformly or log-uniformly."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def _clip(self, value: float) -> float | int:
+        value = min(max(value, self.low), self.high)
+        if self.integer:
+            # Round inside the integer bounds: bounds like [0.4, 2.6] must not yield 0 or 3.
+            return min(max(round(value), math.ceil(self.low)), math.floor(self.high))
+        return min(max(_round_significant(value), self.low), self.high)
+
+    def sample(self, rng: np.random.Generator) -> float | int:
+        if self.log:
+            return self._clip(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return self._clip(rng.uniform(self.low, self.high))
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.integer and int(value) != value:
+            return False
+        return self.low <= value <= self.high
+
+    def perturb(self, value: float, rng: np.random.Generator, scale: float = 0.15) -> float | int:
+        """Gaussian step of ``scale`` times the (log-)range width, clipped into the range."""
+        if self.log:
+            width = math.log(self.high) - math.log(self.low)
+            return self._clip(value * math.exp(rng.normal(0.0, scale * width)))
+        return self._clip(value + rng.normal(0.0, scale * (self.high - self.low)))
+
+    def to_toml_value(self) -> Any:
+        table: dict[str, Any] = {"low": self.low, "high": self.high}
+        if self.log:
+            table["log"] = True
+        if self.integer:
+            table["integer"] = True
+        return table
+
+
+Param = Choice | Range
+
+# Rules per parameter: (kind of value, lowest allowed, highest allowed, allowed strings).
+_NUMBER, _INTEGER, _STRING = "number", "integer", "string"
+_LAYER_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
+    "units": (_INTEGER, 1, 100_000, ()),
+    "activation": (_STRING, None, None, ACTIVATIONS),
+    "dropout": (_NUMBER, 0.0, 0.95, ()),
+}
+_TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
+    "optimizer": (_STRING, None, None, OPTIMIZERS),
+    "learning_rate": (_NUMBER, 1e-12, 10.0, ()),
+    "l1": (_NUMBER, 0.0, 100.0, ()),
+    "l2": (_NUMBER, 0.0, 100.0, ()),
+    "batch_size": (_INTEGER, 1, 1_000_000, ()),
+    "max_epochs": (_INTEGER, 1, 100_000, ()),
+}
+_ARCHITECTURE_KEYS = ("min_layers", "max_layers", "initial_layers", "skip_connections")
+_TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", "training")
+_LAYER_KINDS = ("dense",)
+
+
+def _fail(source: str, key: str, problem: str) -> SearchSpaceError:
+    return SearchSpaceError(f"{source}: key '{key}': {problem}")
+
+
+def _check_table(source: str, prefix: str, table: Any, allowed: tuple[str, ...]) -> dict:
+    if not isinstance(table, dict):
+        raise _fail(source, prefix, f"expected a table, got {type(table).__name__}")
+    for key in table:
+        if key not in allowed:
+            name = f"{prefix}.{key}" if prefix else key
+            raise _fail(source, name, f"unknown key (expected one of: {', '.join(allowed)})")
+    return table
+
+
+def _is_number(value: Any) -> bool:
+    # Ints are always finite (math.isfinite would overflow on ints beyond the float range).
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (isinstance(value, int) or math.isfinite(value))
+    )
+
+
+def _check_value(source: str, key: str, value: Any, rule: tuple) -> Value:
+    kind, low, high, strings = rule
+    if kind == _STRING:
+        if not isinstance(value, str):
+            raise _fail(source, key, f"expected a string, got {value!r}")
+        if value not in strings:
+            raise _fail(
+                source, key, f"unknown value {value!r} (expected one of: {', '.join(strings)})"
+            )
+        return value
+    if not _is_number(value):
+        raise _fail(source, key, f"expected a number, got {value!r}")
+    if kind == _INTEGER and int(value) != value:
+        raise _fail(source, key, f"expected an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _fail(source, key, f"value {value!r} is outside the allowed [{low}, {high}]")
+    return int(value) if kind == _INTEGER else float(value)
+
+
+def _parse_param(source: str, key: str, raw: Any, rule: tuple) -> Param:
+    kind = rule[0]
+    if isinstance(raw, list):
+        if not raw:
+            raise _fail(source, key, "empty list of choices")
+        values = [_check_value(source, key, v, rule) for v in raw]
+        if len(set(values)) != len(values):
+            raise _fail(source, key, "duplicate choices")
+        if kind != _STRING:
+            values.sort()
+        return Choice(tuple(values))
+    if isinstance(raw, dict):
+        if kind == _STRING:
+            raise _fail(source, key, "expected a list of choices, not a range")
+        _check_table(source, key, raw, ("low", "high", "log", "integer"))
+        for bound in ("low", "high"):
+            if bound not in raw:
+                raise _fail(source, key, f"range is missing '{bound}'")
+        # Numeric rules only reach here, so both bounds are numbers.
+        low = float(_check_value(source, f"{key}.low", raw["low"], rule))
+        high = float(_check_value(source, f"{key}.high", raw["high"], rule))
+        log = raw.get("log", False)
+        integer = raw.get("integer", kind == _INTEGER)
+        for flag, flag_value in (("log", log), ("integer", integer)):
+            if not isinstance(flag_value, bool):
+                raise _fail(source, f"{key}.{flag}", f"expected true or false, got {flag_value!r}")
+        if kind == _INTEGER and not integer:
+            raise _fail(source, f"{key}.integer", "this parameter only takes integers")
+        if not low < high:
+            raise _fail(source, key, f"empty range: low ({low}) must be below high ({high})")
+        if log and low <= 0:
+            raise _fail(source, key, f"log range needs low > 0, got {low}")
+        if integer and math.ceil(float(low)) > math.floor(float(high)):
+            raise _fail(source, key, f"integer range [{low}, {high}] holds no integer")
+        return Range(float(low), float(high), log=log, integer=integer)
+    return Choice((_check_value(source, key, raw, rule),))
+
+
+def _presets_dir() -> Path:
+    # A source checkout (or editable install) keeps the presets in the top-level genomes/ folder;
+    # a wheel installs that folder as the package data ``evosearch.genomes``.
+    checkout = Path(__file__).resolve().parent.parent / "genomes"
+    if (checkout / "mlp.toml").is_file():
+        return checkout
+    return Path(str(resources.files("evosearch.genomes")))
+
+
+def list_presets() -> dict[str, Path]:
+    """Return the bundled genome presets by name (``mlp``, ...) with their file paths."""
+    return {p.stem: p for p in sorted(_presets_dir().glob("*.toml"))}
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What a genome may contain: depth bounds, layer choices and training hyperparameters.
+
+    Parameters
+    ----------
+    name, description : str
+        Identification of the space (``mlp`` for the bundled preset).
+    min_layers, max_layers : int
+        Inclusive bounds on the number of hidden layers.
+    initial_layers : tuple of int
+        Inclusive range of hidden layers in the random genomes that start a run.
+    skip_connections : bool
+        Whether edges may jump over layers; otherwise genomes are chains.
+    layer_params : dict
+        Parameter of a dense layer (``units``, ``activation``, ``dropout``) to its
+        :class:`Choice` or :class:`Range`.
+    training_params : dict
+        Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``,
+        ``batch_size``, ``max_epochs``) to its :class:`Choice` or :class:`Range`.
+    source : str
+        Where the space came from, used in error messages.
+
+    Examples
+    --------
+    >>> space = SearchSpace.load("mlp")
+    >>> space.min_layers <= space.max_layers
+    True
+    >>> sorted(space.training_params)
+    ['batch_size', 'l1', 'l2', 'learning_rate', 'max_epochs', 'optimizer']
+    """
+
+    name: str
+    description: str
+    min_layers: int
+    max_layers: int
+    initial_layers: tuple[int, int]
+    skip_connections: bool
+    layer_params: dict[str, Param] = field(compare=True)
+    training_params: dict[str, Param] = field(compare=True)
+    source: str = field(default="<dict>", compare=False)
+
+    @classmethod
+    def load(cls, genome: str | Path) -> SearchSpace:
+        """Load a preset by name (``"mlp"``) or a search space from a ``.toml`` path."""
+        text = str(genome)
+        presets = list_presets()
+        if text in presets:
+            return cls.from_toml(presets[text], source=f"{text} preset")
+        path = Path(text)
+        if path.suffix == ".toml" or path.exists():
+            return cls.from_toml(path)
+        raise SearchSpaceError(
+            f"unknown genome {text!r}: expected a preset ({', '.join(presets) or 'none found'})"
+            " or a path to a .toml file"
+        )
+
+    @classmethod
+    def from_toml(cls, path: str | Path, source: str | None = None) -> SearchSpace:
+        """Parse and validate a search space TOML file."""
+        path = Path(path)
+        source = source or str(path)
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise SearchSpaceError(f"genome file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SearchSpaceError(f"{source}: cannot read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SearchSpaceError(f"{source}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, source=source, default_name=path.stem)
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, source: str = "<dict>", default_name: str = "custom"
+    ) -> SearchSpace:
+        """Validate a dict shaped like the TOML file (as written by :meth:`to_dict`)."""
+        data = _check_table(source, "", data, _TOP_LEVEL_KEYS)
+        name = data.get("name", default_name)
+        description = data.get("description", "")
+        for key, value in (("name", name), ("description", description)):
+            if not isinstance(value, str):
+                raise _fail(source, key, f"expected a string, got {value!r}")
+        architecture = _check_table(
+            source, "architecture", data.get("architecture", {}), _ARCHITECTURE_KEYS
+        )
+        min_layers, max_layers, initial, skips = _parse_architecture(source, architecture)
+        layers = _check_table(source, "layers", data.get("layers", {}), _LAYER_KINDS)
+        dense = _check_table(source, "layers.dense", layers.get("dense", {}), tuple(_LAYER_RULES))
+        training = _check_table(
+            source, "training", data.get("training", {}), tuple(_TRAINING_RULES)
+        )
+        layer_params = {
+            key: _parse_param(
+                source, f"layers.dense.{key}", dense.get(key, _DEFAULT_LAYER[key]), rule
+            )
+            for key, rule in _LAYER_RULES.items()
+        }
+        training_params = {
+            key: _parse_param(
+                source, f"training.{key}", training.get(key, _DEFAULT_TRAINING[key]), rule
+            )
+            for key, rule in _TRAINING_RULES.items()
+        }
+        return cls(
+            name=name,
+            description=description,
+            min_layers=min_layers,
+            max_layers=max_layers,
+            initial_layers=initial,
+            skip_connections=skips,
+            layer_params=layer_params,
+            training_params=training_params,
+            source=source,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space as a TOML-shaped dict (JSON-serialisable); :meth:`from_dict` reads it back."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "architecture": {
+                "min_layers": self.min_layers,
+                "max_layers": self.max_layers,
+                "initial_layers": list(self.initial_layers),
+                "skip_connections": self.skip_connections,
+            },
+            "layers": {"dense": {k: p.to_toml_value() for k, p in self.layer_params.items()}},
+            "training": {k: p.to_toml_value() for k, p in self.training_params.items()},
+        }
+
+    def sample_layer(self, rng: np.random.Generator) -> dict[str, Value]:
+        """Draw the attributes of a new dense layer."""
+        return {key: param.sample(rng) for key, param in self.layer_params.items()}
+
+    def sample_training(self, rng: np.random.Generator) -> dict[str, Value]:
+        """Draw a full set of training hyperparameters."""
+        return {key: param.sample(rng) for key, param in self.training_params.items()}
+
+
+def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, int], bool]:
+    def integer(key: str, default: int) -> int:
+        value = table.get(key, default)
+        if not _is_number(value) or int(value) != value:
+            raise _fail(source, f"architecture.{key}", f"expected an integer, got {value!r}")
+        return int(value)
+
+    min_layers = integer("min_layers", 1)
+    max_layers = integer("max_layers", max(4, min_layers))
+    if min_layers < 0:
+        raise _fail(source, "architecture.min_layers", f"must be >= 0, got {min_layers}")
+    if max_layers > 64:
+        raise _fail(source, "architecture.max_layers", f"must be <= 64, got {max_layers}")
+    if max_layers < min_layers:
+        raise _fail(
+            source,
+            "architecture.max_layers",
+            f"max_layers ({max_layers}) is below min_layers ({min_layers}): no genome fits",
+        )
+    initial = table.get("initial_layers", [min_layers, min(max_layers, min_layers + 1)])
+    if (
+        not isinstance(initial, list)
+        or len(initial) != 2
+        or not all(_is_number(v) and int(v) == v for v in initial)
+    ):
+        raise _fail(source, "architecture.initial_layers", f"expected [low, high], got {initial!r}")
+    low, high = int(initial[0]), int(initial[1])
+    if not min_layers <= low <= high <= max_layers:
+        raise _fail(
+            source,
+            "architecture.initial_layers",
+            f"[{low}, {high}] must be an ordered range inside [{min_layers}, {max_layers}]",
+        )
+    skips = table.get("skip_connections", True)
+    if not isinstance(skips, bool):
+        raise _fail(
+            source, "architecture.skip_connections", f"expected true or false, got {skips!r}"
+        )
+    return min_layers, max_layers, (low, high), skips
+
+
+_DEFAULT_LAYER: dict[str, Any] = {
+    "units": [16, 32, 64, 128, 256, 512],
+    "activation": list(ACTIVATIONS),
+    "dropout": [0.0, 0.1, 0.2, 0.3, 0.5],
+}
+_DEFAULT_TRAINING: dict[str, Any] = {
+    "optimizer": list(OPTIMIZERS),
+    "learning_rate": {"low": 1e-4, "high": 1e-1, "log": True},
+    "l1": {"low": 1e-8, "high": 1e-3, "log": True},
+    "l2": {"low": 1e-6, "high": 1e-1, "log": True},
+    "batch_size": [32, 64, 128, 256],
+    "max_epochs": [50, 100],
+}
