@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__
 from .archive import ArchiveEntry, ParetoArchive
 from .data import Dataset, check_dataset
-from .errors import SettingsError
+from .errors import EvosearchError, SettingsError
 from .evaluate import EvaluationResult, Evaluator, build_estimator, task_seed
 from .genome import Genome, InnovationCounter
 from .operators import cx_aligned, mutate
@@ -219,18 +219,27 @@ class Evolver:
                 seen.add(genome.canonical_hash())
                 genomes.append(genome)
         population = self._evaluate(evaluator, genomes, [[] for _ in genomes], 0)
-        self._end_generation(0, population, population, evaluator, rng, innovations)
+        stop = self._end_generation(0, population, population, evaluator, rng, innovations)
 
         for generation in range(1, self.generations + 1):
+            if stop:
+                break
             children, lineage = self._make_children(population, evaluator, rng, innovations)
             offspring = self._evaluate(evaluator, children, lineage, generation)
             pool = population + offspring
             keep = select_survivors([m.objectives for m in pool], self.population_size, WEIGHTS)
             population = [pool[i] for i in keep]
-            if self._end_generation(generation, population, offspring, evaluator, rng, innovations):
-                break
+            stop = self._end_generation(
+                generation, population, offspring, evaluator, rng, innovations
+            )
 
         self.population_ = [m.genome for m in population]
+        if not len(self.archive_):
+            first_error = next((m.result.error for m in population if m.result.error), None)
+            raise EvosearchError(
+                f"all {evaluator.evaluations} evaluated genomes failed (e.g. {first_error}): "
+                "no model to refit; check the search space (e.g. a smaller learning_rate)"
+            )
         best = self.archive_.best()
         best_genome = Genome.from_json(best.genome)
         estimator = build_estimator(
@@ -345,7 +354,11 @@ class Evolver:
         if self._folder is not None:
             self._folder.append_generation(
                 {
-                    **record.to_dict(),
+                    # NaN (no successful genome yet) is not JSON: write null instead.
+                    **{
+                        key: None if isinstance(value, float) and not np.isfinite(value) else value
+                        for key, value in record.to_dict().items()
+                    },
                     "population": [
                         {"hash": m.result.genome_hash, "objectives": list(m.objectives)}
                         for m in population
