@@ -64,7 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve = commands.add_parser("evolve", help="run a search and write a run folder")
     evolve.add_argument("--genome", default="mlp", help="preset name or path to a .toml file")
     evolve.add_argument("--generations", type=_count(1), default=20, help="default: 20")
-    evolve.add_argument("--population", type=_count(2), default=24, help="default: 24")
+    evolve.add_argument("--population", type=_count(2), default=16, help="default: 16")
     evolve.add_argument("--cv", type=_count(2), default=3, help="cross-validation folds (3)")
     evolve.add_argument("--n-jobs", type=_n_jobs, default=-1, help="workers; -1 = all cores")
     evolve.add_argument("--seed", type=_count(0), default=0, help="random seed (0)")
@@ -99,9 +99,11 @@ def _evolve(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .evolver import Evolver
 
-    console = Console(highlight=False)
+    # Off a terminal rich would wrap at 80 columns; logs read better with whole lines.
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
     out = args.out or _default_run_folder(args.genome, args.seed)
-    callbacks = [] if args.quiet else [ConsoleReporter(console)]
+    reporter = ConsoleReporter(console)
+    callbacks = [] if args.quiet else [reporter]
     evolver = Evolver(
         genome=args.genome,
         population_size=args.population,
@@ -121,7 +123,10 @@ def _evolve(args: argparse.Namespace) -> int:
         markup=False,
     )
     started = time.perf_counter()
-    evolver.fit_dataset(dataset)
+    try:
+        evolver.fit_dataset(dataset)
+    finally:
+        reporter.on_run_end(evolver)  # restores the terminal if the run stopped early
     elapsed = time.perf_counter() - started
     score_name = "accuracy" if dataset.task == "classification" else "R²"
     console.print(archive_table(evolver.archive_, score_name))

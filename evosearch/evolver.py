@@ -92,7 +92,7 @@ class Evolver:
     ----------
     genome : str, path or SearchSpace, default="mlp"
         A preset name (see ``evosearch genomes``), a path to a genome TOML file, or a space.
-    population_size : int, default=24
+    population_size : int, default=16
         Genomes kept from one generation to the next (and children made per generation).
     generations : int, default=20
         Generations of children after the initial random population.
@@ -137,7 +137,7 @@ class Evolver:
     def __init__(
         self,
         genome: str | Path | SearchSpace = "mlp",
-        population_size: int = 24,
+        population_size: int = 16,
         generations: int = 20,
         cv: int = 3,
         n_jobs: int = -1,
@@ -226,9 +226,7 @@ class Evolver:
                 break
             children, lineage = self._make_children(population, evaluator, rng, innovations)
             offspring = self._evaluate(evaluator, children, lineage, generation)
-            pool = population + offspring
-            keep = select_survivors([m.objectives for m in pool], self.population_size, WEIGHTS)
-            population = [pool[i] for i in keep]
+            population = self._survivors(population + offspring)
             stop = self._end_generation(
                 generation, population, offspring, evaluator, rng, innovations
             )
@@ -388,6 +386,18 @@ class Evolver:
             outcome = handler(self, record) if handler else callback(self, record)  # type: ignore[operator]
             stop = stop or bool(outcome)
         return stop
+
+    def _survivors(self, pool: list[_Member]) -> list[_Member]:
+        """NSGA-II over the successful members; failures only fill places nobody else can.
+
+        A failed genome keeps its real (often small) parameter count, which would put it on
+        the first front next to the smallest working model if it took part in the sorting.
+        """
+        working = [m for m in pool if m.result.ok]
+        failed = [m for m in pool if not m.result.ok]
+        k = min(self.population_size, len(working))
+        keep = select_survivors([m.objectives for m in working], k, WEIGHTS)
+        return [working[i] for i in keep] + failed[: self.population_size - k]
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, event: str, *args: Any) -> None:

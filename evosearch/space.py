@@ -405,7 +405,7 @@ def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, 
             raise _fail(source, f"architecture.{key}", f"expected an integer, got {value!r}")
         return int(value)
 
-    min_layers = integer("min_layers", 1)
+    min_layers = integer("min_layers", 0)
     max_layers = integer("max_layers", max(4, min_layers))
     if min_layers < 0:
         raise _fail(source, "architecture.min_layers", f"must be >= 0, got {min_layers}")
@@ -417,7 +417,9 @@ def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, 
             "architecture.max_layers",
             f"max_layers ({max_layers}) is below min_layers ({min_layers}): no genome fits",
         )
-    initial = table.get("initial_layers", [min_layers, min(max_layers, min_layers + 1)])
+    initial = table.get(
+        "initial_layers", [max(min_layers, min(1, max_layers)), min(max_layers, max(min_layers, 2))]
+    )
     if (
         not isinstance(initial, list)
         or len(initial) != 2
@@ -440,7 +442,7 @@ def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, 
 
 
 _DEFAULT_LAYER: dict[str, Any] = {
-    "units": [16, 32, 64, 128, 256, 512],
+    "units": [4, 8, 16, 32, 64, 128, 256, 512],
     "activation": list(ACTIVATIONS),
     "dropout": [0.0, 0.1, 0.2, 0.3, 0.5],
 }

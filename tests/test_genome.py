@@ -463,9 +463,9 @@ def test_validate_depth_bounds() -> None:
     with pytest.raises(InvalidGenomeError, match="hidden layers"):
         Genome.chain(4, 2, chain, HP).validate(SPACE)  # max_layers is 4
     Genome.chain(4, 2, chain[:4], HP).validate(SPACE)
+    Genome.chain(4, 2, [], HP).validate(SPACE)  # min_layers is 0: logistic regression
     with pytest.raises(InvalidGenomeError, match="hidden layers"):
-        Genome.chain(4, 2, [], HP).validate(SPACE)  # min_layers is 1
-    Genome.chain(4, 2, [], HP).validate(_space(min_layers=0))
+        Genome.chain(4, 2, [], HP).validate(_space(min_layers=1))
     tight = _space(min_layers=2, max_layers=2, initial_layers=[2, 2])
     with pytest.raises(InvalidGenomeError):
         Genome.chain(4, 2, chain[:1], HP).validate(tight)
