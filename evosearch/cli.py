@@ -11,9 +11,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .errors import EvosearchError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .archive import ParetoArchive
 
 __all__ = ["main"]
 
@@ -78,6 +83,16 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<genome>)")
     evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
 
+    resume = commands.add_parser(
+        "resume", help="continue a run from its folder (after a kill, or to extend it)"
+    )
+    resume.add_argument("run", type=Path, help="the run folder")
+    resume.add_argument(
+        "--generations", type=_count(1), help="new total of generations (extends a run)"
+    )
+    resume.add_argument("--n-jobs", type=_n_jobs, help="workers (default: the run's setting)")
+    resume.add_argument("--quiet", action="store_true", help="print only the final summary")
+
     commands.add_parser("genomes", help="list the bundled genome presets")
     return parser
 
@@ -93,14 +108,11 @@ def _default_run_folder(genome: str, seed: int) -> Path:
 
 
 def _evolve(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from .console import ConsoleReporter, archive_table
+    from .console import ConsoleReporter
     from .data import load_dataset
     from .evolver import Evolver
 
-    # Off a terminal rich would wrap at 80 columns; logs read better with whole lines.
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    console = _console()
     out = args.out or _default_run_folder(args.genome, args.seed)
     reporter = ConsoleReporter(console)
     callbacks = [] if args.quiet else [reporter]
@@ -127,15 +139,68 @@ def _evolve(args: argparse.Namespace) -> int:
         evolver.fit_dataset(dataset)
     finally:
         reporter.on_run_end(evolver)  # restores the terminal if the run stopped early
-    elapsed = time.perf_counter() - started
-    score_name = "accuracy" if dataset.task == "classification" else "R²"
-    console.print(archive_table(evolver.archive_, score_name))
-    best = evolver.archive_.best()
+    _summary(console, evolver.archive_, dataset.task, time.perf_counter() - started, out)
+    return 0
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    # Off a terminal rich would wrap at 80 columns; logs read better with whole lines.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+
+
+def _summary(
+    console: Console, archive: ParetoArchive, task: str, seconds: float, out: Path
+) -> None:
+    from .console import archive_table
+
+    score_name = "accuracy" if task == "classification" else "R²"
+    console.print(archive_table(archive, score_name))
+    best = archive.best()
     console.print(
         f"best {score_name} {best.objectives[0]:.4f} with {int(best.objectives[1]):,} parameters; "
-        f"hypervolume {evolver.archive_.hypervolume():.4f}; {elapsed:.1f} s; run folder {out}",
+        f"hypervolume {archive.hypervolume():.4f}; {seconds:.1f} s; run folder {out}",
         markup=False,
     )
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from .archive import ParetoArchive
+    from .console import ConsoleReporter
+    from .evolver import Evolver
+    from .runs import load_run
+
+    console = _console()
+    record = load_run(args.run)
+    target = args.generations or record.planned_generations
+    task = record.info["dataset"]["task"]
+    if record.last_generation >= target:
+        console.print(
+            f"run {args.run} already finished its {record.last_generation} generations; "
+            "nothing to do (pass --generations N to extend it)",
+            markup=False,
+        )
+        if record.archive is not None:
+            _summary(console, ParetoArchive.from_dict(record.archive), task, 0.0, args.run)
+        return 0
+    console.print(
+        f"resuming {args.run} after generation {record.last_generation} "
+        f"({len(record.journal)} journalled evaluations re-used), up to generation {target}",
+        markup=False,
+    )
+    reporter = ConsoleReporter(console)
+    started = time.perf_counter()
+    try:
+        evolver = Evolver.resume(
+            args.run,
+            generations=args.generations,
+            n_jobs=args.n_jobs,
+            callbacks=[] if args.quiet else [reporter],
+        )
+    finally:
+        reporter.on_run_end(None)  # type: ignore[arg-type]
+    _summary(console, evolver.archive_, task, time.perf_counter() - started, args.run)
     return 0
 
 
@@ -154,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evolve":
             return _evolve(args)
+        if args.command == "resume":
+            return _resume(args)
         return _genomes()
     except EvosearchError as exc:
         print(f"evosearch: error: {exc}", file=sys.stderr)

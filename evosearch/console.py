@@ -93,6 +93,8 @@ class ConsoleReporter:
             ]
         )
         self.console.print(line, markup=False)
+        # Off a terminal stdout is block-buffered: flush so logs show each generation as it ends.
+        self.console.file.flush()
         self._generation = record.generation + 1
 
     def on_run_end(self, evolver: Evolver) -> None:

@@ -160,12 +160,29 @@ class Evaluator:
         )
         self.folds = list(splitter.split(self.X, self.y))
         self._cache: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
+        self._replay: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
         self.cache_hits = 0
         self.evaluations = 0
 
     def remember(self, genome: Genome, result: EvaluationResult) -> None:
         """Put a known result into the cache (used when resuming from a journal)."""
         self._cache.setdefault(result.genome_hash, []).append((genome, result))
+
+    def replay(self, genome: Genome, result: EvaluationResult) -> None:
+        """Hold a journalled result that :meth:`evaluate` hands back instead of training.
+
+        Unlike :meth:`remember`, the result stays invisible to :meth:`lookup` until an
+        ``evaluate`` call asks for that genome, and it then counts as an evaluation rather
+        than a cache hit: a resumed run sees the same cache and counts as an uninterrupted one.
+        """
+        self._replay.setdefault(result.genome_hash, []).append((genome, result))
+
+    def _take_replay(self, genome: Genome, genome_hash: str) -> EvaluationResult | None:
+        for position, (known, result) in enumerate(self._replay.get(genome_hash, ())):
+            if known.equivalent(genome):
+                del self._replay[genome_hash][position]
+                return result
+        return None
 
     def lookup(self, genome: Genome, genome_hash: str | None = None) -> EvaluationResult | None:
         """The cached result of an equivalent genome, if any."""
@@ -214,7 +231,12 @@ class Evaluator:
                 ),
                 None,
             )
-            if twin is None:
+            replayed = self._take_replay(genome, genome_hash) if twin is None else None
+            if replayed is not None:
+                results[index] = replayed
+                self.evaluations += 1
+                self.remember(genome, replayed)
+            elif twin is None:
                 pending[index] = [index]
             else:
                 pending[twin].append(index)

@@ -19,12 +19,12 @@ import numpy as np
 
 from . import __version__
 from .archive import ArchiveEntry, ParetoArchive
-from .data import Dataset, check_dataset
-from .errors import EvosearchError, SettingsError
+from .data import Dataset, check_dataset, load_dataset
+from .errors import EvosearchError, RunFolderError, SettingsError
 from .evaluate import EvaluationResult, Evaluator, build_estimator, task_seed
 from .genome import Genome, InnovationCounter
 from .operators import cx_aligned, mutate
-from .runs import RunFolder
+from .runs import RunFolder, RunRecord
 from .selection import select_parents, select_survivors
 from .space import SearchSpace
 
@@ -77,6 +77,55 @@ class _Member:
     @property
     def objectives(self) -> tuple[float, float]:
         return (self.result.score, float(self.result.n_params))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "genome": self.genome.to_json(),
+            "result": self.result.to_dict(),
+            "parents": list(self.parents),
+            "generation": self.generation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Member:
+        return cls(
+            genome=Genome.from_json(data["genome"]),
+            result=EvaluationResult.from_dict(data["result"]),
+            parents=list(data["parents"]),
+            generation=int(data["generation"]),
+        )
+
+
+@dataclass
+class _RunState:
+    """What the generation loop carries from one generation to the next."""
+
+    rng: np.random.Generator
+    innovations: InnovationCounter
+    evaluator: Evaluator
+    population: list[_Member] | None = None
+    generation: int = -1
+
+    @property
+    def members(self) -> list[_Member]:
+        assert self.population is not None
+        return self.population
+
+
+def _json_record(record: GenerationRecord) -> dict[str, Any]:
+    # NaN (no successful genome yet) is not JSON: write null instead.
+    return {
+        key: None if isinstance(value, float) and not np.isfinite(value) else value
+        for key, value in record.to_dict().items()
+    }
+
+
+def _record_from_json(data: dict[str, Any]) -> GenerationRecord:
+    fields = {name: data[name] for name in GenerationRecord.__dataclass_fields__}
+    for name in ("best_score", "mean_score", "median_params"):
+        if fields[name] is None:
+            fields[name] = float("nan")
+    return GenerationRecord(**fields)
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -181,62 +230,113 @@ class Evolver:
 
     def fit_dataset(self, dataset: Dataset) -> Evolver:
         """Like :meth:`fit` for an already validated :class:`~evosearch.data.Dataset`."""
-        if dataset.task == "classification":
-            counts = np.unique(dataset.y, return_counts=True)[1]
-            if counts.min() < self.cv:
-                raise SettingsError(
-                    f"cv={self.cv} needs at least {self.cv} rows per class; the smallest has "
-                    f"{counts.min()}"
-                )
-        elif dataset.n_samples < self.cv:
-            raise SettingsError(f"cv={self.cv} needs at least {self.cv} rows")
-        self.dataset_ = dataset
-        self.task_ = dataset.task
-        n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
-        rng = np.random.default_rng(np.random.SeedSequence(self.random_state))
-        innovations = InnovationCounter()
-        evaluator = Evaluator(
-            dataset.X,
-            dataset.y,
-            dataset.task,
-            cv=self.cv,
-            n_jobs=self.n_jobs,
-            seed=self.random_state,
+        self._check_folds(dataset)
+        state = _RunState(
+            rng=np.random.default_rng(np.random.SeedSequence(self.random_state)),
+            innovations=InnovationCounter(),
+            evaluator=self._make_evaluator(dataset),
         )
-        folder = RunFolder.create(self.out, self._run_info(dataset)) if self.out else None
-        self._folder = folder
+        self._folder = RunFolder.create(self.out, self._run_info(dataset)) if self.out else None
         self.archive_ = ParetoArchive(weights=WEIGHTS)
         self.history_: list[GenerationRecord] = []
-        self._notify("on_run_start", self)
+        return self._run(dataset, state)
 
-        genomes: list[Genome] = []
-        seen: set[str] = set()
-        for _ in range(self.population_size * _NOVELTY_TRIES):
-            if len(genomes) == self.population_size:
-                break
-            genome = Genome.random(self.space, dataset.n_features, n_outputs, rng, innovations)
-            if genome.canonical_hash() not in seen:
-                seen.add(genome.canonical_hash())
-                genomes.append(genome)
-        population = self._evaluate(evaluator, genomes, [[] for _ in genomes], 0)
-        stop = self._end_generation(0, population, population, evaluator, rng, innovations)
+    @classmethod
+    def resume(
+        cls,
+        path: str | Path,
+        *,
+        generations: int | None = None,
+        n_jobs: int | None = None,
+        callbacks: Sequence[Callback | Callable[..., Any]] = (),
+        X: Any = None,
+        y: Any = None,
+    ) -> Evolver:
+        """Continue the run in folder ``path`` from what it journalled.
 
-        for generation in range(1, self.generations + 1):
-            if stop:
-                break
-            children, lineage = self._make_children(population, evaluator, rng, innovations)
-            offspring = self._evaluate(evaluator, children, lineage, generation)
-            population = self._survivors(population + offspring)
-            stop = self._end_generation(
-                generation, population, offspring, evaluator, rng, innovations
+        Every evaluation in the journal is re-used, not retrained, and the run reaches exactly
+        the archive and history an uninterrupted run with the same seed reaches. A finished
+        run is only loaded (and its best member refit) unless ``generations`` extends it.
+
+        Parameters
+        ----------
+        path : path-like
+            The run folder.
+        generations : int, optional
+            New total number of generations (to extend a run); default: the run's own.
+        n_jobs : int, optional
+            Workers for the rest of the run (results do not depend on it).
+        callbacks : sequence, optional
+            As for the constructor.
+        X, y : array-like, optional
+            The data, for runs fitted on in-memory arrays; runs started from the command line
+            reload their dataset by name or path. Either way its fingerprint must match.
+
+        Returns
+        -------
+        Evolver
+            Fitted, like after :meth:`fit`.
+        """
+        from .runs import load_run
+
+        record = load_run(path)
+        info = record.info
+        settings = dict(info["settings"])
+        if generations is not None:
+            settings["generations"] = generations
+        try:
+            space = SearchSpace.from_dict(info["search_space"], source=f"{path}/run.json")
+            evolver = cls(
+                genome=space,
+                population_size=settings["population_size"],
+                generations=settings["generations"],
+                cv=settings["cv"],
+                n_jobs=settings["n_jobs"] if n_jobs is None else n_jobs,
+                random_state=settings["random_state"],
+                crossover_rate=settings["crossover_rate"],
+                task=settings["task"],
+                callbacks=callbacks,
             )
+        except KeyError as exc:
+            raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
+        evolver.genome = settings.get("genome", space.name)
+        evolver.out = Path(path)
+        dataset = evolver._resume_dataset(info, X, y)
+        evolver._check_folds(dataset)
+        folder = RunFolder(path)
+        if generations is not None and generations != info["settings"]["generations"]:
+            folder.update_run_info(
+                {**info, "settings": {**info["settings"], "generations": generations}}
+            )
+        state = evolver._restore(record, dataset, folder)
+        evolver._folder = folder
+        return evolver._run(dataset, state)
 
-        self.population_ = [m.genome for m in population]
+    # ------------------------------------------------------------------ the loop
+    def _run(self, dataset: Dataset, state: _RunState) -> Evolver:
+        self.dataset_ = dataset
+        self.task_ = dataset.task
+        self._notify("on_run_start", self)
+        stop = False
+        if state.population is None:
+            genomes = self._initial_genomes(dataset, state)
+            state.population = self._evaluate(state.evaluator, genomes, [[] for _ in genomes], 0)
+            state.generation = 0
+            stop = self._end_generation(state, state.population)
+        while not stop and state.generation < self.generations:
+            generation = state.generation + 1
+            children, lineage = self._make_children(state)
+            offspring = self._evaluate(state.evaluator, children, lineage, generation)
+            state.population = self._survivors(state.population + offspring)
+            state.generation = generation
+            stop = self._end_generation(state, offspring)
+
+        self.population_ = [m.genome for m in state.population]
         if not len(self.archive_):
-            first_error = next((m.result.error for m in population if m.result.error), None)
+            first_error = next((m.result.error for m in state.population if m.result.error), None)
             raise EvosearchError(
-                f"all {evaluator.evaluations} evaluated genomes failed (e.g. {first_error}): "
-                "no model to refit; check the search space (e.g. a smaller learning_rate)"
+                f"all {state.evaluator.evaluations} evaluated genomes failed (e.g. {first_error}):"
+                " no model to refit; check the search space (e.g. a smaller learning_rate)"
             )
         best = self.archive_.best()
         best_genome = Genome.from_json(best.genome)
@@ -248,6 +348,21 @@ class Evolver:
         self._notify("on_run_end", self)
         return self
 
+    def _initial_genomes(self, dataset: Dataset, state: _RunState) -> list[Genome]:
+        n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
+        genomes: list[Genome] = []
+        seen: set[str] = set()
+        for _ in range(self.population_size * _NOVELTY_TRIES):
+            if len(genomes) == self.population_size:
+                break
+            genome = Genome.random(
+                self.space, dataset.n_features, n_outputs, state.rng, state.innovations
+            )
+            if genome.canonical_hash() not in seen:
+                seen.add(genome.canonical_hash())
+                genomes.append(genome)
+        return genomes
+
     def predict(self, X: Any) -> np.ndarray:
         """Predict with :attr:`best_estimator_`."""
         return self._fitted().predict(X)
@@ -256,14 +371,9 @@ class Evolver:
         """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
         return float(self._fitted().score(X, y))
 
-    # ------------------------------------------------------------------ the loop
-    def _make_children(
-        self,
-        population: list[_Member],
-        evaluator: Evaluator,
-        rng: np.random.Generator,
-        innovations: InnovationCounter,
-    ) -> tuple[list[Genome], list[list[str]]]:
+    def _make_children(self, state: _RunState) -> tuple[list[Genome], list[list[str]]]:
+        population, evaluator, rng = state.members, state.evaluator, state.rng
+        innovations = state.innovations
         objectives = [m.objectives for m in population]
         picks = select_parents(objectives, 2 * self.population_size, WEIGHTS, rng)
         children: list[Genome] = []
@@ -313,15 +423,8 @@ class Evolver:
             for genome, result, parents in zip(genomes, results, lineage, strict=True)
         ]
 
-    def _end_generation(
-        self,
-        generation: int,
-        population: list[_Member],
-        offspring: list[_Member],
-        evaluator: Evaluator,
-        rng: np.random.Generator,
-        innovations: InnovationCounter,
-    ) -> bool:
+    def _end_generation(self, state: _RunState, offspring: list[_Member]) -> bool:
+        generation, population = state.generation, state.members
         self.archive_.update(
             ArchiveEntry(
                 genome=m.genome.to_json(),
@@ -352,32 +455,23 @@ class Evolver:
         if self._folder is not None:
             self._folder.append_generation(
                 {
-                    # NaN (no successful genome yet) is not JSON: write null instead.
-                    **{
-                        key: None if isinstance(value, float) and not np.isfinite(value) else value
-                        for key, value in record.to_dict().items()
-                    },
-                    "population": [
-                        {"hash": m.result.genome_hash, "objectives": list(m.objectives)}
-                        for m in population
-                    ],
+                    **_json_record(record),
+                    "population": [m.to_dict() for m in population],
+                    "rng_state": state.rng.bit_generator.state,
+                    "innovation_counter": state.innovations.next_id,
                 }
             )
             self._folder.write_archive(self.archive_.to_dict())
+            # The checkpoint alone is enough to continue: archive and history live in it too,
+            # so a kill between two of these writes cannot leave them out of step.
             self._folder.write_checkpoint(
                 {
                     "generation": generation,
-                    "rng_state": rng.bit_generator.state,
-                    "innovation_counter": innovations.next_id,
-                    "population": [
-                        {
-                            "genome": m.genome.to_json(),
-                            "result": m.result.to_dict(),
-                            "parents": m.parents,
-                            "generation": m.generation,
-                        }
-                        for m in population
-                    ],
+                    "rng_state": state.rng.bit_generator.state,
+                    "innovation_counter": state.innovations.next_id,
+                    "population": [m.to_dict() for m in population],
+                    "archive": self.archive_.to_dict(),
+                    "history": [_json_record(r) for r in self.history_],
                 }
             )
         stop = False
@@ -398,6 +492,89 @@ class Evolver:
         k = min(self.population_size, len(working))
         keep = select_survivors([m.objectives for m in working], k, WEIGHTS)
         return [working[i] for i in keep] + failed[: self.population_size - k]
+
+    # ------------------------------------------------------------------ set-up and resume
+    def _check_folds(self, dataset: Dataset) -> None:
+        if dataset.task == "classification":
+            counts = np.unique(dataset.y, return_counts=True)[1]
+            if counts.min() < self.cv:
+                raise SettingsError(
+                    f"cv={self.cv} needs at least {self.cv} rows per class; the smallest has "
+                    f"{counts.min()}"
+                )
+        elif dataset.n_samples < self.cv:
+            raise SettingsError(f"cv={self.cv} needs at least {self.cv} rows")
+
+    def _make_evaluator(self, dataset: Dataset) -> Evaluator:
+        return Evaluator(
+            dataset.X,
+            dataset.y,
+            dataset.task,
+            cv=self.cv,
+            n_jobs=self.n_jobs,
+            seed=self.random_state,
+        )
+
+    def _resume_dataset(self, info: dict[str, Any], X: Any, y: Any) -> Dataset:
+        described = info["dataset"]
+        if X is not None and y is not None:
+            dataset = check_dataset(X, y, task=described.get("task", "auto"), name="data")
+        elif described.get("source"):
+            source = described["source"]
+            target = described.get("target") if source.endswith(".csv") else None
+            dataset = load_dataset(source, target=target, task=described["task"])
+        else:
+            raise RunFolderError(
+                "this run was fitted on in-memory arrays: pass X and y to Evolver.resume"
+            )
+        if dataset.fingerprint() != described.get("fingerprint"):
+            raise RunFolderError(
+                f"the data ({dataset.name}) differs from the data this run was started on "
+                "(fingerprint mismatch)"
+            )
+        return dataset
+
+    def _restore(self, record: RunRecord, dataset: Dataset, folder: RunFolder) -> _RunState:
+        """Rebuild the loop state from the checkpoint and the evaluation cache from the journal."""
+        checkpoint = record.checkpoint
+        state = _RunState(
+            rng=np.random.default_rng(np.random.SeedSequence(self.random_state)),
+            innovations=InnovationCounter(),
+            evaluator=self._make_evaluator(dataset),
+        )
+        self.archive_ = ParetoArchive(weights=WEIGHTS)
+        self.history_ = []
+        where = record.path / RunFolder.CHECKPOINT_FILE
+        if checkpoint is not None:
+            try:
+                state.rng.bit_generator.state = checkpoint["rng_state"]
+                state.innovations = InnovationCounter(checkpoint["innovation_counter"])
+                state.population = [_Member.from_dict(m) for m in checkpoint["population"]]
+                state.generation = int(checkpoint["generation"])
+                self.archive_ = ParetoArchive.from_dict(checkpoint["archive"])
+                self.history_ = [_record_from_json(r) for r in checkpoint["history"]]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunFolderError(f"{where}: damaged checkpoint ({exc!r})") from None
+        for number, entry in enumerate(record.journal, start=1):
+            try:
+                genome = Genome.from_json(entry["genome"])
+                result = EvaluationResult.from_dict(
+                    {k: entry[k] for k in EvaluationResult.__dataclass_fields__}
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunFolderError(f"{folder.journal_path}:{number}: {exc}") from None
+            if genome.canonical_hash() != result.genome_hash:
+                raise RunFolderError(
+                    f"{folder.journal_path}:{number}: the genome does not match its hash"
+                )
+            if entry["generation"] <= state.generation:
+                state.evaluator.remember(genome, result)
+            else:
+                # Finished in the generation the kill interrupted: handed back, not retrained,
+                # when that generation asks for it again.
+                state.evaluator.replay(genome, result)
+        folder.repair(record, state.generation)
+        return state
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, event: str, *args: Any) -> None:
@@ -433,6 +610,9 @@ class Evolver:
             "search_space": self.space.to_dict(),
             "dataset": {
                 "name": dataset.name,
+                # How resume finds the data again: a bundled name or an absolute file path;
+                # None for in-memory arrays (resume then needs X and y).
+                "source": _dataset_source(dataset),
                 "task": dataset.task,
                 "n_samples": dataset.n_samples,
                 "n_features": dataset.n_features,
@@ -449,3 +629,12 @@ class Evolver:
             },
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+
+
+def _dataset_source(dataset: Dataset) -> str | None:
+    from .data import BUNDLED
+
+    if dataset.name in BUNDLED:
+        return dataset.name
+    path = Path(dataset.name)
+    return str(path.resolve()) if path.suffix in (".csv", ".npz") and path.is_file() else None

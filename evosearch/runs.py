@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import RunFolderError
 
-__all__ = ["FORMAT_VERSION", "RunFolder", "atomic_write_json"]
+__all__ = ["FORMAT_VERSION", "RunFolder", "RunRecord", "atomic_write_json", "load_run"]
 
 FORMAT_VERSION = 1
 
@@ -79,6 +80,46 @@ class RunFolder:
         )
         return folder
 
+    @property
+    def journal_path(self) -> Path:
+        return self.path / self.JOURNAL_FILE
+
+    def update_run_info(self, info: dict[str, Any]) -> None:
+        """Rewrite run.json (e.g. when a resume extends the number of generations)."""
+        atomic_write_json(self.path / self.RUN_FILE, {**info, "format_version": FORMAT_VERSION})
+
+    def repair(self, record: RunRecord, last_generation: int) -> None:
+        """Make the line files safe to append to before a resume continues writing them.
+
+        A journal line cut off by a kill is dropped, and generation lines written after the
+        checkpoint (a kill between the two writes) are removed: the resumed run writes them
+        again. Both rewrites are atomic.
+        """
+        if record.journal_truncated:
+            self._rewrite_lines(self.JOURNAL_FILE, record.journal)
+        kept = [g for g in record.generations if g["generation"] <= last_generation]
+        generations_file = self.path / self.GENERATIONS_FILE
+        if len(kept) != len(record.generations) or (
+            generations_file.exists()
+            and not generations_file.read_bytes().endswith(b"\n")
+            and generations_file.stat().st_size
+        ):
+            self._rewrite_lines(self.GENERATIONS_FILE, kept)
+
+    def _rewrite_lines(self, name: str, records: list[dict[str, Any]]) -> None:
+        path = self.path / name
+        handle, temporary = tempfile.mkstemp(dir=self.path, prefix=f".{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                for record in records:
+                    stream.write(json.dumps(record, allow_nan=False) + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
     def _append_line(self, name: str, record: dict[str, Any]) -> None:
         line = json.dumps({"format_version": FORMAT_VERSION, **record}, allow_nan=False)
         with open(self.path / name, "a", encoding="utf-8") as stream:
@@ -103,3 +144,159 @@ class RunFolder:
         atomic_write_json(
             self.path / self.CHECKPOINT_FILE, {"format_version": FORMAT_VERSION, **checkpoint}
         )
+
+
+# --------------------------------------------------------------------------- reading
+_JOURNAL_KEYS = ("generation", "genome", "genome_hash", "fold_scores", "score", "n_params", "error")
+_GENERATION_KEYS = ("generation", "best_score", "archive_size", "hypervolume", "population")
+_CHECKPOINT_KEYS = ("generation", "rng_state", "innovation_counter", "population")
+
+
+@dataclass
+class RunRecord:
+    """Everything a run folder holds, read back and checked.
+
+    Attributes
+    ----------
+    path : Path
+    info : dict
+        ``run.json``: settings, search space, dataset description, versions.
+    journal : list of dict
+        One record per finished evaluation, in the order they finished.
+    generations : list of dict
+        One record per finished generation.
+    archive : dict or None
+        ``archive.json`` (None before the first generation finished).
+    checkpoint : dict or None
+        ``checkpoint.json`` (None before the first generation finished).
+    journal_truncated : bool
+        Whether the journal's last line was cut off (a run killed while writing it).
+    """
+
+    path: Path
+    info: dict[str, Any]
+    journal: list[dict[str, Any]]
+    generations: list[dict[str, Any]]
+    archive: dict[str, Any] | None
+    checkpoint: dict[str, Any] | None
+    journal_truncated: bool = False
+
+    @property
+    def last_generation(self) -> int:
+        """The last generation the checkpoint covers, -1 if none finished."""
+        return int(self.checkpoint["generation"]) if self.checkpoint else -1
+
+    @property
+    def planned_generations(self) -> int:
+        return int(self.info["settings"]["generations"])
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.checkpoint and self.checkpoint.get("finished"))
+
+
+def _check_version(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{where}: expected a JSON object")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise RunFolderError(
+            f"{where}: format version {version!r} is not supported (this evosearch reads "
+            f"{FORMAT_VERSION})"
+        )
+    return data
+
+
+def _require(data: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise RunFolderError(f"{where}: missing {', '.join(missing)}")
+
+
+def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
+    if not path.exists():
+        if required:
+            raise RunFolderError(f"{path} is missing: not a run folder, or a damaged one")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RunFolderError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    return _check_version(data, str(path))
+
+
+def _read_jsonl(path: Path, keys: tuple[str, ...]) -> tuple[list[dict[str, Any]], bool]:
+    """Read a JSON-lines file; a cut-off last line (a kill while writing) is dropped."""
+    if not path.exists():
+        return [], False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path}: cannot read: {exc}") from None
+    lines = text.split("\n")
+    truncated = False
+    if lines and lines[-1] == "":
+        lines.pop()
+    elif lines:
+        # Every complete record ends with a newline, so a last line without one is a write
+        # interrupted by a kill: it is not data yet.
+        lines.pop()
+        truncated = True
+    records = []
+    for number, line in enumerate(lines, start=1):
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RunFolderError(f"{where}: not valid JSON: {exc.msg}") from None
+        _check_version(record, where)
+        _require(record, keys, where)
+        records.append(record)
+    return records, truncated
+
+
+def load_run(path: str | Path) -> RunRecord:
+    """Read and check a run folder; corruption raises :class:`RunFolderError` naming the file.
+
+    Only JSON is read, so opening a run folder from someone else cannot execute code. A
+    journal or generations file whose last line was cut off by a kill is accepted without that
+    line; any other damage is refused.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise RunFolderError(f"run folder not found: {path}")
+    info = _read_json(path / RunFolder.RUN_FILE, required=True)
+    assert info is not None
+    _require(info, ("settings", "search_space", "dataset", "objectives"), str(path / "run.json"))
+    journal, truncated = _read_jsonl(path / RunFolder.JOURNAL_FILE, _JOURNAL_KEYS)
+    generations, _ = _read_jsonl(path / RunFolder.GENERATIONS_FILE, _GENERATION_KEYS)
+    archive = _read_json(path / RunFolder.ARCHIVE_FILE, required=False)
+    checkpoint = _read_json(path / RunFolder.CHECKPOINT_FILE, required=False)
+    if checkpoint is not None:
+        _require(checkpoint, _CHECKPOINT_KEYS, str(path / RunFolder.CHECKPOINT_FILE))
+    _check_consistency(path, info, journal)
+    return RunRecord(path, info, journal, generations, archive, checkpoint, truncated)
+
+
+def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str, Any]]) -> None:
+    """Refuse a journal that cannot belong to this run.json (e.g. copied from another run)."""
+    dataset = info["dataset"]
+    cv = info["settings"].get("cv")
+    for number, record in enumerate(journal, start=1):
+        where = f"{path / RunFolder.JOURNAL_FILE}:{number}"
+        try:
+            nodes = {node["id"]: node for node in record["genome"]["graph"]["nodes"]}
+            n_inputs = nodes[0]["units"]
+        except (KeyError, TypeError):
+            raise RunFolderError(f"{where}: malformed genome") from None
+        if n_inputs != dataset.get("n_features"):
+            raise RunFolderError(
+                f"{where}: genome takes {n_inputs} features but run.json's data has "
+                f"{dataset.get('n_features')}: this journal belongs to another run"
+            )
+        if record["error"] is None and len(record["fold_scores"]) != cv:
+            raise RunFolderError(
+                f"{where}: {len(record['fold_scores'])} fold scores but run.json says cv={cv}"
+            )

@@ -370,7 +370,7 @@ def test_run_folder_holds_valid_json_files(tiny, iris, tmp_path):
         assert line["format_version"] == 1
         assert len(line["population"]) == 4
         assert line["archive_size"] == record.archive_size
-    final_hashes = [p["hash"] for p in generations[-1]["population"]]
+    final_hashes = [p["result"]["genome_hash"] for p in generations[-1]["population"]]
     assert final_hashes == [g.canonical_hash() for g in evolver.population_]
 
     archive = json.loads((out / "archive.json").read_text())

@@ -1,0 +1,89 @@
+"""Shared helpers for tests that run the real ``evosearch`` command."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY_TOML = """
+name = "tiny"
+description = "a tiny space that trains in milliseconds"
+
+[architecture]
+min_layers = 1
+max_layers = 2
+initial_layers = [1, 2]
+
+[layers.dense]
+units = [4, 8]
+activation = ["relu", "tanh"]
+dropout = [0.0]
+
+[training]
+optimizer = ["adam", "rmsprop"]
+learning_rate = { low = 1e-3, high = 3e-2, log = true }
+l1 = 0.0
+l2 = 1e-4
+batch_size = [32]
+max_epochs = [5, 10]
+"""
+
+RUN_FILES = {"run.json", "journal.jsonl", "generations.jsonl", "archive.json", "checkpoint.json"}
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def evosearch(*args: str, cwd: Path) -> Result:
+    """Run ``python -m evosearch.cli ARGS`` with pipes (so stdout is not a terminal)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE")
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "evosearch.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def assert_clean(result: Result) -> None:
+    for stream in (result.stdout, result.stderr):
+        assert "Traceback" not in stream
+        assert "\x1b" not in stream and "\r" not in stream
+        assert not CONTROL.search(stream), repr(CONTROL.search(stream))
+
+
+def assert_usage_error(result: Result, *words: str) -> str:
+    assert result.returncode == 2, result
+    assert_clean(result)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("evosearch: error: "), line
+    for word in words:
+        assert word in line, f"{word!r} not in {line!r}"
+    return line
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

@@ -1,0 +1,215 @@
+"""Resume: a run killed at any moment continues to the result of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sklearn.datasets import load_iris
+
+from clitools import REPO, TINY_TOML, assert_clean, assert_usage_error, evosearch, snapshot
+from evosearch import Evolver
+from evosearch.errors import RunFolderError
+from evosearch.runs import load_run
+
+RUN = ("--data", "iris", "--population", "8", "--n-jobs", "2", "--seed", "3", "--quiet")
+
+
+def without_timings(value: Any) -> Any:
+    """Drop wall-clock fields, the only ones allowed to differ between runs."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def outcome(folder: Path) -> tuple[Any, Any]:
+    archive = json.loads((folder / "archive.json").read_text())
+    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("resume")
+    (folder / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(workdir: Path) -> Path:
+    """An uninterrupted 5-generation run."""
+    result = evosearch(
+        "evolve", "--genome", "tiny.toml", *RUN, "--generations", "5", "--out", "full", cwd=workdir
+    )
+    assert result.returncode == 0, result.stderr
+    return workdir / "full"
+
+
+def start_and_kill(workdir: Path, out: str, generation: int, finished_in_it: int) -> Path:
+    """Start a real `evosearch evolve`, SIGKILL it once `generation` has journalled some work."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = ("evolve", "--genome", "tiny.toml", *RUN, "--generations", "5", "--out", out)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", *args],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = workdir / out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if journal.exists():
+                done = [json.loads(x)["generation"] for x in journal.read_text().splitlines()[:-1]]
+                if done.count(generation) >= finished_in_it:
+                    break
+            time.sleep(0.005)
+        else:
+            pytest.fail("the run never reached the generation to kill it in")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return workdir / out
+
+
+def test_sigkill_mid_generation_then_resume_equals_uninterrupted(workdir, reference):
+    killed = start_and_kill(workdir, "killed", generation=3, finished_in_it=2)
+    checkpoint = json.loads((killed / "checkpoint.json").read_text())
+    assert checkpoint["generation"] < 3  # really killed inside generation 3
+    journalled = len((killed / "journal.jsonl").read_text().splitlines())
+
+    result = evosearch("resume", "killed", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert_clean(result)
+    assert "resuming" in result.stdout
+
+    assert outcome(killed) == outcome(reference)
+    # Nothing journalled was trained again: the journal holds each evaluation exactly once,
+    # and as many as the uninterrupted run made.
+    hashes = [r["genome_hash"] for r in lines(killed / "journal.jsonl")]
+    assert len(hashes) == len(set(hashes))
+    assert sorted(hashes) == sorted(r["genome_hash"] for r in lines(reference / "journal.jsonl"))
+    assert len(hashes) >= journalled
+
+
+def test_resume_trains_only_what_was_not_journalled(workdir, reference):
+    killed = start_and_kill(workdir, "counted", generation=2, finished_in_it=3)
+    before = {r["genome_hash"] for r in lines(killed / "journal.jsonl")}
+    trained: list[str] = []
+
+    class Spy:
+        def on_generation_end(self, evolver, record):
+            trained.append(record.evaluations)
+
+    evolver = Evolver.resume(killed, callbacks=[Spy()])
+    after = [r["genome_hash"] for r in lines(killed / "journal.jsonl")]
+    new = after[len(before) :]
+    assert not set(new) & before
+    assert len(after) == len(lines(reference / "journal.jsonl"))
+    assert [r.evaluations for r in evolver.history_] == [
+        r["evaluations"] for r in lines(reference / "generations.jsonl")
+    ]
+    assert trained  # the resumed generations ran
+
+
+def test_resume_of_a_finished_run_says_so_and_extends(workdir, reference):
+    copy = workdir / "finished"
+    shutil.copytree(reference, copy)
+    before = snapshot(copy)
+    result = evosearch("resume", "finished", cwd=workdir)
+    assert result.returncode == 0
+    assert "already finished" in result.stdout
+    assert snapshot(copy) == before
+
+    longer = evosearch(
+        "evolve", "--genome", "tiny.toml", *RUN, "--generations", "6", "--out", "six", cwd=workdir
+    )
+    assert longer.returncode == 0, longer.stderr
+    extended = evosearch("resume", "finished", "--generations", "6", cwd=workdir)
+    assert extended.returncode == 0, extended.stderr
+    assert outcome(copy) == outcome(workdir / "six")
+    assert json.loads((copy / "run.json").read_text())["settings"]["generations"] == 6
+
+
+def test_truncated_last_journal_line_is_tolerated(workdir, reference):
+    copy = workdir / "truncated"
+    shutil.copytree(reference, copy)
+    journal = copy / "journal.jsonl"
+    text = journal.read_text()
+    journal.write_text(text + text.splitlines()[0][:40])  # a kill in the middle of a write
+    record = load_run(copy)
+    assert record.journal_truncated
+    assert len(record.journal) == len(text.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda f: (f / "run.json").unlink(), ["run.json", "missing"]),
+        (lambda f: (f / "run.json").write_text("{not json"), ["run.json", "not valid JSON"]),
+        (
+            lambda f: (f / "archive.json").write_text(
+                (f / "archive.json")
+                .read_text()
+                .replace('"format_version": 1', '"format_version": 9')
+            ),
+            ["archive.json", "format version"],
+        ),
+        (
+            lambda f: (f / "journal.jsonl").write_text(
+                "garbage\n" + (f / "journal.jsonl").read_text()
+            ),
+            ["journal.jsonl:1", "not valid JSON"],
+        ),
+    ],
+)
+def test_corrupt_run_folder_is_refused_and_left_untouched(workdir, reference, damage, words):
+    copy = workdir / f"corrupt-{words[0]}-{len(words[1])}"
+    shutil.copytree(reference, copy)
+    damage(copy)
+    before = snapshot(copy)
+    result = evosearch("resume", copy.name, "--generations", "7", cwd=workdir)
+    assert_usage_error(result, *words)
+    assert snapshot(copy) == before
+
+
+def test_journal_from_another_run_is_refused(workdir, reference, tmp_path):
+    X, y = load_iris(return_X_y=True)
+    other = tmp_path / "other"
+    Evolver(genome=workdir / "tiny.toml", population_size=4, generations=1, n_jobs=1,
+            out=other).fit(X[:, :3], y)  # fmt: skip
+    copy = workdir / "mixed"
+    shutil.copytree(reference, copy)
+    shutil.copy(other / "journal.jsonl", copy / "journal.jsonl")
+    with pytest.raises(RunFolderError, match=r"journal.jsonl:1: .*another run"):
+        load_run(copy)
+
+
+def test_api_resume_of_in_memory_data_needs_the_arrays(workdir, tmp_path):
+    X, y = load_iris(return_X_y=True)
+    folder = tmp_path / "api"
+    settings = dict(genome=workdir / "tiny.toml", population_size=4, n_jobs=1, random_state=1)
+    Evolver(**settings, generations=1, out=folder).fit(X, y)
+    with pytest.raises(RunFolderError, match="pass X and y"):
+        Evolver.resume(folder, generations=2)
+    with pytest.raises(RunFolderError, match="differs"):
+        Evolver.resume(folder, generations=2, X=X[::-1], y=y[::-1])
+    resumed = Evolver.resume(folder, generations=2, X=X, y=y)
+    straight = Evolver(**settings, generations=2).fit(X, y)
+    assert resumed.archive_.to_dict() == straight.archive_.to_dict()
+    assert len(resumed.history_) == 3
+    assert resumed.score(X, y) == straight.score(X, y)
