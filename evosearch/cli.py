@@ -93,6 +93,36 @@ def _build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--n-jobs", type=_n_jobs, help="workers (default: the run's setting)")
     resume.add_argument("--quiet", action="store_true", help="print only the final summary")
 
+    show = commands.add_parser("show", help="settings, progress and archive of a run")
+    show.add_argument("run", type=Path, help="the run folder")
+
+    export = commands.add_parser(
+        "export", help="refit an archive member on all data and save it (joblib + genome JSON)"
+    )
+    export.add_argument("run", type=Path, help="the run folder")
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--member", type=_count(0), help="archive index as `show` numbers it")
+    which.add_argument("--best", action="store_true", help="the most accurate member (default)")
+    export.add_argument("--out", type=Path, help="folder (default: RUN/models/member-K)")
+
+    replay = commands.add_parser(
+        "replay", help="show, re-evaluate or continue from a recorded generation"
+    )
+    replay.add_argument("run", type=Path, help="the run folder")
+    replay.add_argument("--generation", type=_count(0), required=True, help="generation K")
+    replay.add_argument(
+        "--evaluate", action="store_true", help="re-evaluate it and compare with the record"
+    )
+    replay.add_argument("--continue-to", type=Path, help="new run folder to evolve into")
+    replay.add_argument("--generations", type=_count(1), help="for --continue-to")
+    replay.add_argument("--population", type=_count(2), help="for --continue-to")
+    replay.add_argument("--cv", type=_count(2), help="for --continue-to")
+    replay.add_argument("--seed", type=_count(0), help="for --continue-to")
+    replay.add_argument("--data", help="for --continue-to: other data (name or path)")
+    replay.add_argument("--target", help="for --continue-to with a CSV")
+    replay.add_argument("--n-jobs", type=_n_jobs, help="workers")
+    replay.add_argument("--quiet", action="store_true", help="no per-generation rows")
+
     commands.add_parser("genomes", help="list the bundled genome presets")
     return parser
 
@@ -221,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evolve(args)
         if args.command == "resume":
             return _resume(args)
+        if args.command in ("show", "export", "replay"):
+            from . import run_commands
+
+            return int(getattr(run_commands, args.command)(args, _console()))
         return _genomes()
     except EvosearchError as exc:
         print(f"evosearch: error: {exc}", file=sys.stderr)

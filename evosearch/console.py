@@ -7,6 +7,7 @@ characters: each generation prints one plain line.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -16,8 +17,9 @@ from rich.table import Table
 if TYPE_CHECKING:
     from .archive import ParetoArchive
     from .evolver import Evolver, GenerationRecord
+    from .genome import Genome
 
-__all__ = ["ConsoleReporter", "archive_table"]
+__all__ = ["ConsoleReporter", "archive_table", "genome_text", "population_table"]
 
 _COLUMNS = (
     ("gen", 4),
@@ -129,4 +131,53 @@ def archive_table(archive: ParetoArchive, score_name: str = "accuracy") -> Table
             str(entry.generation),
             Genome.from_json(entry.genome).describe(),
         )
+    return table
+
+
+def genome_text(genome: Genome) -> str:
+    """The genome drawn as text: one line per layer with its inputs, then hyperparameters."""
+    from .genome import INPUT, OUTPUT
+
+    graph = genome.graph
+    chain = set(genome.hidden_layers())
+    lines = []
+    for node in [INPUT, *genome.hidden_layers(), OUTPUT]:
+        attrs = graph.nodes[node]
+        if node == INPUT:
+            what = f"input    {attrs['units']} features"
+        elif node == OUTPUT:
+            what = f"output   {attrs['units']} units"
+        else:
+            what = f"dense    {attrs['units']} {attrs['activation']}"
+            if attrs["dropout"]:
+                what += f", dropout {attrs['dropout']:g}"
+        inputs = sorted(graph.predecessors(node))
+        if inputs:
+            # A skip jumps over layers: its target is also reachable through other layers.
+            skips = {u for u, v in genome.jump_edges() if v == node}
+            names = [
+                ("input" if u == INPUT else f"[{u}]") + (" (skip)" if u in skips else "")
+                for u in inputs
+            ]
+            what = f"{what:<34} <- {' + '.join(names)}"
+        label = "" if node in (INPUT, OUTPUT) or node not in chain else f"[{node}]"
+        lines.append(f"  {label:>6} {what}")
+    hp = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in genome.hyperparameters.items())  # fmt: skip
+    lines.append(f"  training: {hp}")
+    lines.append(f"  {genome.n_params():,} parameters; several inputs are concatenated")
+    return "\n".join(lines)
+
+
+def population_table(
+    title: str,
+    rows: Sequence[tuple[str, ...]],
+    columns: tuple[str, ...],
+) -> Table:
+    """A plain table with right-aligned numbers and a left-aligned last column."""
+    table = Table(title=title, title_justify="left")
+    for index, name in enumerate(columns):
+        table.add_column(name, justify="left" if index == len(columns) - 1 else "right")
+    for row in rows:
+        table.add_row(*row)
     return table

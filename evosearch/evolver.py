@@ -19,12 +19,13 @@ import numpy as np
 
 from . import __version__
 from .archive import ArchiveEntry, ParetoArchive
-from .data import Dataset, check_dataset, load_dataset
-from .errors import EvosearchError, RunFolderError, SettingsError
-from .evaluate import EvaluationResult, Evaluator, build_estimator, task_seed
+from .data import Dataset, check_dataset
+from .errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
+from .evaluate import EvaluationResult, Evaluator
+from .export import refit
 from .genome import Genome, InnovationCounter
 from .operators import cx_aligned, mutate
-from .runs import RunFolder, RunRecord
+from .runs import RunFolder, RunRecord, load_run_dataset
 from .selection import select_parents, select_survivors
 from .space import SearchSpace
 
@@ -228,15 +229,39 @@ class Evolver:
         dataset = check_dataset(X, y, task=self.task, n_splits=self.cv)
         return self.fit_dataset(dataset)
 
-    def fit_dataset(self, dataset: Dataset) -> Evolver:
-        """Like :meth:`fit` for an already validated :class:`~evosearch.data.Dataset`."""
+    def fit_dataset(
+        self,
+        dataset: Dataset,
+        *,
+        initial_population: Sequence[Genome] | None = None,
+        parent: dict[str, Any] | None = None,
+    ) -> Evolver:
+        """Like :meth:`fit` for an already validated :class:`~evosearch.data.Dataset`.
+
+        Parameters
+        ----------
+        dataset : Dataset
+        initial_population : sequence of Genome, optional
+            Genomes to start from instead of random ones (e.g. a generation of an earlier
+            run); they are adapted to the data's width, genomes outside this Evolver's search
+            space are dropped, and random genomes fill the population up.
+        parent : dict, optional
+            Where ``initial_population`` came from, recorded in ``run.json``.
+        """
         self._check_folds(dataset)
+        self._seed_genomes = list(initial_population or ())
         state = _RunState(
             rng=np.random.default_rng(np.random.SeedSequence(self.random_state)),
             innovations=InnovationCounter(),
             evaluator=self._make_evaluator(dataset),
         )
-        self._folder = RunFolder.create(self.out, self._run_info(dataset)) if self.out else None
+        info = self._run_info(dataset)
+        if parent is not None:
+            info["parent"] = parent
+        if self._seed_genomes:
+            # Kept so that a resume of this run, killed in generation 0, starts from them too.
+            info["initial_population"] = [g.to_json() for g in self._seed_genomes]
+        self._folder = RunFolder.create(self.out, info) if self.out else None
         self.archive_ = ParetoArchive(weights=WEIGHTS)
         self.history_: list[GenerationRecord] = []
         return self._run(dataset, state)
@@ -301,13 +326,19 @@ class Evolver:
             raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
         evolver.genome = settings.get("genome", space.name)
         evolver.out = Path(path)
-        dataset = evolver._resume_dataset(info, X, y)
+        dataset = load_run_dataset(record, X, y)
         evolver._check_folds(dataset)
         folder = RunFolder(path)
         if generations is not None and generations != info["settings"]["generations"]:
             folder.update_run_info(
                 {**info, "settings": {**info["settings"], "generations": generations}}
             )
+        try:
+            evolver._seed_genomes = [
+                Genome.from_json(g) for g in info.get("initial_population", [])
+            ]
+        except ValueError as exc:
+            raise RunFolderError(f"{path}/run.json: bad initial population: {exc}") from None
         state = evolver._restore(record, dataset, folder)
         evolver._folder = folder
         return evolver._run(dataset, state)
@@ -340,10 +371,9 @@ class Evolver:
             )
         best = self.archive_.best()
         best_genome = Genome.from_json(best.genome)
-        estimator = build_estimator(
-            best_genome, dataset.task, task_seed(self.random_state, best.genome_hash, self.cv)
+        self.best_estimator_ = refit(
+            best_genome, best.genome_hash, dataset, self.random_state, self.cv
         )
-        self.best_estimator_ = estimator.fit(dataset.X, dataset.y)
         self.best_genome_ = best_genome
         self._notify("on_run_end", self)
         return self
@@ -352,6 +382,18 @@ class Evolver:
         n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
         genomes: list[Genome] = []
         seen: set[str] = set()
+        for seed_genome in getattr(self, "_seed_genomes", ()):
+            genome = seed_genome.copy()
+            genome.graph.nodes[0]["units"] = dataset.n_features
+            genome.graph.nodes[1]["units"] = n_outputs
+            try:
+                genome.validate(self.space)
+            except InvalidGenomeError:
+                continue  # the new settings changed the space: this genome no longer fits
+            state.innovations.observe(genome)
+            if genome.canonical_hash() not in seen and len(genomes) < self.population_size:
+                seen.add(genome.canonical_hash())
+                genomes.append(genome)
         for _ in range(self.population_size * _NOVELTY_TRIES):
             if len(genomes) == self.population_size:
                 break
@@ -514,25 +556,6 @@ class Evolver:
             n_jobs=self.n_jobs,
             seed=self.random_state,
         )
-
-    def _resume_dataset(self, info: dict[str, Any], X: Any, y: Any) -> Dataset:
-        described = info["dataset"]
-        if X is not None and y is not None:
-            dataset = check_dataset(X, y, task=described.get("task", "auto"), name="data")
-        elif described.get("source"):
-            source = described["source"]
-            target = described.get("target") if source.endswith(".csv") else None
-            dataset = load_dataset(source, target=target, task=described["task"])
-        else:
-            raise RunFolderError(
-                "this run was fitted on in-memory arrays: pass X and y to Evolver.resume"
-            )
-        if dataset.fingerprint() != described.get("fingerprint"):
-            raise RunFolderError(
-                f"the data ({dataset.name}) differs from the data this run was started on "
-                "(fingerprint mismatch)"
-            )
-        return dataset
 
     def _restore(self, record: RunRecord, dataset: Dataset, folder: RunFolder) -> _RunState:
         """Rebuild the loop state from the checkpoint and the evaluation cache from the journal."""

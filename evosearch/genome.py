@@ -160,6 +160,15 @@ class Genome:
             if self.graph.out_degree(u) > 1 and self.graph.in_degree(v) > 1
         ]
 
+    def jump_edges(self) -> list[tuple[int, int]]:
+        """Skip connections in the usual sense: edges whose target is also reachable through
+        other layers, so the edge jumps over them."""
+        return [
+            (u, v)
+            for u, v in sorted(self.graph.edges)
+            if nx.has_path(nx.restricted_view(self.graph, [], [(u, v)]), u, v)
+        ]
+
     def input_width(self, node: int) -> int:
         """Width of the concatenated input of ``node``."""
         return sum(int(self.graph.nodes[p]["units"]) for p in self.graph.predecessors(node))
@@ -185,16 +194,22 @@ class Genome:
         }
 
     def describe(self) -> str:
-        """One line: hidden layers in order, skip edges and the optimizer."""
-        parts = []
+        """One line: hidden layers in order (``>`` in series, ``|`` in parallel), skip
+        connections and the optimizer."""
+        layers = ""
+        previous = None
         for node in self.hidden_layers():
             attrs = self.graph.nodes[node]
             text = f"{attrs['units']} {attrs['activation']}"
             if attrs["dropout"]:
                 text += f" d{attrs['dropout']:g}"
-            parts.append(text)
-        layers = " > ".join(parts) if parts else "(no hidden layer)"
-        skips = len(self.skip_edges())
+            # ">" joins layers that feed each other, "|" parallel branches.
+            if previous is not None:
+                layers += " > " if self.graph.has_edge(previous, node) else " | "
+            layers += text
+            previous = node
+        layers = layers or "(no hidden layer)"
+        skips = len(self.jump_edges())
         skip_text = f" +{skips} skip" + ("s" if skips != 1 else "") if skips else ""
         hp = self.hyperparameters
         return f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"

@@ -19,11 +19,21 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RunFolderError
 
-__all__ = ["FORMAT_VERSION", "RunFolder", "RunRecord", "atomic_write_json", "load_run"]
+if TYPE_CHECKING:
+    from .data import Dataset
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RunFolder",
+    "RunRecord",
+    "atomic_write_json",
+    "load_run",
+    "load_run_dataset",
+]
 
 FORMAT_VERSION = 1
 
@@ -300,3 +310,31 @@ def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str,
             raise RunFolderError(
                 f"{where}: {len(record['fold_scores'])} fold scores but run.json says cv={cv}"
             )
+
+
+def load_run_dataset(record: RunRecord, X: Any = None, y: Any = None) -> Dataset:
+    """The data a run was started on: reloaded by name or path, or checked from ``X, y``.
+
+    Raises :class:`RunFolderError` when the run used in-memory arrays and none are given, or
+    when the data's fingerprint differs from the one in ``run.json``.
+    """
+    from .data import check_dataset, load_dataset
+
+    described = record.info["dataset"]
+    if X is not None and y is not None:
+        dataset = check_dataset(X, y, task=described.get("task", "auto"), name="data")
+    elif described.get("source"):
+        source = described["source"]
+        target = described.get("target") if source.endswith(".csv") else None
+        dataset = load_dataset(source, target=target, task=described["task"])
+    else:
+        raise RunFolderError(
+            f"run {record.path} was fitted on in-memory arrays: pass X and y from Python "
+            "(Evolver.resume(path, X=X, y=y))"
+        )
+    if dataset.fingerprint() != described.get("fingerprint"):
+        raise RunFolderError(
+            f"the data ({dataset.name}) differs from the data run {record.path} was started on "
+            "(fingerprint mismatch)"
+        )
+    return dataset

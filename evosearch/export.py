@@ -1,0 +1,106 @@
+"""Refit an archive member on all the data and write it out as a standalone model.
+
+An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, standardisation
+included, so it takes raw features as the user gave them), ``genome.json`` (the genome) and
+``model.json`` (where it came from and how well it cross-validated)::
+
+    import joblib
+    model = joblib.load("exported/model.joblib")
+    model.predict(X)
+
+``model.joblib`` is a pickle: load only models you exported yourself or trust. Everything
+evosearch itself reads back from a run folder stays JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.pipeline import Pipeline
+
+from .archive import ArchiveEntry
+from .data import Dataset
+from .errors import RunFolderError, SettingsError
+from .evaluate import build_estimator, task_seed
+from .genome import Genome
+from .runs import RunRecord, atomic_write_json
+
+__all__ = ["export_member", "refit", "select_member"]
+
+
+def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int) -> Pipeline:
+    """Train ``genome`` on all of ``dataset`` with the seed every refit of it uses.
+
+    The seed is the one of a virtual fold number ``cv`` (one past the last CV fold), so a refit
+    is reproducible and independent of the CV fits.
+    """
+    estimator = build_estimator(genome, dataset.task, task_seed(seed, genome_hash, cv))
+    return estimator.fit(dataset.X, dataset.y)
+
+
+def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEntry]:
+    """The archive member to export: index ``member`` (smallest first), or the best if None."""
+    from .archive import ParetoArchive
+
+    if record.archive is None:
+        raise RunFolderError(f"run {record.path} has no archive yet: no generation finished")
+    archive = ParetoArchive.from_dict(record.archive)
+    members = archive.members
+    if member is None:
+        best = archive.best()
+        return next(i for i, m in enumerate(members) if m.genome_hash == best.genome_hash), best
+    if not 0 <= member < len(members):
+        raise SettingsError(
+            f"--member {member} is out of range: the archive has members 0 to {len(members) - 1}"
+        )
+    return member, members[member]
+
+
+def export_member(
+    record: RunRecord, dataset: Dataset, member: int | None, out: str | Path
+) -> dict[str, Any]:
+    """Refit one archive member on all data and write model.joblib, genome.json, model.json.
+
+    Parameters
+    ----------
+    record : RunRecord
+        The run (see :func:`evosearch.runs.load_run`).
+    dataset : Dataset
+        The run's data (see :func:`evosearch.runs.load_run_dataset`).
+    member : int or None
+        Archive index (as ``evosearch show`` numbers them), or None for the most accurate.
+    out : path-like
+        Folder to write; it must not exist yet or be empty.
+
+    Returns
+    -------
+    dict
+        The metadata written to ``model.json``.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SettingsError(f"export folder {out} already exists and is not empty")
+    index, entry = select_member(record, member)
+    settings = record.info["settings"]
+    genome = Genome.from_json(entry.genome)
+    model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out / "model.joblib")
+    atomic_write_json(out / "genome.json", genome.to_json())
+    metadata = {
+        "format_version": 1,
+        "run": str(record.path.resolve()),
+        "member": index,
+        "genome_hash": entry.genome_hash,
+        "task": dataset.task,
+        "cv_score": entry.objectives[0],
+        "fold_scores": entry.fold_scores,
+        "n_params": int(entry.objectives[1]),
+        "architecture": genome.describe(),
+        "features": dataset.feature_names,
+        "target": dataset.target_name,
+    }
+    atomic_write_json(out / "model.json", metadata)
+    return metadata
