@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import RunFolderError
 
@@ -38,20 +40,30 @@ __all__ = [
 FORMAT_VERSION = 1
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never half."""
-    path = Path(path)
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[TextIO]:
+    """Write a file so readers see the old or the new one, never half of it.
+
+    The content goes to a temporary file in the same folder, is fsync'ed, then renamed over
+    ``path`` (an atomic replace on POSIX); on any error the temporary file is removed.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1, allow_nan=False)
-            stream.write("\n")
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (see :func:`_atomic_file`)."""
+    with _atomic_file(Path(path)) as stream:
+        json.dump(data, stream, indent=1, allow_nan=False)
+        stream.write("\n")
 
 
 class RunFolder:
@@ -117,18 +129,9 @@ class RunFolder:
             self._rewrite_lines(self.GENERATIONS_FILE, kept)
 
     def _rewrite_lines(self, name: str, records: list[dict[str, Any]]) -> None:
-        path = self.path / name
-        handle, temporary = tempfile.mkstemp(dir=self.path, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                for record in records:
-                    stream.write(json.dumps(record, allow_nan=False) + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with _atomic_file(self.path / name) as stream:
+            for record in records:
+                stream.write(json.dumps(record, allow_nan=False) + "\n")
 
     def _append_line(self, name: str, record: dict[str, Any]) -> None:
         line = json.dumps({"format_version": FORMAT_VERSION, **record}, allow_nan=False)
