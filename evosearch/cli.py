@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .archive import ParetoArchive
+    from .evolver import Evolver
 
 __all__ = ["main"]
 
@@ -56,6 +57,24 @@ def _n_jobs(text: str) -> int:
     return value
 
 
+def _positive(allow_none: bool = False):
+    """A positive number of seconds or MB (``none`` too where ``allow_none``)."""
+
+    def parse(text: str) -> float | None:
+        if allow_none and text.strip().lower() in ("none", "off"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            expected = "a number" + (" or 'none'" if allow_none else "")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        return value
+
+    return parse
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="evosearch",
@@ -82,6 +101,25 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
     evolve.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<genome>)")
     evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
+    evolve.add_argument(
+        "--eval-timeout",
+        type=_positive(allow_none=True),
+        default=300.0,
+        metavar="SECONDS",
+        help="kill an evaluation (one genome x fold) running longer; 'none': no limit (300)",
+    )
+    evolve.add_argument(
+        "--max-time",
+        type=_positive(),
+        metavar="SECONDS",
+        help="stop the run cleanly at this deadline (resume continues it)",
+    )
+    evolve.add_argument(
+        "--max-memory",
+        type=_positive(),
+        metavar="MB",
+        help="memory one evaluation may allocate in its worker (Linux); more fails the genome",
+    )
 
     resume = commands.add_parser(
         "resume", help="continue a run from its folder (after a kill, or to extend it)"
@@ -92,6 +130,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("--n-jobs", type=_n_jobs, help="workers (default: the run's setting)")
     resume.add_argument("--quiet", action="store_true", help="print only the final summary")
+    resume.add_argument(
+        "--max-time",
+        type=_positive(),
+        metavar="SECONDS",
+        help="stop cleanly at this deadline (resume again to continue)",
+    )
 
     show = commands.add_parser("show", help="settings, progress and archive of a run")
     show.add_argument("run", type=Path, help="the run folder")
@@ -122,6 +166,12 @@ def _build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--target", help="for --continue-to with a CSV")
     replay.add_argument("--n-jobs", type=_n_jobs, help="workers")
     replay.add_argument("--quiet", action="store_true", help="no per-generation rows")
+
+    report = commands.add_parser(
+        "report", help="write plots and a self-contained HTML report of a run"
+    )
+    report.add_argument("run", type=Path, help="the run folder (finished or still running)")
+    report.add_argument("--out", type=Path, help="output folder (default: RUN/report)")
 
     commands.add_parser("genomes", help="list the bundled genome presets")
     return parser
@@ -156,6 +206,9 @@ def _evolve(args: argparse.Namespace) -> int:
         task=args.task,
         callbacks=callbacks,
         out=out,
+        eval_timeout=args.eval_timeout,
+        max_time=args.max_time,
+        max_memory=args.max_memory,
     )
     dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
     console.print(
@@ -170,7 +223,19 @@ def _evolve(args: argparse.Namespace) -> int:
     finally:
         reporter.on_run_end(evolver)  # restores the terminal if the run stopped early
     _summary(console, evolver.archive_, dataset.task, time.perf_counter() - started, out)
+    _deadline_note(console, evolver, out)
     return 0
+
+
+def _deadline_note(console: Console, evolver: Evolver, folder: Path) -> None:
+    """Say so when --max-time stopped the run, and how to continue it."""
+    if evolver.deadline_reached_:
+        console.print(
+            f"stopped at the --max-time deadline ({evolver.max_time:g} s) after generation "
+            f"{evolver.history_[-1].generation} of {evolver.generations}; continue with: "
+            f"evosearch resume {folder}",
+            markup=False,
+        )
 
 
 def _console() -> Console:
@@ -227,10 +292,21 @@ def _resume(args: argparse.Namespace) -> int:
             generations=args.generations,
             n_jobs=args.n_jobs,
             callbacks=[] if args.quiet else [reporter],
+            max_time=args.max_time,
         )
     finally:
         reporter.on_run_end(None)  # type: ignore[arg-type]
     _summary(console, evolver.archive_, task, time.perf_counter() - started, args.run)
+    _deadline_note(console, evolver, args.run)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    report = write_report(args.run, args.out)
+    names = ", ".join(path.name for path in report.images.values())
+    print(f"wrote {report.html} ({names})")
     return 0
 
 
@@ -251,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evolve(args)
         if args.command == "resume":
             return _resume(args)
+        if args.command == "report":
+            return _report(args)
         if args.command in ("show", "export", "replay"):
             from . import run_commands
 

@@ -1,38 +1,128 @@
-"""Cross-validated scoring of genomes, in parallel, with a results cache.
+"""Cross-validated scoring of genomes, in parallel, with a results cache and hard limits.
 
-One call of :meth:`Evaluator.evaluate` trains every pending ``genome x fold`` pair in a single
-joblib pool, longest tasks first, so that no core idles at the end of a generation while one
-genome's last fold trains. Each task's seed derives from the run seed, the genome's canonical
-hash and the fold number (:class:`numpy.random.SeedSequence`), never from worker identity or
-completion order, so results are identical for any ``n_jobs``. Workers cap BLAS threads to one
-(threadpoolctl) so ``n_jobs`` processes do not oversubscribe the cores.
+One call of :meth:`Evaluator.evaluate` trains every pending ``genome x fold`` pair, longest
+tasks first, on a set of worker processes, so that no core idles at the end of a generation
+while one genome's last fold trains. Each task's seed derives from the run seed, the genome's
+canonical hash and the fold number (:class:`numpy.random.SeedSequence`), never from worker
+identity or completion order, so results are identical for any ``n_jobs``. Workers cap BLAS
+threads to one so ``n_jobs`` processes do not oversubscribe the cores.
 
-A genome whose training raises, diverges or produces a non-finite score is not an error of the
-run: it gets :data:`FAILURE_SCORE` and its error text is kept in the result.
+A candidate is never an error of the run. A genome whose training raises, diverges, produces a
+non-finite score, runs past the per-evaluation time limit (``eval_timeout``), allocates more than
+its memory budget (``max_memory``) or kills its worker process gets :data:`FAILURE_SCORE`, and
+its error text is kept in the result.
+
+How the workers are run
+-----------------------
+Each worker is a single-process loky executor of its own (not one shared pool). The evaluator
+hands it one task at a time, so it always knows which task runs in which process and since
+when. That makes the two hard cases exact and cheap:
+
+* *Timeout*: only the process running the slow task is killed (SIGKILL, including any children
+  it started); the other workers keep training. A fresh worker takes the killed one's place.
+* *Crash* (segfault, ``os._exit``, the system's OOM killer): only that worker's executor breaks,
+  so the culprit is known without re-running anything, and the other in-flight tasks are not
+  disturbed. With one shared pool every in-flight task would fail with ``BrokenProcessPool`` and
+  the culprit could only be found by re-running those tasks one at a time.
+
+A task's result does not depend on which process ran it or on being re-run, so when a task has
+to be re-submitted (its worker was lost while idle) the outcome is the same. Once a genome has
+timed out or killed its worker, its folds still waiting are skipped: the genome has failed.
+
+Workers start once and are reused: across the generations of a run and across evaluators in
+the same Python process (a new process costs seconds of imports). An evaluator's data (and its
+``fit_hook``) travels to a worker once, in a call before its first task, not with every task;
+neither that nor the process's start-up counts against ``eval_timeout``. Idle workers stop at
+interpreter exit, with :func:`shutdown_workers`, or within a second of their parent's death
+(even a SIGKILL).
+
+With ``n_jobs=1`` and neither ``eval_timeout`` nor ``max_memory`` the folds train in the calling
+process, without workers: fastest, and handy under a debugger or profiler, but then a crash of a
+candidate ends the run and ``max_time`` can only stop between two folds.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager, nullcontext
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import cpu_count
+from joblib.externals.loky import BrokenProcessPool, ProcessPoolExecutor
+from joblib.externals.loky.backend.reduction import dumps as loky_dumps
+from joblib.externals.loky.process_executor import ShutdownExecutorError, TerminatedWorkerError
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from .errors import SettingsError
 from .genome import Genome
 from .network import GraphNetClassifier, GraphNetRegressor
 
-__all__ = ["FAILURE_SCORE", "EvaluationResult", "Evaluator", "build_estimator", "task_seed"]
+try:  # POSIX only; max_memory is refused where it is missing
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+
+__all__ = [
+    "FAILURE_SCORE",
+    "DeadlineReached",
+    "EvaluationResult",
+    "Evaluator",
+    "FitHook",
+    "build_estimator",
+    "check_limits",
+    "shutdown_workers",
+    "task_seed",
+]
 
 #: Score given to a genome whose evaluation failed; valid scores are clipped to at least this
 #: value for selection (the journal keeps the raw fold scores).
 FAILURE_SCORE = -1.0
+
+#: ``fit_hook(genome_hash, fold)``: called in the worker right before a fold is trained.
+FitHook = Callable[[str, int], None]
+
+# A worker that has not answered its first call after this long is considered unable to start.
+_STARTUP_LIMIT = 300.0
+
+# How often a worker checks that the process that started it is still alive, in seconds.
+_PARENT_POLL = 1.0
+
+# BLAS/OpenMP pools sized to one thread before numpy loads in a worker (threadpoolctl caps them
+# again at start-up); one thread per process is what keeps n_jobs processes from fighting.
+_WORKER_ENV = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
+
+_PROC_STATUS = "/proc/self/status"
+_PROC_CLEAR_REFS = "/proc/self/clear_refs"
+
+
+class DeadlineReached(Exception):
+    """Raised by :meth:`Evaluator.evaluate` when its ``deadline`` passes.
+
+    Every genome that finished before the deadline has been reported to ``on_result`` (and is
+    in the cache); the folds that were still training were stopped and are lost.
+    """
 
 
 @dataclass
@@ -55,7 +145,16 @@ class EvaluationResult:
     epochs : list of int
         Epochs trained on each fold.
     error : str or None
-        ``"ExceptionType: message"`` of the first failing fold, None on success.
+        ``"ExceptionType: message"`` (one line) of the first failing fold, None on success.
+        Besides the exceptions of training itself: ``TimeoutError`` (the fold ran past
+        ``eval_timeout``), ``MemoryError`` (past ``max_memory``) and ``WorkerDied`` (the
+        process training it died).
+    peak_memory_mb : float or None
+        The largest resident-memory growth of one fold while it trained: the process's peak
+        resident set size during the fold minus its resident size when the fold started, in
+        MiB (what the evaluation itself needed, without the worker's baseline). None where it
+        cannot be measured (it needs Linux's ``/proc/self/clear_refs``) and in journals written
+        before it existed. A measurement, like ``seconds``: it may vary between runs.
     """
 
     genome_hash: str
@@ -65,6 +164,7 @@ class EvaluationResult:
     seconds: float
     epochs: list[int] = field(default_factory=list)
     error: str | None = None
+    peak_memory_mb: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -75,7 +175,22 @@ class EvaluationResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
-        return cls(**data)
+        """Rebuild a result from :meth:`to_dict` output (e.g. a journal line).
+
+        Keys that are not fields (a journal line's ``generation``, ``genome``, ...) are ignored
+        and fields added since the data was written take their defaults, so older journals load.
+
+        Raises
+        ------
+        KeyError
+            Naming the first required field that is missing.
+        """
+        known = fields(cls)
+        for spec in known:
+            if spec.name not in data and spec.default is MISSING:
+                if spec.default_factory is MISSING:
+                    raise KeyError(spec.name)
+        return cls(**{spec.name: data[spec.name] for spec in known if spec.name in data})
 
 
 def build_estimator(genome: Genome, task: str, random_state: int | None = None) -> Pipeline:
@@ -98,28 +213,398 @@ def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
 
 
-def _fit_fold(
-    genome: Genome,
-    task: str,
-    X: np.ndarray,
-    y: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    seed: int,
-) -> tuple[float, int, float, str | None]:
-    """Train on one fold and score on its test part (runs in a worker)."""
-    start = time.perf_counter()
+# ------------------------------------------------------------------------------ one fold
+#: (score, epochs, seconds, error, peak memory in MiB) of one fold.
+_Outcome = tuple[float, int, float, str | None, float | None]
+
+
+@dataclass
+class _Context:
+    """What every fold of one evaluator needs besides the genome (sent once per worker)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    task: str
+    fit_hook: FitHook | None
+    max_memory: float | None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _error_text(exc: BaseException) -> str:
+    message = _one_line(str(exc))
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _proc_status() -> dict[str, int]:
+    """Memory lines of /proc/self/status in KiB (empty where there is no /proc)."""
+    sizes: dict[str, int] = {}
     try:
-        with threadpool_limits(limits=1):
-            model = build_estimator(genome, task, seed)
-            model.fit(X[train], y[train])
-            score = float(model.score(X[test], y[test]))
+        with open(_PROC_STATUS, encoding="ascii") as stream:
+            for line in stream:
+                name, _, value = line.partition(":")
+                if name.startswith("Vm") and value.strip().endswith("kB"):
+                    sizes[name] = int(value.split()[0])
+    except (OSError, ValueError):
+        return {}
+    return sizes
+
+
+class _MemoryProbe:
+    """Peak resident memory of one fold, above the process's resident size when it started.
+
+    ``ru_maxrss`` only ever grows over a process's life, so in a reused worker it says nothing
+    about the current fold. Linux lets a process reset its high-water mark instead (writing 5
+    to ``/proc/self/clear_refs``), after which ``VmHWM`` is the peak of this fold alone.
+    """
+
+    def __init__(self) -> None:
+        self.start_kib: int | None = None
+        try:
+            with open(_PROC_CLEAR_REFS, "w", encoding="ascii") as stream:
+                stream.write("5")
+        except OSError:
+            return
+        self.start_kib = _proc_status().get("VmRSS")
+
+    def peak_mb(self) -> float | None:
+        peak = _proc_status().get("VmHWM")
+        if self.start_kib is None or peak is None:
+            return None
+        return round(max(peak - self.start_kib, 0) / 1024, 1)
+
+
+def _memory_limit_supported() -> bool:
+    return resource is not None and "VmSize" in _proc_status()
+
+
+@contextmanager
+def _address_space_limit(extra_mb: float | None) -> Iterator[None]:
+    """Let the process allocate at most ``extra_mb`` MiB more address space, then restore.
+
+    The limit is relative to what the process has mapped already: an idle worker with numpy and
+    scikit-learn loaded maps hundreds of MiB (more with many cores), so an absolute limit would
+    mean something different on every machine.
+    """
+    if extra_mb is None:
+        yield
+        return
+    assert resource is not None
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _proc_status()["VmSize"] * 1024 + int(extra_mb * 2**20)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _fit_fold(
+    context: _Context,
+    genome: Genome,
+    genome_hash: str,
+    fold: int,
+    seed: int,
+    limit_threads: bool,
+) -> _Outcome:
+    """Train on one fold and score on its test part (in a worker, or inline)."""
+    start = time.perf_counter()
+    probe = _MemoryProbe()
+    train, test = context.folds[fold]
+    try:
+        with _address_space_limit(context.max_memory):
+            if context.fit_hook is not None:
+                context.fit_hook(genome_hash, fold)
+            with threadpool_limits(limits=1) if limit_threads else nullcontext():
+                model = build_estimator(genome, context.task, seed)
+                model.fit(context.X[train], context.y[train])
+                score = float(model.score(context.X[test], context.y[test]))
         if not np.isfinite(score):
             raise FloatingPointError(f"non-finite test score {score}")
         epochs = int(getattr(model[-1], "n_epochs_", 0))
-        return score, epochs, time.perf_counter() - start, None
+        return score, epochs, time.perf_counter() - start, None, probe.peak_mb()
+    except MemoryError as exc:  # the limit is lifted again by now, so this can allocate
+        error = _error_text(exc)
+        if context.max_memory is not None:
+            error = (
+                f"MemoryError: fold {fold} exceeded the {context.max_memory:g} MB memory limit "
+                f"({_one_line(str(exc)) or 'allocation failed'})"
+            )
+        return FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb()
     except Exception as exc:  # any failure of a candidate is data, not a crash of the run
-        return FAILURE_SCORE, 0, time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
+        return FAILURE_SCORE, 0, time.perf_counter() - start, _error_text(exc), probe.peak_mb()
+
+
+# ------------------------------------------------------------------------------ worker side
+# The evaluator context a worker process holds, keyed by the evaluator's token. Only ever set
+# inside worker processes (by _worker_load); the parent never reads it.
+_WORKER_CONTEXT: tuple[str, _Context] | None = None
+
+
+def _worker_init(parent: int) -> None:
+    # Ctrl-C reaches the whole process group; the parent handles it and stops the workers, so a
+    # worker must not die of it on its own (an idle worker would take the next task down).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threadpool_limits(limits=1)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit when the parent is gone (e.g. SIGKILLed: it cannot stop us then).
+
+    Without this an idle worker of a killed run would wait for work forever, and a busy one
+    would train on to the end of its fold for nobody.
+    """
+    while True:
+        time.sleep(_PARENT_POLL)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _worker_load(token: str, context: _Context) -> int:
+    """Keep an evaluator's data (and fit_hook) in this process for its tasks."""
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = (token, context)
+    return os.getpid()
+
+
+def _worker_task(
+    token: str, genome: Genome, genome_hash: str, fold: int, seed: int
+) -> _Outcome | None:
+    """Run one fold; None asks the parent to load the evaluator's data first."""
+    if _WORKER_CONTEXT is None or _WORKER_CONTEXT[0] != token:
+        return None  # a process that loky replaced behind our back, for instance
+    return _fit_fold(_WORKER_CONTEXT[1], genome, genome_hash, fold, seed, limit_threads=False)
+
+
+# ------------------------------------------------------------------------------ parent side
+class _Worker:
+    """One worker process in an executor of its own, so it can be killed alone.
+
+    States: *new* (no process yet), *loading* (``ready`` False, ``future`` is the call that
+    starts the process and hands it an evaluator's data), *idle* (``ready``, no ``future``)
+    and *busy* (``key`` is the running ``(genome index, fold)``, ``future`` its outcome).
+    Loading is never timed as an evaluation: a process's start-up (seconds of imports) and the
+    data's unpickling do not count against ``eval_timeout``.
+    """
+
+    def __init__(self) -> None:
+        self.executor = ProcessPoolExecutor(
+            max_workers=1, initializer=_worker_init, initargs=(os.getpid(),), env=dict(_WORKER_ENV)
+        )
+        self.since = time.monotonic()
+        self.ready = False
+        self.dead = False
+        self.key: tuple[int, int] | None = None
+        self.token: str | None = None  # whose data the process holds (or is receiving)
+        self.future: Future | None = None
+        self.pid: int | None = None  # known once the process answered its first call
+
+    @property
+    def idle(self) -> bool:
+        return self.ready and not self.dead and self.future is None
+
+    def load(self, token: str, context: _Context) -> None:
+        self.future = self.executor.submit(_worker_load, token, context)
+        self.token, self.ready, self.since = token, False, time.monotonic()
+
+    def start(self, key: tuple[int, int], token: str, *args: Any) -> None:
+        self.future = self.executor.submit(_worker_task, token, *args)
+        self.key, self.since = key, time.monotonic()
+
+    def check_loaded(self) -> None:
+        """Take the load call's answer; a worker that cannot start or load is not a candidate's
+        fault, so it stops the evaluation."""
+        assert self.future is not None
+        try:
+            self.pid = self.future.result(timeout=0)
+        except Exception as exc:
+            self.kill()
+            raise RuntimeError(
+                f"an evaluation worker process failed to start: {_error_text(exc)}"
+            ) from exc
+        self.ready, self.future = True, None
+
+    def kill(self) -> None:
+        """Stop the process now (SIGKILL to it and its children) and wait until it is gone."""
+        self.executor.shutdown(wait=True, kill_workers=True)
+        self.future, self.key, self.dead = None, None, True
+
+
+class _IdleWorkers:
+    """Started workers not in use, kept for the next :meth:`Evaluator.evaluate` in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._workers: list[_Worker] = []
+        self._pid = os.getpid()
+
+    def take(self, n: int) -> list[_Worker]:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child must not use its parent's workers
+                self._workers, self._pid = [], os.getpid()
+            taken = self._workers[:n]
+            del self._workers[:n]
+        return taken + [_Worker() for _ in range(n - len(taken))]
+
+    def give_back(self, workers: list[_Worker]) -> None:
+        with self._lock:
+            self._workers.extend(w for w in workers if not w.dead)
+            # More idle processes than cores would only hold memory.
+            extra = self._workers[max(cpu_count(), 1) :]
+            del self._workers[max(cpu_count(), 1) :]
+        for worker in extra:
+            worker.kill()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.kill()
+
+
+_IDLE = _IdleWorkers()
+
+
+def shutdown_workers() -> None:
+    """Stop the idle worker processes kept for reuse (they also stop when Python exits)."""
+    _IDLE.shutdown()
+
+
+def _submitted(worker: _Worker, call: Callable[..., None], *args: Any) -> bool:
+    """Submit to a worker; False (and the worker killed) if it died while idle.
+
+    A process can die between two tasks (the system's OOM killer may pick an idle one); its
+    executor then refuses new calls. A process that never started is a real problem instead.
+    """
+    try:
+        call(*args)
+    except (BrokenProcessPool, ShutdownExecutorError, RuntimeError) as exc:
+        worker.kill()
+        if worker.pid is None:
+            raise RuntimeError(
+                f"cannot start an evaluation worker process: {_error_text(exc)}"
+            ) from exc
+        return False
+    return True
+
+
+def _death_text(exc: BaseException, fold: int) -> str:
+    if isinstance(exc, TerminatedWorkerError):
+        codes = re.search(r"exit codes of the workers are \{(.*?)\}", str(exc))
+        how = f" ({codes.group(1)})" if codes else ""  # e.g. EXIT(1), SIGKILL(-9)
+        return (
+            f"WorkerDied: the process training fold {fold} died{how}: a crash in native code, "
+            "os._exit(), or the system killing it (often for lack of memory)"
+        )
+    return f"WorkerDied: fold {fold}: {_error_text(exc)}"
+
+
+# ------------------------------------------------------------------------------ the batch
+class _Batch:
+    """Bookkeeping of one :meth:`Evaluator.evaluate` call: folds in, genome results out."""
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        genomes: Sequence[Genome],
+        hashes: list[str],
+        pending: dict[int, list[int]],
+        results: list[EvaluationResult | None],
+        total: int,
+        on_result: Callable[[Genome, EvaluationResult], None] | None,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.evaluator = evaluator
+        self.genomes = genomes
+        self.hashes = hashes
+        self.pending = pending
+        self.results = results
+        self.total = total
+        self.on_result = on_result
+        self.on_progress = on_progress
+        self.outcomes: dict[int, dict[int, _Outcome]] = {index: {} for index in pending}
+        self.done = 0
+        self.lost: set[int] = set()  # genomes that timed out or killed a worker
+
+    def args(self, key: tuple[int, int]) -> tuple[Genome, str, int, int]:
+        index, fold = key
+        genome_hash = self.hashes[index]
+        return (
+            self.genomes[index],
+            genome_hash,
+            fold,
+            task_seed(self.evaluator.seed, genome_hash, fold),
+        )
+
+    def finish(self, key: tuple[int, int], outcome: _Outcome) -> None:
+        index, fold = key
+        self.outcomes[index][fold] = outcome
+        self.done += 1
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+        if len(self.outcomes[index]) == len(self.evaluator.folds):
+            result = self.evaluator._combine(
+                self.genomes[index], self.hashes[index], self.outcomes[index]
+            )
+            self.evaluator.evaluations += 1
+            self.evaluator.remember(self.genomes[index], result)
+            for duplicate in self.pending[index]:
+                self.results[duplicate] = result
+            if self.on_result is not None:
+                self.on_result(self.genomes[index], result)
+
+    def skip_if_lost(self, key: tuple[int, int]) -> bool:
+        """Finish a fold of a genome that has already failed hard, without training it."""
+        if key[0] not in self.lost:
+            return False
+        self.finish(key, (FAILURE_SCORE, 0, 0.0, None, None))
+        return True
+
+
+# ------------------------------------------------------------------------------ evaluator
+def _check_limit(name: str, value: Any, unit: str, zero_is_none: bool) -> float | None:
+    if value is None:
+        return None
+    valid = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if valid and value == 0 and zero_is_none:
+        return None
+    if not valid or not np.isfinite(value) or value <= 0:
+        allowed = (
+            "a positive number of " + unit + (" (0 or None: no limit)" if zero_is_none else "")
+        )
+        raise SettingsError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+def check_limits(
+    eval_timeout: Any, max_memory: Any, fit_hook: Any
+) -> tuple[float | None, float | None, FitHook | None]:
+    """Validate the settings that bound one evaluation; returns them normalised.
+
+    Raises :class:`~evosearch.errors.SettingsError` for a negative, zero (``max_memory``) or
+    non-numeric limit, ``max_memory`` off Linux, and a ``fit_hook`` that is not callable or
+    does not pickle (workers receive it pickled).
+    """
+    timeout = _check_limit("eval_timeout", eval_timeout, "seconds", True)
+    memory = _check_limit("max_memory", max_memory, "MB", False)
+    if memory is not None and not _memory_limit_supported():
+        raise SettingsError(f"max_memory needs Linux (this is {sys.platform})")
+    if fit_hook is not None:
+        if not callable(fit_hook):
+            raise SettingsError(f"fit_hook must be callable, got {fit_hook!r}")
+        try:
+            loky_dumps(fit_hook)  # what the workers' pickler will have to do
+        except Exception as exc:
+            raise SettingsError(
+                f"fit_hook must pickle to reach the workers: {_error_text(exc)}"
+            ) from None
+    return timeout, memory, fit_hook
 
 
 class Evaluator:
@@ -133,9 +618,36 @@ class Evaluator:
     cv : int, default=3
         Number of folds (stratified for classification).
     n_jobs : int, default=-1
-        Worker processes; -1 uses every core.
+        Worker processes; -1 uses every core. With 1 and no ``eval_timeout`` or
+        ``max_memory``, folds train in the calling process instead (see the module notes).
     seed : int, default=0
         Run seed; fold splits and per-task training seeds derive from it.
+    eval_timeout : float, optional
+        Seconds one fold (one ``genome x fold`` task) may train. A fold that runs longer is
+        killed with its process and its genome fails with ``TimeoutError``. None or 0: no limit.
+        A limit makes results depend on the machine's speed where it bites.
+    max_memory : float, optional
+        MiB of memory one fold may allocate on top of what its idle worker already holds
+        (an address-space limit, ``RLIMIT_AS``, set in the worker around the fit and lifted
+        after). Going over it fails the genome with ``MemoryError`` instead of exhausting the
+        machine. Linux only.
+    fit_hook : callable, optional
+        ``fit_hook(genome_hash, fold)``, called in the worker right before each fold trains,
+        under the memory limit and the time limit; what it raises fails the genome like a
+        training error. A testing and extension hook (tests use it to sleep, raise, exit or
+        allocate); it must pickle (loky uses cloudpickle: lambdas and closures are fine).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from evosearch.genome import Genome
+    >>> X, y = load_iris(return_X_y=True)
+    >>> hyper = {"optimizer": "adam", "learning_rate": 0.01, "l1": 0.0, "l2": 1e-4,
+    ...          "batch_size": 32, "max_epochs": 5}
+    >>> genome = Genome.chain(4, 3, [{"units": 8, "activation": "relu", "dropout": 0.0}], hyper)
+    >>> result = Evaluator(X, y, "classification", cv=2, n_jobs=1).evaluate([genome])[0]
+    >>> result.ok, len(result.fold_scores)
+    (True, 2)
     """
 
     def __init__(
@@ -146,6 +658,9 @@ class Evaluator:
         cv: int = 3,
         n_jobs: int = -1,
         seed: int = 0,
+        eval_timeout: float | None = None,
+        max_memory: float | None = None,
+        fit_hook: FitHook | None = None,
     ) -> None:
         self.X = np.ascontiguousarray(X, dtype=np.float32)
         self.y = np.asarray(y)
@@ -153,6 +668,9 @@ class Evaluator:
         self.cv = cv
         self.n_jobs = n_jobs
         self.seed = seed
+        self.eval_timeout, self.max_memory, self.fit_hook = check_limits(
+            eval_timeout, max_memory, fit_hook
+        )
         splitter = (
             StratifiedKFold(cv, shuffle=True, random_state=seed)
             if task == "classification"
@@ -163,6 +681,29 @@ class Evaluator:
         self._replay: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
         self.cache_hits = 0
         self.evaluations = 0
+        # Identifies this evaluator's data in worker processes shared with other evaluators.
+        self._token = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
+        self._context: _Context | None = None
+
+    @property
+    def inline(self) -> bool:
+        """Whether folds train in this process (n_jobs=1 and no limit that needs a worker)."""
+        return self.n_jobs == 1 and self.eval_timeout is None and self.max_memory is None
+
+    def _n_workers(self) -> int:
+        return max(cpu_count(), 1) if self.n_jobs == -1 else max(int(self.n_jobs), 1)
+
+    def _get_context(self) -> _Context:
+        if self._context is None:
+            self._context = _Context(
+                X=self.X,
+                y=self.y,
+                folds=self.folds,
+                task=self.task,
+                fit_hook=self.fit_hook,
+                max_memory=self.max_memory,
+            )
+        return self._context
 
     def remember(self, genome: Genome, result: EvaluationResult) -> None:
         """Put a known result into the cache (used when resuming from a journal)."""
@@ -197,6 +738,8 @@ class Evaluator:
         genomes: Sequence[Genome],
         on_result: Callable[[Genome, EvaluationResult], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> list[EvaluationResult]:
         """Cross-validate ``genomes``; cached and duplicate genomes are trained once.
 
@@ -208,11 +751,19 @@ class Evaluator:
             finishes (in completion order), e.g. to journal it.
         on_progress : callable, optional
             Called as ``on_progress(done, total)`` after every finished fold.
+        deadline : float, optional
+            A :func:`time.monotonic` time. When it passes, no further fold starts, the folds
+            training are stopped and :class:`DeadlineReached` is raised.
 
         Returns
         -------
         list of EvaluationResult
             One per genome, in input order.
+
+        Raises
+        ------
+        DeadlineReached
+            When ``deadline`` passed before every genome finished.
         """
         hashes = [g.canonical_hash() for g in genomes]
         results: list[EvaluationResult | None] = [None] * len(genomes)
@@ -247,61 +798,152 @@ class Evaluator:
         tasks.sort(
             key=lambda t: -genomes[t[0]].n_params() * genomes[t[0]].hyperparameters["max_epochs"]
         )
-        fold_outcomes: dict[int, dict[int, tuple[float, int, float, str | None]]] = {
-            i: {} for i in pending
-        }
-        total = len(tasks)
+        batch = _Batch(self, genomes, hashes, pending, results, len(tasks), on_result, on_progress)
         if on_progress is not None:
-            on_progress(0, total)
-        if tasks:
-            parallel = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
-            outputs = parallel(
-                delayed(_with_key)(
-                    (index, fold),
-                    genomes[index],
-                    self.task,
-                    self.X,
-                    self.y,
-                    self.folds[fold][0],
-                    self.folds[fold][1],
-                    task_seed(self.seed, hashes[index], fold),
-                )
-                for index, fold in tasks
-            )
-            for done, ((index, fold), outcome) in enumerate(outputs, start=1):
-                fold_outcomes[index][fold] = outcome
-                if on_progress is not None:
-                    on_progress(done, total)
-                if len(fold_outcomes[index]) == len(self.folds):
-                    result = self._combine(genomes[index], hashes[index], fold_outcomes[index])
-                    self.evaluations += 1
-                    self.remember(genomes[index], result)
-                    for duplicate in pending[index]:
-                        results[duplicate] = result
-                    if on_result is not None:
-                        on_result(genomes[index], result)
+            on_progress(0, len(tasks))
+        if tasks and self.inline:
+            self._run_inline(batch, tasks, deadline)
+        elif tasks:
+            self._run_in_workers(batch, deque(tasks), deadline)
         return [r for r in results if r is not None]
+
+    def _run_inline(
+        self, batch: _Batch, tasks: list[tuple[int, int]], deadline: float | None
+    ) -> None:
+        context = self._get_context()
+        for key in tasks:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise DeadlineReached("the deadline passed")
+            batch.finish(key, _fit_fold(context, *batch.args(key), limit_threads=True))
+
+    def _run_in_workers(
+        self, batch: _Batch, queue: deque[tuple[int, int]], deadline: float | None
+    ) -> None:
+        """Keep every worker busy with one task until the queue is empty.
+
+        The loop waits for the first of: a task finishing, a worker finishing its loading, the
+        oldest running task reaching ``eval_timeout``, or the deadline.
+        """
+        context = self._get_context()
+        limit = self.eval_timeout
+        workers = _IDLE.take(min(self._n_workers(), len(queue)))
+        try:
+            while True:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlineReached("the deadline passed")
+                for position, worker in enumerate(workers):
+                    if worker.future is None and worker.token != self._token and queue:
+                        if not _submitted(worker, worker.load, self._token, context):
+                            workers[position] = _Worker()  # loaded on the next pass
+                            continue
+                    while worker.idle and worker.token == self._token and queue:
+                        key = queue.popleft()
+                        if batch.skip_if_lost(key):
+                            continue
+                        if not _submitted(worker, worker.start, key, self._token, *batch.args(key)):
+                            queue.appendleft(key)
+                            workers[position] = _Worker()
+                            break
+                if not queue and all(w.key is None for w in workers):
+                    return
+
+                now = time.monotonic()
+                wakeups = [w.since + _STARTUP_LIMIT for w in workers if w.future and not w.ready]
+                if limit is not None:
+                    wakeups += [w.since + limit for w in workers if w.key is not None]
+                if deadline is not None:
+                    wakeups.append(deadline)
+                timeout = max(min(wakeups) - now, 0.0) if wakeups else None
+                futures = [w.future for w in workers if w.future is not None]
+                wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+
+                now = time.monotonic()
+                for worker in list(workers):
+                    if worker.future is not None and worker.future.done():
+                        self._collect(worker, workers, batch, queue)
+                    elif worker.future and not worker.ready and now - worker.since > _STARTUP_LIMIT:
+                        worker.kill()
+                        raise RuntimeError(
+                            f"an evaluation worker process did not start in {_STARTUP_LIMIT:g} s"
+                        )
+                    elif limit is not None and worker.key is not None:
+                        elapsed = now - worker.since
+                        if elapsed >= limit:
+                            key = worker.key
+                            worker.kill()  # really stops the training, not just the waiting
+                            batch.lost.add(key[0])
+                            self._replace(worker, workers, queue)
+                            error = (
+                                f"TimeoutError: fold {key[1]} exceeded the {limit:g} s "
+                                "evaluation limit"
+                            )
+                            batch.finish(key, (FAILURE_SCORE, 0, elapsed, error, None))
+        finally:
+            # Whatever ends the loop (done, deadline, Ctrl-C, a failing on_result callback):
+            # folds still training are stopped; the other workers are kept for reuse.
+            for worker in workers:
+                if worker.key is not None:
+                    worker.kill()
+            _IDLE.give_back(workers)
+
+    def _collect(
+        self,
+        worker: _Worker,
+        workers: list[_Worker],
+        batch: _Batch,
+        queue: deque[tuple[int, int]],
+    ) -> None:
+        """Take a finished future: a load call, a fold's outcome, or a dead worker."""
+        if worker.key is None:
+            worker.check_loaded()
+            return
+        assert worker.future is not None
+        key, future, seconds = worker.key, worker.future, time.monotonic() - worker.since
+        worker.key, worker.future = None, None
+        try:
+            outcome = future.result()
+        except BrokenProcessPool as exc:  # the process died: this task killed it
+            batch.lost.add(key[0])
+            worker.kill()
+            self._replace(worker, workers, queue)
+            batch.finish(key, (FAILURE_SCORE, 0, seconds, _death_text(exc, key[1]), None))
+            return
+        except BaseException as exc:  # e.g. SystemExit from a fit_hook: the worker lives on
+            batch.finish(key, (FAILURE_SCORE, 0, seconds, _error_text(exc), None))
+            return
+        if outcome is None:  # the process lacks this evaluator's data: load it, then retry
+            worker.token, worker.ready = None, False
+            queue.appendleft(key)
+            return
+        batch.finish(key, outcome)
+
+    @staticmethod
+    def _replace(worker: _Worker, workers: list[_Worker], queue: deque[tuple[int, int]]) -> None:
+        """Start a worker in a killed one's place while there is work left for it."""
+        position = workers.index(worker)
+        if queue:
+            workers[position] = _Worker()
+        else:
+            del workers[position]
 
     def _combine(
         self,
         genome: Genome,
         genome_hash: str,
-        outcomes: dict[int, tuple[float, int, float, str | None]],
+        outcomes: dict[int, _Outcome],
     ) -> EvaluationResult:
         ordered = [outcomes[fold] for fold in range(len(self.folds))]
-        errors = [error for *_, error in ordered if error is not None]
+        errors = [error for _, _, _, error, _ in ordered if error is not None]
         fold_scores = [] if errors else [score for score, *_ in ordered]
         score = max(float(np.mean(fold_scores)), FAILURE_SCORE) if fold_scores else FAILURE_SCORE
+        peaks = [peak for *_, peak in ordered if peak is not None]
         return EvaluationResult(
             genome_hash=genome_hash,
             fold_scores=fold_scores,
             score=score,
             n_params=genome.n_params(),
-            seconds=float(sum(seconds for _, _, seconds, _ in ordered)),
-            epochs=[epochs for _, epochs, _, _ in ordered],
+            seconds=float(sum(seconds for _, _, seconds, _, _ in ordered)),
+            epochs=[epochs for _, epochs, _, _, _ in ordered],
             error=errors[0] if errors else None,
+            peak_memory_mb=max(peaks) if peaks else None,
         )
-
-
-def _with_key(key: tuple[int, int], *args: Any) -> tuple[tuple[int, int], tuple]:
-    return key, _fit_fold(*args)

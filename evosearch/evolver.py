@@ -21,7 +21,7 @@ from . import __version__
 from .archive import ArchiveEntry, ParetoArchive
 from .data import Dataset, check_dataset
 from .errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
-from .evaluate import EvaluationResult, Evaluator
+from .evaluate import DeadlineReached, EvaluationResult, Evaluator, FitHook, check_limits
 from .export import refit
 from .genome import Genome, InnovationCounter
 from .operators import cx_aligned, mutate
@@ -37,6 +37,9 @@ WEIGHTS = tuple(weight for _, weight in OBJECTIVES)
 
 # How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
 _NOVELTY_TRIES = 10
+
+#: Default limit on one evaluation (one genome x fold), in seconds.
+DEFAULT_EVAL_TIMEOUT = 300.0
 
 
 @dataclass
@@ -163,6 +166,22 @@ class Evolver:
     out : path, optional
         Run folder to write (run.json, journal.jsonl, generations.jsonl, archive.json,
         checkpoint.json); nothing is written when None.
+    eval_timeout : float or None, default=300
+        Seconds one evaluation (one genome x fold) may train; a fold that runs longer is killed
+        with its worker process and its genome fails with ``TimeoutError``. None or 0: no limit.
+        Where the limit bites, results depend on the machine's speed.
+    max_time : float, optional
+        Seconds the whole run may take. At the deadline the folds still training are stopped,
+        the unfinished generation is dropped (its finished evaluations stay in the journal, so
+        :meth:`resume` continues it exactly) and ``fit`` returns with the archive so far;
+        ``deadline_reached_`` tells it happened. Not stored in the run folder.
+    max_memory : float, optional
+        MiB one evaluation may allocate on top of what its idle worker holds; going over fails
+        the genome with ``MemoryError`` (Linux only). See :class:`~evosearch.evaluate.Evaluator`.
+    fit_hook : callable, optional
+        ``fit_hook(genome_hash, fold)``, called in the worker before each fold trains: a
+        testing and extension hook (see :class:`~evosearch.evaluate.Evaluator`). Not stored
+        in the run folder.
 
     Attributes
     ----------
@@ -174,6 +193,8 @@ class Evolver:
         One record per generation (generation 0 is the random population).
     population_ : list of Genome
         The final population.
+    deadline_reached_ : bool
+        Whether ``max_time`` stopped the run before its last generation.
 
     Examples
     --------
@@ -196,6 +217,10 @@ class Evolver:
         task: str = "auto",
         callbacks: Sequence[Callback | Callable[..., Any]] = (),
         out: str | Path | None = None,
+        eval_timeout: float | None = DEFAULT_EVAL_TIMEOUT,
+        max_time: float | None = None,
+        max_memory: float | None = None,
+        fit_hook: FitHook | None = None,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome
@@ -217,6 +242,16 @@ class Evolver:
                 raise SettingsError(f"callback {callback!r} is neither callable nor a Callback")
         self.callbacks = list(callbacks)
         self.out = Path(out) if out is not None else None
+        self.eval_timeout, self.max_memory, self.fit_hook = check_limits(
+            eval_timeout, max_memory, fit_hook
+        )
+        if max_time is not None and (
+            isinstance(max_time, bool)
+            or not isinstance(max_time, (int, float))
+            or not 0 < max_time < float("inf")
+        ):
+            raise SettingsError(f"max_time must be a positive number of seconds, got {max_time!r}")
+        self.max_time = None if max_time is None else float(max_time)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
@@ -276,6 +311,8 @@ class Evolver:
         callbacks: Sequence[Callback | Callable[..., Any]] = (),
         X: Any = None,
         y: Any = None,
+        max_time: float | None = None,
+        fit_hook: FitHook | None = None,
     ) -> Evolver:
         """Continue the run in folder ``path`` from what it journalled.
 
@@ -296,6 +333,10 @@ class Evolver:
         X, y : array-like, optional
             The data, for runs fitted on in-memory arrays; runs started from the command line
             reload their dataset by name or path. Either way its fingerprint must match.
+        max_time : float, optional
+            Seconds this continuation may take (see the constructor).
+        fit_hook : callable, optional
+            As for the constructor.
 
         Returns
         -------
@@ -321,6 +362,11 @@ class Evolver:
                 crossover_rate=settings["crossover_rate"],
                 task=settings["task"],
                 callbacks=callbacks,
+                # Runs written before these settings existed had the default limits.
+                eval_timeout=settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
+                max_memory=settings.get("max_memory"),
+                max_time=max_time,
+                fit_hook=fit_hook,
             )
         except KeyError as exc:
             raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
@@ -347,20 +393,35 @@ class Evolver:
     def _run(self, dataset: Dataset, state: _RunState) -> Evolver:
         self.dataset_ = dataset
         self.task_ = dataset.task
+        self.deadline_reached_ = False
+        deadline = None if self.max_time is None else time.monotonic() + self.max_time
         self._notify("on_run_start", self)
         stop = False
-        if state.population is None:
-            genomes = self._initial_genomes(dataset, state)
-            state.population = self._evaluate(state.evaluator, genomes, [[] for _ in genomes], 0)
-            state.generation = 0
-            stop = self._end_generation(state, state.population)
-        while not stop and state.generation < self.generations:
-            generation = state.generation + 1
-            children, lineage = self._make_children(state)
-            offspring = self._evaluate(state.evaluator, children, lineage, generation)
-            state.population = self._survivors(state.population + offspring)
-            state.generation = generation
-            stop = self._end_generation(state, offspring)
+        try:
+            if state.population is None:
+                genomes = self._initial_genomes(dataset, state)
+                lineage: list[list[str]] = [[] for _ in genomes]
+                first = self._evaluate(state.evaluator, genomes, lineage, 0, deadline)
+                state.population, state.generation = first, 0
+                stop = self._end_generation(state, state.population)
+            while not stop and state.generation < self.generations:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlineReached("the deadline passed between two generations")
+                generation = state.generation + 1
+                children, lineage = self._make_children(state)
+                offspring = self._evaluate(state.evaluator, children, lineage, generation, deadline)
+                state.population = self._survivors(state.population + offspring)
+                state.generation = generation
+                stop = self._end_generation(state, offspring)
+        except DeadlineReached:
+            # The unfinished generation is dropped: its finished evaluations are journalled and
+            # the checkpoint is the last finished generation's, so a resume continues exactly.
+            self.deadline_reached_ = True
+            if state.population is None:
+                raise EvosearchError(
+                    f"max_time ({self.max_time:g} s) ran out before the initial population was "
+                    "evaluated: no model yet (resume the run folder with more time to continue)"
+                ) from None
 
         self.population_ = [m.genome for m in state.population]
         if not len(self.archive_):
@@ -446,6 +507,7 @@ class Evolver:
         genomes: list[Genome],
         lineage: list[list[str]],
         generation: int,
+        deadline: float | None = None,
     ) -> list[_Member]:
         def journal(genome: Genome, result: EvaluationResult) -> None:
             if self._folder is not None:
@@ -458,7 +520,9 @@ class Evolver:
 
         self._generation_start = time.perf_counter()
         hits_before, evals_before = evaluator.cache_hits, evaluator.evaluations
-        results = evaluator.evaluate(genomes, on_result=journal, on_progress=progress)
+        results = evaluator.evaluate(
+            genomes, on_result=journal, on_progress=progress, deadline=deadline
+        )
         self._counts = (evaluator.evaluations - evals_before, evaluator.cache_hits - hits_before)
         return [
             _Member(genome, result, parents, generation)
@@ -555,6 +619,9 @@ class Evolver:
             cv=self.cv,
             n_jobs=self.n_jobs,
             seed=self.random_state,
+            eval_timeout=self.eval_timeout,
+            max_memory=self.max_memory,
+            fit_hook=self.fit_hook,
         )
 
     def _restore(self, record: RunRecord, dataset: Dataset, folder: RunFolder) -> _RunState:
@@ -581,9 +648,8 @@ class Evolver:
         for number, entry in enumerate(record.journal, start=1):
             try:
                 genome = Genome.from_json(entry["genome"])
-                result = EvaluationResult.from_dict(
-                    {k: entry[k] for k in EvaluationResult.__dataclass_fields__}
-                )
+                # from_dict ignores the line's other keys and fills fields newer than it.
+                result = EvaluationResult.from_dict(entry)
             except (KeyError, TypeError, ValueError) as exc:
                 raise RunFolderError(f"{folder.journal_path}:{number}: {exc}") from None
             if genome.canonical_hash() != result.genome_hash:
@@ -628,6 +694,9 @@ class Evolver:
                 "random_state": self.random_state,
                 "crossover_rate": self.crossover_rate,
                 "task": self.task,
+                # They decide which genomes fail, so a resume keeps them.
+                "eval_timeout": self.eval_timeout,
+                "max_memory": self.max_memory,
             },
             "objectives": [{"name": n, "weight": w} for n, w in OBJECTIVES],
             "search_space": self.space.to_dict(),
