@@ -91,6 +91,9 @@ __all__ = [
 #: value for selection (the journal keeps the raw fold scores).
 FAILURE_SCORE = -1.0
 
+#: Default limit on one evaluation (one genome x fold), in seconds.
+DEFAULT_EVAL_TIMEOUT = 300.0
+
 #: ``fit_hook(genome_hash, fold)``: called in the worker right before a fold is trained.
 FitHook = Callable[[str, int], None]
 

@@ -21,7 +21,14 @@ from . import __version__
 from .archive import ArchiveEntry, ParetoArchive
 from .data import Dataset, check_dataset
 from .errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
-from .evaluate import DeadlineReached, EvaluationResult, Evaluator, FitHook, check_limits
+from .evaluate import (
+    DEFAULT_EVAL_TIMEOUT,
+    DeadlineReached,
+    EvaluationResult,
+    Evaluator,
+    FitHook,
+    check_limits,
+)
 from .export import refit
 from .genome import Genome, InnovationCounter
 from .operators import cx_aligned, mutate
@@ -37,9 +44,6 @@ WEIGHTS = tuple(weight for _, weight in OBJECTIVES)
 
 # How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
 _NOVELTY_TRIES = 10
-
-#: Default limit on one evaluation (one genome x fold), in seconds.
-DEFAULT_EVAL_TIMEOUT = 300.0
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .data import Dataset
 from .errors import RunFolderError, SettingsError
-from .evaluate import EvaluationResult, Evaluator
+from .evaluate import DEFAULT_EVAL_TIMEOUT, EvaluationResult, Evaluator
 from .genome import Genome
 from .runs import RunRecord
 
@@ -61,7 +61,7 @@ def generation_members(record: RunRecord, generation: int) -> list[ReplayedMembe
 def reevaluate(
     record: RunRecord, dataset: Dataset, members: list[ReplayedMember], n_jobs: int = -1
 ) -> list[EvaluationResult]:
-    """Cross-validate ``members`` again exactly as the run did (same folds, same seeds)."""
+    """Cross-validate ``members`` again exactly as the run did (same folds, seeds, limits)."""
     settings = record.info["settings"]
     evaluator = Evaluator(
         dataset.X,
@@ -70,5 +70,7 @@ def reevaluate(
         cv=settings["cv"],
         n_jobs=n_jobs,
         seed=settings["random_state"],
+        eval_timeout=settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
+        max_memory=settings.get("max_memory"),
     )
     return evaluator.evaluate([m.trained for m in members])
