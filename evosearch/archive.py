@@ -45,6 +45,8 @@ class ArchiveEntry:
         Generation in which the genome was evaluated.
     parents : list of str
         Hashes of the parent genomes (empty for the initial population).
+    holdout_score : float or None
+        Score on rows kept out of the whole search (``Evolver(holdout=...)``), else None.
     """
 
     genome: dict[str, Any]
@@ -53,6 +55,7 @@ class ArchiveEntry:
     fold_scores: list[float] = field(default_factory=list)
     generation: int = 0
     parents: list[str] = field(default_factory=list)
+    holdout_score: float | None = None
 
     def __post_init__(self) -> None:
         # Normalise so that an entry equals its JSON round trip (ints and lists become floats
@@ -71,7 +74,7 @@ class ArchiveEntry:
             Keys ``genome``, ``genome_hash``, ``objectives``, ``fold_scores``, ``generation``,
             ``parents``.
         """
-        return {
+        data = {
             "genome": self.genome,
             "genome_hash": self.genome_hash,
             "objectives": list(self.objectives),
@@ -79,6 +82,9 @@ class ArchiveEntry:
             "generation": self.generation,
             "parents": list(self.parents),
         }
+        if self.holdout_score is not None:
+            data["holdout_score"] = self.holdout_score
+        return data
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ArchiveEntry:
@@ -113,6 +119,7 @@ class ArchiveEntry:
                 fold_scores=list(d["fold_scores"]),
                 generation=d["generation"],
                 parents=list(d["parents"]),
+                holdout_score=None if d.get("holdout_score") is None else float(d["holdout_score"]),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"malformed archive entry {d['genome_hash']!r}: {exc}") from None

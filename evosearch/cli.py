@@ -75,6 +75,33 @@ def _positive(allow_none: bool = False):
     return parse
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction, got {text!r}") from None
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 0.5], got {text}")
+    return value
+
+
+def _add_backend_options(command: argparse.ArgumentParser, resume: bool) -> None:
+    """--backend and --scheduler (dask.distributed itself is only imported when asked for)."""
+    default = " (default: the run's setting)" if resume else " (default: local)"
+    command.add_argument(
+        "--backend",
+        choices=("local", "dask"),
+        default=None if resume else "local",
+        help="where evaluations run: this machine's cores or a Dask cluster" + default,
+    )
+    command.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $EVOSEARCH_DASK_SCHEDULER, "
+        "else a local Dask cluster)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="evosearch",
@@ -120,6 +147,19 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="memory one evaluation may allocate in its worker (Linux); more fails the genome",
     )
+    evolve.add_argument(
+        "--max-params",
+        type=_count(1),
+        metavar="N",
+        help="size budget: genomes with more parameters are never trained",
+    )
+    evolve.add_argument(
+        "--holdout",
+        type=_fraction,
+        metavar="FRACTION",
+        help="keep this share of rows out of the search; report each archive member's score on it",
+    )
+    _add_backend_options(evolve, resume=False)
 
     resume = commands.add_parser(
         "resume", help="continue a run from its folder (after a kill, or to extend it)"
@@ -136,6 +176,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop cleanly at this deadline (resume again to continue)",
     )
+    _add_backend_options(resume, resume=True)
 
     show = commands.add_parser("show", help="settings, progress and archive of a run")
     show.add_argument("run", type=Path, help="the run folder")
@@ -209,6 +250,10 @@ def _evolve(args: argparse.Namespace) -> int:
         eval_timeout=args.eval_timeout,
         max_time=args.max_time,
         max_memory=args.max_memory,
+        max_params=args.max_params,
+        holdout=args.holdout,
+        backend=args.backend,
+        scheduler=args.scheduler,
     )
     dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
     console.print(
@@ -293,6 +338,8 @@ def _resume(args: argparse.Namespace) -> int:
             n_jobs=args.n_jobs,
             callbacks=[] if args.quiet else [reporter],
             max_time=args.max_time,
+            backend=args.backend,
+            scheduler=args.scheduler,
         )
     finally:
         reporter.on_run_end(None)  # type: ignore[arg-type]

@@ -110,27 +110,26 @@ def archive_table(archive: ParetoArchive, score_name: str = "accuracy") -> Table
     from .genome import Genome
 
     table = Table(title=f"Pareto archive ({len(archive)} members)", title_justify="left")
-    for name, justify in (
-        ("#", "right"),
-        (score_name, "right"),
-        ("± folds", "right"),
-        ("params", "right"),
-        ("gen", "right"),
-        ("architecture", "left"),
-    ):
+    holdout = any(entry.holdout_score is not None for entry in archive)
+    columns = [("#", "right"), (score_name, "right"), ("± folds", "right")]
+    columns += [("holdout", "right")] if holdout else []
+    columns += [("params", "right"), ("gen", "right"), ("architecture", "left")]
+    for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for index, entry in enumerate(archive.members):
         spread = (
             max(entry.fold_scores) - min(entry.fold_scores) if len(entry.fold_scores) > 1 else 0.0
         )
-        table.add_row(
-            str(index),
-            f"{entry.objectives[0]:.4f}",
-            f"{spread / 2:.4f}",
+        cells = [str(index), f"{entry.objectives[0]:.4f}", f"{spread / 2:.4f}"]
+        if holdout:
+            held = entry.holdout_score
+            cells.append("-" if held is None else f"{held:.4f}")
+        cells += [
             f"{int(entry.objectives[1]):,}",
             str(entry.generation),
             Genome.from_json(entry.genome).describe(),
-        )
+        ]
+        table.add_row(*cells)
     return table
 
 

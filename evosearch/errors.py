@@ -8,6 +8,7 @@ and exits with status 2. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
     "DataError",
     "EvosearchError",
     "InvalidGenomeError",
@@ -35,6 +36,11 @@ class SettingsError(EvosearchError, ValueError):
 
 class RunFolderError(EvosearchError):
     """A run folder is missing, corrupt or incompatible."""
+
+
+class BackendError(EvosearchError):
+    """The evaluation backend cannot go on (e.g. the Dask scheduler cannot be reached or went
+    away); every evaluation finished before it is kept in the run folder."""
 
 
 class InvalidGenomeError(ValueError):

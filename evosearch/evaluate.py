@@ -36,6 +36,9 @@ neither that nor the process's start-up counts against ``eval_timeout``. Idle wo
 interpreter exit, with :func:`shutdown_workers`, or within a second of their parent's death
 (even a SIGKILL).
 
+With ``backend="dask"`` the same tasks run on a ``dask.distributed`` cluster instead (see
+:mod:`evosearch.backends`), with the same seeds and the same results.
+
 With ``n_jobs=1`` and neither ``eval_timeout`` nor ``max_memory`` the folds train in the calling
 process, without workers: fastest, and handy under a debugger or profiler, but then a crash of a
 candidate ends the run and ``max_time`` can only stop between two folds.
@@ -66,6 +69,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from .backends import DaskRunner, check_backend
 from .errors import SettingsError
 from .genome import Genome
 from .network import GraphNetClassifier, GraphNetRegressor
@@ -639,6 +643,13 @@ class Evaluator:
         under the memory limit and the time limit; what it raises fails the genome like a
         training error. A testing and extension hook (tests use it to sleep, raise, exit or
         allocate); it must pickle (loky uses cloudpickle: lambdas and closures are fine).
+    backend : {"local", "dask"}, default="local"
+        Where the folds train: worker processes of this machine, or a ``dask.distributed``
+        cluster (:mod:`evosearch.backends`). Results do not depend on it.
+    scheduler : str, optional
+        With ``backend="dask"``: the scheduler's address (``tcp://HOST:PORT``); default: the
+        ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
+        processes started for this evaluator (stopped by :meth:`close`).
 
     Examples
     --------
@@ -664,6 +675,8 @@ class Evaluator:
         eval_timeout: float | None = None,
         max_memory: float | None = None,
         fit_hook: FitHook | None = None,
+        backend: str = "local",
+        scheduler: str | None = None,
     ) -> None:
         self.X = np.ascontiguousarray(X, dtype=np.float32)
         self.y = np.asarray(y)
@@ -674,6 +687,7 @@ class Evaluator:
         self.eval_timeout, self.max_memory, self.fit_hook = check_limits(
             eval_timeout, max_memory, fit_hook
         )
+        self.backend, self.scheduler = check_backend(backend, scheduler)
         splitter = (
             StratifiedKFold(cv, shuffle=True, random_state=seed)
             if task == "classification"
@@ -687,11 +701,27 @@ class Evaluator:
         # Identifies this evaluator's data in worker processes shared with other evaluators.
         self._token = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
         self._context: _Context | None = None
+        self._dask: DaskRunner | None = None
 
     @property
     def inline(self) -> bool:
         """Whether folds train in this process (n_jobs=1 and no limit that needs a worker)."""
-        return self.n_jobs == 1 and self.eval_timeout is None and self.max_memory is None
+        return (
+            self.backend == "local"
+            and self.n_jobs == 1
+            and self.eval_timeout is None
+            and self.max_memory is None
+        )
+
+    def close(self) -> None:
+        """Let go of the Dask cluster (a local one stops); a later ``evaluate`` reconnects.
+
+        Local worker processes are shared between evaluators and stay (see
+        :func:`shutdown_workers`).
+        """
+        if self._dask is not None:
+            self._dask.close()
+            self._dask = None
 
     def _n_workers(self) -> int:
         return max(cpu_count(), 1) if self.n_jobs == -1 else max(int(self.n_jobs), 1)
@@ -806,6 +836,12 @@ class Evaluator:
             on_progress(0, len(tasks))
         if tasks and self.inline:
             self._run_inline(batch, tasks, deadline)
+        elif tasks and self.backend == "dask":
+            if self._dask is None:
+                self._dask = DaskRunner(
+                    self.scheduler, self._n_workers(), self._get_context(), self.eval_timeout
+                )
+            self._dask.run(batch, tasks, deadline)
         elif tasks:
             self._run_in_workers(batch, deque(tasks), deadline)
         return [r for r in results if r is not None]

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .archive import ArchiveEntry, ParetoArchive
+from .backends import check_backend
 from .data import Dataset, check_dataset
 from .errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
 from .evaluate import (
@@ -31,7 +32,7 @@ from .evaluate import (
 )
 from .export import refit
 from .genome import Genome, InnovationCounter
-from .operators import cx_aligned, mutate
+from .operators import cx_aligned, mut_hyperparameter, mutate
 from .runs import RunFolder, RunRecord, load_run_dataset
 from .selection import select_parents, select_survivors
 from .space import SearchSpace
@@ -186,6 +187,21 @@ class Evolver:
         ``fit_hook(genome_hash, fold)``, called in the worker before each fold trains: a
         testing and extension hook (see :class:`~evosearch.evaluate.Evaluator`). Not stored
         in the run folder.
+    max_params : int, optional
+        Size budget. The parameter count is known before training, so a genome over the
+        budget is never trained: a child over it is mutated again, like a duplicate.
+    holdout : float, optional
+        Fraction of the rows (stratified for classification, drawn with ``random_state``) kept
+        out of the whole search. At the end every archive member is refit on the search rows
+        and scored on the held-out ones (``holdout_score``), a guard against overfitting the
+        CV score; ``best_estimator_`` is then fit on the search rows only.
+    backend : {"local", "dask"}, default="local"
+        Where evaluations run: worker processes of this machine, or a ``dask.distributed``
+        cluster (needs ``pip install 'evosearch[dask]'``). Results do not depend on it.
+    scheduler : str, optional
+        With ``backend="dask"``: the scheduler address (``tcp://HOST:PORT``); default: the
+        ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
+        processes started for the run. See :mod:`evosearch.backends`.
 
     Attributes
     ----------
@@ -225,6 +241,10 @@ class Evolver:
         max_time: float | None = None,
         max_memory: float | None = None,
         fit_hook: FitHook | None = None,
+        max_params: int | None = None,
+        holdout: float | None = None,
+        backend: str = "local",
+        scheduler: str | None = None,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome
@@ -249,6 +269,7 @@ class Evolver:
         self.eval_timeout, self.max_memory, self.fit_hook = check_limits(
             eval_timeout, max_memory, fit_hook
         )
+        self.backend, self.scheduler = check_backend(backend, scheduler)
         if max_time is not None and (
             isinstance(max_time, bool)
             or not isinstance(max_time, (int, float))
@@ -256,6 +277,14 @@ class Evolver:
         ):
             raise SettingsError(f"max_time must be a positive number of seconds, got {max_time!r}")
         self.max_time = None if max_time is None else float(max_time)
+        self.max_params = None if max_params is None else _check_int("max_params", max_params, 1)
+        if holdout is not None and (
+            isinstance(holdout, bool)
+            or not isinstance(holdout, (int, float))
+            or not 0.0 < holdout <= 0.5
+        ):
+            raise SettingsError(f"holdout must be a fraction in (0, 0.5], got {holdout!r}")
+        self.holdout = None if holdout is None else float(holdout)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
@@ -287,6 +316,8 @@ class Evolver:
         parent : dict, optional
             Where ``initial_population`` came from, recorded in ``run.json``.
         """
+        info = self._run_info(dataset)
+        dataset = self._search_part(dataset)
         self._check_folds(dataset)
         self._seed_genomes = list(initial_population or ())
         state = _RunState(
@@ -294,7 +325,6 @@ class Evolver:
             innovations=InnovationCounter(),
             evaluator=self._make_evaluator(dataset),
         )
-        info = self._run_info(dataset)
         if parent is not None:
             info["parent"] = parent
         if self._seed_genomes:
@@ -303,7 +333,10 @@ class Evolver:
         self._folder = RunFolder.create(self.out, info) if self.out else None
         self.archive_ = ParetoArchive(weights=WEIGHTS)
         self.history_: list[GenerationRecord] = []
-        return self._run(dataset, state)
+        try:
+            return self._run(dataset, state)
+        finally:
+            state.evaluator.close()  # a Dask cluster started for the run stops with it
 
     @classmethod
     def resume(
@@ -317,6 +350,8 @@ class Evolver:
         y: Any = None,
         max_time: float | None = None,
         fit_hook: FitHook | None = None,
+        backend: str | None = None,
+        scheduler: str | None = None,
     ) -> Evolver:
         """Continue the run in folder ``path`` from what it journalled.
 
@@ -341,6 +376,10 @@ class Evolver:
             Seconds this continuation may take (see the constructor).
         fit_hook : callable, optional
             As for the constructor.
+        backend, scheduler : str, optional
+            Where the rest of the run evaluates (results do not depend on it); default: the
+            run's own settings (a scheduler recorded for the Dask backend is dropped when
+            ``backend`` changes it to ``local``).
 
         Returns
         -------
@@ -354,6 +393,12 @@ class Evolver:
         settings = dict(info["settings"])
         if generations is not None:
             settings["generations"] = generations
+        # Runs written before these settings existed evaluated locally.
+        recorded_backend = settings.get("backend", "local")
+        if backend is None:
+            backend = recorded_backend
+        if scheduler is None and backend == recorded_backend:
+            scheduler = settings.get("scheduler")
         try:
             space = SearchSpace.from_dict(info["search_space"], source=f"{path}/run.json")
             evolver = cls(
@@ -371,12 +416,16 @@ class Evolver:
                 max_memory=settings.get("max_memory"),
                 max_time=max_time,
                 fit_hook=fit_hook,
+                max_params=settings.get("max_params"),
+                holdout=settings.get("holdout"),
+                backend=backend,
+                scheduler=scheduler,
             )
         except KeyError as exc:
             raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
         evolver.genome = settings.get("genome", space.name)
         evolver.out = Path(path)
-        dataset = load_run_dataset(record, X, y)
+        dataset = evolver._search_part(load_run_dataset(record, X, y))
         evolver._check_folds(dataset)
         folder = RunFolder(path)
         if generations is not None and generations != info["settings"]["generations"]:
@@ -391,7 +440,10 @@ class Evolver:
             raise RunFolderError(f"{path}/run.json: bad initial population: {exc}") from None
         state = evolver._restore(record, dataset, folder)
         evolver._folder = folder
-        return evolver._run(dataset, state)
+        try:
+            return evolver._run(dataset, state)
+        finally:
+            state.evaluator.close()
 
     # ------------------------------------------------------------------ the loop
     def _run(self, dataset: Dataset, state: _RunState) -> Evolver:
@@ -440,6 +492,8 @@ class Evolver:
             best_genome, best.genome_hash, dataset, self.random_state, self.cv
         )
         self.best_genome_ = best_genome
+        if self._holdout_part is not None:
+            self._score_holdout(dataset, self._holdout_part)
         self._notify("on_run_end", self)
         return self
 
@@ -456,6 +510,8 @@ class Evolver:
             except InvalidGenomeError:
                 continue  # the new settings changed the space: this genome no longer fits
             state.innovations.observe(genome)
+            if not self._within_budget(genome):
+                continue
             if genome.canonical_hash() not in seen and len(genomes) < self.population_size:
                 seen.add(genome.canonical_hash())
                 genomes.append(genome)
@@ -465,10 +521,18 @@ class Evolver:
             genome = Genome.random(
                 self.space, dataset.n_features, n_outputs, state.rng, state.innovations
             )
-            if genome.canonical_hash() not in seen:
+            if genome.canonical_hash() not in seen and self._within_budget(genome):
                 seen.add(genome.canonical_hash())
                 genomes.append(genome)
+        if not genomes:
+            raise SettingsError(
+                f"max_params={self.max_params} is below every random genome of this search space "
+                f"on {dataset.n_features} features: raise it or allow smaller layers"
+            )
         return genomes
+
+    def _within_budget(self, genome: Genome) -> bool:
+        return self.max_params is None or genome.n_params() <= self.max_params
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with :attr:`best_estimator_`."""
@@ -497,9 +561,13 @@ class Evolver:
             child, _ = mutate(child, self.space, rng, innovations)
             for _ in range(_NOVELTY_TRIES):
                 child_hash = child.canonical_hash()
-                if child_hash not in batch and evaluator.lookup(child, child_hash) is None:
+                novel = child_hash not in batch and evaluator.lookup(child, child_hash) is None
+                if novel and self._within_budget(child):
                     break
                 child, _ = mutate(child, self.space, rng, innovations)
+            if not self._within_budget(child):
+                # Still too big: a hyperparameter change of the parent keeps its (legal) size.
+                child = mut_hyperparameter(mother.genome, self.space, rng, innovations)
             batch.add(child.canonical_hash())
             children.append(child)
             lineage.append(parents)
@@ -604,6 +672,41 @@ class Evolver:
         return [working[i] for i in keep] + failed[: self.population_size - k]
 
     # ------------------------------------------------------------------ set-up and resume
+    def _search_part(self, dataset: Dataset) -> Dataset:
+        """The rows the search sees; with ``holdout`` the rest is kept for the final check."""
+        self._holdout_part: Dataset | None = None
+        if self.holdout is None:
+            return dataset
+        from dataclasses import replace
+
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+        splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
+            n_splits=1, test_size=self.holdout, random_state=self.random_state
+        )
+        try:
+            search_rows, held_rows = next(splitter.split(dataset.X, dataset.y))
+        except ValueError as exc:
+            raise SettingsError(f"holdout={self.holdout} cannot split this data: {exc}") from None
+        self._holdout_part = replace(
+            dataset, X=dataset.X[held_rows], y=dataset.y[held_rows], name=f"{dataset.name} holdout"
+        )
+        return replace(dataset, X=dataset.X[search_rows], y=dataset.y[search_rows])
+
+    def _score_holdout(self, search: Dataset, held: Dataset) -> None:
+        """Refit every archive member on the search rows and score it on the held-out rows."""
+        for entry in self.archive_:
+            model = refit(
+                Genome.from_json(entry.genome),
+                entry.genome_hash,
+                search,
+                self.random_state,
+                self.cv,
+            )
+            entry.holdout_score = float(model.score(held.X, held.y))
+        if self._folder is not None:
+            self._folder.write_archive(self.archive_.to_dict())
+
     def _check_folds(self, dataset: Dataset) -> None:
         if dataset.task == "classification":
             counts = np.unique(dataset.y, return_counts=True)[1]
@@ -626,6 +729,8 @@ class Evolver:
             eval_timeout=self.eval_timeout,
             max_memory=self.max_memory,
             fit_hook=self.fit_hook,
+            backend=self.backend,
+            scheduler=self.scheduler,
         )
 
     def _restore(self, record: RunRecord, dataset: Dataset, folder: RunFolder) -> _RunState:
@@ -701,6 +806,11 @@ class Evolver:
                 # They decide which genomes fail, so a resume keeps them.
                 "eval_timeout": self.eval_timeout,
                 "max_memory": self.max_memory,
+                "max_params": self.max_params,
+                "holdout": self.holdout,
+                # Where evaluations ran; a resume goes on there unless told otherwise.
+                "backend": self.backend,
+                "scheduler": self.scheduler,
             },
             "objectives": [{"name": n, "weight": w} for n, w in OBJECTIVES],
             "search_space": self.space.to_dict(),

@@ -21,7 +21,8 @@ bias); the per-node weight matrices are views into it. This keeps the optimiser 
 weight penalties to a handful of vectorised operations whatever the depth of the graph, and
 lets early stopping keep the best weights with a single copy. The forward and backward passes
 follow an execution plan computed once per fit, and write into buffers preallocated per batch
-size, so a training step allocates almost nothing.
+size, so a training step allocates almost nothing. Training runs with one BLAS thread (see
+``benchmarks/trainer.py``): these matrices are too small for more to pay off.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, Regre
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "ACTIVATIONS",
@@ -722,8 +724,14 @@ class _BaseGraphNet(BaseEstimator):
         x_train, t_train, c_train, validation = self._split(X, targets, class_index, rng)
         net, flat, grad_w, grad_b, grad = self._init_network(steps, rng)
         n_weights = sum(w.size for w in net.weights)
-        losses, scores, val_losses, best = self._train(net, flat, grad, grad_w, grad_b, n_weights,
-                                           x_train, t_train, c_train, validation, rng)  # fmt: skip
+        # One BLAS thread: at these matrix sizes (batch <= a few hundred rows, <= 512 units) a
+        # second thread gains ~10% on an idle machine and, since OpenBLAS threads spin while
+        # they wait, costs 10-20x when another process holds a core (an evaluation worker next
+        # to a refit in the main process). It also makes a fit compute the same way wherever
+        # it runs: evaluation workers use one thread too.
+        with threadpool_limits(limits=1, user_api="blas"):
+            losses, scores, val_losses, best = self._train(net, flat, grad, grad_w, grad_b,
+                n_weights, x_train, t_train, c_train, validation, rng)  # fmt: skip
 
         # Fitted attributes are set only once training succeeded.
         self.loss_curve_ = losses
