@@ -31,6 +31,7 @@ import math
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,7 @@ import numpy as np
 from _common import machine_line
 from joblib import Parallel, delayed
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -107,6 +109,8 @@ def _mlp_params(layers: tuple[int, ...], n_in: int, n_out: int) -> int:
 
 
 def _score_mlp(params: dict, X, y, seed: int) -> float:
+    # MLPClassifier warns whenever 200 iterations do not converge: noise in a benchmark table.
+    warnings.simplefilter("ignore", ConvergenceWarning)
     with threadpool_limits(1):
         model = make_pipeline(
             StandardScaler(), MLPClassifier(max_iter=200, random_state=seed, **params)

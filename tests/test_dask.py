@@ -21,7 +21,7 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 from sklearn.datasets import load_iris  # noqa: E402
 
-from clitools import TINY_TOML, assert_usage_error, evosearch  # noqa: E402
+from clitools import TINY_TOML, assert_usage_error, evosearch, lines, without_timings  # noqa: E402
 from evosearch import Evolver  # noqa: E402
 from evosearch import backends as backends_module  # noqa: E402
 from evosearch.cli import main  # noqa: E402
@@ -30,23 +30,6 @@ from evosearch.evaluate import Evaluator  # noqa: E402
 
 X, Y = load_iris(return_X_y=True)
 SEARCH = {"population_size": 6, "generations": 2, "random_state": 5}
-
-
-def without_timings(value: Any) -> Any:
-    """Drop measured fields (wall-clock time, memory), the only ones allowed to differ."""
-    if isinstance(value, dict):
-        return {
-            k: without_timings(v)
-            for k, v in value.items()
-            if k not in ("seconds", "peak_memory_mb")
-        }
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
-
-
-def lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def journal(folder: Path) -> list[dict[str, Any]]:

@@ -15,29 +15,21 @@ from typing import Any
 import pytest
 from sklearn.datasets import load_iris
 
-from clitools import REPO, TINY_TOML, assert_clean, assert_usage_error, evosearch, snapshot
+from clitools import (
+    REPO,
+    TINY_TOML,
+    assert_clean,
+    assert_usage_error,
+    evosearch,
+    lines,
+    snapshot,
+    without_timings,
+)
 from evosearch import Evolver
 from evosearch.errors import RunFolderError
 from evosearch.runs import load_run
 
 RUN = ("--data", "iris", "--population", "8", "--n-jobs", "2", "--seed", "3", "--quiet")
-
-
-def without_timings(value: Any) -> Any:
-    """Drop measured fields (wall-clock time, memory), the only ones allowed to differ."""
-    if isinstance(value, dict):
-        return {
-            k: without_timings(v)
-            for k, v in value.items()
-            if k not in ("seconds", "peak_memory_mb")
-        }
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
-
-
-def lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def outcome(folder: Path) -> tuple[Any, Any]:
