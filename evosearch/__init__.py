@@ -1,7 +1,8 @@
 """evosearch: genetic-algorithm model search over neural-network layer graphs.
 
 The public API: :class:`Evolver` runs a search, :class:`SearchSpace` says what a genome may hold,
-:class:`Genome` is one candidate, :class:`ParetoArchive` keeps the accuracy/size trade-offs.
+:class:`Genome` is one candidate, :class:`ParetoArchive` keeps the accuracy/size trade-offs,
+:func:`load_run` reads a run folder back.
 Names are imported on first use, so ``import evosearch.data`` stays light.
 """
 
@@ -12,19 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Evolver", "Genome", "ParetoArchive", "SearchSpace", "__version__"]
+__all__ = ["Evolver", "Genome", "ParetoArchive", "SearchSpace", "__version__", "load_run"]
 
 _LOCATIONS = {
     "Evolver": "evolver",
     "Genome": "genome",
     "ParetoArchive": "archive",
     "SearchSpace": "space",
+    "load_run": "runs",
 }
 
 if TYPE_CHECKING:
     from .archive import ParetoArchive
     from .evolver import Evolver
     from .genome import Genome
+    from .runs import load_run
     from .space import SearchSpace
 
 
