@@ -14,6 +14,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evosearch.genome import Genome
 
 
 def cpu_model() -> str:
@@ -108,3 +112,22 @@ def parallel_capacity(iterations: int = 8_000_000) -> float:
     alone = run(1)[0]
     together = run(2)
     return 2 * alone / max(together)
+
+
+def random_genomes(count: int, seed: int = 0) -> list[Genome]:
+    """``count`` distinct random ``mlp`` genomes for digits (64 features, 10 classes)."""
+    import numpy as np
+
+    from evosearch.genome import Genome
+    from evosearch.space import SearchSpace
+
+    space = SearchSpace.load("mlp")
+    rng = np.random.default_rng(seed)
+    genomes: list[Genome] = []
+    seen: set[str] = set()
+    while len(genomes) < count:
+        genome = Genome.random(space, 64, 10, rng)
+        if genome.canonical_hash() not in seen:
+            seen.add(genome.canonical_hash())
+            genomes.append(genome)
+    return genomes

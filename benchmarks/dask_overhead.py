@@ -21,27 +21,11 @@ import argparse
 import logging
 import time
 
-import numpy as np
-from _common import interleaved, machine_line, median, paired_ratios
+from _common import interleaved, machine_line, median, paired_ratios, random_genomes
 from distributed import LocalCluster
 from sklearn.datasets import load_digits
 
 from evosearch.evaluate import EvaluationResult, Evaluator
-from evosearch.genome import Genome
-from evosearch.space import SearchSpace
-
-
-def random_genomes(count: int, seed: int = 0) -> list[Genome]:
-    space = SearchSpace.load("mlp")
-    rng = np.random.default_rng(seed)
-    genomes: list[Genome] = []
-    seen: set[str] = set()
-    while len(genomes) < count:
-        genome = Genome.random(space, 64, 10, rng)
-        if genome.canonical_hash() not in seen:
-            seen.add(genome.canonical_hash())
-            genomes.append(genome)
-    return genomes
 
 
 def strip(results: list[EvaluationResult]) -> list[tuple]:

@@ -36,6 +36,30 @@ batch_size = [32]
 max_epochs = [5, 10]
 """
 
+# Every genome of this space diverges: plain SGD at learning rate 10 through wide leaky ReLUs.
+DIVERGING_TOML = """
+name = "diverging"
+
+[architecture]
+min_layers = 2
+max_layers = 2
+initial_layers = [2, 2]
+skip_connections = true
+
+[layers.dense]
+units = [64]
+activation = ["leaky_relu"]
+dropout = [0.0]
+
+[training]
+optimizer = ["sgd"]
+learning_rate = 10.0
+l1 = 0.0
+l2 = 0.0
+batch_size = [32]
+max_epochs = [5, 10]
+"""
+
 RUN_FILES = {"run.json", "journal.jsonl", "generations.jsonl", "archive.json", "checkpoint.json"}
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
 

@@ -13,6 +13,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from clitools import (
+    DIVERGING_TOML,
     REPO,
     RUN_FILES,
     TINY_TOML,
@@ -22,27 +23,6 @@ from clitools import (
     evosearch,
     snapshot,
 )
-
-# Every genome of this space diverges: plain SGD at learning rate 10 through wide leaky ReLUs.
-DIVERGING_TOML = """
-[architecture]
-min_layers = 2
-max_layers = 2
-initial_layers = [2, 2]
-
-[layers.dense]
-units = [64]
-activation = ["leaky_relu"]
-dropout = [0.0]
-
-[training]
-optimizer = ["sgd"]
-learning_rate = 10.0
-l1 = 0.0
-l2 = 0.0
-batch_size = [32]
-max_epochs = [5, 10]
-"""
 
 
 @pytest.fixture(scope="module")

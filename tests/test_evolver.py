@@ -12,6 +12,7 @@ import pytest
 from sklearn.datasets import load_iris, make_regression
 from sklearn.metrics import r2_score
 
+from clitools import DIVERGING_TOML, RUN_FILES, TINY_TOML
 from evosearch import Evolver, Genome, ParetoArchive, SearchSpace
 from evosearch.data import check_dataset
 from evosearch.errors import (
@@ -22,56 +23,6 @@ from evosearch.errors import (
     SettingsError,
 )
 from evosearch.evolver import GenerationRecord
-
-TINY_TOML = """
-name = "tiny"
-description = "a tiny space that trains in milliseconds"
-
-[architecture]
-min_layers = 1
-max_layers = 2
-initial_layers = [1, 2]
-skip_connections = true
-
-[layers.dense]
-units = [4, 8]
-activation = ["relu", "tanh"]
-dropout = [0.0]
-
-[training]
-optimizer = ["adam", "rmsprop"]
-learning_rate = { low = 1e-3, high = 3e-2, log = true }
-l1 = 0.0
-l2 = { low = 1e-6, high = 1e-3, log = true }
-batch_size = [32]
-max_epochs = [5, 10]
-"""
-
-# Every genome of this space diverges: plain SGD at learning rate 10 through wide leaky ReLUs.
-DIVERGING_TOML = """
-name = "diverging"
-
-[architecture]
-min_layers = 2
-max_layers = 2
-initial_layers = [2, 2]
-skip_connections = true
-
-[layers.dense]
-units = [64]
-activation = ["leaky_relu"]
-dropout = [0.0]
-
-[training]
-optimizer = ["sgd"]
-learning_rate = 10.0
-l1 = 0.0
-l2 = 0.0
-batch_size = [32]
-max_epochs = [5, 10]
-"""
-
-RUN_FILES = {"run.json", "journal.jsonl", "generations.jsonl", "archive.json", "checkpoint.json"}
 
 
 @pytest.fixture(scope="module")
