@@ -60,6 +60,16 @@ batch_size = [32]
 max_epochs = [5, 10]
 """
 
+# Training settings of hand-built genomes that train in milliseconds.
+HYPER = {
+    "optimizer": "adam",
+    "learning_rate": 0.01,
+    "l1": 0.0,
+    "l2": 1e-4,
+    "batch_size": 32,
+    "max_epochs": 5,
+}
+
 RUN_FILES = {"run.json", "journal.jsonl", "generations.jsonl", "archive.json", "checkpoint.json"}
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
 

@@ -8,6 +8,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.pipeline import Pipeline
 
+from clitools import HYPER
 from evosearch.evaluate import (
     FAILURE_SCORE,
     EvaluationResult,
@@ -16,15 +17,6 @@ from evosearch.evaluate import (
     task_seed,
 )
 from evosearch.genome import Genome
-
-HYPER = {
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "l1": 0.0,
-    "l2": 1e-4,
-    "batch_size": 32,
-    "max_epochs": 5,
-}
 
 
 def dense(units: int, activation: str = "relu") -> dict:

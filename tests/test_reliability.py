@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from clitools import REPO, TINY_TOML, assert_usage_error, evosearch
+from clitools import HYPER, REPO, TINY_TOML, assert_usage_error, evosearch
 from evosearch import Evolver
 from evosearch.cli import _build_parser, main
 from evosearch.errors import SettingsError
@@ -30,14 +30,6 @@ from evosearch.evaluate import (
 )
 from evosearch.genome import Genome
 
-HYPER = {
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "l1": 0.0,
-    "l2": 1e-4,
-    "batch_size": 32,
-    "max_epochs": 5,
-}
 LINUX = sys.platform.startswith("linux")
 
 
