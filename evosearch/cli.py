@@ -159,6 +159,24 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="keep this share of rows out of the search; report each archive member's score on it",
     )
+    evolve.add_argument(
+        "--strategy",
+        choices=("nsga2", "aging"),
+        default="nsga2",
+        help="survivors by NSGA-II (default) or aging (regularized) evolution",
+    )
+    evolve.add_argument(
+        "--halving",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="successive halving over folds: train 2x children on one fold, finish the best half",
+    )
+    evolve.add_argument(
+        "--inherit-weights",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="children start from their parent's trained weights where layers match",
+    )
     _add_backend_options(evolve, resume=False)
 
     resume = commands.add_parser(
@@ -252,6 +270,9 @@ def _evolve(args: argparse.Namespace) -> int:
         max_memory=args.max_memory,
         max_params=args.max_params,
         holdout=args.holdout,
+        strategy=args.strategy,
+        halving=args.halving,
+        inherit_weights=args.inherit_weights,
         backend=args.backend,
         scheduler=args.scheduler,
     )

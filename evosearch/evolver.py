@@ -43,6 +43,9 @@ __all__ = ["Callback", "Evolver", "GenerationRecord"]
 OBJECTIVES = (("score", 1.0), ("n_params", -1.0))
 WEIGHTS = tuple(weight for _, weight in OBJECTIVES)
 
+#: Survivor-selection strategies: generational NSGA-II, or aging (regularized) evolution.
+STRATEGIES = ("nsga2", "aging")
+
 # How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
 _NOVELTY_TRIES = 10
 
@@ -202,6 +205,18 @@ class Evolver:
         With ``backend="dask"``: the scheduler address (``tcp://HOST:PORT``); default: the
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
         processes started for the run. See :mod:`evosearch.backends`.
+    strategy : {"nsga2", "aging"}, default="nsga2"
+        ``nsga2``: parents and children compete and NSGA-II keeps the best
+        ``population_size``. ``aging``: regularized evolution, where each child replaces the
+        oldest member whatever its fitness (parents still chosen by Pareto tournament).
+    halving : bool, default=False
+        Successive halving over folds: twice as many children are trained on the first fold
+        only, ranked by Pareto dominance (non-dominated rank, then crowding) on (fold score,
+        parameter count), and only the better half is trained on the remaining folds.
+    inherit_weights : bool, default=False
+        A child starts training from its (first) parent's trained weights wherever a layer
+        and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
+        rows are ever seen in training.
 
     Attributes
     ----------
@@ -245,6 +260,9 @@ class Evolver:
         holdout: float | None = None,
         backend: str = "local",
         scheduler: str | None = None,
+        strategy: str = "nsga2",
+        halving: bool = False,
+        inherit_weights: bool = False,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome
@@ -285,6 +303,16 @@ class Evolver:
         ):
             raise SettingsError(f"holdout must be a fraction in (0, 0.5], got {holdout!r}")
         self.holdout = None if holdout is None else float(holdout)
+        if strategy not in STRATEGIES:
+            raise SettingsError(
+                f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}"
+            )
+        self.strategy = strategy
+        for name, flag in (("halving", halving), ("inherit_weights", inherit_weights)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise SettingsError(f"{name} must be True or False, got {flag!r}")
+        self.halving = bool(halving)
+        self.inherit_weights = bool(inherit_weights)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
@@ -420,6 +448,10 @@ class Evolver:
                 holdout=settings.get("holdout"),
                 backend=backend,
                 scheduler=scheduler,
+                # Runs written before these settings existed used the plain generational loop.
+                strategy=settings.get("strategy", "nsga2"),
+                halving=settings.get("halving", False),
+                inherit_weights=settings.get("inherit_weights", False),
             )
         except KeyError as exc:
             raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
@@ -811,6 +843,9 @@ class Evolver:
                 # Where evaluations ran; a resume goes on there unless told otherwise.
                 "backend": self.backend,
                 "scheduler": self.scheduler,
+                "strategy": self.strategy,
+                "halving": self.halving,
+                "inherit_weights": self.inherit_weights,
             },
             "objectives": [{"name": n, "weight": w} for n, w in OBJECTIVES],
             "search_space": self.space.to_dict(),

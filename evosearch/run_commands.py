@@ -161,6 +161,9 @@ def _continue(
         task=settings["task"],
         callbacks=[] if args.quiet else [reporter],
         out=args.continue_to,
+        strategy=settings.get("strategy", "nsga2"),
+        halving=settings.get("halving", False),
+        inherit_weights=settings.get("inherit_weights", False),
     )
     console.print(
         f"continuing from generation {args.generation} of {record.path} into {args.continue_to}",
