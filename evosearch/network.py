@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -610,6 +610,17 @@ def _r2(pred: Array, target: Array, ss_tot: Array) -> float:
     return float(np.mean(scores))
 
 
+def _iter_blocks(
+    steps: list[_Step], weights: list[Array], biases: list[Array]
+) -> Iterator[tuple[str, Array]]:
+    """``(key, view)`` for every per-edge weight block and bias, keyed as ``initial_weights``."""
+    node_of_buffer = [INPUT_ID, *(s.node_id for s in steps)]
+    for s, w, b in zip(steps, weights, biases, strict=True):
+        for pred, (r0, r1) in zip(s.preds, s.rows, strict=True):
+            yield f"w:{node_of_buffer[pred]}:{s.node_id}", w[r0:r1]
+        yield f"b:{s.node_id}", b
+
+
 class _BaseGraphNet(BaseEstimator):
     """Shared fitting machinery; subclasses define the output layer and the loss.
 
@@ -632,6 +643,7 @@ class _BaseGraphNet(BaseEstimator):
         patience: int = 10,
         tol: float = 1e-4,
         random_state: int | np.random.Generator | None = None,
+        initial_weights: Mapping[str, Array] | None = None,
     ) -> None:
         self.architecture = architecture
         self.optimizer = optimizer
@@ -645,6 +657,7 @@ class _BaseGraphNet(BaseEstimator):
         self.patience = patience
         self.tol = tol
         self.random_state = random_state
+        self.initial_weights = initial_weights
 
     # ---- hooks -------------------------------------------------------------------------------
 
@@ -656,6 +669,11 @@ class _BaseGraphNet(BaseEstimator):
     # ---- fitting -----------------------------------------------------------------------------
 
     def _check_params(self) -> None:
+        if self.initial_weights is not None and not isinstance(self.initial_weights, Mapping):
+            raise ValueError(
+                "initial_weights must be None or a mapping of block keys ('w:{pred}:{node}', "
+                f"'b:{{node}}') to arrays; got {type(self.initial_weights).__name__}"
+            )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
@@ -722,7 +740,7 @@ class _BaseGraphNet(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
 
         x_train, t_train, c_train, validation = self._split(X, targets, class_index, rng)
-        net, flat, grad_w, grad_b, grad = self._init_network(steps, rng)
+        net, flat, grad_w, grad_b, grad = self._init_network(steps, rng, self.initial_weights)
         n_weights = sum(w.size for w in net.weights)
         # One BLAS thread: at these matrix sizes (batch <= a few hundred rows, <= 512 units) a
         # second thread gains ~10% on an idle machine and, since OpenBLAS threads spin while
@@ -778,9 +796,12 @@ class _BaseGraphNet(BaseEstimator):
 
     @staticmethod
     def _init_network(
-        steps: list[_Step], rng: np.random.Generator
+        steps: list[_Step],
+        rng: np.random.Generator,
+        initial_weights: Mapping[str, Any] | None = None,
     ) -> tuple[_Network, Array, list[Array], list[Array], Array]:
-        """Glorot-uniform initialisation as scikit-learn's MLP (factor 2 for sigmoid, else 6)."""
+        """Glorot-uniform initialisation as scikit-learn's MLP (factor 2 for sigmoid, else 6),
+        then the blocks of ``initial_weights`` whose keys and shapes match copied over it."""
         n_weights = sum(s.fan_in * s.units for s in steps)
         n_params = n_weights + sum(s.units for s in steps)
         flat = np.empty(n_params, _F32)
@@ -799,7 +820,43 @@ class _BaseGraphNet(BaseEstimator):
             biases[-1][...] = rng.uniform(-bound, bound, s.units)
             w_at += size
             b_at += s.units
+        if initial_weights:
+            # Inherited blocks overwrite the random ones only after every draw was made, so the
+            # random stream (shuffling, dropout) is the same with or without inheritance.
+            for key, block in _iter_blocks(steps, weights, biases):
+                value = initial_weights.get(key)
+                if value is None:
+                    continue
+                value = np.asarray(value)
+                # A layer whose width changed since the parent cannot reuse its weights.
+                if value.shape == block.shape:
+                    block[...] = value.astype(_F32, copy=False)
         return _Network(steps, weights, biases), flat, grad_w, grad_b, grad
+
+    def weight_blocks(self) -> dict[str, Array]:
+        """Copies of the fitted weights, split per edge, in the ``initial_weights`` format.
+
+        Passing the result as ``initial_weights`` to a new estimator starts its training from
+        these weights wherever its architecture has the same edges and layer widths.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``"w:{pred_id}:{node_id}"`` is the float32 block of shape ``(units of pred, units of
+            node)`` of node ``node_id``'s weight matrix that reads node ``pred_id``'s output
+            (node ``0`` is the input, so its blocks have ``n_features_in_`` rows), one per edge;
+            ``"b:{node_id}"`` is the float32 bias of shape ``(units,)`` of each hidden and
+            output node. The arrays are copies: changing them does not change the estimator.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        """
+        check_is_fitted(self)
+        weights = [self.coefs_[s.node_id] for s in self._steps]
+        biases = [self.intercepts_[s.node_id] for s in self._steps]
+        return {key: block.copy() for key, block in _iter_blocks(self._steps, weights, biases)}
 
     def _train(
         self,
@@ -977,6 +1034,18 @@ _PARAMS_DOC = """
         Seed for ``numpy.random.default_rng`` (initialisation, shuffling, split, dropout). An
         int gives bit-identical results across fits; a Generator is used and advanced as is.
         NumPy's global random state is never touched; a legacy ``RandomState`` is not accepted.
+    initial_weights : mapping of str to ndarray or None, default=None
+        Weights to start training from instead of the random initialisation, e.g. a parent
+        network's :meth:`weight_blocks`. Keys are ``"w:{pred_id}:{node_id}"`` for the block of
+        shape ``(units of pred, units of node)`` of node ``node_id``'s weight matrix that reads
+        node ``pred_id``'s output (node ``0`` is the input, node ``1`` the output), and
+        ``"b:{node_id}"`` for a bias of shape ``(units,)``. The network is first initialised
+        as usual (drawing the same random numbers, so shuffling and dropout are unaffected),
+        then every block whose key is present and whose shape matches is copied in as float32.
+        Blocks with a missing key or another shape (a layer whose width changed) keep their
+        random initialisation, and keys naming edges or nodes the architecture lacks are
+        ignored. The arrays are not modified. Only the type is validated at fit time
+        (ValueError if not a mapping).
 """
 
 _ATTRS_DOC = """
