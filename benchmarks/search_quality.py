@@ -25,6 +25,7 @@ Run: ``python benchmarks/search_quality.py`` (3 datasets x 3 seeds x 60 s per me
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import math
@@ -48,7 +49,7 @@ from threadpoolctl import threadpool_limits
 
 from evosearch import Evolver, Genome, SearchSpace
 from evosearch.archive import hypervolume_2d
-from evosearch.evaluate import Evaluator
+from evosearch.evaluate import DeadlineReached, Evaluator
 
 LOADERS = {"digits": load_digits, "wine": load_wine, "breast_cancer": load_breast_cancer}
 Points = list[tuple[float, int]]  # (mean CV accuracy, parameter count) of every evaluated model
@@ -65,19 +66,20 @@ def hypervolume(points: Points) -> float:
     return float(hypervolume_2d(mapped, (0.0, 0.0))) if len(mapped) else 0.0
 
 
-def run_evosearch(X, y, seed: int, budget: float) -> Points:
-    deadline = time.perf_counter() + budget
-
-    def stop_at_budget(evolver, record) -> bool:
-        return time.perf_counter() >= deadline
-
+def run_evosearch(X, y, seed: int, budget: float, **settings) -> Points:
+    """The Evolver stopped by its own ``max_time`` at the budget (mid-generation if need be)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
         Evolver(
-            generations=10_000, random_state=seed, n_jobs=-1, callbacks=[stop_at_budget], out=out
+            generations=10_000, random_state=seed, n_jobs=-1, max_time=budget, out=out, **settings
         ).fit(X, y)
         journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
-    return [(e["score"], e["n_params"]) for e in journal if e["error"] is None]
+    # Successive halving's first-fold scores are not cross-validated models: left out.
+    return [
+        (e["score"], e["n_params"])
+        for e in journal
+        if e["error"] is None and e.get("folds") is None
+    ]
 
 
 def run_random_genomes(X, y, seed: int, budget: float) -> Points:
@@ -86,11 +88,18 @@ def run_random_genomes(X, y, seed: int, budget: float) -> Points:
     evaluator = Evaluator(X, y, "classification", cv=3, n_jobs=-1, seed=seed)
     n_classes = len(np.unique(y))
     points: Points = []
-    deadline = time.perf_counter() + budget
-    while time.perf_counter() < deadline:
-        batch = [Genome.random(space, X.shape[1], n_classes, rng) for _ in range(16)]
-        points += [(r.score, r.n_params) for r in evaluator.evaluate(batch) if r.ok]
-    return points
+
+    def keep(genome: Genome, result) -> None:
+        if result.ok:
+            points.append((result.score, result.n_params))
+
+    deadline = time.monotonic() + budget
+    try:
+        while True:
+            batch = [Genome.random(space, X.shape[1], n_classes, rng) for _ in range(16)]
+            evaluator.evaluate(batch, on_result=keep, deadline=deadline)
+    except DeadlineReached:
+        return points
 
 
 def _sample_mlp(rng: np.random.Generator) -> dict:
@@ -175,21 +184,56 @@ METHODS: dict[str, Callable] = {
 }
 
 
+def _setting(text: str) -> object:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def method_runner(name: str) -> Callable:
+    """A method by name; ``evosearch:key=value,...`` is evosearch with other settings."""
+    base, _, options = name.partition(":")
+    if base not in METHODS:
+        raise argparse.ArgumentTypeError(f"unknown method {name!r}")
+    if not options:
+        return METHODS[base]
+    if base != "evosearch":
+        raise argparse.ArgumentTypeError("only evosearch takes settings")
+    settings = dict(item.split("=", 1) for item in options.split(","))
+    return functools.partial(
+        run_evosearch, **{key: _setting(value) for key, value in settings.items()}
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="digits, one seed, 20 s budget")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per method run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--datasets", nargs="+", default=list(LOADERS), choices=list(LOADERS))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        help=f"any of {', '.join(METHODS)}; evosearch:key=value,... runs evosearch with other "
+        "Evolver settings, e.g. evosearch:halving=true,strategy=aging",
+    )
     args = parser.parse_args()
     if args.quick:
         args.budget, args.seeds, args.datasets = 20.0, 1, ["digits"]
+    for method in args.methods:
+        try:
+            method_runner(method)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            parser.error(str(exc))
+    width = max(16, *(len(m) + 2 for m in args.methods))
     print(machine_line())
     print(f"budget {args.budget:g} s per run, seeds 0..{args.seeds - 1}; medians over seeds\n")
-    header = (
-        f"{'dataset':<14}{'method':<16}{'best acc':>9}{'hypervol':>10}{'evals':>7}{'wall s':>8}"
-    )
+    header = f"{'dataset':<14}{'method':<{width}}"
+    header += f"{'best acc':>9}{'hypervol':>10}{'evals':>7}{'wall s':>8}"
     print(header)
     print("-" * len(header))
     for name in args.datasets:
@@ -198,17 +242,20 @@ def main() -> None:
             rows = []
             for seed in range(args.seeds):
                 started = time.perf_counter()
-                points = METHODS[method](X, y, seed, args.budget)
+                points = method_runner(method)(X, y, seed, args.budget)
                 if points is None:
                     break
                 wall = time.perf_counter() - started
                 best = max((acc for acc, _ in points), default=float("nan"))
                 rows.append((best, hypervolume(points), len(points), wall))
             if not rows:
-                print(f"{name:<14}{method:<16}  (skipped: optuna is not installed)")
+                print(f"{name:<14}{method:<{width}}  (skipped: optuna is not installed)")
                 continue
             best, hv, n, wall = (statistics.median(column) for column in zip(*rows, strict=True))
-            print(f"{name:<14}{method:<16}{best:>9.4f}{hv:>10.4f}{n:>7.0f}{wall:>8.1f}", flush=True)
+            print(
+                f"{name:<14}{method:<{width}}{best:>9.4f}{hv:>10.4f}{n:>7.0f}{wall:>8.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

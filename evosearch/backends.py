@@ -41,7 +41,6 @@ from .errors import BackendError, SettingsError
 
 if TYPE_CHECKING:
     from .evaluate import _Batch, _Context, _Outcome
-    from .genome import Genome
 
 __all__ = ["BACKENDS", "SCHEDULER_ENV", "DaskRunner", "check_backend"]
 
@@ -103,10 +102,9 @@ def check_backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
 
 
 # ------------------------------------------------------------------------------ worker side
-def _dask_task(
-    context: _Context, genome: Genome, genome_hash: str, fold: int, seed: int, key: str
-) -> _Outcome:
-    """One fold on a Dask worker: report the start (for the time limit), then train."""
+def _dask_task(context: _Context, key: str, *args: Any) -> _Outcome:
+    """One fold on a Dask worker (``args`` from ``_Batch.args``): report the start (for the
+    time limit), then train."""
     from distributed import get_worker
 
     from .evaluate import _fit_fold
@@ -118,7 +116,7 @@ def _dask_task(
         pass
     # limit_threads: Dask workers are long-lived processes we did not start, so the BLAS cap
     # is applied around each task rather than once at worker start-up.
-    return _fit_fold(context, genome, genome_hash, fold, seed, limit_threads=True)
+    return _fit_fold(context, *args, limit_threads=True)
 
 
 # ------------------------------------------------------------------------------ client side
@@ -242,7 +240,7 @@ class DaskRunner:
         """
         from distributed import CancelledError, KilledWorker
 
-        from .evaluate import FAILURE_SCORE, DeadlineReached, _error_text
+        from .evaluate import DeadlineReached, _error_text, _failed
 
         client = self._connect()
         try:
@@ -258,7 +256,7 @@ class DaskRunner:
             dask_key = f"evosearch-fold-{self._serial}-{batch.hashes[task[0]][:12]}-{task[1]}"
             args = batch.args(task)
             future = client.submit(
-                _dask_task, data, *args, dask_key, key=dask_key, pure=False, priority=priority
+                _dask_task, data, dask_key, *args, key=dask_key, pure=False, priority=priority
             )
             futures[future] = (task, dask_key)
             future.add_done_callback(done.put)
@@ -349,7 +347,7 @@ class DaskRunner:
                             )
                         else:
                             error = f"WorkerDied: fold {task[1]}: {_error_text(failure)}"
-                    batch.finish(task, (FAILURE_SCORE, 0, 0.0, error, None))
+                    batch.finish(task, _failed(0.0, error))
                     lose_genome(task[0])
                 if limit is not None:
                     self._check_timeouts(batch, futures, drop, lose_genome, limit)
@@ -371,7 +369,7 @@ class DaskRunner:
         lose_genome: Callable[[int], None],
         limit: float,
     ) -> None:
-        from .evaluate import FAILURE_SCORE
+        from .evaluate import _failed
 
         now = time.monotonic()
         for future, (task, dask_key) in list(futures.items()):
@@ -383,7 +381,7 @@ class DaskRunner:
             future.cancel()
             self._restart_worker(started[1])
             error = f"TimeoutError: fold {task[1]} exceeded the {limit:g} s evaluation limit"
-            batch.finish(task, (FAILURE_SCORE, 0, now - started[0], error, None))
+            batch.finish(task, _failed(now - started[0], error))
             lose_genome(task[0])
 
     def _restart_worker(self, address: str) -> None:

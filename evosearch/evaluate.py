@@ -36,6 +36,11 @@ neither that nor the process's start-up counts against ``eval_timeout``. Idle wo
 interpreter exit, with :func:`shutdown_workers`, or within a second of their parent's death
 (even a SIGKILL).
 
+Partial evaluation (``evaluate(..., folds=[0])``, for successive halving) trains some folds of
+each genome now and the rest only if a later call asks for them; the complete result is the one
+a single call would have given. ``keep_weights`` and ``initial_weights`` move each fold's network
+weights out of and into the workers (for weight inheritance); see :class:`Evaluator`.
+
 With ``backend="dask"`` the same tasks run on a ``dask.distributed`` cluster instead (see
 :mod:`evosearch.backends`), with the same seeds and the same results.
 
@@ -46,6 +51,7 @@ candidate ends the run and ``max_time`` can only stop between two folds.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import signal
@@ -53,11 +59,11 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager, nullcontext
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 from joblib import cpu_count
@@ -134,34 +140,50 @@ class DeadlineReached(Exception):
 
 @dataclass
 class EvaluationResult:
-    """The outcome of cross-validating one genome.
+    """The outcome of cross-validating one genome (on every fold, or on some of them).
 
     Attributes
     ----------
     genome_hash : str
         The genome's canonical hash.
     fold_scores : list of float
-        Accuracy (classification) or R² (regression) on each test fold; empty on failure.
+        Accuracy (classification) or R² (regression) on each test fold (each fold of ``folds``
+        for a partial result); empty on failure.
     score : float
         Mean of ``fold_scores`` clipped to at least :data:`FAILURE_SCORE`, or
         :data:`FAILURE_SCORE` when the evaluation failed.
     n_params : int
         Parameter count of the decoded network.
     seconds : float
-        Training and scoring time summed over folds.
+        Training and scoring time summed over folds (over ``folds`` for a partial result,
+        including folds trained by earlier calls).
     epochs : list of int
-        Epochs trained on each fold.
+        Epochs trained on each fold (each fold of ``folds``); 0 for a fold that was never
+        trained because the genome had already failed.
     error : str or None
         ``"ExceptionType: message"`` (one line) of the first failing fold, None on success.
         Besides the exceptions of training itself: ``TimeoutError`` (the fold ran past
         ``eval_timeout``), ``MemoryError`` (past ``max_memory``) and ``WorkerDied`` (the
-        process training it died).
+        process training it died). A failure is final: once one fold of a genome failed, every
+        later result of that genome (partial or complete) is that failure.
     peak_memory_mb : float or None
         The largest resident-memory growth of one fold while it trained: the process's peak
         resident set size during the fold minus its resident size when the fold started, in
         MiB (what the evaluation itself needed, without the worker's baseline). None where it
         cannot be measured (it needs Linux's ``/proc/self/clear_refs``) and in journals written
         before it existed. A measurement, like ``seconds``: it may vary between runs.
+    folds : list of int or None
+        None for a complete evaluation (every fold); for a partial one (``evaluate(...,
+        folds=...)``) the sorted indices of the folds that ``fold_scores`` and ``epochs``
+        describe. Journals written before it existed read as None.
+    fold_weights : list of (dict of str to ndarray or None) or None
+        With ``evaluate(..., keep_weights=True)``: the fitted network's
+        :meth:`~evosearch.network.GraphNetClassifier.weight_blocks` of every fold, indexed by
+        fold number (always ``cv`` entries, also for a partial result), None for a fold that
+        was not trained, failed, or whose weights this evaluator no longer holds. None when
+        weights were not asked for, and on results served from the cache or replayed from a
+        journal (the cache does not keep weights, to bound its memory). Not part of
+        :meth:`to_dict` (journals stay JSON), of ``==`` or of ``repr``.
     """
 
     genome_hash: str
@@ -172,13 +194,28 @@ class EvaluationResult:
     epochs: list[int] = field(default_factory=list)
     error: str | None = None
     peak_memory_mb: float | None = None
+    folds: list[int] | None = None
+    fold_weights: list[dict[str, np.ndarray] | None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def partial(self) -> bool:
+        """Whether this result covers only some folds (``folds`` is not None)."""
+        return self.folds is not None
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result as JSON-ready data, without ``fold_weights``."""
+        # Not asdict(): that would deep-copy every weight array only to drop it.
+        return {
+            spec.name: copy.deepcopy(getattr(self, spec.name))
+            for spec in fields(self)
+            if spec.name != "fold_weights"
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
@@ -200,15 +237,31 @@ class EvaluationResult:
         return cls(**{spec.name: data[spec.name] for spec in known if spec.name in data})
 
 
-def build_estimator(genome: Genome, task: str, random_state: int | None = None) -> Pipeline:
+def build_estimator(
+    genome: Genome,
+    task: str,
+    random_state: int | None = None,
+    initial_weights: Mapping[str, np.ndarray] | None = None,
+) -> Pipeline:
     """Decode a genome into an unfitted scikit-learn pipeline (standardise, then GraphNet).
 
     Standardisation is part of the model so an exported estimator takes raw features.
+
+    Parameters
+    ----------
+    genome : Genome
+    task : {"classification", "regression"}
+    random_state : int, optional
+        Seed of the network's initialisation, shuffling and dropout.
+    initial_weights : mapping of str to ndarray, optional
+        Weight blocks (the format of the fitted network's ``weight_blocks()``) that training
+        starts from instead of the random initialisation, where keys and shapes match.
     """
     net_class = GraphNetClassifier if task == "classification" else GraphNetRegressor
     net = net_class(
         architecture=genome.to_architecture(),
         random_state=random_state,
+        initial_weights=initial_weights,
         **genome.hyperparameters,
     )
     return Pipeline([("scale", StandardScaler()), ("net", net)])
@@ -221,8 +274,25 @@ def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
 
 
 # ------------------------------------------------------------------------------ one fold
-#: (score, epochs, seconds, error, peak memory in MiB) of one fold.
-_Outcome = tuple[float, int, float, str | None, float | None]
+#: One fold's trained weights (``weight_blocks()`` of its fitted network).
+FoldWeights = dict[str, np.ndarray]
+
+
+class _Outcome(NamedTuple):
+    """What training one fold gave (sent back from the worker)."""
+
+    score: float
+    epochs: int
+    seconds: float
+    error: str | None
+    peak_mb: float | None
+    # Only with keep_weights: otherwise None, so no arrays cross the process boundary.
+    weights: FoldWeights | None = None
+
+
+def _failed(seconds: float, error: str | None) -> _Outcome:
+    """The outcome of a fold that failed (``error``) or was skipped (None)."""
+    return _Outcome(FAILURE_SCORE, 0, seconds, error, None)
 
 
 @dataclass
@@ -317,24 +387,31 @@ def _fit_fold(
     genome_hash: str,
     fold: int,
     seed: int,
+    initial_weights: Mapping[str, np.ndarray] | None = None,
+    keep_weights: bool = False,
+    *,
     limit_threads: bool,
 ) -> _Outcome:
     """Train on one fold and score on its test part (in a worker, or inline)."""
     start = time.perf_counter()
     probe = _MemoryProbe()
     train, test = context.folds[fold]
+    weights: FoldWeights | None = None
     try:
         with _address_space_limit(context.max_memory):
             if context.fit_hook is not None:
                 context.fit_hook(genome_hash, fold)
             with threadpool_limits(limits=1) if limit_threads else nullcontext():
-                model = build_estimator(genome, context.task, seed)
+                model = build_estimator(genome, context.task, seed, initial_weights)
                 model.fit(context.X[train], context.y[train])
                 score = float(model.score(context.X[test], context.y[test]))
+                if keep_weights:
+                    weights = model[-1].weight_blocks()
         if not np.isfinite(score):
             raise FloatingPointError(f"non-finite test score {score}")
         epochs = int(getattr(model[-1], "n_epochs_", 0))
-        return score, epochs, time.perf_counter() - start, None, probe.peak_mb()
+        seconds = time.perf_counter() - start
+        return _Outcome(score, epochs, seconds, None, probe.peak_mb(), weights)
     except MemoryError as exc:  # the limit is lifted again by now, so this can allocate
         error = _error_text(exc)
         if context.max_memory is not None:
@@ -342,9 +419,10 @@ def _fit_fold(
                 f"MemoryError: fold {fold} exceeded the {context.max_memory:g} MB memory limit "
                 f"({_one_line(str(exc)) or 'allocation failed'})"
             )
-        return FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb()
+        return _Outcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
     except Exception as exc:  # any failure of a candidate is data, not a crash of the run
-        return FAILURE_SCORE, 0, time.perf_counter() - start, _error_text(exc), probe.peak_mb()
+        error = _error_text(exc)
+        return _Outcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
 
 
 # ------------------------------------------------------------------------------ worker side
@@ -380,13 +458,12 @@ def _worker_load(token: str, context: _Context) -> int:
     return os.getpid()
 
 
-def _worker_task(
-    token: str, genome: Genome, genome_hash: str, fold: int, seed: int
-) -> _Outcome | None:
-    """Run one fold; None asks the parent to load the evaluator's data first."""
+def _worker_task(token: str, *args: Any) -> _Outcome | None:
+    """Run one fold (``args`` from :meth:`_Batch.args`); None asks the parent to load the
+    evaluator's data first."""
     if _WORKER_CONTEXT is None or _WORKER_CONTEXT[0] != token:
         return None  # a process that loky replaced behind our back, for instance
-    return _fit_fold(_WORKER_CONTEXT[1], genome, genome_hash, fold, seed, limit_threads=False)
+    return _fit_fold(_WORKER_CONTEXT[1], *args, limit_threads=False)
 
 
 # ------------------------------------------------------------------------------ parent side
@@ -526,6 +603,12 @@ class _Batch:
         total: int,
         on_result: Callable[[Genome, EvaluationResult], None] | None,
         on_progress: Callable[[int, int], None] | None,
+        *,
+        wanted: list[int] | None = None,
+        needs: dict[int, list[int]] | None = None,
+        known: dict[int, dict[int, _Outcome]] | None = None,
+        starts: Sequence[Sequence[Mapping[str, np.ndarray] | None] | None] | None = None,
+        keep_weights: bool = False,
     ) -> None:
         self.evaluator = evaluator
         self.genomes = genomes
@@ -535,19 +618,32 @@ class _Batch:
         self.total = total
         self.on_result = on_result
         self.on_progress = on_progress
+        self.wanted = wanted  # the folds asked for; None: all
+        all_folds = list(range(len(evaluator.folds)))
+        # Folds each pending genome trains now, and what earlier calls trained of it.
+        self.needs = needs if needs is not None else {index: all_folds for index in pending}
+        self.known = known if known is not None else {}
+        self.starts = starts
+        self.keep_weights = keep_weights
         self.outcomes: dict[int, dict[int, _Outcome]] = {index: {} for index in pending}
         self.done = 0
         self.lost: set[int] = set()  # genomes that timed out or killed a worker
 
-    def args(self, key: tuple[int, int]) -> tuple[Genome, str, int, int]:
+    def args(self, key: tuple[int, int]) -> tuple[Any, ...]:
+        """What ``_fit_fold`` needs besides the context, for one ``(genome index, fold)``."""
         index, fold = key
         genome_hash = self.hashes[index]
-        return (
+        base = (
             self.genomes[index],
             genome_hash,
             fold,
             task_seed(self.evaluator.seed, genome_hash, fold),
         )
+        start = self.starts[index] if self.starts is not None else None
+        initial = start[fold] if start is not None else None
+        if initial is None and not self.keep_weights:
+            return base  # the defaults: nothing more to pickle for the worker
+        return (*base, initial, self.keep_weights)
 
     def finish(self, key: tuple[int, int], outcome: _Outcome) -> None:
         index, fold = key
@@ -555,12 +651,11 @@ class _Batch:
         self.done += 1
         if self.on_progress is not None:
             self.on_progress(self.done, self.total)
-        if len(self.outcomes[index]) == len(self.evaluator.folds):
-            result = self.evaluator._combine(
-                self.genomes[index], self.hashes[index], self.outcomes[index]
+        if len(self.outcomes[index]) == len(self.needs[index]):
+            outcomes = {**self.known.get(index, {}), **self.outcomes[index]}
+            result = self.evaluator._conclude(
+                self.genomes[index], self.hashes[index], outcomes, self.wanted, self.keep_weights
             )
-            self.evaluator.evaluations += 1
-            self.evaluator.remember(self.genomes[index], result)
             for duplicate in self.pending[index]:
                 self.results[duplicate] = result
             if self.on_result is not None:
@@ -570,8 +665,25 @@ class _Batch:
         """Finish a fold of a genome that has already failed hard, without training it."""
         if key[0] not in self.lost:
             return False
-        self.finish(key, (FAILURE_SCORE, 0, 0.0, None, None))
+        self.finish(key, _failed(0.0, None))
         return True
+
+
+@dataclass(eq=False)
+class _Partial:
+    """The folds trained so far of a genome evaluated partially (``evaluate(folds=...)``)."""
+
+    genome: Genome
+    outcomes: dict[int, _Outcome]
+    used: int = 0  # the evaluate call that last asked for this genome
+
+    @property
+    def failed(self) -> bool:
+        return any(outcome.error is not None for outcome in self.outcomes.values())
+
+    @property
+    def has_weights(self) -> bool:
+        return any(outcome.weights is not None for outcome in self.outcomes.values())
 
 
 # ------------------------------------------------------------------------------ evaluator
@@ -651,6 +763,34 @@ class Evaluator:
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
         processes started for this evaluator (stopped by :meth:`close`).
 
+    Attributes
+    ----------
+    evaluations : int
+        Complete evaluations made (trained, or replayed from a journal): a genome evaluated
+        partially first counts here once, when its last fold is done.
+    partial_evaluations : int
+        Partial evaluations made (``evaluate(..., folds=...)`` that trained at least one fold,
+        or handed back a replayed partial result).
+    cache_hits : int
+        Results served without training: cached results, duplicates within a call, and
+        partial requests whose folds were all trained already.
+
+    Notes
+    -----
+    *Partial evaluation.* ``evaluate(genomes, folds=[0])`` trains only fold 0 (successive
+    halving). The folds trained are kept per genome (matched like the cache: canonical hash,
+    then :meth:`~evosearch.genome.Genome.equivalent`), outside the cache: :meth:`lookup` never
+    returns a partial result. A later request for more folds trains only the missing ones and
+    the complete result equals that of a one-shot evaluation (each fold's seed depends on the
+    run seed, the genome and the fold only). A failure is final: a genome that failed on a
+    fold trains no further fold.
+
+    *Weights.* With ``keep_weights=True`` every trained fold also sends back its network's
+    weights (``fold_weights`` of the result). They are kept on the returned results only: the
+    cache drops them. The folds of partially evaluated genomes keep theirs until the genome is
+    complete, or until another partial ``evaluate`` call with ``keep_weights`` that does not ask
+    for that genome, so memory holds at most about one batch of weights.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -696,8 +836,13 @@ class Evaluator:
         self.folds = list(splitter.split(self.X, self.y))
         self._cache: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
         self._replay: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
+        self._partials: dict[str, list[_Partial]] = {}
+        self._replay_partial: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
+        self._weighted: list[_Partial] = []  # partial entries that may hold weights
+        self._calls = 0  # evaluate calls so far (marks which partial entries a call used)
         self.cache_hits = 0
         self.evaluations = 0
+        self.partial_evaluations = 0
         # Identifies this evaluator's data in worker processes shared with other evaluators.
         self._token = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
         self._context: _Context | None = None
@@ -739,8 +884,24 @@ class Evaluator:
         return self._context
 
     def remember(self, genome: Genome, result: EvaluationResult) -> None:
-        """Put a known result into the cache (used when resuming from a journal)."""
+        """Put a known result into the cache (used when resuming from a journal).
+
+        A partial result (``result.folds`` not None) joins the folds known of that genome
+        instead: a later :meth:`evaluate` trains only the folds it lacks. Weights
+        (``fold_weights``) of a complete result are not cached; those of a partial one are
+        kept like the weights of partially trained folds (see the class notes).
+        """
+        if result.folds is not None:
+            if self.lookup(genome, result.genome_hash) is not None:
+                return  # the complete result supersedes it
+            entry = self._partial_entry(genome, result.genome_hash, create=True)
+            assert entry is not None
+            self._absorb(entry, result)
+            return
+        if result.fold_weights is not None:
+            result = replace(result, fold_weights=None)
         self._cache.setdefault(result.genome_hash, []).append((genome, result))
+        self._drop_partial(genome, result.genome_hash)
 
     def replay(self, genome: Genome, result: EvaluationResult) -> None:
         """Hold a journalled result that :meth:`evaluate` hands back instead of training.
@@ -748,23 +909,157 @@ class Evaluator:
         Unlike :meth:`remember`, the result stays invisible to :meth:`lookup` until an
         ``evaluate`` call asks for that genome, and it then counts as an evaluation rather
         than a cache hit: a resumed run sees the same cache and counts as an uninterrupted one.
-        """
-        self._replay.setdefault(result.genome_hash, []).append((genome, result))
 
-    def _take_replay(self, genome: Genome, genome_hash: str) -> EvaluationResult | None:
+        A partial result (``result.folds`` not None) is handed back by an ``evaluate`` call that
+        asks for exactly those folds of the genome (counted in ``partial_evaluations``); its
+        folds then count as trained, so completing the genome trains only the others (unless a
+        complete result of it was replayed too: that one is handed back).
+        """
+        store = self._replay if result.folds is None else self._replay_partial
+        store.setdefault(result.genome_hash, []).append((genome, result))
+
+    def _take_replay(
+        self, genome: Genome, genome_hash: str, wanted: list[int] | None = None
+    ) -> EvaluationResult | None:
+        """The journalled result that answers this request, if any (removed from the store).
+
+        For a partial request: a replayed partial result of exactly those folds, else a
+        complete one (a complete result answers any request, as the cache does).
+        """
+        if wanted is not None:
+            partials = self._replay_partial.get(genome_hash, [])
+            for position, (known, result) in enumerate(partials):
+                if result.folds == wanted and known.equivalent(genome):
+                    del partials[position]
+                    return result
         for position, (known, result) in enumerate(self._replay.get(genome_hash, ())):
             if known.equivalent(genome):
                 del self._replay[genome_hash][position]
+                self._take_partial_replays(genome, genome_hash)  # superseded
                 return result
         return None
 
+    def _take_partial_replays(self, genome: Genome, genome_hash: str) -> list[EvaluationResult]:
+        partials = self._replay_partial.get(genome_hash, [])
+        taken = [result for known, result in partials if known.equivalent(genome)]
+        if taken:
+            partials[:] = [(k, r) for k, r in partials if not k.equivalent(genome)]
+        return taken
+
     def lookup(self, genome: Genome, genome_hash: str | None = None) -> EvaluationResult | None:
-        """The cached result of an equivalent genome, if any."""
+        """The cached (complete) result of an equivalent genome, if any.
+
+        Partial results are never returned; cached results have no ``fold_weights``.
+        """
         genome_hash = genome_hash or genome.canonical_hash()
         for known, result in self._cache.get(genome_hash, ()):
             if known.equivalent(genome):
                 return result
         return None
+
+    # ---------------------------------------------------------------- the partial store
+    def _partial_entry(self, genome: Genome, genome_hash: str, create: bool) -> _Partial | None:
+        for entry in self._partials.get(genome_hash, ()):
+            if entry.genome.equivalent(genome):
+                return entry
+        if not create:
+            return None
+        entry = _Partial(genome, {}, self._calls)
+        self._partials.setdefault(genome_hash, []).append(entry)
+        return entry
+
+    def _drop_partial(self, genome: Genome, genome_hash: str) -> None:
+        entries = self._partials.get(genome_hash)
+        if not entries:
+            return
+        for entry in [e for e in entries if e.genome.equivalent(genome)]:
+            entries.remove(entry)
+            entry.outcomes = {}  # frees its weights now, even while _weighted lists it
+        if not entries:
+            del self._partials[genome_hash]
+
+    def _absorb(self, entry: _Partial, result: EvaluationResult) -> None:
+        """Add a partial result's folds to those known of its genome (known ones stay).
+
+        A result keeps only totals of some measurements, so the first new fold gets the
+        seconds that the known folds do not explain, and the error (a failure is final, so
+        which fold carries it does not change any later result).
+        """
+        assert result.folds is not None
+        folds = list(result.folds)
+        new = [fold for fold in folds if fold not in entry.outcomes]
+        if not new:
+            return
+        n = len(folds)
+        scores = list(result.fold_scores) if len(result.fold_scores) == n else [FAILURE_SCORE] * n
+        epochs = list(result.epochs) if len(result.epochs) == n else [0] * n
+        weights = result.fold_weights
+        if weights is not None and len(weights) != len(self.folds):
+            weights = None
+        seconds = result.seconds - sum(
+            entry.outcomes[fold].seconds for fold in folds if fold in entry.outcomes
+        )
+        for position, fold in enumerate(folds):
+            if fold in new:
+                first = fold == new[0]
+                entry.outcomes[fold] = _Outcome(
+                    float(scores[position]),
+                    int(epochs[position]),
+                    max(seconds, 0.0) if first else 0.0,
+                    result.error if first else None,
+                    result.peak_memory_mb,
+                    weights[fold] if weights is not None else None,
+                )
+        self._note_weights(entry)
+
+    def _note_weights(self, entry: _Partial) -> None:
+        if entry.has_weights and all(e is not entry for e in self._weighted):
+            self._weighted.append(entry)
+
+    def _prune_weights(self) -> None:
+        """Drop the weights of partial entries that the current call did not ask for."""
+        kept = []
+        for entry in self._weighted:
+            if entry.used == self._calls:
+                kept.append(entry)
+            else:
+                entry.outcomes = {f: o._replace(weights=None) for f, o in entry.outcomes.items()}
+        self._weighted = kept
+
+    # ---------------------------------------------------------------- evaluate
+    def _check_folds(self, folds: Sequence[int] | None) -> list[int] | None:
+        """The sorted folds asked for; None for all of them."""
+        if folds is None:
+            return None
+        n = len(self.folds)
+        chosen = list(folds)
+        if not chosen or any(
+            isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 0 <= f < n
+            for f in chosen
+        ):
+            raise ValueError(
+                f"folds must be a non-empty list of fold indices in [0, {n}), got {folds!r}"
+            )
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"folds must not repeat a fold, got {folds!r}")
+        ordered = sorted(int(f) for f in chosen)
+        return None if len(ordered) == n else ordered
+
+    def _check_initial_weights(self, initial_weights: Any, n_genomes: int) -> Any:
+        if initial_weights is None:
+            return None
+        if len(initial_weights) != n_genomes:
+            raise ValueError(
+                f"initial_weights must have one entry per genome ({n_genomes}), "
+                f"got {len(initial_weights)}"
+            )
+        for start in initial_weights:
+            if start is not None and len(start) != len(self.folds):
+                raise ValueError(
+                    "each initial_weights entry must be None or a list of one weight mapping "
+                    f"(or None) per fold ({len(self.folds)}), got {len(start)}"
+                )
+        return initial_weights
 
     def evaluate(
         self,
@@ -773,6 +1068,9 @@ class Evaluator:
         on_progress: Callable[[int, int], None] | None = None,
         *,
         deadline: float | None = None,
+        folds: Sequence[int] | None = None,
+        initial_weights: Sequence[Sequence[Mapping[str, np.ndarray] | None] | None] | None = None,
+        keep_weights: bool = False,
     ) -> list[EvaluationResult]:
         """Cross-validate ``genomes``; cached and duplicate genomes are trained once.
 
@@ -781,12 +1079,29 @@ class Evaluator:
         genomes : sequence of Genome
         on_result : callable, optional
             Called in this process as ``on_result(genome, result)`` when a genome's last fold
-            finishes (in completion order), e.g. to journal it.
+            finishes (in completion order), e.g. to journal it. Partial results are reported
+            too, and so is the complete result of a genome completed from folds trained before.
         on_progress : callable, optional
             Called as ``on_progress(done, total)`` after every finished fold.
         deadline : float, optional
             A :func:`time.monotonic` time. When it passes, no further fold starts, the folds
             training are stopped and :class:`DeadlineReached` is raised.
+        folds : sequence of int, optional
+            The fold indices to evaluate now (successive halving); None (or every fold): a
+            complete evaluation. A genome asked for a strict subset gets a partial result
+            (``result.folds``, the sorted indices, with the scores of those folds only). Folds
+            trained by earlier calls are not trained again, and a genome whose complete result
+            is cached gets that complete result whatever ``folds`` says.
+        initial_weights : sequence, optional
+            One entry per genome (aligned with ``genomes``): None, or a list of one weight
+            mapping per fold (``cv`` entries, each None or the ``weight_blocks()`` format) that
+            the fold's training starts from instead of its random initialisation. Used only
+            for the folds trained by this call (a duplicate genome takes the first occurrence's
+            entry); results are deterministic given the weights.
+        keep_weights : bool, default=False
+            Send every trained fold's network weights back and set ``fold_weights`` on the
+            results this call returns (folds trained by earlier calls contribute theirs if
+            they were kept; see the class notes). Off, no weights cross process boundaries.
 
         Returns
         -------
@@ -797,10 +1112,19 @@ class Evaluator:
         ------
         DeadlineReached
             When ``deadline`` passed before every genome finished.
+        ValueError
+            For ``folds`` that are not distinct fold indices, or ``initial_weights`` of the
+            wrong length.
         """
+        wanted = self._check_folds(folds)
+        starts = self._check_initial_weights(initial_weights, len(genomes))
+        self._calls += 1
+        chosen = list(range(len(self.folds))) if wanted is None else wanted
         hashes = [g.canonical_hash() for g in genomes]
         results: list[EvaluationResult | None] = [None] * len(genomes)
         pending: dict[int, list[int]] = {}  # first index of a new genome -> duplicate indices
+        needs: dict[int, list[int]] = {}  # first index -> the folds it trains now
+        known: dict[int, dict[int, _Outcome]] = {}  # first index -> its folds trained before
         for index, (genome, genome_hash) in enumerate(zip(genomes, hashes, strict=True)):
             cached = self.lookup(genome, genome_hash)
             if cached is not None:
@@ -815,23 +1139,67 @@ class Evaluator:
                 ),
                 None,
             )
-            replayed = self._take_replay(genome, genome_hash) if twin is None else None
-            if replayed is not None:
-                results[index] = replayed
-                self.evaluations += 1
-                self.remember(genome, replayed)
-            elif twin is None:
-                pending[index] = [index]
-            else:
+            if twin is not None:
                 pending[twin].append(index)
                 self.cache_hits += 1
+                continue
+            replayed = self._take_replay(genome, genome_hash, wanted)
+            if replayed is not None:
+                results[index] = replayed
+                if replayed.folds is None:
+                    self.evaluations += 1
+                else:
+                    self.partial_evaluations += 1
+                self.remember(genome, replayed)
+                entry = self._partial_entry(genome, genome_hash, create=False)
+                if entry is not None:
+                    entry.used = self._calls
+                continue
+            entry = self._partial_entry(genome, genome_hash, create=False)
+            # Journalled folds that no request matched exactly (a run that went differently
+            # from the journal's): known folds all the same, never trained twice.
+            for leftover in self._take_partial_replays(genome, genome_hash):
+                entry = entry or self._partial_entry(genome, genome_hash, create=True)
+                assert entry is not None
+                self._absorb(entry, leftover)
+            stored = entry.outcomes if entry is not None else {}
+            if entry is not None:
+                entry.used = self._calls
+            failed = entry is not None and entry.failed
+            need = [] if failed else [fold for fold in chosen if fold not in stored]
+            if need:
+                pending[index] = [index]
+                needs[index] = need
+                known[index] = dict(stored)
+            elif wanted is None:  # every fold known (or failed): complete it without training
+                result = self._conclude(genome, genome_hash, dict(stored), None, keep_weights)
+                results[index] = result
+                if on_result is not None:
+                    on_result(genome, result)
+            else:  # nothing new to train for this partial request
+                results[index] = self._combine(genome, genome_hash, stored, wanted, keep_weights)
+                self.cache_hits += 1
 
-        tasks = [(index, fold) for index in pending for fold in range(len(self.folds))]
+        tasks = [(index, fold) for index in pending for fold in needs[index]]
         # Longest first: parameter count times epochs is a good proxy for training time.
         tasks.sort(
             key=lambda t: -genomes[t[0]].n_params() * genomes[t[0]].hyperparameters["max_epochs"]
         )
-        batch = _Batch(self, genomes, hashes, pending, results, len(tasks), on_result, on_progress)
+        batch = _Batch(
+            self,
+            genomes,
+            hashes,
+            pending,
+            results,
+            len(tasks),
+            on_result,
+            on_progress,
+            wanted=wanted,
+            needs=needs,
+            known=known,
+            starts=starts,
+            keep_weights=keep_weights,
+        )
         if on_progress is not None:
             on_progress(0, len(tasks))
         if tasks and self.inline:
@@ -844,6 +1212,8 @@ class Evaluator:
             self._dask.run(batch, tasks, deadline)
         elif tasks:
             self._run_in_workers(batch, deque(tasks), deadline)
+        if wanted is not None and keep_weights:
+            self._prune_weights()
         return [r for r in results if r is not None]
 
     def _run_inline(
@@ -916,7 +1286,7 @@ class Evaluator:
                                 f"TimeoutError: fold {key[1]} exceeded the {limit:g} s "
                                 "evaluation limit"
                             )
-                            batch.finish(key, (FAILURE_SCORE, 0, elapsed, error, None))
+                            batch.finish(key, _failed(elapsed, error))
         finally:
             # Whatever ends the loop (done, deadline, Ctrl-C, a failing on_result callback):
             # folds still training are stopped; the other workers are kept for reuse.
@@ -945,10 +1315,10 @@ class Evaluator:
             batch.lost.add(key[0])
             worker.kill()
             self._replace(worker, workers, queue)
-            batch.finish(key, (FAILURE_SCORE, 0, seconds, _death_text(exc, key[1]), None))
+            batch.finish(key, _failed(seconds, _death_text(exc, key[1])))
             return
         except BaseException as exc:  # e.g. SystemExit from a fit_hook: the worker lives on
-            batch.finish(key, (FAILURE_SCORE, 0, seconds, _error_text(exc), None))
+            batch.finish(key, _failed(seconds, _error_text(exc)))
             return
         if outcome is None:  # the process lacks this evaluator's data: load it, then retry
             worker.token, worker.ready = None, False
@@ -965,24 +1335,59 @@ class Evaluator:
         else:
             del workers[position]
 
-    def _combine(
+    def _conclude(
         self,
         genome: Genome,
         genome_hash: str,
         outcomes: dict[int, _Outcome],
+        wanted: list[int] | None,
+        keep_weights: bool,
     ) -> EvaluationResult:
-        ordered = [outcomes[fold] for fold in range(len(self.folds))]
-        errors = [error for _, _, _, error, _ in ordered if error is not None]
-        fold_scores = [] if errors else [score for score, *_ in ordered]
+        """The result of a genome whose asked-for folds are all done; counted and kept."""
+        result = self._combine(genome, genome_hash, outcomes, wanted, keep_weights)
+        if wanted is None:
+            self.evaluations += 1
+            self.remember(genome, result)
+        else:
+            self.partial_evaluations += 1
+            entry = self._partial_entry(genome, genome_hash, create=True)
+            assert entry is not None
+            entry.outcomes.update(outcomes)
+            entry.used = self._calls
+            self._note_weights(entry)
+        return result
+
+    def _combine(
+        self,
+        genome: Genome,
+        genome_hash: str,
+        outcomes: Mapping[int, _Outcome],
+        wanted: list[int] | None = None,
+        keep_weights: bool = False,
+    ) -> EvaluationResult:
+        """One result from fold outcomes: of every fold (``wanted`` None) or of ``wanted``."""
+        chosen = range(len(self.folds)) if wanted is None else wanted
+        # A failure is final: it decides every result of the genome, and the folds it kept
+        # from training count as skipped (0 epochs).
+        errors = [outcomes[f].error for f in sorted(outcomes) if outcomes[f].error is not None]
+        ordered = [outcomes[fold] if fold in outcomes else _failed(0.0, None) for fold in chosen]
+        fold_scores = [] if errors else [outcome.score for outcome in ordered]
         score = max(float(np.mean(fold_scores)), FAILURE_SCORE) if fold_scores else FAILURE_SCORE
-        peaks = [peak for *_, peak in ordered if peak is not None]
+        peaks = [outcome.peak_mb for outcome in ordered if outcome.peak_mb is not None]
+        fold_weights: list[FoldWeights | None] | None = None
+        if keep_weights:
+            fold_weights = [None] * len(self.folds)
+            for fold, outcome in zip(chosen, ordered, strict=True):
+                fold_weights[fold] = outcome.weights
         return EvaluationResult(
             genome_hash=genome_hash,
             fold_scores=fold_scores,
             score=score,
             n_params=genome.n_params(),
-            seconds=float(sum(seconds for _, _, seconds, _, _ in ordered)),
-            epochs=[epochs for _, epochs, _, _, _ in ordered],
+            seconds=float(sum(outcome.seconds for outcome in ordered)),
+            epochs=[outcome.epochs for outcome in ordered],
             error=errors[0] if errors else None,
             peak_memory_mb=max(peaks) if peaks else None,
+            folds=None if wanted is None else list(wanted),
+            fold_weights=fold_weights,
         )

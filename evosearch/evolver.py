@@ -32,6 +32,7 @@ from .evaluate import (
 )
 from .export import refit
 from .genome import Genome, InnovationCounter
+from .inheritance import WeightStore
 from .operators import cx_aligned, mut_hyperparameter, mutate
 from .runs import RunFolder, RunRecord, load_run_dataset
 from .selection import select_parents, select_survivors
@@ -45,6 +46,14 @@ WEIGHTS = tuple(weight for _, weight in OBJECTIVES)
 
 #: Survivor-selection strategies: generational NSGA-II, or aging (regularized) evolution.
 STRATEGIES = ("nsga2", "aging")
+
+#: Subfolder of a run folder holding the population's trained weights (``inherit_weights``).
+WEIGHTS_FOLDER = "weights"
+
+# Successive halving trains this many times the children on one fold and finishes the best.
+_HALVING_FACTOR = 2
+# Aging evolution makes a generation's children in this many cycles.
+_AGING_CYCLES = 4
 
 # How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
 _NOVELTY_TRIES = 10
@@ -359,6 +368,7 @@ class Evolver:
             # Kept so that a resume of this run, killed in generation 0, starts from them too.
             info["initial_population"] = [g.to_json() for g in self._seed_genomes]
         self._folder = RunFolder.create(self.out, info) if self.out else None
+        self._weights = self._weight_store(self._folder)
         self.archive_ = ParetoArchive(weights=WEIGHTS)
         self.history_: list[GenerationRecord] = []
         try:
@@ -489,16 +499,20 @@ class Evolver:
             if state.population is None:
                 genomes = self._initial_genomes(dataset, state)
                 lineage: list[list[str]] = [[] for _ in genomes]
-                first = self._evaluate(state.evaluator, genomes, lineage, 0, deadline)
+                self._start_generation(state)
+                first = self._evaluate(state, genomes, lineage, 0, deadline)
                 state.population, state.generation = first, 0
                 stop = self._end_generation(state, state.population)
             while not stop and state.generation < self.generations:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise DeadlineReached("the deadline passed between two generations")
                 generation = state.generation + 1
-                children, lineage = self._make_children(state)
-                offspring = self._evaluate(state.evaluator, children, lineage, generation, deadline)
-                state.population = self._survivors(state.population + offspring)
+                self._start_generation(state)
+                if self.strategy == "aging":
+                    offspring = self._aging_generation(state, generation, deadline)
+                else:
+                    offspring = self._breed(state, self.population_size, generation, deadline)
+                    state.population = self._survivors(state.population + offspring)
                 state.generation = generation
                 stop = self._end_generation(state, offspring)
         except DeadlineReached:
@@ -574,16 +588,21 @@ class Evolver:
         """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
         return float(self._fitted().score(X, y))
 
-    def _make_children(self, state: _RunState) -> tuple[list[Genome], list[list[str]]]:
+    def _make_children(
+        self, state: _RunState, n_children: int
+    ) -> tuple[list[Genome], list[list[str]]]:
         population, evaluator, rng = state.members, state.evaluator, state.rng
         innovations = state.innovations
-        objectives = [m.objectives for m in population]
-        picks = select_parents(objectives, 2 * self.population_size, WEIGHTS, rng)
+        # Failed members never parent: with their real (often small) size they would sit on
+        # the first front of the tournament next to the smallest working model.
+        candidates = [m for m in population if m.result.ok] or population
+        objectives = [m.objectives for m in candidates]
+        picks = select_parents(objectives, 2 * n_children, WEIGHTS, rng)
         children: list[Genome] = []
         lineage: list[list[str]] = []
         batch: set[str] = set()
         for first, second in zip(picks[::2], picks[1::2], strict=True):
-            mother, father = population[first], population[second]
+            mother, father = candidates[first], candidates[second]
             if rng.random() < self.crossover_rate and first != second:
                 child = cx_aligned(mother.genome, father.genome, self.space, rng)
                 parents = [mother.result.genome_hash, father.result.genome_hash]
@@ -605,15 +624,67 @@ class Evolver:
             lineage.append(parents)
         return children, lineage
 
+    def _breed(
+        self, state: _RunState, n_children: int, generation: int, deadline: float | None
+    ) -> list[_Member]:
+        """Make and evaluate ``n_children`` children (with halving: the best of twice as many)."""
+        if not self.halving:
+            children, lineage = self._make_children(state, n_children)
+            return self._evaluate(state, children, lineage, generation, deadline)
+        children, lineage = self._make_children(state, _HALVING_FACTOR * n_children)
+        first_rung = self._evaluate(state, children, lineage, generation, deadline, folds=[0])
+        # Ranked by Pareto dominance on (first-fold score, size), like survivors are: a small
+        # model with a fair score goes on as readily as a large accurate one.
+        working = [i for i, m in enumerate(first_rung) if m.result.ok]
+        keep = select_survivors(
+            [first_rung[i].objectives for i in working], min(n_children, len(working)), WEIGHTS
+        )
+        promoted = sorted(working[k] for k in keep)
+        if not promoted:
+            return first_rung[:n_children]  # all failed: failures are final, nothing to finish
+        return self._evaluate(
+            state,
+            [children[i] for i in promoted],
+            [lineage[i] for i in promoted],
+            generation,
+            deadline,
+        )
+
+    def _aging_generation(
+        self, state: _RunState, generation: int, deadline: float | None
+    ) -> list[_Member]:
+        """Regularized evolution: children join, the oldest members leave, in small cycles.
+
+        A generation is ``population_size`` children made in cycles of a quarter of it, each
+        cycle bred from the population the previous cycles left; a failed child does not join.
+        """
+        offspring: list[_Member] = []
+        cycle = max(1, self.population_size // _AGING_CYCLES)
+        while len(offspring) < self.population_size:
+            n_children = min(cycle, self.population_size - len(offspring))
+            children = self._breed(state, n_children, generation, deadline)
+            offspring += children
+            joined = [m for m in children if m.result.ok]
+            # The population list is kept oldest first, so aging drops from its front.
+            population = state.members + joined
+            state.population = population[max(0, len(population) - self.population_size) :]
+        return offspring
+
     def _evaluate(
         self,
-        evaluator: Evaluator,
+        state: _RunState,
         genomes: list[Genome],
         lineage: list[list[str]],
         generation: int,
         deadline: float | None = None,
+        folds: list[int] | None = None,
     ) -> list[_Member]:
+        weights = self._weights
+
         def journal(genome: Genome, result: EvaluationResult) -> None:
+            if weights is not None and result.fold_weights is not None:
+                # Before the journal line: a resume that finds the line finds the weights.
+                weights.add(result.genome_hash, result.fold_weights)
             if self._folder is not None:
                 self._folder.append_journal(
                     {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
@@ -622,16 +693,26 @@ class Evolver:
         def progress(done: int, total: int) -> None:
             self._notify("on_evaluation_progress", done, total)
 
-        self._generation_start = time.perf_counter()
-        hits_before, evals_before = evaluator.cache_hits, evaluator.evaluations
-        results = evaluator.evaluate(
-            genomes, on_result=journal, on_progress=progress, deadline=deadline
+        initial = None
+        if weights is not None:
+            initial = [weights.initial_weights(p[0] if p else None) for p in lineage]
+        results = state.evaluator.evaluate(
+            genomes,
+            on_result=journal,
+            on_progress=progress,
+            deadline=deadline,
+            folds=folds,
+            initial_weights=initial,
+            keep_weights=weights is not None,
         )
-        self._counts = (evaluator.evaluations - evals_before, evaluator.cache_hits - hits_before)
         return [
             _Member(genome, result, parents, generation)
             for genome, result, parents in zip(genomes, results, lineage, strict=True)
         ]
+
+    def _start_generation(self, state: _RunState) -> None:
+        self._generation_start = time.perf_counter()
+        self._counts_before = (state.evaluator.evaluations, state.evaluator.cache_hits)
 
     def _end_generation(self, state: _RunState, offspring: list[_Member]) -> bool:
         generation, population = state.generation, state.members
@@ -648,7 +729,10 @@ class Evolver:
             if m.result.ok
         )
         scores = [m.result.score for m in population if m.result.ok]
-        evaluations, cache_hits = self._counts
+        evaluations = state.evaluator.evaluations - self._counts_before[0]
+        cache_hits = state.evaluator.cache_hits - self._counts_before[1]
+        if self._weights is not None:
+            self._weights.keep_only(m.result.genome_hash for m in population)
         record = GenerationRecord(
             generation=generation,
             best_score=max((e.objectives[0] for e in self.archive_), default=float("nan")),
@@ -804,7 +888,18 @@ class Evolver:
                 # when that generation asks for it again.
                 state.evaluator.replay(genome, result)
         folder.repair(record, state.generation)
+        self._weights = self._weight_store(folder)
+        if self._weights is not None:
+            try:
+                self._weights.load()
+            except ValueError as exc:
+                raise RunFolderError(str(exc)) from None
         return state
+
+    def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:
+        if not self.inherit_weights:
+            return None
+        return WeightStore(self.cv, folder.path / WEIGHTS_FOLDER if folder is not None else None)
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, event: str, *args: Any) -> None:

@@ -309,9 +309,19 @@ def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str,
                 f"{where}: genome takes {n_inputs} features but run.json's data has "
                 f"{dataset.get('n_features')}: this journal belongs to another run"
             )
-        if record["error"] is None and len(record["fold_scores"]) != cv:
+        # A successive-halving line ("folds") scores only the folds it names.
+        folds = record.get("folds")
+        expected = cv if folds is None else len(folds) if isinstance(folds, list) else -1
+        if (
+            isinstance(folds, list)
+            and cv is not None
+            and any(not isinstance(f, int) or not 0 <= f < cv for f in folds)
+        ):
+            raise RunFolderError(f"{where}: folds {folds} outside run.json's cv={cv}")
+        if record["error"] is None and len(record["fold_scores"]) != expected:
             raise RunFolderError(
                 f"{where}: {len(record['fold_scores'])} fold scores but run.json says cv={cv}"
+                + ("" if folds is None else f" and the line names folds {folds!r}")
             )
 
 

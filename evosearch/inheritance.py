@@ -1,0 +1,121 @@
+"""Trained weights that children inherit from their parents (``inherit_weights=True``).
+
+The store holds, per genome hash, the weight blocks of each cross-validation fold's trained
+network (the key format of :meth:`~evosearch.network.GraphNetClassifier.weight_blocks`). A
+child's fold ``k`` starts from its parent's fold ``k`` network: that network was trained on
+exactly the rows the child's fold ``k`` trains on, so no test row of the fold leaks into it.
+
+Only what can still be inherited is kept: after every generation the store is pruned to the
+population. With a run folder each genome's weights also live in ``weights/<hash>.npz``
+(written before the genome's journal line), so a resumed run inherits exactly what the
+uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["WeightStore"]
+
+FoldWeights = dict[str, np.ndarray]
+
+
+class WeightStore:
+    """Per-genome, per-fold trained weights, optionally mirrored in a folder.
+
+    Parameters
+    ----------
+    n_folds : int
+        Cross-validation folds of the run.
+    folder : path, optional
+        Where ``<hash>.npz`` files are written and read (a run folder's ``weights/``).
+    """
+
+    def __init__(self, n_folds: int, folder: str | Path | None = None) -> None:
+        self.n_folds = n_folds
+        self.folder = Path(folder) if folder is not None else None
+        self._weights: dict[str, dict[int, FoldWeights]] = {}
+
+    def __len__(self) -> int:
+        return len(self._weights)
+
+    def __contains__(self, genome_hash: object) -> bool:
+        return genome_hash in self._weights
+
+    def add(
+        self, genome_hash: str, fold_weights: Sequence[Mapping[str, np.ndarray] | None]
+    ) -> None:
+        """Keep the trained weights of ``genome_hash``'s folds (None entries are skipped).
+
+        Folds trained at different times (successive halving) are merged.
+        """
+        folds = {
+            fold: dict(weights)
+            for fold, weights in enumerate(fold_weights)
+            if weights is not None and fold < self.n_folds
+        }
+        if not folds:
+            return
+        merged = {**self._weights.get(genome_hash, {}), **folds}
+        self._weights[genome_hash] = merged
+        if self.folder is not None:
+            self._write(genome_hash, merged)
+
+    def initial_weights(self, parent_hash: str | None) -> list[FoldWeights | None] | None:
+        """What a child of ``parent_hash`` starts from, fold by fold (None: nothing known)."""
+        known = self._weights.get(parent_hash) if parent_hash is not None else None
+        if not known:
+            return None
+        return [known.get(fold) for fold in range(self.n_folds)]
+
+    def keep_only(self, genome_hashes: Iterable[str]) -> None:
+        """Forget (and delete the files of) every genome not in ``genome_hashes``."""
+        keep = set(genome_hashes)
+        for genome_hash in [h for h in self._weights if h not in keep]:
+            del self._weights[genome_hash]
+        if self.folder is not None and self.folder.is_dir():
+            for path in self.folder.glob("*.npz"):
+                if path.stem not in keep:
+                    path.unlink(missing_ok=True)
+
+    def load(self) -> None:
+        """Read every ``<hash>.npz`` of the folder (after a resume).
+
+        Raises
+        ------
+        ValueError
+            Naming the file that cannot be read.
+        """
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for path in sorted(self.folder.glob("*.npz")):
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    folds: dict[int, FoldWeights] = {}
+                    for name in data.files:
+                        fold_text, _, key = name.partition("/")
+                        folds.setdefault(int(fold_text.removeprefix("f")), {})[key] = data[name]
+            except (OSError, ValueError, EOFError) as exc:
+                raise ValueError(f"{path}: unreadable weights file ({exc})") from None
+            self._weights[path.stem] = folds
+
+    def _write(self, genome_hash: str, folds: dict[int, FoldWeights]) -> None:
+        assert self.folder is not None
+        self.folder.mkdir(exist_ok=True)
+        target = self.folder / f"{genome_hash}.npz"
+        temporary = target.with_suffix(".tmp")
+        arrays = {
+            f"f{fold}/{key}": value
+            for fold, blocks in folds.items()
+            for key, value in blocks.items()
+        }
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+            handle.flush()
+            # Durable before the journal line that makes a resume rely on it.
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)

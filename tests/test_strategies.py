@@ -1,0 +1,203 @@
+"""Search-quality techniques: aging evolution, successive halving, weight inheritance."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomllib
+from sklearn.datasets import load_iris
+
+from clitools import (
+    REPO,
+    TINY_TOML,
+    assert_clean,
+    assert_usage_error,
+    evosearch,
+    lines,
+    without_timings,
+)
+from evosearch import Evolver, SearchSpace
+from evosearch.errors import SettingsError
+
+X, Y = load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> SearchSpace:
+    return SearchSpace.from_dict(tomllib.loads(TINY_TOML))
+
+
+def fit(tmp_path: Path, space: SearchSpace, **settings) -> tuple[Evolver, list[dict]]:
+    out = tmp_path / "run"
+    settings = {"population_size": 4, "generations": 3, "n_jobs": 1, "random_state": 1} | settings
+    evolver = Evolver(genome=space, eval_timeout=None, out=out, **settings).fit(X, Y)
+    return evolver, lines(out / "journal.jsonl")
+
+
+# ---------------------------------------------------------------------------- aging
+def test_aging_population_is_the_newest_children(tmp_path, tiny):
+    evolver, journal = fit(tmp_path, tiny, strategy="aging")
+    last = [e for e in journal if e["generation"] == 3 and e["error"] is None]
+    assert len(last) == 4  # every child of the last generation succeeded ...
+    final = {g.canonical_hash() for g in evolver.population_}
+    # ... so aging replaced the whole population by them, whatever their fitness.
+    assert final == {e["genome_hash"] for e in last}
+    assert len(evolver.population_) == 4
+
+
+def test_nsga2_keeps_elites_that_aging_would_drop(tmp_path, tiny):
+    evolver, journal = fit(tmp_path, tiny, strategy="nsga2", generations=4)
+    final = {g.canonical_hash() for g in evolver.population_}
+    older = {e["genome_hash"] for e in journal if e["generation"] < 4}
+    assert final & older  # elitism: some survivors are older than the last generation
+
+
+def test_aging_is_independent_of_workers(tmp_path, tiny):
+    one, _ = fit(tmp_path / "a", tiny, strategy="aging", n_jobs=1)
+    two, _ = fit(tmp_path / "b", tiny, strategy="aging", n_jobs=2)
+    assert without_timings(one.archive_.to_dict()) == without_timings(two.archive_.to_dict())
+
+
+def test_unknown_strategy_is_refused(tiny):
+    with pytest.raises(SettingsError, match="strategy must be one of nsga2, aging"):
+        Evolver(genome=tiny, strategy="steady")
+
+
+# ---------------------------------------------------------------------------- halving
+def test_halving_trains_twice_the_children_on_one_fold_and_finishes_half(tmp_path, tiny):
+    evolver, journal = fit(tmp_path, tiny, halving=True)
+    for generation in (1, 2, 3):
+        partial = [e for e in journal if e["generation"] == generation and e["folds"] == [0]]
+        full = [e for e in journal if e["generation"] == generation and e["folds"] is None]
+        assert len(partial) == 8
+        assert len(full) <= 4
+        by_hash = {e["genome_hash"]: e for e in partial}
+        for entry in full:
+            # Promoted children were first scored on fold 0; that fold was not trained again.
+            assert entry["genome_hash"] in by_hash
+            first = by_hash[entry["genome_hash"]]
+            assert entry["fold_scores"][0] == first["fold_scores"][0]
+    assert all(len(e.fold_scores) == 3 for e in evolver.archive_)
+
+
+def test_halving_promotes_by_pareto_rank_not_accuracy_alone(tmp_path, tiny):
+    _, journal = fit(tmp_path, tiny, halving=True, generations=4)
+    for generation in (1, 2, 3, 4):
+        this = [e for e in journal if e["generation"] == generation]
+        promoted = {e["genome_hash"] for e in this if e["folds"] is None}
+        rung = [(e["score"], e["n_params"], e["genome_hash"]) for e in this if e["folds"] == [0]]
+        rung = [point for point in rung if point[0] > -1]
+        # NSGA-II truncation: a child left behind never dominates one that went on ...
+        for score, size, genome_hash in rung:
+            if genome_hash in promoted:
+                continue
+            for other_score, other_size, other_hash in rung:
+                if other_hash in promoted:
+                    assert not (score >= other_score and size <= other_size)
+        # ... and the smallest working child goes on even when it is not the most accurate.
+        smallest = min(rung, key=lambda p: (p[1], -p[0]))
+        assert smallest[2] in promoted
+
+
+# ---------------------------------------------------------------------------- inheritance
+def test_inherited_weights_live_in_the_run_folder_for_the_population_only(tmp_path, tiny):
+    evolver, _ = fit(tmp_path, tiny, inherit_weights=True)
+    files = {p.stem for p in (tmp_path / "run" / "weights").glob("*.npz")}
+    assert files == {g.canonical_hash() for g in evolver.population_}
+    with np.load(next((tmp_path / "run" / "weights").glob("*.npz"))) as data:
+        folds = {name.split("/")[0] for name in data.files}
+    assert folds == {"f0", "f1", "f2"}
+
+
+def test_children_that_inherit_train_fewer_epochs(tmp_path):
+    # A space where a child usually keeps its parent's layers: hyperparameter-only changes.
+    space = SearchSpace.from_dict(
+        tomllib.loads(
+            TINY_TOML.replace("units = [4, 8]", "units = [8]")
+            .replace('["relu", "tanh"]', '["tanh"]')
+            .replace("max_epochs = [5, 10]", "max_epochs = [200]")
+        )
+    )
+    settings = {"population_size": 6, "generations": 3, "crossover_rate": 0.0}
+    _, fresh = fit(tmp_path / "fresh", space, **settings)
+    _, inherited = fit(tmp_path / "inherit", space, inherit_weights=True, **settings)
+
+    def child_epochs(journal: list[dict]) -> float:
+        return float(np.mean([sum(e["epochs"]) for e in journal if e["generation"] > 0]))
+
+    assert child_epochs(inherited) < 0.8 * child_epochs(fresh)
+
+
+# ---------------------------------------------------------------------------- all together
+TECHNIQUES = ("--strategy", "aging", "--halving", "--inherit-weights")
+RUN = ("--genome", "tiny.toml", "--data", "iris", "--population", "6", "--n-jobs", "2")
+RUN += ("--seed", "5", "--quiet", "--generations", "4", *TECHNIQUES)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("techniques")
+    (folder / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
+    return folder
+
+
+def outcome(folder: Path) -> tuple[object, object]:
+    archive = json.loads((folder / "archive.json").read_text())
+    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
+
+
+def test_cli_run_with_every_technique_resumes_after_sigkill_to_the_same_result(workdir):
+    result = evosearch("evolve", *RUN, "--out", "full", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert_clean(result)
+    info = json.loads((workdir / "full" / "run.json").read_text())["settings"]
+    assert (info["strategy"], info["halving"], info["inherit_weights"]) == ("aging", True, True)
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", "evolve", *RUN, "--out", "killed"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = workdir / "killed" / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if journal.exists():
+                done = [json.loads(x)["generation"] for x in journal.read_text().splitlines()[:-1]]
+                if done.count(3) >= 5:  # inside generation 3, past its first aging cycle
+                    break
+            time.sleep(0.005)
+        else:
+            pytest.fail("the run never reached generation 3")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert json.loads((workdir / "killed" / "checkpoint.json").read_text())["generation"] < 3
+
+    result = evosearch("resume", "killed", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert outcome(workdir / "killed") == outcome(workdir / "full")
+    # Nothing was trained twice: each (genome, folds) evaluation is journalled once.
+    keys = Counter(
+        (e["genome_hash"], str(e["folds"])) for e in lines(workdir / "killed" / "journal.jsonl")
+    )
+    assert max(keys.values()) == 1
+    assert set(keys) == {
+        (e["genome_hash"], str(e["folds"])) for e in lines(workdir / "full" / "journal.jsonl")
+    }
+
+
+def test_cli_refuses_an_unknown_strategy(workdir):
+    assert_usage_error(evosearch("evolve", "--strategy", "steady", cwd=workdir), "--strategy")
