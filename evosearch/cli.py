@@ -174,8 +174,8 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument(
         "--inherit-weights",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="children start from their parent's trained weights where layers match",
+        default=True,
+        help="children start from their parent's trained weights where layers match (default)",
     )
     _add_backend_options(evolve, resume=False)
 

@@ -222,7 +222,7 @@ class Evolver:
         Successive halving over folds: twice as many children are trained on the first fold
         only, ranked by Pareto dominance (non-dominated rank, then crowding) on (fold score,
         parameter count), and only the better half is trained on the remaining folds.
-    inherit_weights : bool, default=False
+    inherit_weights : bool, default=True
         A child starts training from its (first) parent's trained weights wherever a layer
         and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
         rows are ever seen in training.
@@ -271,7 +271,7 @@ class Evolver:
         scheduler: str | None = None,
         strategy: str = "nsga2",
         halving: bool = False,
-        inherit_weights: bool = False,
+        inherit_weights: bool = True,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome

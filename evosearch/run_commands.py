@@ -132,6 +132,13 @@ def replay(args: argparse.Namespace, console: Console) -> int:
             f"largest difference {max(differences, default=0.0):.2g}",
             markup=False,
         )
+        if record.info["settings"].get("inherit_weights") and args.generation > 0:
+            console.print(
+                "note: this run's children started from their parents' trained weights and a "
+                "re-evaluation starts from fresh ones, so their scores can differ (members "
+                "first evaluated in generation 0 reproduce exactly)",
+                markup=False,
+            )
     if args.continue_to is not None:
         return _continue(args, record, [m.genome for m in members], console)
     return 0

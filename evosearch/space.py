@@ -442,7 +442,7 @@ def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, 
 
 
 _DEFAULT_LAYER: dict[str, Any] = {
-    "units": [4, 8, 16, 32, 64, 128, 256, 512],
+    "units": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     "activation": list(ACTIVATIONS),
     "dropout": [0.0, 0.1, 0.2, 0.3, 0.5],
 }

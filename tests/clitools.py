@@ -71,6 +71,8 @@ HYPER = {
 }
 
 RUN_FILES = {"run.json", "journal.jsonl", "generations.jsonl", "archive.json", "checkpoint.json"}
+# With weight inheritance (the default) the population's trained weights live here too.
+RUN_FILES |= {"weights"}
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
 
 

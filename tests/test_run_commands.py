@@ -15,7 +15,7 @@ from clitools import TINY_TOML, assert_clean, assert_usage_error, evosearch, sna
 from evosearch.replay import generation_members, reevaluate
 from evosearch.runs import load_run, load_run_dataset
 
-RUN = ("--data", "wine", "--population", "6", "--n-jobs", "2", "--quiet")
+RUN = ("--data", "wine", "--population", "6", "--n-jobs", "2", "--quiet", "--no-inherit-weights")
 
 
 @pytest.fixture(scope="module")

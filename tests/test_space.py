@@ -51,7 +51,7 @@ def test_mlp_preset_loads_by_name_and_by_path() -> None:
     assert by_name.skip_connections is True
     assert set(by_name.layer_params) == LAYER_KEYS
     assert set(by_name.training_params) == TRAINING_KEYS
-    assert by_name.layer_params["units"] == Choice((4, 8, 16, 32, 64, 128, 256, 512))
+    assert by_name.layer_params["units"] == Choice((1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
     assert by_name.layer_params["activation"] == Choice(ACTIVATIONS)
     assert by_name.training_params["learning_rate"] == Range(1e-4, 1e-1, log=True)
 
