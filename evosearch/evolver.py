@@ -470,10 +470,6 @@ class Evolver:
         dataset = evolver._search_part(load_run_dataset(record, X, y))
         evolver._check_folds(dataset)
         folder = RunFolder(path)
-        if generations is not None and generations != info["settings"]["generations"]:
-            folder.update_run_info(
-                {**info, "settings": {**info["settings"], "generations": generations}}
-            )
         try:
             evolver._seed_genomes = [
                 Genome.from_json(g) for g in info.get("initial_population", [])
@@ -481,6 +477,11 @@ class Evolver:
         except ValueError as exc:
             raise RunFolderError(f"{path}/run.json: bad initial population: {exc}") from None
         state = evolver._restore(record, dataset, folder)
+        # Only once everything was read back: a damaged folder is refused untouched.
+        if generations is not None and generations != info["settings"]["generations"]:
+            folder.update_run_info(
+                {**info, "settings": {**info["settings"], "generations": generations}}
+            )
         evolver._folder = folder
         try:
             return evolver._run(dataset, state)
@@ -887,13 +888,13 @@ class Evolver:
                 # Finished in the generation the kill interrupted: handed back, not retrained,
                 # when that generation asks for it again.
                 state.evaluator.replay(genome, result)
-        folder.repair(record, state.generation)
         self._weights = self._weight_store(folder)
         if self._weights is not None:
             try:
                 self._weights.load()
             except ValueError as exc:
                 raise RunFolderError(str(exc)) from None
+        folder.repair(record, state.generation)
         return state
 
     def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:

@@ -78,8 +78,9 @@ class WeightStore:
         for genome_hash in [h for h in self._weights if h not in keep]:
             del self._weights[genome_hash]
         if self.folder is not None and self.folder.is_dir():
-            for path in self.folder.glob("*.npz"):
-                if path.stem not in keep:
+            for path in [*self.folder.glob("*.npz"), *self.folder.glob("*.tmp")]:
+                # A .tmp file is a write cut short by a kill: never read, so always removable.
+                if path.suffix == ".tmp" or path.stem not in keep:
                     path.unlink(missing_ok=True)
 
     def load(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from clitools import (
     assert_usage_error,
     evosearch,
     lines,
+    snapshot,
     without_timings,
 )
 from evosearch import Evolver, SearchSpace
@@ -206,3 +208,15 @@ def test_cli_run_with_every_technique_resumes_after_sigkill_to_the_same_result(w
 
 def test_cli_refuses_an_unknown_strategy(workdir):
     assert_usage_error(evosearch("evolve", "--strategy", "steady", cwd=workdir), "--strategy")
+
+
+def test_damaged_weights_file_is_refused_naming_it_and_left_alone(workdir):
+    # Depends on the run folder "full" of the test above (module order).
+    damaged = workdir / "damaged"
+    shutil.copytree(workdir / "full", damaged)
+    victim = next((damaged / "weights").glob("*.npz"))
+    victim.write_bytes(b"not a zip file")
+    before = snapshot(damaged)
+    result = evosearch("resume", "damaged", "--generations", "5", cwd=workdir)
+    assert_usage_error(result, victim.name, "unreadable weights file")
+    assert snapshot(damaged) == before
