@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,3 +144,35 @@ def without_timings(value: Any) -> Any:
 
 def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def evolve_and_kill(args: tuple[str, ...], cwd: Path, out: str, generation: int, done: int) -> Path:
+    """Start a real ``evosearch evolve ARGS --out OUT`` and SIGKILL it once ``done`` evaluations
+    of ``generation`` are journalled (the last, possibly half-written, line not counted)."""
+    import pytest
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", "evolve", *args, "--out", out],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = cwd / out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if journal.exists():
+                finished = [
+                    json.loads(x)["generation"] for x in journal.read_text().splitlines()[:-1]
+                ]
+                if finished.count(generation) >= done:
+                    break
+            time.sleep(0.005)
+        else:
+            pytest.fail(f"the run never reached generation {generation}")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return cwd / out

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +11,10 @@ import pytest
 from sklearn.datasets import load_iris
 
 from clitools import (
-    REPO,
     TINY_TOML,
     assert_clean,
     assert_usage_error,
+    evolve_and_kill,
     evosearch,
     lines,
     snapshot,
@@ -56,30 +51,8 @@ def reference(workdir: Path) -> Path:
 
 def start_and_kill(workdir: Path, out: str, generation: int, finished_in_it: int) -> Path:
     """Start a real `evosearch evolve`, SIGKILL it once `generation` has journalled some work."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = ("evolve", "--genome", "tiny.toml", *RUN, "--generations", "5", "--out", out)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evosearch.cli", *args],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    journal = workdir / out / "journal.jsonl"
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if journal.exists():
-                done = [json.loads(x)["generation"] for x in journal.read_text().splitlines()[:-1]]
-                if done.count(generation) >= finished_in_it:
-                    break
-            time.sleep(0.005)
-        else:
-            pytest.fail("the run never reached the generation to kill it in")
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    return workdir / out
+    args = ("--genome", "tiny.toml", *RUN, "--generations", "5")
+    return evolve_and_kill(args, workdir, out, generation, finished_in_it)
 
 
 def test_sigkill_mid_generation_then_resume_equals_uninterrupted(workdir, reference):

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,10 +13,10 @@ import tomllib
 from sklearn.datasets import load_iris
 
 from clitools import (
-    REPO,
     TINY_TOML,
     assert_clean,
     assert_usage_error,
+    evolve_and_kill,
     evosearch,
     lines,
     snapshot,
@@ -169,28 +164,8 @@ def test_cli_run_with_every_technique_resumes_after_sigkill_to_the_same_result(w
     assert replay.returncode == 0, replay.stderr
     assert "started from their parents' trained weights" in replay.stdout
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evosearch.cli", "evolve", *RUN, "--out", "killed"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    journal = workdir / "killed" / "journal.jsonl"
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if journal.exists():
-                done = [json.loads(x)["generation"] for x in journal.read_text().splitlines()[:-1]]
-                if done.count(3) >= 5:  # inside generation 3, past its first aging cycle
-                    break
-            time.sleep(0.005)
-        else:
-            pytest.fail("the run never reached generation 3")
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    # Killed inside generation 3, past its first aging cycle.
+    evolve_and_kill(RUN, workdir, "killed", generation=3, done=5)
     assert json.loads((workdir / "killed" / "checkpoint.json").read_text())["generation"] < 3
 
     result = evosearch("resume", "killed", cwd=workdir)
