@@ -40,12 +40,6 @@ class WeightStore:
         self.folder = Path(folder) if folder is not None else None
         self._weights: dict[str, dict[int, FoldWeights]] = {}
 
-    def __len__(self) -> int:
-        return len(self._weights)
-
-    def __contains__(self, genome_hash: object) -> bool:
-        return genome_hash in self._weights
-
     def add(
         self, genome_hash: str, fold_weights: Sequence[Mapping[str, np.ndarray] | None]
     ) -> None:

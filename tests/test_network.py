@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, load_iris, make_blobs
+from sklearn.datasets import load_iris, make_blobs
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from evosearch import network
@@ -45,19 +44,6 @@ DAG: dict[str, Any] = {
     "edges": [[0, 2], [0, 3], [2, 3], [3, 1], [2, 1], [0, 1]],
 }
 DIRECT: dict[str, Any] = {"layers": [], "edges": [[0, 1]]}  # a linear / softmax-regression model
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 # ---------------------------------------------------------------------------------------------

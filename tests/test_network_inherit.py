@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.datasets import make_regression
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from evosearch.network import GraphNetClassifier, GraphNetRegressor
@@ -45,19 +44,6 @@ def with_units(architecture: dict[str, Any], node_id: int, units: int) -> dict[s
         if spec["id"] == node_id:
             spec["units"] = units
     return changed
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture(scope="module")
