@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from evosearch.genome import Genome
+    from evosearch.space.genome import Genome
 
 
 def cpu_model() -> str:
@@ -118,8 +118,8 @@ def random_genomes(count: int, seed: int = 0) -> list[Genome]:
     """``count`` distinct random ``mlp`` genomes for digits (64 features, 10 classes)."""
     import numpy as np
 
-    from evosearch.genome import Genome
-    from evosearch.space import SearchSpace
+    from evosearch.space.genome import Genome
+    from evosearch.space.space import SearchSpace
 
     space = SearchSpace.load("mlp")
     rng = np.random.default_rng(seed)

@@ -26,8 +26,8 @@ import numpy as np
 from _common import machine_line
 
 from evosearch import Evolver, Genome
-from evosearch.data import load_dataset
-from evosearch.evaluate import Evaluator
+from evosearch.data.dataset import load_dataset
+from evosearch.evaluation.evaluator import Evaluator
 
 
 def main() -> None:

@@ -40,13 +40,13 @@ from _common import machine_line
 from rich.console import Console
 from sklearn.datasets import load_digits, load_iris, load_wine
 
-import evosearch.evolver as evolver_module
-from evosearch.archive import ParetoArchive
-from evosearch.console import ConsoleReporter
-from evosearch.evaluate import EvaluationResult, Evaluator
-from evosearch.evolver import Evolver
-from evosearch.genome import Genome
-from evosearch.runs import RunFolder
+import evosearch.search.evolver as evolver_module
+from evosearch.cli.console import ConsoleReporter
+from evosearch.evaluation.evaluator import EvaluationResult, Evaluator
+from evosearch.runs.folder import RunFolder
+from evosearch.search.archive import ParetoArchive
+from evosearch.search.evolver import Evolver
+from evosearch.space.genome import Genome
 
 
 class PhaseTimer:

@@ -36,8 +36,8 @@ import numpy as np
 from _common import machine_line, median, parallel_capacity, random_genomes
 from sklearn.datasets import load_digits
 
-from evosearch.evaluate import EvaluationResult, Evaluator
-from evosearch.genome import Genome
+from evosearch.evaluation.evaluator import EvaluationResult, Evaluator
+from evosearch.space.genome import Genome
 
 
 def tiny_genome(units: int) -> Genome:

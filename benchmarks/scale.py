@@ -71,9 +71,9 @@ def child(rows: int, mode: str) -> dict[str, Any]:
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    from evosearch.evaluate import Evaluator
-    from evosearch.genome import Genome
-    from evosearch.network import GraphNetClassifier
+    from evosearch.evaluation.evaluator import Evaluator
+    from evosearch.nn.network import GraphNetClassifier
+    from evosearch.space.genome import Genome
 
     before_data_kb = _status_kb("VmRSS")
     X, y = make_classification(

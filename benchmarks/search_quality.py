@@ -48,8 +48,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from evosearch import Evolver, Genome, SearchSpace
-from evosearch.archive import hypervolume_2d
-from evosearch.evaluate import DeadlineReached, Evaluator
+from evosearch.evaluation.evaluator import DeadlineReached, Evaluator
+from evosearch.search.archive import hypervolume_2d
 
 LOADERS = {"digits": load_digits, "wine": load_wine, "breast_cancer": load_breast_cancer}
 Points = list[tuple[float, int]]  # (mean CV accuracy, parameter count) of every evaluated model

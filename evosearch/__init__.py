@@ -16,19 +16,19 @@ __version__ = "0.1.0"
 __all__ = ["Evolver", "Genome", "ParetoArchive", "SearchSpace", "__version__", "load_run"]
 
 _LOCATIONS = {
-    "Evolver": "evolver",
-    "Genome": "genome",
-    "ParetoArchive": "archive",
-    "SearchSpace": "space",
-    "load_run": "runs",
+    "Evolver": "search.evolver",
+    "Genome": "space.genome",
+    "ParetoArchive": "search.archive",
+    "SearchSpace": "space.space",
+    "load_run": "runs.folder",
 }
 
 if TYPE_CHECKING:
-    from .archive import ParetoArchive
-    from .evolver import Evolver
-    from .genome import Genome
-    from .runs import load_run
-    from .space import SearchSpace
+    from evosearch.runs.folder import load_run
+    from evosearch.search.archive import ParetoArchive
+    from evosearch.search.evolver import Evolver
+    from evosearch.space.genome import Genome
+    from evosearch.space.space import SearchSpace
 
 
 def __getattr__(name: str) -> Any:

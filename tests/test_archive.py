@@ -1,4 +1,4 @@
-"""Tests for evosearch.archive: dominance rules, hypervolume, JSON round trip."""
+"""Tests for evosearch.search.archive: dominance rules, hypervolume, JSON round trip."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evosearch.archive import ArchiveEntry, ParetoArchive, hypervolume_2d
+from evosearch.search.archive import ArchiveEntry, ParetoArchive, hypervolume_2d
 
 
 def entry(h: str, score: float, n_params: float, generation: int = 0, **kw) -> ArchiveEntry:

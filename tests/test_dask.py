@@ -23,10 +23,10 @@ from sklearn.datasets import load_iris  # noqa: E402
 
 from clitools import TINY_TOML, assert_usage_error, evosearch, lines, without_timings  # noqa: E402
 from evosearch import Evolver  # noqa: E402
-from evosearch import backends as backends_module  # noqa: E402
-from evosearch.cli import main  # noqa: E402
+from evosearch.cli.main import main  # noqa: E402
 from evosearch.errors import BackendError, SettingsError  # noqa: E402
-from evosearch.evaluate import Evaluator  # noqa: E402
+from evosearch.evaluation.backends import dask as backends_module  # noqa: E402
+from evosearch.evaluation.evaluator import Evaluator  # noqa: E402
 
 X, Y = load_iris(return_X_y=True)
 SEARCH = {"population_size": 6, "generations": 2, "random_state": 5}
@@ -159,7 +159,7 @@ def test_eval_timeout_does_not_wait_for_the_task(workdir, reference, cluster):
         backend="dask",
         scheduler=cluster.scheduler_address,
     )
-    from evosearch.genome import Genome
+    from evosearch.space.genome import Genome
 
     genomes = [Genome.from_json(e["genome"]) for e in journal(reference)[:3]]
     started = time.monotonic()

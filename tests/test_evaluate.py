@@ -1,4 +1,4 @@
-"""Tests for evosearch.evaluate: cross-validated scoring, the cache, seeds and failures."""
+"""Tests for the Evaluator: cross-validated scoring, the cache, seeds and failures."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from sklearn.datasets import load_iris
 from sklearn.pipeline import Pipeline
 
 from clitools import HYPER
-from evosearch.evaluate import (
+from evosearch.evaluation.evaluator import (
     FAILURE_SCORE,
     EvaluationResult,
     Evaluator,
     build_estimator,
     task_seed,
 )
-from evosearch.genome import Genome
+from evosearch.space.genome import Genome
 
 
 def dense(units: int, activation: str = "relu") -> dict:

@@ -15,14 +15,14 @@ import pytest
 from sklearn.datasets import load_iris
 
 from clitools import HYPER
-from evosearch.evaluate import (
+from evosearch.evaluation.evaluator import (
     FAILURE_SCORE,
     EvaluationResult,
     Evaluator,
     build_estimator,
     task_seed,
 )
-from evosearch.genome import Genome
+from evosearch.space.genome import Genome
 
 X, Y = load_iris(return_X_y=True)
 CV = 3

@@ -1,4 +1,4 @@
-"""Tests for evosearch.evolver: the Evolver's settings, loop, callbacks, seeds and run folder."""
+"""Tests for the Evolver: settings, loop, callbacks, seeds and run folder."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sklearn.metrics import r2_score
 
 from clitools import DIVERGING_TOML, RUN_FILES, TINY_TOML
 from evosearch import Evolver, Genome, ParetoArchive, SearchSpace
-from evosearch.data import check_dataset
+from evosearch.data.dataset import check_dataset
 from evosearch.errors import (
     DataError,
     EvosearchError,
@@ -22,7 +22,7 @@ from evosearch.errors import (
     SearchSpaceError,
     SettingsError,
 )
-from evosearch.evolver import GenerationRecord
+from evosearch.search.evolver import GenerationRecord
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for evosearch.genome: validity, parameter counts, JSON, canonical hash, validate()."""
+"""Tests for Genome: validity, parameter counts, JSON, canonical hash, validate()."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evosearch.errors import InvalidGenomeError
-from evosearch.genome import INPUT, OUTPUT, Genome, InnovationCounter
-from evosearch.network import count_parameters
-from evosearch.operators import mutate
-from evosearch.space import SearchSpace
+from evosearch.nn.network import count_parameters
+from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
+from evosearch.space.operators import mutate
+from evosearch.space.space import SearchSpace
 
 SPACE = SearchSpace.load("mlp")
 HP = {

@@ -1,4 +1,4 @@
-"""Tests for evosearch.network: the GraphNet estimators and count_parameters."""
+"""Tests for evosearch.nn.network: the GraphNet estimators and count_parameters."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from evosearch import network
-from evosearch.network import (
+from evosearch.nn import network
+from evosearch.nn.network import (
     DivergenceError,
     GraphNetClassifier,
     GraphNetRegressor,

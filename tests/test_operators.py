@@ -1,4 +1,4 @@
-"""Tests for evosearch.operators: every mutation and crossover keeps genomes valid."""
+"""Tests for evosearch.space.operators: every mutation and crossover keeps genomes valid."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evosearch.genome import INPUT, OUTPUT, Genome, InnovationCounter
-from evosearch.network import count_parameters
-from evosearch.operators import (
+from evosearch.nn.network import count_parameters
+from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
+from evosearch.space.operators import (
     MUTATIONS,
     applicable_mutations,
     cx_aligned,
@@ -23,7 +23,7 @@ from evosearch.operators import (
     mut_remove_skip,
     mutate,
 )
-from evosearch.space import Choice, SearchSpace
+from evosearch.space.space import Choice, SearchSpace
 
 MLP = SearchSpace.load("mlp")
 

@@ -20,15 +20,15 @@ from sklearn.datasets import load_iris
 
 from clitools import HYPER, REPO, TINY_TOML, assert_usage_error, evosearch
 from evosearch import Evolver
-from evosearch.cli import _build_parser, main
+from evosearch.cli.main import _build_parser, main
 from evosearch.errors import SettingsError
-from evosearch.evaluate import (
+from evosearch.evaluation.evaluator import (
     FAILURE_SCORE,
     DeadlineReached,
     EvaluationResult,
     Evaluator,
 )
-from evosearch.genome import Genome
+from evosearch.space.genome import Genome
 
 LINUX = sys.platform.startswith("linux")
 

@@ -1,4 +1,4 @@
-"""Tests for evosearch.plotting, evosearch.report and ``evosearch report``, on one real run."""
+"""Tests for evosearch.report (plots, HTML) and ``evosearch report``, on one real run."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from sklearn.datasets import load_iris
 
 from clitools import REPO, RUN_FILES, assert_clean, assert_usage_error, evosearch, snapshot
 from evosearch import Evolver, Genome, ParetoArchive
-from evosearch.archive import ArchiveEntry
 from evosearch.errors import EvosearchError
-from evosearch.plotting import (
+from evosearch.report.html import write_report
+from evosearch.report.plotting import (
     RunData,
     pick_members,
     plot_architecture,
@@ -27,8 +27,8 @@ from evosearch.plotting import (
     plot_pareto,
     run_data,
 )
-from evosearch.report import write_report
-from evosearch.runs import load_run
+from evosearch.runs.folder import load_run
+from evosearch.search.archive import ArchiveEntry
 
 pytest.importorskip("matplotlib")
 from matplotlib.text import Text
@@ -335,12 +335,12 @@ def test_missing_matplotlib_is_one_clear_error(monkeypatch):
 
 def test_core_never_imports_plotting_and_plotting_never_imports_pyplot():
     code = (
-        "import sys, evosearch, evosearch.evolver, evosearch.cli, evosearch.runs, "
-        "evosearch.console, evosearch.report\n"
-        "bad = [m for m in ('matplotlib', 'evosearch.plotting') if m in sys.modules]\n"
+        "import sys, evosearch, evosearch.search.evolver, evosearch.cli.main, "
+        "evosearch.runs.folder, evosearch.cli.console, evosearch.report.html\n"
+        "bad = [m for m in ('matplotlib', 'evosearch.report.plotting') if m in sys.modules]\n"
         "assert not bad, bad\n"
         # Figures need no pyplot (no backend, no display) and still show in notebooks.
-        "from evosearch.plotting import plot_architecture\n"
+        "from evosearch.report.plotting import plot_architecture\n"
         "figure = plot_architecture(evosearch.Genome.chain(4, 3, [], {}))\n"
         "assert figure._repr_png_()[:8] == b'\\x89PNG\\r\\n\\x1a\\n'\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"

@@ -22,7 +22,7 @@ from clitools import (
 )
 from evosearch import Evolver
 from evosearch.errors import RunFolderError
-from evosearch.runs import load_run
+from evosearch.runs.folder import load_run
 
 RUN = ("--data", "iris", "--population", "8", "--n-jobs", "2", "--seed", "3", "--quiet")
 

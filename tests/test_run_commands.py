@@ -12,8 +12,8 @@ import pytest
 from sklearn.datasets import load_wine
 
 from clitools import TINY_TOML, assert_clean, assert_usage_error, evosearch, snapshot
-from evosearch.replay import generation_members, reevaluate
-from evosearch.runs import load_run, load_run_dataset
+from evosearch.runs.folder import load_run, load_run_dataset
+from evosearch.runs.replay import generation_members, reevaluate
 
 RUN = ("--data", "wine", "--population", "6", "--n-jobs", "2", "--quiet", "--no-inherit-weights")
 

@@ -1,4 +1,4 @@
-"""Tests for evosearch.selection: ranks, crowding, NSGA-II survival, parent tournaments."""
+"""Tests for evosearch.search.selection: ranks, crowding, NSGA-II survival, parent tournaments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evosearch.selection import (
+from evosearch.search.selection import (
     crowding_distances,
     fitness_class,
     nondominated_ranks,

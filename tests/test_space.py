@@ -1,4 +1,4 @@
-"""Tests for evosearch.space: presets, TOML parsing, clear errors, Choice/Range behaviour."""
+"""Tests for evosearch.space.space: presets, TOML parsing, clear errors, Choice/Range behaviour."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from evosearch.errors import SearchSpaceError
-from evosearch.genome import Genome
-from evosearch.space import ACTIVATIONS, OPTIMIZERS, Choice, Range, SearchSpace, list_presets
+from evosearch.space.genome import Genome
+from evosearch.space.space import ACTIVATIONS, OPTIMIZERS, Choice, Range, SearchSpace, list_presets
 
 LAYER_KEYS = {"units", "activation", "dropout"}
 TRAINING_KEYS = {"optimizer", "learning_rate", "l1", "l2", "batch_size", "max_epochs"}

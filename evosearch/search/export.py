@@ -20,12 +20,12 @@ from typing import Any
 import joblib
 from sklearn.pipeline import Pipeline
 
-from .archive import ArchiveEntry
-from .data import Dataset
-from .errors import RunFolderError, SettingsError
-from .evaluate import build_estimator, task_seed
-from .genome import Genome
-from .runs import RunRecord, atomic_write_json
+from evosearch.data import Dataset
+from evosearch.errors import RunFolderError, SettingsError
+from evosearch.evaluation import build_estimator, task_seed
+from evosearch.runs import RunRecord, atomic_write_json
+from evosearch.search.archive import ArchiveEntry
+from evosearch.space import Genome
 
 __all__ = ["export_member", "refit", "select_member"]
 
@@ -42,7 +42,7 @@ def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int
 
 def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEntry]:
     """The archive member to export: index ``member`` (smallest first), or the best if None."""
-    from .archive import ParetoArchive
+    from evosearch.search.archive import ParetoArchive
 
     if record.archive is None:
         raise RunFolderError(f"run {record.path} has no archive yet: no generation finished")

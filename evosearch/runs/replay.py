@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .data import Dataset
-from .errors import RunFolderError, SettingsError
-from .evaluate import DEFAULT_EVAL_TIMEOUT, EvaluationResult, Evaluator
-from .genome import Genome
-from .runs import RunRecord
+from evosearch.data import Dataset
+from evosearch.errors import RunFolderError, SettingsError
+from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, EvaluationResult, Evaluator
+from evosearch.space import Genome
+from evosearch.runs.folder import RunRecord
 
 __all__ = ["ReplayedMember", "generation_members", "reevaluate"]
 

@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import EvosearchError
-from .genome import Genome
-from .runs import RunRecord, load_run
+from evosearch.errors import EvosearchError
+from evosearch.runs import RunRecord, load_run
+from evosearch.space import Genome
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .plotting import RunData
+    from evosearch.report.plotting import RunData
 
 __all__ = ["Report", "render_html", "write_report"]
 
@@ -86,7 +86,7 @@ def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> 
         If matplotlib is missing, ``out`` is the run folder itself, or ``out`` cannot be
         written.
     """
-    from .plotting import run_data
+    from evosearch.report.plotting import run_data
 
     record = run if isinstance(run, RunRecord) else load_run(run)
     folder = Path(out) if out is not None else record.path / "report"
@@ -132,7 +132,12 @@ def render_images(data: RunData) -> dict[str, bytes]:
         Keys ``"pareto"``, ``"convergence"`` and, once the archive has members,
         ``"architecture-best"``, ``"architecture-smallest"`` and ``"architecture-knee"``.
     """
-    from .plotting import pick_members, plot_architecture, plot_convergence, plot_pareto
+    from evosearch.report.plotting import (
+        pick_members,
+        plot_architecture,
+        plot_convergence,
+        plot_pareto,
+    )
 
     images = {
         "pareto": _png(plot_pareto(data)),
@@ -211,7 +216,7 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
     str
         An HTML document that needs no other file and fetches nothing.
     """
-    from .plotting import pick_members
+    from evosearch.report.plotting import pick_members
 
     info = record.info
     dataset = info.get("dataset", {})
@@ -335,7 +340,7 @@ def _duration(seconds: float) -> str:
 
 
 def _archive_table(data: RunData, chosen: dict[str, Any]) -> str:
-    from .plotting import _spread
+    from evosearch.report.plotting import _spread
 
     members = data.archive.members
     head = (
@@ -423,7 +428,7 @@ def _value(value: Any) -> str:
 
 
 def _footer() -> str:
-    from . import __version__
+    from evosearch import __version__
 
     return (
         f"<footer>Made by evosearch {_e(__version__)} on "

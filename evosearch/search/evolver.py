@@ -17,26 +17,31 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import __version__
-from .archive import ArchiveEntry, ParetoArchive
-from .backends import check_backend
-from .data import Dataset, check_dataset
-from .errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
-from .evaluate import (
+from evosearch import __version__
+from evosearch.data import Dataset, check_dataset
+from evosearch.errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
+from evosearch.evaluation import (
     DEFAULT_EVAL_TIMEOUT,
     DeadlineReached,
     EvaluationResult,
     Evaluator,
     FitHook,
+    check_backend,
     check_limits,
 )
-from .export import refit
-from .genome import Genome, InnovationCounter
-from .inheritance import WeightStore
-from .operators import cx_aligned, mut_hyperparameter, mutate
-from .runs import RunFolder, RunRecord, load_run_dataset
-from .selection import select_parents, select_survivors
-from .space import SearchSpace
+from evosearch.runs import RunFolder, RunRecord, load_run_dataset
+from evosearch.search.archive import ArchiveEntry, ParetoArchive
+from evosearch.search.export import refit
+from evosearch.search.inheritance import WeightStore
+from evosearch.search.selection import select_parents, select_survivors
+from evosearch.space import (
+    Genome,
+    InnovationCounter,
+    SearchSpace,
+    cx_aligned,
+    mut_hyperparameter,
+    mutate,
+)
 
 __all__ = ["Callback", "Evolver", "GenerationRecord"]
 
@@ -213,7 +218,7 @@ class Evolver:
     scheduler : str, optional
         With ``backend="dask"``: the scheduler address (``tcp://HOST:PORT``); default: the
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
-        processes started for the run. See :mod:`evosearch.backends`.
+        processes started for the run. See :mod:`evosearch.evaluation.backends.dask`.
     strategy : {"nsga2", "aging"}, default="nsga2"
         ``nsga2``: parents and children compete and NSGA-II keeps the best
         ``population_size``. ``aging``: regularized evolution, where each child replaces the
@@ -424,7 +429,7 @@ class Evolver:
         Evolver
             Fitted, like after :meth:`fit`.
         """
-        from .runs import load_run
+        from evosearch.runs import load_run
 
         record = load_run(path)
         info = record.info
@@ -969,7 +974,7 @@ class Evolver:
 
 
 def _dataset_source(dataset: Dataset) -> str | None:
-    from .data import BUNDLED
+    from evosearch.data import BUNDLED
 
     if dataset.name in BUNDLED:
         return dataset.name

@@ -10,14 +10,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .console import archive_table, genome_text, population_table
-from .genome import Genome
-from .runs import RunRecord, load_run, load_run_dataset
+from evosearch.cli.console import archive_table, genome_text, population_table
+from evosearch.runs import RunRecord, load_run, load_run_dataset
+from evosearch.space import Genome
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .space import SearchSpace
+    from evosearch.space import SearchSpace
 
 __all__ = ["export", "replay", "show"]
 
@@ -28,7 +28,7 @@ def _score_name(record: RunRecord) -> str:
 
 def show(args: argparse.Namespace, console: Console) -> int:
     """Settings, progress, the archive as a table and the best genome drawn as text."""
-    from .archive import ParetoArchive
+    from evosearch.search import ParetoArchive
 
     record = load_run(args.run)
     info = record.info
@@ -73,7 +73,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
 
 def export(args: argparse.Namespace, console: Console) -> int:
     """Refit an archive member on all data and write it as a joblib model plus genome JSON."""
-    from .export import export_member, select_member
+    from evosearch.search import export_member, select_member
 
     record = load_run(args.run)
     index, _ = select_member(record, args.member)
@@ -91,7 +91,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
 
 def replay(args: argparse.Namespace, console: Console) -> int:
     """Show generation K, re-evaluate it, or continue evolving from it into a new run."""
-    from .replay import generation_members, reevaluate
+    from evosearch.runs import generation_members, reevaluate
 
     record = load_run(args.run)
     members = generation_members(record, args.generation)
@@ -147,9 +147,9 @@ def replay(args: argparse.Namespace, console: Console) -> int:
 def _continue(
     args: argparse.Namespace, record: RunRecord, genomes: list[Genome], console: Console
 ) -> int:
-    from .console import ConsoleReporter
-    from .data import load_dataset
-    from .evolver import Evolver
+    from evosearch.cli.console import ConsoleReporter
+    from evosearch.data import load_dataset
+    from evosearch.search import Evolver
 
     settings = record.info["settings"]
     if args.data is None:
@@ -189,6 +189,6 @@ def _continue(
 
 
 def _space_of(record: RunRecord) -> SearchSpace:
-    from .space import SearchSpace
+    from evosearch.space import SearchSpace
 
     return SearchSpace.from_dict(record.info["search_space"], source=f"{record.path}/run.json")

@@ -3,7 +3,7 @@
 :class:`~evosearch.evaluate.Evaluator` runs its ``genome x fold`` tasks on one of two backends:
 
 ``local``
-    Worker processes of this machine (see :mod:`evosearch.evaluate`). The default.
+    Worker processes of this machine (see :mod:`evosearch.evaluation.evaluator`). The default.
 ``dask``
     The workers of a ``dask.distributed`` cluster: an existing one (``scheduler``, or the
     ``EVOSEARCH_DASK_SCHEDULER`` environment variable) or a :class:`~distributed.LocalCluster`
@@ -37,10 +37,10 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import BackendError, SettingsError
+from evosearch.errors import BackendError, SettingsError
 
 if TYPE_CHECKING:
-    from .evaluate import _Batch, _Context, _Outcome
+    from evosearch.evaluation.evaluator import _Batch, _Context, _Outcome
 
 __all__ = ["BACKENDS", "SCHEDULER_ENV", "DaskRunner", "check_backend"]
 
@@ -107,7 +107,7 @@ def _dask_task(context: _Context, key: str, *args: Any) -> _Outcome:
     time limit), then train."""
     from distributed import get_worker
 
-    from .evaluate import _fit_fold
+    from evosearch.evaluation.evaluator import _fit_fold
 
     try:
         worker = get_worker()
@@ -240,7 +240,7 @@ class DaskRunner:
         """
         from distributed import CancelledError, KilledWorker
 
-        from .evaluate import DeadlineReached, _error_text, _failed
+        from evosearch.evaluation.evaluator import DeadlineReached, _error_text, _failed
 
         client = self._connect()
         try:
@@ -369,7 +369,7 @@ class DaskRunner:
         lose_genome: Callable[[int], None],
         limit: float,
     ) -> None:
-        from .evaluate import _failed
+        from evosearch.evaluation.evaluator import _failed
 
         now = time.monotonic()
         for future, (task, dask_key) in list(futures.items()):

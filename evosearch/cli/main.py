@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from .errors import EvosearchError
+from evosearch.errors import EvosearchError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .archive import ParetoArchive
-    from .evolver import Evolver
+    from evosearch.search import Evolver, ParetoArchive
 
 __all__ = ["main"]
 
@@ -107,7 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="evosearch",
         description="Evolve neural-network architectures on a Pareto front of accuracy and size.",
     )
-    from . import __version__
+    from evosearch import __version__
 
     parser.add_argument("--version", action="version", version=f"evosearch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -247,9 +246,9 @@ def _default_run_folder(genome: str, seed: int) -> Path:
 
 
 def _evolve(args: argparse.Namespace) -> int:
-    from .console import ConsoleReporter
-    from .data import load_dataset
-    from .evolver import Evolver
+    from evosearch.cli.console import ConsoleReporter
+    from evosearch.data import load_dataset
+    from evosearch.search import Evolver
 
     console = _console()
     out = args.out or _default_run_folder(args.genome, args.seed)
@@ -314,7 +313,7 @@ def _console() -> Console:
 def _summary(
     console: Console, archive: ParetoArchive, task: str, seconds: float, out: Path
 ) -> None:
-    from .console import archive_table
+    from evosearch.cli.console import archive_table
 
     score_name = "accuracy" if task == "classification" else "R²"
     console.print(archive_table(archive, score_name))
@@ -327,10 +326,9 @@ def _summary(
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from .archive import ParetoArchive
-    from .console import ConsoleReporter
-    from .evolver import Evolver
-    from .runs import load_run
+    from evosearch.cli.console import ConsoleReporter
+    from evosearch.runs import load_run
+    from evosearch.search import Evolver, ParetoArchive
 
     console = _console()
     record = load_run(args.run)
@@ -370,7 +368,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from evosearch.report import write_report
 
     report = write_report(args.run, args.out)
     names = ", ".join(path.name for path in report.images.values())
@@ -379,7 +377,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _genomes() -> int:
-    from .space import SearchSpace, list_presets
+    from evosearch.space import SearchSpace, list_presets
 
     for name, path in list_presets().items():
         space = SearchSpace.from_toml(path)
@@ -398,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if args.command in ("show", "export", "replay"):
-            from . import run_commands
+            from evosearch.cli import commands as run_commands
 
             return int(getattr(run_commands, args.command)(args, _console()))
         return _genomes()

@@ -15,9 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from .archive import ParetoArchive
-    from .evolver import Evolver, GenerationRecord
-    from .genome import Genome
+    from evosearch.search import Evolver, GenerationRecord, ParetoArchive
+    from evosearch.space import Genome
 
 __all__ = ["ConsoleReporter", "archive_table", "genome_text", "population_table"]
 
@@ -107,7 +106,7 @@ class ConsoleReporter:
 
 def archive_table(archive: ParetoArchive, score_name: str = "accuracy") -> Table:
     """The archive as a table, smallest model first."""
-    from .genome import Genome
+    from evosearch.space import Genome
 
     table = Table(title=f"Pareto archive ({len(archive)} members)", title_justify="left")
     holdout = any(entry.holdout_score is not None for entry in archive)
@@ -135,7 +134,7 @@ def archive_table(archive: ParetoArchive, score_name: str = "accuracy") -> Table
 
 def genome_text(genome: Genome) -> str:
     """The genome drawn as text: one line per layer with its inputs, then hyperparameters."""
-    from .genome import INPUT, OUTPUT
+    from evosearch.space import INPUT, OUTPUT
 
     graph = genome.graph
     chain = set(genome.hidden_layers())

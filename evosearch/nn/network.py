@@ -1002,7 +1002,7 @@ _PARAMS_DOC = """
     Parameters
     ----------
     architecture : dict or None, default=None
-        Layer graph ``{"layers": [...], "edges": [...]}`` (see :mod:`evosearch.network`);
+        Layer graph ``{"layers": [...], "edges": [...]}`` (see :mod:`evosearch.nn.network`);
         ``None`` is one hidden layer of 100 relu units. Validated at fit time (ValueError).
     optimizer : {"sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad"}
         Update rule; momentum and nesterov use 0.9, adam/adamax betas (0.9, 0.999), rmsprop

@@ -33,8 +33,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .errors import InvalidGenomeError
-from .space import SearchSpace
+from evosearch.errors import InvalidGenomeError
+from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
 
@@ -187,7 +187,7 @@ class Genome:
         return {key: self.graph.nodes[node][key] for key in _LAYER_KEYS}
 
     def to_architecture(self) -> dict[str, Any]:
-        """The architecture spec that :mod:`evosearch.network` decodes."""
+        """The architecture spec that :mod:`evosearch.nn.network` decodes."""
         return {
             "layers": [{"id": n, **self.layer(n)} for n in sorted(self.hidden_layers())],
             "edges": [[int(u), int(v)] for u, v in sorted(self.graph.edges)],

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import RunFolderError
+from evosearch.errors import RunFolderError
 
 if TYPE_CHECKING:
-    from .data import Dataset
+    from evosearch.data import Dataset
 
 __all__ = [
     "FORMAT_VERSION",
@@ -331,7 +331,7 @@ def load_run_dataset(record: RunRecord, X: Any = None, y: Any = None) -> Dataset
     Raises :class:`RunFolderError` when the run used in-memory arrays and none are given, or
     when the data's fingerprint differs from the one in ``run.json``.
     """
-    from .data import check_dataset, load_dataset
+    from evosearch.data import check_dataset, load_dataset
 
     described = record.info["dataset"]
     if X is not None and y is not None:

@@ -42,7 +42,7 @@ a single call would have given. ``keep_weights`` and ``initial_weights`` move ea
 weights out of and into the workers (for weight inheritance); see :class:`Evaluator`.
 
 With ``backend="dask"`` the same tasks run on a ``dask.distributed`` cluster instead (see
-:mod:`evosearch.backends`), with the same seeds and the same results.
+:mod:`evosearch.evaluation.backends.dask`), with the same seeds and the same results.
 
 With ``n_jobs=1`` and neither ``eval_timeout`` nor ``max_memory`` the folds train in the calling
 process, without workers: fastest, and handy under a debugger or profiler, but then a crash of a
@@ -75,10 +75,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .backends import DaskRunner, check_backend
-from .errors import SettingsError
-from .genome import Genome
-from .network import GraphNetClassifier, GraphNetRegressor
+from evosearch.errors import SettingsError
+from evosearch.evaluation.backends.dask import DaskRunner, check_backend
+from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.space import Genome
 
 try:  # POSIX only; max_memory is refused where it is missing
     import resource
@@ -757,7 +757,7 @@ class Evaluator:
         allocate); it must pickle (loky uses cloudpickle: lambdas and closures are fine).
     backend : {"local", "dask"}, default="local"
         Where the folds train: worker processes of this machine, or a ``dask.distributed``
-        cluster (:mod:`evosearch.backends`). Results do not depend on it.
+        cluster (:mod:`evosearch.evaluation.backends.dask`). Results do not depend on it.
     scheduler : str, optional
         With ``backend="dask"``: the scheduler's address (``tcp://HOST:PORT``); default: the
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
@@ -794,7 +794,7 @@ class Evaluator:
     Examples
     --------
     >>> from sklearn.datasets import load_iris
-    >>> from evosearch.genome import Genome
+    >>> from evosearch.space.genome import Genome
     >>> X, y = load_iris(return_X_y=True)
     >>> hyper = {"optimizer": "adam", "learning_rate": 0.01, "l1": 0.0, "l2": 1e-4,
     ...          "batch_size": 32, "max_epochs": 5}

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
-from .genome import INPUT, OUTPUT, Genome, InnovationCounter
-from .space import SearchSpace
+from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
+from evosearch.space.space import SearchSpace
 
 __all__ = [
     "MUTATIONS",

@@ -38,16 +38,16 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from .archive import ArchiveEntry, ParetoArchive
-from .errors import EvosearchError, RunFolderError
-from .genome import INPUT, OUTPUT, Genome
-from .runs import RunRecord, load_run
+from evosearch.errors import EvosearchError, RunFolderError
+from evosearch.runs import RunRecord, load_run
+from evosearch.search import ArchiveEntry, ParetoArchive
+from evosearch.space import INPUT, OUTPUT, Genome
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .evolver import Evolver
+    from evosearch.search import Evolver
 
 __all__ = [
     "RunData",
@@ -146,7 +146,7 @@ def run_data(source: str | Path | RunRecord | Evolver | RunData) -> RunData:
         return _from_record(load_run(source))
     if isinstance(source, RunRecord):
         return _from_record(source)
-    from .evolver import Evolver
+    from evosearch.search import Evolver
 
     if isinstance(source, Evolver):
         if source.out is not None:

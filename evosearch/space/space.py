@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import SearchSpaceError
+from evosearch.errors import SearchSpaceError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -246,7 +246,7 @@ def _parse_param(source: str, key: str, raw: Any, rule: tuple) -> Param:
 def _presets_dir() -> Path:
     # A source checkout (or editable install) keeps the presets in the top-level genomes/ folder;
     # a wheel installs that folder as the package data ``evosearch.genomes``.
-    checkout = Path(__file__).resolve().parent.parent / "genomes"
+    checkout = Path(__file__).resolve().parents[2] / "genomes"
     if (checkout / "mlp.toml").is_file():
         return checkout
     return Path(str(resources.files("evosearch.genomes")))

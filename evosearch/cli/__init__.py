@@ -1,0 +1,5 @@
+"""The ``evosearch`` command line."""
+
+from evosearch.cli.main import main
+
+__all__ = ["main"]

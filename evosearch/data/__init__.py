@@ -1,0 +1,12 @@
+"""Datasets: the bundled scikit-learn sets, CSV and NPZ files, and validation of in-memory data."""
+
+from evosearch.data.dataset import (
+    BUNDLED,
+    TASKS,
+    Dataset,
+    check_dataset,
+    infer_task,
+    load_dataset,
+)
+
+__all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task", "load_dataset"]
