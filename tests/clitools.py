@@ -86,7 +86,7 @@ class Result:
 
 
 def evosearch(*args: str, cwd: Path) -> Result:
-    """Run ``python -m evosearch.cli.main ARGS`` with pipes (so stdout is not a terminal)."""
+    """Run ``python -m evosearch.cli ARGS`` with pipes (so stdout is not a terminal)."""
     env = {
         key: value
         for key, value in os.environ.items()
