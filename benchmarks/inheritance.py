@@ -26,7 +26,7 @@ import numpy as np
 from _common import machine_line
 
 from evosearch import Evolver, Genome
-from evosearch.data.dataset import load_dataset
+from evosearch.data import load_dataset
 from evosearch.evaluation.evaluator import Evaluator
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evosearch.data.dataset import BUNDLED, Dataset, check_dataset, infer_task, load_dataset
+from evosearch.data import BUNDLED, Dataset, check_dataset, infer_task, load_dataset
 from evosearch.errors import DataError
 
 EXPECTED_TASKS = {

@@ -6,7 +6,7 @@ from evosearch.data.dataset import (
     Dataset,
     check_dataset,
     infer_task,
-    load_dataset,
 )
+from evosearch.data.loading import load_dataset
 
 __all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task", "load_dataset"]
