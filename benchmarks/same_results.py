@@ -48,14 +48,12 @@ def make(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     names = list(RUNS)
     for pair in (names[:2], names[2:]):
-        running = [
-            subprocess.Popen(
-                [sys.executable, "-m", "evosearch.cli", "evolve", *RUNS[name]]
-                + ["--n-jobs", "2", "--quiet", "--out", str(out / name)],  # noqa: RUF005
-                stdout=subprocess.DEVNULL,
-            )
+        commands = [
+            [sys.executable, "-m", "evosearch.cli", "evolve", *RUNS[name], "--n-jobs", "2",
+             "--quiet", "--out", str(out / name)]
             for name in pair
-        ]
+        ]  # fmt: skip
+        running = [subprocess.Popen(c, stdout=subprocess.DEVNULL) for c in commands]
         if any(process.wait() for process in running):
             raise SystemExit("an evolve run failed")
 
