@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, EvaluationResult, Evaluator
-from evosearch.space import Genome
 from evosearch.runs.folder import RunRecord
+from evosearch.space import Genome
 
 __all__ = ["ReplayedMember", "generation_members", "reevaluate"]
 
