@@ -149,6 +149,14 @@ def lines(path: Path) -> list[dict[str, Any]]:
 def evolve_and_kill(args: tuple[str, ...], cwd: Path, out: str, generation: int, done: int) -> Path:
     """Start a real ``evosearch evolve ARGS --out OUT`` and SIGKILL it once ``done`` evaluations
     of ``generation`` are journalled (the last, possibly half-written, line not counted)."""
+    evolve_and_signal(args, cwd, out, generation, done, signal.SIGKILL)
+    return cwd / out
+
+
+def evolve_and_signal(
+    args: tuple[str, ...], cwd: Path, out: str, generation: int, done: int, sig: int
+) -> Result:
+    """Like :func:`evolve_and_kill` with signal ``sig``; returns how the command ended."""
     import pytest
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -156,8 +164,9 @@ def evolve_and_kill(args: tuple[str, ...], cwd: Path, out: str, generation: int,
         [sys.executable, "-m", "evosearch.cli", "evolve", *args, "--out", out],
         cwd=cwd,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     journal = cwd / out / "journal.jsonl"
     deadline = time.monotonic() + 120
@@ -173,6 +182,6 @@ def evolve_and_kill(args: tuple[str, ...], cwd: Path, out: str, generation: int,
         else:
             pytest.fail(f"the run never reached generation {generation}")
     finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    return cwd / out
+        process.send_signal(sig)
+        stdout, stderr = process.communicate(timeout=60)
+    return Result(process.returncode, stdout, stderr)

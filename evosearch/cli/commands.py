@@ -140,6 +140,7 @@ def replay(args: argparse.Namespace, console: Console) -> int:
                 markup=False,
             )
     if args.continue_to is not None:
+        args.run_folder = args.continue_to  # named in the message should the run be stopped
         return _continue(args, record, [m.genome for m in members], console)
     return 0
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from evosearch.cli._signals import Stopped, stop_on_signals
 from evosearch.errors import EvosearchError
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ def _evolve(args: argparse.Namespace) -> int:
 
     console = _console()
     out = args.out or _default_run_folder(args.genome, args.seed)
+    args.run_folder = out  # named in the message should the run be stopped
     reporter = ConsoleReporter(console)
     callbacks = [] if args.quiet else [reporter]
     evolver = Evolver(
@@ -389,26 +391,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
-        if args.command == "evolve":
-            return _evolve(args)
-        if args.command == "resume":
-            return _resume(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command in ("show", "export", "replay"):
-            from evosearch.cli import commands as run_commands
-
-            return int(getattr(run_commands, args.command)(args, _console()))
-        return _genomes()
+        with stop_on_signals():
+            return _dispatch(args)
     except EvosearchError as exc:
         print(f"evosearch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        how = f"stopped by {exc.name}" if isinstance(exc, Stopped) else "interrupted"
+        folder = getattr(args, "run_folder", None)
+        resume = f"; continue with: evosearch resume {folder}" if folder is not None else ""
         print(
-            "evosearch: interrupted; the run folder keeps every finished evaluation",
+            f"evosearch: {how}; the run folder keeps every finished evaluation{resume}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return 128 + exc.signum if isinstance(exc, Stopped) else EXIT_INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "evolve":
+        return _evolve(args)
+    if args.command == "resume":
+        args.run_folder = args.run
+        return _resume(args)
+    if args.command == "report":
+        return _report(args)
+    if args.command in ("show", "export", "replay"):
+        from evosearch.cli import commands as run_commands
+
+        return int(getattr(run_commands, args.command)(args, _console()))
+    return _genomes()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ from evosearch.runs.folder import (
     RunFolder,
     RunRecord,
     atomic_write_json,
+    disk_errors,
     load_run,
     load_run_dataset,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "RunFolder",
     "RunRecord",
     "atomic_write_json",
+    "disk_errors",
     "generation_members",
     "load_run",
     "load_run_dataset",

@@ -14,6 +14,7 @@ are atomic: a temporary file in the same folder, fsync, then rename over the old
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from evosearch.errors import RunFolderError
+from evosearch.runs.lock import LOCK_FILE, RunLock
 
 if TYPE_CHECKING:
     from evosearch.data import Dataset
@@ -33,11 +35,41 @@ __all__ = [
     "RunFolder",
     "RunRecord",
     "atomic_write_json",
+    "disk_errors",
     "load_run",
     "load_run_dataset",
 ]
 
 FORMAT_VERSION = 1
+
+# Write failures the user fixes outside evosearch (free space, permissions), not bugs.
+_DISK_ERRORS = {
+    errno.ENOSPC: "free some space",
+    errno.EDQUOT: "free some space (or raise the disk quota)",
+    errno.EROFS: "make it writable",
+    errno.EACCES: "make it writable",
+    errno.EPERM: "make it writable",
+}
+
+
+@contextmanager
+def disk_errors(folder: str | Path) -> Iterator[None]:
+    """Turn a full disk or an unwritable folder into one :class:`RunFolderError` line.
+
+    The line names the folder, the cause and the remedy. What was written before stays valid
+    (journal lines are appended whole or cut off at the end, other files replaced atomically),
+    so once the cause is fixed ``evosearch resume`` continues exactly.
+    """
+    try:
+        yield
+    except OSError as exc:
+        remedy = _DISK_ERRORS.get(exc.errno or 0)
+        if remedy is None:
+            raise
+        raise RunFolderError(
+            f"cannot write run folder {folder}: {exc.strerror}; {remedy}, then continue "
+            f"with: evosearch resume {folder}"
+        ) from None
 
 
 @contextmanager
@@ -81,26 +113,60 @@ class RunFolder:
     ARCHIVE_FILE = "archive.json"
     CHECKPOINT_FILE = "checkpoint.json"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, lock: RunLock | None = None) -> None:
         self.path = Path(path)
+        self.lock = lock
 
     @classmethod
     def create(cls, path: str | Path, run_info: dict[str, Any]) -> RunFolder:
-        """Start a new run folder; refuses to touch a folder that already holds a run."""
-        folder = cls(path)
-        if folder.path.exists() and (not folder.path.is_dir() or any(folder.path.iterdir())):
+        """Start a new run folder, locked for writing (see :meth:`close`).
+
+        Refuses a folder that already holds anything, and one another process is creating.
+        """
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise RunFolderError(
-                f"run folder {folder.path} already exists and is not empty: "
+                f"run folder {path} already exists and is not empty: "
                 "choose another --out (or resume that run)"
             )
         try:
-            folder.path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RunFolderError(f"cannot create run folder {folder.path}: {exc}") from None
-        atomic_write_json(
-            folder.path / cls.RUN_FILE, {"format_version": FORMAT_VERSION, **run_info}
-        )
-        return folder
+            raise RunFolderError(f"cannot create run folder {path}: {exc.strerror}") from None
+        lock = RunLock.acquire(path, "evolve")
+        try:
+            # Checked again under the lock: another evolve may have started it meanwhile.
+            if any(p.name != LOCK_FILE for p in path.iterdir()):
+                raise RunFolderError(f"run folder {path} was started by another process")
+            atomic_write_json(path / cls.RUN_FILE, {"format_version": FORMAT_VERSION, **run_info})
+        except OSError as exc:
+            lock.release()
+            raise RunFolderError(
+                f"cannot create run folder {path}: {exc.strerror or exc}"
+            ) from None
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, lock)
+
+    @classmethod
+    def open(cls, path: str | Path, command: str = "resume") -> RunFolder:
+        """Lock an existing run folder for writing; call before reading it to continue it.
+
+        Raises
+        ------
+        RunFolderError
+            If the folder does not exist, or another process writes it (naming that process).
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise RunFolderError(f"run folder not found: {path}")
+        return cls(path, RunLock.acquire(path, command))
+
+    def close(self) -> None:
+        """Release the write lock (if this object holds it); the folder stays as it is."""
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def journal_path(self) -> Path:
@@ -108,7 +174,8 @@ class RunFolder:
 
     def update_run_info(self, info: dict[str, Any]) -> None:
         """Rewrite run.json (e.g. when a resume extends the number of generations)."""
-        atomic_write_json(self.path / self.RUN_FILE, {**info, "format_version": FORMAT_VERSION})
+        with disk_errors(self.path):
+            atomic_write_json(self.path / self.RUN_FILE, {**info, "format_version": FORMAT_VERSION})
 
     def repair(self, record: RunRecord, last_generation: int) -> None:
         """Make the line files safe to append to before a resume continues writing them.
@@ -129,13 +196,13 @@ class RunFolder:
             self._rewrite_lines(self.GENERATIONS_FILE, kept)
 
     def _rewrite_lines(self, name: str, records: list[dict[str, Any]]) -> None:
-        with _atomic_file(self.path / name) as stream:
+        with disk_errors(self.path), _atomic_file(self.path / name) as stream:
             for record in records:
                 stream.write(json.dumps(record, allow_nan=False) + "\n")
 
     def _append_line(self, name: str, record: dict[str, Any]) -> None:
         line = json.dumps({"format_version": FORMAT_VERSION, **record}, allow_nan=False)
-        with open(self.path / name, "a", encoding="utf-8") as stream:
+        with disk_errors(self.path), open(self.path / name, "a", encoding="utf-8") as stream:
             stream.write(line + "\n")
             stream.flush()
             os.fsync(stream.fileno())
@@ -149,14 +216,16 @@ class RunFolder:
         self._append_line(self.GENERATIONS_FILE, record)
 
     def write_archive(self, archive: dict[str, Any]) -> None:
-        atomic_write_json(
-            self.path / self.ARCHIVE_FILE, {"format_version": FORMAT_VERSION, **archive}
-        )
+        with disk_errors(self.path):
+            atomic_write_json(
+                self.path / self.ARCHIVE_FILE, {"format_version": FORMAT_VERSION, **archive}
+            )
 
     def write_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        atomic_write_json(
-            self.path / self.CHECKPOINT_FILE, {"format_version": FORMAT_VERSION, **checkpoint}
-        )
+        with disk_errors(self.path):
+            atomic_write_json(
+                self.path / self.CHECKPOINT_FILE, {"format_version": FORMAT_VERSION, **checkpoint}
+            )
 
 
 # --------------------------------------------------------------------------- reading

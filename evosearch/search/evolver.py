@@ -380,6 +380,8 @@ class Evolver:
             return self._run(dataset, state)
         finally:
             state.evaluator.close()  # a Dask cluster started for the run stops with it
+            if self._folder is not None:
+                self._folder.close()  # the write lock
 
     @classmethod
     def resume(
@@ -429,8 +431,32 @@ class Evolver:
         Evolver
             Fitted, like after :meth:`fit`.
         """
+        # Locked before anything is read: what another writer wrote meanwhile is seen whole.
+        folder = RunFolder.open(path)
+        try:
+            return cls._resume_locked(
+                folder, generations, n_jobs, callbacks, X, y, max_time, fit_hook, backend, scheduler
+            )
+        finally:
+            folder.close()
+
+    @classmethod
+    def _resume_locked(
+        cls,
+        folder: RunFolder,
+        generations: int | None,
+        n_jobs: int | None,
+        callbacks: Sequence[Callback | Callable[..., Any]],
+        X: Any,
+        y: Any,
+        max_time: float | None,
+        fit_hook: FitHook | None,
+        backend: str | None,
+        scheduler: str | None,
+    ) -> Evolver:
         from evosearch.runs import load_run
 
+        path = folder.path
         record = load_run(path)
         info = record.info
         settings = dict(info["settings"])
@@ -474,7 +500,6 @@ class Evolver:
         evolver.out = Path(path)
         dataset = evolver._search_part(load_run_dataset(record, X, y))
         evolver._check_folds(dataset)
-        folder = RunFolder(path)
         try:
             evolver._seed_genomes = [
                 Genome.from_json(g) for g in info.get("initial_population", [])

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evosearch.runs import disk_errors
+
 __all__ = ["WeightStore"]
 
 FoldWeights = dict[str, np.ndarray]
@@ -100,7 +102,6 @@ class WeightStore:
 
     def _write(self, genome_hash: str, folds: dict[int, FoldWeights]) -> None:
         assert self.folder is not None
-        self.folder.mkdir(exist_ok=True)
         target = self.folder / f"{genome_hash}.npz"
         temporary = target.with_suffix(".tmp")
         arrays = {
@@ -108,9 +109,16 @@ class WeightStore:
             for fold, blocks in folds.items()
             for key, value in blocks.items()
         }
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
-            handle.flush()
-            # Durable before the journal line that makes a resume rely on it.
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        # The weights folder lives in the run folder: a full disk is reported as the run's.
+        with disk_errors(self.folder.parent):
+            self.folder.mkdir(exist_ok=True)
+            try:
+                with open(temporary, "wb") as handle:
+                    np.savez(handle, **arrays)  # type: ignore[arg-type]
+                    handle.flush()
+                    # Durable before the journal line that makes a resume rely on it.
+                    os.fsync(handle.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise

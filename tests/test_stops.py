@@ -1,0 +1,179 @@
+"""Runs that end badly, through the real command: a second writer, SIGTERM/SIGHUP, a full disk.
+
+Each ends with one line and a distinct exit status, and the folder then resumes to exactly the
+result of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clitools import (
+    REPO,
+    TINY_TOML,
+    assert_clean,
+    assert_usage_error,
+    evolve_and_kill,
+    evolve_and_signal,
+    evosearch,
+    lines,
+    without_timings,
+)
+from evosearch.runs.lock import LOCK_FILE
+
+RUN = ("--genome", "tiny.toml", "--data", "iris", "--population", "8", "--seed", "3", "--quiet")
+
+
+def outcome(folder: Path) -> tuple[Any, Any]:
+    archive = json.loads((folder / "archive.json").read_text())
+    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
+
+
+def assert_journal_has_no_duplicates(folder: Path) -> None:
+    keys = [(r["genome_hash"], str(r.get("folds"))) for r in lines(folder / "journal.jsonl")]
+    assert len(keys) == len(set(keys))
+    generations = [r["generation"] for r in lines(folder / "generations.jsonl")]
+    assert generations == sorted(set(generations))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("stops")
+    (folder / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(workdir: Path) -> Path:
+    """An uninterrupted 5-generation run."""
+    result = evosearch(
+        "evolve", *RUN, "--n-jobs", "2", "--generations", "5", "--out", "full", cwd=workdir
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (workdir / "full" / LOCK_FILE).exists()  # a clean end leaves no lock behind
+    return workdir / "full"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(workdir, reference, sig):
+    out = f"stopped-{sig.name}"
+    args = (*RUN, "--n-jobs", "2", "--generations", "5")
+    result = evolve_and_signal(args, workdir, out, generation=3, done=2, sig=sig)
+
+    assert result.returncode == 128 + sig  # 143 for SIGTERM, 129 for SIGHUP
+    assert_clean(result)
+    stderr = [line for line in result.stderr.splitlines() if line.strip()]
+    assert stderr == [
+        f"evosearch: stopped by {sig.name}; the run folder keeps every finished evaluation; "
+        f"continue with: evosearch resume {out}"
+    ]  # nothing else: no warning from the worker machinery
+    folder = workdir / out
+    assert json.loads((folder / "checkpoint.json").read_text())["generation"] < 3
+    assert not (folder / LOCK_FILE).exists()
+
+    resumed = evosearch("resume", out, cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert outcome(folder) == outcome(reference)
+    assert_journal_has_no_duplicates(folder)
+
+
+def test_lock_left_by_a_killed_run_is_taken_over(workdir, reference):
+    killed = evolve_and_kill(
+        (*RUN, "--n-jobs", "2", "--generations", "5"), workdir, "killed", generation=2, done=3
+    )
+    assert (killed / LOCK_FILE).exists()  # SIGKILL: nobody removed it
+
+    resumed = evosearch("resume", "killed", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert outcome(killed) == outcome(reference)
+    assert not (killed / LOCK_FILE).exists()
+
+
+def test_second_resume_of_a_live_run_is_refused_and_touches_nothing(workdir, reference):
+    first = evosearch(
+        "evolve", *RUN, "--n-jobs", "1", "--generations", "2", "--out", "two", cwd=workdir
+    )
+    assert first.returncode == 0, first.stderr
+    folder = workdir / "two"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", "resume", "two", "--generations", "5"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if json.loads((folder / LOCK_FILE).read_text())["pid"] == writer.pid:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.01)
+        else:
+            pytest.fail("the first resume never took the lock")
+
+        second = evosearch("resume", "two", "--generations", "5", cwd=workdir)
+        assert_usage_error(
+            second, "run folder two is being written by 'resume'", f"pid {writer.pid}"
+        )
+        # Readers never take the lock: they work on the live run.
+        shown = evosearch("show", "two", cwd=workdir)
+        assert shown.returncode == 0, shown.stderr
+    finally:
+        _, stderr = writer.communicate(timeout=120)
+    assert writer.returncode == 0, stderr
+
+    assert outcome(folder) == outcome(reference)
+    assert_journal_has_no_duplicates(folder)
+
+
+def _mount_tmpfs(where: Path, size: str, remount: bool = False) -> bool:
+    options = f"remount,size={size}" if remount else f"size={size}"
+    command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)]
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+
+def test_full_disk_ends_with_one_line_then_resumes_exactly(workdir, reference, tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    # A real full disk: a tmpfs far smaller than the run (about 130 kB on disk).
+    if not _mount_tmpfs(disk, "48k"):
+        pytest.skip("mounting a tmpfs needs root (CI and the development machines have it)")
+    try:
+        run = disk / "run"
+        genome = ("--genome", str(workdir / "tiny.toml"))
+        full = evosearch(
+            "evolve",
+            *RUN,
+            *genome,
+            "--n-jobs",
+            "2",
+            "--generations",
+            "5",
+            "--out",
+            str(run),
+            cwd=workdir,
+        )
+        line = assert_usage_error(full, f"cannot write run folder {run}", "No space left on device")
+        assert line.endswith(f"free some space, then continue with: evosearch resume {run}")
+
+        assert _mount_tmpfs(disk, "8m", remount=True)
+        resumed = evosearch("resume", str(run), cwd=workdir)
+        assert resumed.returncode == 0, resumed.stderr
+        assert outcome(run) == outcome(reference)
+        assert_journal_has_no_duplicates(run)
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)
