@@ -177,3 +177,37 @@ def test_full_disk_ends_with_one_line_then_resumes_exactly(workdir, reference, t
         assert_journal_has_no_duplicates(run)
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+
+
+def test_read_only_folder_is_one_line_and_resumes_once_writable(workdir, reference, tmp_path):
+    disk = tmp_path / "ro"
+    disk.mkdir()
+    if not _mount_tmpfs(disk, "8m"):
+        pytest.skip("mounting a tmpfs needs root (CI and the development machines have it)")
+    try:
+        run = disk / "run"
+        genome = ("--genome", str(workdir / "tiny.toml"))
+        first = evosearch(
+            "evolve",
+            *RUN,
+            *genome,
+            "--n-jobs",
+            "1",
+            "--generations",
+            "2",
+            "--out",
+            str(run),
+            cwd=workdir,
+        )
+        assert first.returncode == 0, first.stderr
+        assert _mount_tmpfs(disk, "8m,ro", remount=True)
+        refused = evosearch("resume", str(run), "--generations", "5", cwd=workdir)
+        assert_usage_error(
+            refused, f"cannot write run folder {run}", "Read-only file system", "make it writable"
+        )
+        assert _mount_tmpfs(disk, "8m,rw", remount=True)
+        resumed = evosearch("resume", str(run), "--generations", "5", cwd=workdir)
+        assert resumed.returncode == 0, resumed.stderr
+        assert outcome(run) == outcome(reference)
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)

@@ -1,10 +1,10 @@
 """The run folder: atomic writes, the journal and checkpoint, reading a run back, replay."""
 
+from evosearch.runs.disk import disk_errors
 from evosearch.runs.folder import (
     RunFolder,
     RunRecord,
     atomic_write_json,
-    disk_errors,
     load_run,
     load_run_dataset,
 )

@@ -14,7 +14,6 @@ are atomic: a temporary file in the same folder, fsync, then rename over the old
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from evosearch.errors import RunFolderError
+from evosearch.runs.disk import disk_errors
 from evosearch.runs.lock import LOCK_FILE, RunLock
 
 if TYPE_CHECKING:
@@ -41,36 +41,6 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-
-# Write failures the user fixes outside evosearch (free space, permissions), not bugs.
-_DISK_ERRORS = {
-    errno.ENOSPC: "free some space",
-    errno.EDQUOT: "free some space (or raise the disk quota)",
-    errno.EROFS: "make it writable",
-    errno.EACCES: "make it writable",
-    errno.EPERM: "make it writable",
-}
-
-
-@contextmanager
-def disk_errors(folder: str | Path) -> Iterator[None]:
-    """Turn a full disk or an unwritable folder into one :class:`RunFolderError` line.
-
-    The line names the folder, the cause and the remedy. What was written before stays valid
-    (journal lines are appended whole or cut off at the end, other files replaced atomically),
-    so once the cause is fixed ``evosearch resume`` continues exactly.
-    """
-    try:
-        yield
-    except OSError as exc:
-        remedy = _DISK_ERRORS.get(exc.errno or 0)
-        if remedy is None:
-            raise
-        raise RunFolderError(
-            f"cannot write run folder {folder}: {exc.strerror}; {remedy}, then continue "
-            f"with: evosearch resume {folder}"
-        ) from None
-
 
 @contextmanager
 def _atomic_file(path: Path) -> Iterator[TextIO]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from evosearch.errors import RunFolderError
+from evosearch.runs.disk import disk_errors
 
 try:  # POSIX; elsewhere the lock is a no-op that only records the holder
     import fcntl
@@ -104,10 +105,10 @@ class RunLock:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         while True:
-            try:
+            if not Path(folder).is_dir():
+                raise RunFolderError(f"cannot lock run folder {folder}: it does not exist")
+            with disk_errors(folder):
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise RunFolderError(f"cannot lock run folder {folder}: {exc.strerror}") from None
             try:
                 held = cls._try_lock(fd)
             except BaseException:
@@ -132,11 +133,12 @@ class RunLock:
                 f"if no run is writing this folder any more, delete {path} and try again"
             )
         try:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, json.dumps(me).encode("utf-8"))
-            os.fsync(fd)
-        except OSError:
+            with disk_errors(folder):
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, json.dumps(me).encode("utf-8"))
+                os.fsync(fd)
+        except BaseException:
             cls._unlock(fd)
             os.close(fd)
             raise
