@@ -25,8 +25,8 @@ from clitools import TINY_TOML, assert_usage_error, evosearch, lines, without_ti
 from evosearch import Evolver  # noqa: E402
 from evosearch.cli.main import main  # noqa: E402
 from evosearch.errors import BackendError, SettingsError  # noqa: E402
+from evosearch.evaluation import Evaluator  # noqa: E402
 from evosearch.evaluation.backends import dask as backends_module  # noqa: E402
-from evosearch.evaluation.evaluator import Evaluator  # noqa: E402
 
 X, Y = load_iris(return_X_y=True)
 SEARCH = {"population_size": 6, "generations": 2, "random_state": 5}
