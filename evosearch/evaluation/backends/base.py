@@ -11,7 +11,8 @@ suite in :mod:`evosearch.testing.backends` then tests it against the ``local`` o
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
 from joblib import cpu_count
@@ -151,6 +152,17 @@ class Backend(ABC):
     def in_process(cls, n_jobs: int, eval_timeout: float | None, max_memory: float | None) -> bool:
         """Whether tasks with these settings train in the calling process (no worker)."""
         return False
+
+    @classmethod
+    @contextmanager
+    def contract_settings(cls, n_workers: int) -> Iterator[dict[str, Any]]:
+        """Evaluator settings for the contract suite (:mod:`evosearch.testing.backends`).
+
+        Entered once per test module: a backend that needs something running (a cluster) starts
+        it here for ``n_workers`` workers, yields the settings that reach it (for example
+        ``{"scheduler": address}``) and stops it on exit. Default: nothing to start.
+        """
+        yield {}
 
     @abstractmethod
     def run(self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None) -> None:

@@ -29,7 +29,8 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from evosearch.errors import BackendError
@@ -139,6 +140,25 @@ class DaskBackend(Backend):
         if scheduler is None:
             scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or None
         return scheduler
+
+    @classmethod
+    @contextmanager
+    def contract_settings(cls, n_workers: int) -> Iterator[dict[str, Any]]:
+        """One local cluster for a whole contract-suite module (starting one takes seconds)."""
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        try:
+            yield {"scheduler": cluster.scheduler_address}
+        finally:
+            cluster.close()
 
     @property
     def address(self) -> str:
