@@ -25,7 +25,7 @@ from _common import interleaved, machine_line, median, paired_ratios, random_gen
 from distributed import LocalCluster
 from sklearn.datasets import load_digits
 
-from evosearch.evaluation.evaluator import EvaluationResult, Evaluator
+from evosearch.evaluation import EvaluationResult, Evaluator
 
 
 def strip(results: list[EvaluationResult]) -> list[tuple]:

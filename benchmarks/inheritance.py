@@ -27,7 +27,7 @@ from _common import machine_line
 
 from evosearch import Evolver, Genome
 from evosearch.data import load_dataset
-from evosearch.evaluation.evaluator import Evaluator
+from evosearch.evaluation import Evaluator
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ from sklearn.datasets import load_digits, load_iris, load_wine
 
 import evosearch.search.evolver as evolver_module
 from evosearch.cli.console import ConsoleReporter
-from evosearch.evaluation.evaluator import EvaluationResult, Evaluator
+from evosearch.evaluation import EvaluationResult, Evaluator
 from evosearch.runs.folder import RunFolder
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.evolver import Evolver

@@ -36,7 +36,7 @@ import numpy as np
 from _common import machine_line, median, parallel_capacity, random_genomes
 from sklearn.datasets import load_digits
 
-from evosearch.evaluation.evaluator import EvaluationResult, Evaluator
+from evosearch.evaluation import EvaluationResult, Evaluator
 from evosearch.space.genome import Genome
 
 

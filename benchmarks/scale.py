@@ -71,7 +71,7 @@ def child(rows: int, mode: str) -> dict[str, Any]:
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    from evosearch.evaluation.evaluator import Evaluator
+    from evosearch.evaluation import Evaluator
     from evosearch.nn.network import GraphNetClassifier
     from evosearch.space.genome import Genome
 

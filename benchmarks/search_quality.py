@@ -48,7 +48,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from evosearch import Evolver, Genome, SearchSpace
-from evosearch.evaluation.evaluator import DeadlineReached, Evaluator
+from evosearch.evaluation import DeadlineReached, Evaluator
 from evosearch.search.archive import hypervolume_2d
 
 LOADERS = {"digits": load_digits, "wine": load_wine, "breast_cancer": load_breast_cancer}

@@ -1,5 +1,6 @@
-"""The Dask backend: same seed, same results as the local one; worker deaths, time limits and a
-lost scheduler handled like the local runner handles them.
+"""The Dask backend: same seed, same results as the local one; worker deaths and a lost
+scheduler handled like the local runner handles them (time limits and deadlines: the backend
+contract suite, tests/test_backend_contract.py).
 
 One real two-process ``LocalCluster`` serves the whole module. Misbehaving folds are made with
 ``fit_hook`` closures (closures pickle by value, so the Dask workers need not import this file).
@@ -26,7 +27,6 @@ from evosearch import Evolver  # noqa: E402
 from evosearch.cli.main import main  # noqa: E402
 from evosearch.errors import BackendError, SettingsError  # noqa: E402
 from evosearch.evaluation.backends import dask as backends_module  # noqa: E402
-from evosearch.evaluation.evaluator import Evaluator  # noqa: E402
 
 X, Y = load_iris(return_X_y=True)
 SEARCH = {"population_size": 6, "generations": 2, "random_state": 5}
@@ -140,38 +140,6 @@ def test_repeated_worker_deaths_fail_the_genome(workdir, reference, cluster):
     assert len({(e["generation"], e["genome_hash"]) for e in entries}) == len(entries)
     assert all(e["error"] is None for e in entries if e["genome_hash"] != victim)
     assert len(lines(out / "generations.jsonl")) == SEARCH["generations"] + 1
-
-
-def test_eval_timeout_does_not_wait_for_the_task(workdir, reference, cluster):
-    victim = journal(reference)[0]["genome_hash"]
-
-    def hang(genome_hash: str, fold: int) -> None:
-        if genome_hash == victim:
-            time.sleep(40)
-
-    evaluator = Evaluator(
-        X,
-        Y,
-        "classification",
-        seed=SEARCH["random_state"],
-        eval_timeout=2,
-        fit_hook=hang,
-        backend="dask",
-        scheduler=cluster.scheduler_address,
-    )
-    from evosearch.space.genome import Genome
-
-    genomes = [Genome.from_json(e["genome"]) for e in journal(reference)[:3]]
-    started = time.monotonic()
-    try:
-        results = evaluator.evaluate(genomes)
-    finally:
-        evaluator.close()
-    assert time.monotonic() - started < 25
-    by_hash = {r.genome_hash: r for r in results}
-    assert by_hash[victim].error is not None
-    assert by_hash[victim].error.startswith("TimeoutError: fold")
-    assert sum(r.ok for r in results) == len(genomes) - 1
 
 
 # A second cluster's scheduler moves its HTTP endpoint off the first one's port (loopback only).

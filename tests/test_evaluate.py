@@ -9,7 +9,7 @@ from sklearn.datasets import load_iris
 from sklearn.pipeline import Pipeline
 
 from clitools import HYPER
-from evosearch.evaluation.evaluator import (
+from evosearch.evaluation import (
     FAILURE_SCORE,
     EvaluationResult,
     Evaluator,

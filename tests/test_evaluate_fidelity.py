@@ -15,7 +15,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from clitools import HYPER
-from evosearch.evaluation.evaluator import (
+from evosearch.evaluation import (
     FAILURE_SCORE,
     EvaluationResult,
     Evaluator,

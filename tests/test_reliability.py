@@ -22,7 +22,7 @@ from clitools import HYPER, REPO, TINY_TOML, assert_usage_error, evosearch
 from evosearch import Evolver
 from evosearch.cli.main import _build_parser, main
 from evosearch.errors import SettingsError
-from evosearch.evaluation.evaluator import (
+from evosearch.evaluation import (
     FAILURE_SCORE,
     DeadlineReached,
     EvaluationResult,

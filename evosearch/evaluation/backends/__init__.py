@@ -1,1 +1,36 @@
-"""Where fold tasks run: this machine's worker processes, or a Dask cluster."""
+"""Where fold tasks run: the :class:`Backend` contract, its registry, and the backends.
+
+``local`` (this machine's killable worker processes) and ``dask`` (a ``dask.distributed``
+cluster) register themselves when their modules are imported, here, in that order.
+"""
+
+from evosearch.evaluation.backends.base import (
+    Backend,
+    DeadlineReached,
+    TaskBatch,
+    backend_names,
+    check_backend,
+    get_backend,
+    register_backend,
+)
+
+# Registration order is the order of backend_names(): local, the default, first.
+# isort: off
+from evosearch.evaluation.backends.local import LocalBackend, shutdown_workers
+from evosearch.evaluation.backends.dask import SCHEDULER_ENV, DaskBackend
+
+# isort: on
+
+__all__ = [
+    "SCHEDULER_ENV",
+    "Backend",
+    "DaskBackend",
+    "DeadlineReached",
+    "LocalBackend",
+    "TaskBatch",
+    "backend_names",
+    "check_backend",
+    "get_backend",
+    "register_backend",
+    "shutdown_workers",
+]

@@ -1,18 +1,13 @@
-"""Where the folds train: the choice of backend, and the Dask task runner.
+"""The ``dask`` backend: the workers of a ``dask.distributed`` cluster.
 
-:class:`~evosearch.evaluate.Evaluator` runs its ``genome x fold`` tasks on one of two backends:
+An existing cluster (``scheduler``, or the ``EVOSEARCH_DASK_SCHEDULER`` environment variable) or
+a :class:`~distributed.LocalCluster` started for the evaluator (one single-threaded worker process
+per core, on 127.0.0.1).
 
-``local``
-    Worker processes of this machine (see :mod:`evosearch.evaluation.evaluator`). The default.
-``dask``
-    The workers of a ``dask.distributed`` cluster: an existing one (``scheduler``, or the
-    ``EVOSEARCH_DASK_SCHEDULER`` environment variable) or a :class:`~distributed.LocalCluster`
-    started for the evaluator (one single-threaded worker process per core, on 127.0.0.1).
-
-Both run the same function with the same per-task seeds and cap BLAS threads to one inside the
-task, so a search gives the same archive and history on either (timings and memory aside).
-The Dask runner scatters the evaluator's data to every worker once and submits one task per
-fold, longest first (task priorities), and keeps the local runner's failure rules:
+It runs the same function as the ``local`` backend with the same per-task seeds and caps BLAS
+threads to one inside the task, so a search gives the same archive and history on either
+(timings and memory aside). The data is scattered to every worker once, one task is submitted
+per fold, longest first (task priorities), and the local backend's failure rules are kept:
 
 * a worker that dies mid-task: Dask re-runs the task elsewhere; a task that killed
   ``distributed.scheduler.allowed-failures`` + 1 workers fails its genome with ``WorkerDied``;
@@ -34,18 +29,21 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-from evosearch.errors import BackendError, SettingsError
+from evosearch.errors import BackendError
+from evosearch.evaluation.backends.base import (
+    Backend,
+    DeadlineReached,
+    TaskBatch,
+    TaskKey,
+    register_backend,
+)
+from evosearch.evaluation.tasks import _Context, _error_text, _failed, _fit_fold, _Outcome
 
-if TYPE_CHECKING:
-    from evosearch.evaluation.evaluator import _Batch, _Context, _Outcome
-
-__all__ = ["BACKENDS", "SCHEDULER_ENV", "DaskRunner", "check_backend"]
-
-#: The evaluation backends.
-BACKENDS = ("local", "dask")
+__all__ = ["SCHEDULER_ENV", "DaskBackend"]
 
 #: Environment variable naming the Dask scheduler when ``scheduler`` is not given.
 SCHEDULER_ENV = "EVOSEARCH_DASK_SCHEDULER"
@@ -70,44 +68,11 @@ _RESTART_WAIT = 60.0
 _START_TOPIC = "evosearch-task-start"
 
 
-def check_backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
-    """Validate the backend settings; returns ``(backend, scheduler address or None)``.
-
-    With ``backend="dask"`` and no ``scheduler``, the ``EVOSEARCH_DASK_SCHEDULER``
-    environment variable names it, if set (None: a local cluster is started).
-
-    Raises
-    ------
-    SettingsError
-        For an unknown backend, a scheduler without the Dask backend, a scheduler that is not
-        an address, and the Dask backend without ``dask.distributed`` installed.
-    """
-    if backend not in BACKENDS:
-        raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if scheduler is not None and (
-        not isinstance(scheduler, str) or not scheduler.strip() or len(scheduler.split()) > 1
-    ):
-        raise SettingsError(f"scheduler must be an address like tcp://HOST:PORT, got {scheduler!r}")
-    if backend == "local":
-        if scheduler is not None:
-            raise SettingsError("a scheduler address needs backend='dask' (--backend dask)")
-        return "local", None
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise SettingsError(_MISSING_DASK) from None
-    if scheduler is None:
-        scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or None
-    return "dask", scheduler
-
-
 # ------------------------------------------------------------------------------ worker side
 def _dask_task(context: _Context, key: str, *args: Any) -> _Outcome:
-    """One fold on a Dask worker (``args`` from ``_Batch.args``): report the start (for the
+    """One fold on a Dask worker (``args`` from ``TaskBatch.args``): report the start (for the
     time limit), then train."""
     from distributed import get_worker
-
-    from evosearch.evaluation.evaluator import _fit_fold
 
     try:
         worker = get_worker()
@@ -129,29 +94,27 @@ def _close(client: Any, cluster: Any) -> None:
                 pass
 
 
-class DaskRunner:
+@register_backend
+class DaskBackend(Backend):
     """Runs an evaluator's tasks on a Dask cluster (connected lazily, on the first batch).
 
-    Parameters
-    ----------
-    scheduler : str or None
-        Scheduler address; None starts a :class:`~distributed.LocalCluster` of ``n_workers``
-        single-threaded processes on 127.0.0.1 (no dashboard).
-    n_workers : int
-        Worker processes of a local cluster (ignored with ``scheduler``).
-    context : _Context
-        The evaluator's data, scattered to every worker once.
-    eval_timeout : float or None
-        Seconds one task may run on its worker.
+    ``scheduler`` None starts a :class:`~distributed.LocalCluster` of :attr:`n_workers`
+    single-threaded processes on 127.0.0.1 (no dashboard); :meth:`close` stops it. The
+    evaluator's data (``context``) is scattered to every worker once. See :class:`Backend`
+    for the parameters and the contract.
     """
 
+    name = "dask"
+
     def __init__(
-        self, scheduler: str | None, n_workers: int, context: _Context, eval_timeout: float | None
+        self,
+        context: _Context,
+        *,
+        n_jobs: int,
+        eval_timeout: float | None,
+        scheduler: str | None = None,
     ) -> None:
-        self.scheduler = scheduler
-        self.n_workers = n_workers
-        self.context = context
-        self.eval_timeout = eval_timeout
+        super().__init__(context, n_jobs=n_jobs, eval_timeout=eval_timeout, scheduler=scheduler)
         self._client: Any = None
         self._cluster: Any = None
         self._data: Any = None
@@ -161,6 +124,41 @@ class DaskRunner:
         self._finalizer: weakref.finalize | None = None
         self._serial = 0
         self._restarts: list[threading.Thread] = []
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return _MISSING_DASK
+        return None
+
+    @classmethod
+    def check_settings(cls, scheduler: str | None) -> str | None:
+        """The scheduler address: ``scheduler``, else ``EVOSEARCH_DASK_SCHEDULER``, else None
+        (a local cluster)."""
+        if scheduler is None:
+            scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or None
+        return scheduler
+
+    @classmethod
+    @contextmanager
+    def contract_settings(cls, n_workers: int) -> Iterator[dict[str, Any]]:
+        """One local cluster for a whole contract-suite module (starting one takes seconds)."""
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        try:
+            yield {"scheduler": cluster.scheduler_address}
+        finally:
+            cluster.close()
 
     @property
     def address(self) -> str:
@@ -228,7 +226,7 @@ class DaskRunner:
             "kept: resume the run folder to continue"
         )
 
-    def run(self, batch: _Batch, tasks: list[tuple[int, int]], deadline: float | None) -> None:
+    def run(self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None) -> None:
         """Train ``tasks`` (longest first) and hand each outcome to ``batch.finish``.
 
         Raises
@@ -240,18 +238,16 @@ class DaskRunner:
         """
         from distributed import CancelledError, KilledWorker
 
-        from evosearch.evaluation.evaluator import DeadlineReached, _error_text, _failed
-
         client = self._connect()
         try:
             data = self._scattered()
         except (OSError, TimeoutError, CancelledError) as exc:
             raise self._lost(exc) from None
         done: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        futures: dict[Any, tuple[tuple[int, int], str]] = {}  # future -> (task, Dask key)
-        attempts: dict[tuple[int, int], int] = {}
+        futures: dict[Any, tuple[TaskKey, str]] = {}  # future -> (task, Dask key)
+        attempts: dict[TaskKey, int] = {}
 
-        def submit(task: tuple[int, int], priority: int) -> None:
+        def submit(task: TaskKey, priority: int) -> None:
             self._serial += 1
             dask_key = f"evosearch-fold-{self._serial}-{batch.hashes[task[0]][:12]}-{task[1]}"
             args = batch.args(task)
@@ -261,7 +257,7 @@ class DaskRunner:
             futures[future] = (task, dask_key)
             future.add_done_callback(done.put)
 
-        def drop(future: Any) -> tuple[tuple[int, int], str]:
+        def drop(future: Any) -> tuple[TaskKey, str]:
             task, dask_key = futures.pop(future)
             with self._lock:
                 self._starts.pop(dask_key, None)
@@ -363,14 +359,12 @@ class DaskRunner:
 
     def _check_timeouts(
         self,
-        batch: _Batch,
-        futures: dict[Any, tuple[tuple[int, int], str]],
-        drop: Callable[[Any], tuple[tuple[int, int], str]],
+        batch: TaskBatch,
+        futures: dict[Any, tuple[TaskKey, str]],
+        drop: Callable[[Any], tuple[TaskKey, str]],
         lose_genome: Callable[[int], None],
         limit: float,
     ) -> None:
-        from evosearch.evaluation.evaluator import _failed
-
         now = time.monotonic()
         for future, (task, dask_key) in list(futures.items()):
             with self._lock:

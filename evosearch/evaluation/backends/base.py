@@ -1,0 +1,239 @@
+"""The backend contract (:class:`Backend`) and the registry of backends by name.
+
+A backend is where an :class:`~evosearch.evaluation.Evaluator` trains its ``genome x fold``
+tasks. It knows nothing about genomes, caches or partial folds: it gets a batch of task keys and
+hands each task's outcome back through the batch (:class:`TaskBatch`) as soon as it is known.
+Adding one is a new module in ``evaluation/backends/`` with a :class:`Backend` subclass and its
+:func:`register_backend` call (imported by ``evaluation/backends/__init__.py``); the contract
+suite in :mod:`evosearch.testing.backends` then tests it against the ``local`` one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Protocol
+
+from joblib import cpu_count
+
+from evosearch.errors import SettingsError
+from evosearch.evaluation.tasks import _Context, _Outcome
+
+__all__ = [
+    "Backend",
+    "DeadlineReached",
+    "TaskBatch",
+    "backend_names",
+    "check_backend",
+    "get_backend",
+    "register_backend",
+]
+
+#: A task: ``(genome index in the batch, fold)``.
+TaskKey = tuple[int, int]
+
+
+class DeadlineReached(Exception):
+    """Raised by :meth:`Evaluator.evaluate` when its ``deadline`` passes.
+
+    Every genome that finished before the deadline has been reported to ``on_result`` (and is
+    in the cache); the folds that were still training were stopped and are lost.
+    """
+
+
+class TaskBatch(Protocol):
+    """What a backend sees of one ``Evaluator.evaluate`` call (the evaluator's ``_Batch``)."""
+
+    #: Canonical hash of each genome of the batch, by genome index.
+    hashes: list[str]
+    #: Genome indices that failed hard (timed out, killed their worker): their folds still
+    #: waiting are not trained.
+    lost: set[int]
+
+    def args(self, key: TaskKey) -> tuple[Any, ...]:
+        """The arguments of ``_fit_fold(context, *args)`` for one task (genome, seed, ...)."""
+        ...
+
+    def finish(self, key: TaskKey, outcome: _Outcome) -> None:
+        """Report one task's outcome (calls ``on_progress``, and ``on_result`` when a genome's
+        last fold is in)."""
+        ...
+
+    def skip_if_lost(self, key: TaskKey) -> bool:
+        """Finish a task of a genome in ``lost`` as skipped, without training it; False (and
+        nothing done) for a genome that has not failed."""
+        ...
+
+
+class Backend(ABC):
+    """Runs fold tasks somewhere: the contract every evaluation backend keeps.
+
+    An :class:`~evosearch.evaluation.Evaluator` makes one backend, the first time it has folds
+    to train, and calls :meth:`run` once per ``evaluate`` call that trains something. The
+    backend must:
+
+    * **run each task with** ``_fit_fold(context, *batch.args(key), limit_threads=...)`` of
+      :mod:`evosearch.evaluation.tasks`, with BLAS capped to one thread per process. The
+      outcome then depends on the task only (its seed comes with the arguments), so every
+      backend gives the results of the ``local`` one; the contract suite checks that;
+    * **start the tasks in the order given** as far as it can (the longest come first, so no
+      worker idles at the end of a batch while one long fold trains);
+    * **report each task as it finishes**: ``batch.finish(key, outcome)`` exactly once per task,
+      from the calling thread, as soon as the outcome is known (``on_result`` journals a genome
+      the moment its last fold is in, which is what makes an interrupted run resumable);
+    * **kill or abandon a task past its limit**: a task running longer than ``eval_timeout``
+      seconds (counted from its start, not from its submission) is stopped, or at least no
+      longer waited for; its genome index goes into ``batch.lost`` and the task is finished
+      with ``_failed(elapsed, "TimeoutError: fold F exceeded the L s evaluation limit")``.
+      The other tasks go on. A task whose process dies fails its genome the same way with a
+      ``WorkerDied: ...`` error. Tasks of a lost genome not yet started are finished through
+      ``batch.skip_if_lost`` instead of training;
+    * **honour the deadline**: when ``deadline`` (a :func:`time.monotonic` time) passes, start
+      nothing more, stop what is running and raise :class:`DeadlineReached`; what finished
+      before was reported;
+    * leave nothing of the batch running when :meth:`run` returns or raises (Ctrl-C, a failing
+      callback): the workers must not go on training for nobody.
+
+    A backend that cannot reach its workers raises :class:`~evosearch.errors.BackendError`
+    (after reporting what finished). :meth:`close` lets go of what the backend holds; a later
+    :meth:`run` starts again.
+
+    Parameters
+    ----------
+    context : _Context
+        The evaluator's data, fold splits, ``fit_hook`` and ``max_memory``, the same for every
+        task: a backend sends it to each worker once, not with every task.
+    n_jobs : int
+        Worker processes asked for; -1: one per core (see :attr:`n_workers`).
+    eval_timeout : float or None
+        Seconds one task may run; None: no limit.
+    scheduler : str or None
+        The address a backend connects to, as :meth:`check_settings` returned it.
+    """
+
+    #: The name the backend is registered under (``backend=NAME``, ``--backend NAME``).
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        context: _Context,
+        *,
+        n_jobs: int,
+        eval_timeout: float | None,
+        scheduler: str | None = None,
+    ) -> None:
+        self.context = context
+        self.n_jobs = n_jobs
+        self.eval_timeout = eval_timeout
+        self.scheduler = scheduler
+
+    @property
+    def n_workers(self) -> int:
+        """Worker processes to use: every core for ``n_jobs=-1``, else ``n_jobs`` (at least 1)."""
+        return max(cpu_count(), 1) if self.n_jobs == -1 else max(int(self.n_jobs), 1)
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this backend cannot be used here (a missing dependency), or None."""
+        return None
+
+    @classmethod
+    def check_settings(cls, scheduler: str | None) -> str | None:
+        """Validate the backend's settings; returns the scheduler address to use (or None).
+
+        Called before anything runs, with a ``scheduler`` that is None or one word, once
+        :meth:`unavailable` said None. Raises
+        :class:`~evosearch.errors.SettingsError` for settings this backend refuses.
+        """
+        return scheduler
+
+    @classmethod
+    def in_process(cls, n_jobs: int, eval_timeout: float | None, max_memory: float | None) -> bool:
+        """Whether tasks with these settings train in the calling process (no worker)."""
+        return False
+
+    @classmethod
+    @contextmanager
+    def contract_settings(cls, n_workers: int) -> Iterator[dict[str, Any]]:
+        """Evaluator settings for the contract suite (:mod:`evosearch.testing.backends`).
+
+        Entered once per test module: a backend that needs something running (a cluster) starts
+        it here for ``n_workers`` workers, yields the settings that reach it (for example
+        ``{"scheduler": address}``) and stops it on exit. Default: nothing to start.
+        """
+        yield {}
+
+    @abstractmethod
+    def run(self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None) -> None:
+        """Train ``tasks`` (longest first) and report each through ``batch.finish``.
+
+        Raises
+        ------
+        DeadlineReached
+            When ``deadline`` passes before every task finished.
+        """
+
+    def close(self) -> None:  # noqa: B027 - a documented no-op hook, not abstract
+        """Let go of connections or clusters held between batches (default: nothing)."""
+
+
+_REGISTRY: dict[str, type[Backend]] = {}
+
+
+def register_backend(backend: type[Backend]) -> type[Backend]:
+    """Make ``backend`` available under ``backend.name`` (usable as a class decorator).
+
+    Raises
+    ------
+    ValueError
+        When another class is registered under that name already.
+    """
+    known = _REGISTRY.get(backend.name)
+    if known is not None and known is not backend:
+        raise ValueError(f"a backend named {backend.name!r} is registered already: {known!r}")
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def backend_names() -> tuple[str, ...]:
+    """The registered backends' names, in registration order (``local`` first)."""
+    return tuple(_REGISTRY)
+
+
+def get_backend(name: str) -> type[Backend]:
+    """The backend class registered as ``name``.
+
+    Raises
+    ------
+    KeyError
+        For a name that is not registered.
+    """
+    return _REGISTRY[name]
+
+
+def check_backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
+    """Validate the backend settings; returns ``(backend, scheduler address or None)``.
+
+    With ``backend="dask"`` and no ``scheduler``, the ``EVOSEARCH_DASK_SCHEDULER``
+    environment variable names it, if set (None: a local cluster is started).
+
+    Raises
+    ------
+    SettingsError
+        For an unknown backend, a scheduler without the Dask backend, a scheduler that is not
+        an address, and a backend whose dependency is missing (the Dask backend without
+        ``dask.distributed``).
+    """
+    names = backend_names()
+    if not isinstance(backend, str) or backend not in _REGISTRY:
+        raise SettingsError(f"backend must be one of {', '.join(names)}, got {backend!r}")
+    if scheduler is not None and (
+        not isinstance(scheduler, str) or not scheduler.strip() or len(scheduler.split()) > 1
+    ):
+        raise SettingsError(f"scheduler must be an address like tcp://HOST:PORT, got {scheduler!r}")
+    chosen = _REGISTRY[backend]
+    reason = chosen.unavailable()
+    if reason is not None:
+        raise SettingsError(reason)
+    return backend, chosen.check_settings(scheduler)

@@ -1,0 +1,153 @@
+"""One fold task: decode a genome, train it on a fold's training rows, score it, measure it.
+
+Every backend runs the same :func:`_fit_fold` with the same per-task seed (:func:`task_seed`:
+a function of the run seed, the genome's canonical hash and the fold only, never of worker
+identity or completion order), so results do not depend on where or in which order the folds
+train. A failure of the candidate (an exception, a non-finite score, going past ``max_memory``)
+is data: it comes back as an :class:`_Outcome` with an error text, never as an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from evosearch.evaluation._memory import _address_space_limit, _MemoryProbe
+from evosearch.evaluation.result import FAILURE_SCORE
+from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.space import Genome
+
+__all__ = ["FitHook", "FoldWeights", "build_estimator", "task_seed"]
+
+#: ``fit_hook(genome_hash, fold)``: called in the worker right before a fold is trained.
+FitHook = Callable[[str, int], None]
+
+
+def build_estimator(
+    genome: Genome,
+    task: str,
+    random_state: int | None = None,
+    initial_weights: Mapping[str, np.ndarray] | None = None,
+) -> Pipeline:
+    """Decode a genome into an unfitted scikit-learn pipeline (standardise, then GraphNet).
+
+    Standardisation is part of the model so an exported estimator takes raw features.
+
+    Parameters
+    ----------
+    genome : Genome
+    task : {"classification", "regression"}
+    random_state : int, optional
+        Seed of the network's initialisation, shuffling and dropout.
+    initial_weights : mapping of str to ndarray, optional
+        Weight blocks (the format of the fitted network's ``weight_blocks()``) that training
+        starts from instead of the random initialisation, where keys and shapes match.
+    """
+    net_class = GraphNetClassifier if task == "classification" else GraphNetRegressor
+    net = net_class(
+        architecture=genome.to_architecture(),
+        random_state=random_state,
+        initial_weights=initial_weights,
+        **genome.hyperparameters,
+    )
+    return Pipeline([("scale", StandardScaler()), ("net", net)])
+
+
+def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
+    """Seed of one fold's training: a function of run seed, genome and fold only."""
+    sequence = np.random.SeedSequence([int(run_seed), int(genome_hash, 16), int(fold)])
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+#: One fold's trained weights (``weight_blocks()`` of its fitted network).
+FoldWeights = dict[str, np.ndarray]
+
+
+class _Outcome(NamedTuple):
+    """What training one fold gave (sent back from the worker)."""
+
+    score: float
+    epochs: int
+    seconds: float
+    error: str | None
+    peak_mb: float | None
+    # Only with keep_weights: otherwise None, so no arrays cross the process boundary.
+    weights: FoldWeights | None = None
+
+
+def _failed(seconds: float, error: str | None) -> _Outcome:
+    """The outcome of a fold that failed (``error``) or was skipped (None)."""
+    return _Outcome(FAILURE_SCORE, 0, seconds, error, None)
+
+
+@dataclass
+class _Context:
+    """What every fold of one evaluator needs besides the genome (sent once per worker)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    task: str
+    fit_hook: FitHook | None
+    max_memory: float | None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _error_text(exc: BaseException) -> str:
+    message = _one_line(str(exc))
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _fit_fold(
+    context: _Context,
+    genome: Genome,
+    genome_hash: str,
+    fold: int,
+    seed: int,
+    initial_weights: Mapping[str, np.ndarray] | None = None,
+    keep_weights: bool = False,
+    *,
+    limit_threads: bool,
+) -> _Outcome:
+    """Train on one fold and score on its test part (in a worker, or inline)."""
+    start = time.perf_counter()
+    probe = _MemoryProbe()
+    train, test = context.folds[fold]
+    weights: FoldWeights | None = None
+    try:
+        with _address_space_limit(context.max_memory):
+            if context.fit_hook is not None:
+                context.fit_hook(genome_hash, fold)
+            with threadpool_limits(limits=1) if limit_threads else nullcontext():
+                model = build_estimator(genome, context.task, seed, initial_weights)
+                model.fit(context.X[train], context.y[train])
+                score = float(model.score(context.X[test], context.y[test]))
+                if keep_weights:
+                    weights = model[-1].weight_blocks()
+        if not np.isfinite(score):
+            raise FloatingPointError(f"non-finite test score {score}")
+        epochs = int(getattr(model[-1], "n_epochs_", 0))
+        seconds = time.perf_counter() - start
+        return _Outcome(score, epochs, seconds, None, probe.peak_mb(), weights)
+    except MemoryError as exc:  # the limit is lifted again by now, so this can allocate
+        error = _error_text(exc)
+        if context.max_memory is not None:
+            error = (
+                f"MemoryError: fold {fold} exceeded the {context.max_memory:g} MB memory limit "
+                f"({_one_line(str(exc)) or 'allocation failed'})"
+            )
+        return _Outcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
+    except Exception as exc:  # any failure of a candidate is data, not a crash of the run
+        error = _error_text(exc)
+        return _Outcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
