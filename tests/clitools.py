@@ -154,9 +154,19 @@ def evolve_and_kill(args: tuple[str, ...], cwd: Path, out: str, generation: int,
 
 
 def evolve_and_signal(
-    args: tuple[str, ...], cwd: Path, out: str, generation: int, done: int, sig: int
+    args: tuple[str, ...],
+    cwd: Path,
+    out: str,
+    generation: int,
+    done: int,
+    sig: int,
+    group: bool = False,
 ) -> Result:
-    """Like :func:`evolve_and_kill` with signal ``sig``; returns how the command ended."""
+    """Like :func:`evolve_and_kill` with signal ``sig``; returns how the command ended.
+
+    With ``group`` the signal goes to the command's whole process group, workers included, as
+    a batch scheduler or a closing terminal sends it.
+    """
     import pytest
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -167,6 +177,7 @@ def evolve_and_signal(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=group,
     )
     journal = cwd / out / "journal.jsonl"
     deadline = time.monotonic() + 120
@@ -182,6 +193,9 @@ def evolve_and_signal(
         else:
             pytest.fail(f"the run never reached generation {generation}")
     finally:
-        process.send_signal(sig)
+        if group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
     return Result(process.returncode, stdout, stderr)

@@ -63,11 +63,17 @@ def reference(workdir: Path) -> Path:
     return workdir / "full"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(workdir, reference, sig):
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGTERM, True), (signal.SIGHUP, False)],
+    ids=["SIGTERM-to-process-group", "SIGHUP-to-main-process"],
+)
+def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(
+    workdir, reference, sig, group
+):
     out = f"stopped-{sig.name}"
     args = (*RUN, "--n-jobs", "2", "--generations", "5")
-    result = evolve_and_signal(args, workdir, out, generation=3, done=2, sig=sig)
+    result = evolve_and_signal(args, workdir, out, generation=3, done=2, sig=sig, group=group)
 
     assert result.returncode == 128 + sig  # 143 for SIGTERM, 129 for SIGHUP
     assert_clean(result)
@@ -79,6 +85,8 @@ def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(workdir, re
     folder = workdir / out
     assert json.loads((folder / "checkpoint.json").read_text())["generation"] < 3
     assert not (folder / LOCK_FILE).exists()
+    # The workers got the signal too (with the group) but left it to the run: nothing failed.
+    assert all(r["error"] is None for r in lines(folder / "journal.jsonl"))
 
     resumed = evosearch("resume", out, cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr

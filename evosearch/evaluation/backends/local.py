@@ -84,9 +84,13 @@ _WORKER_CONTEXT: tuple[str, _Context] | None = None
 
 
 def _worker_init(parent: int) -> None:
-    # Ctrl-C reaches the whole process group; the parent handles it and stops the workers, so a
-    # worker must not die of it on its own (an idle worker would take the next task down).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the whole process group, and so do a scheduler's SIGTERM and a closed
+    # terminal's SIGHUP; the parent handles them and stops the workers. A worker must not die of
+    # one on its own: its genome would be journalled as failed (WorkerDied) and a resume would
+    # not train it again. A worker still outlives its parent by at most a second.
+    for stop in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, stop):
+            signal.signal(getattr(signal, stop), signal.SIG_IGN)
     threadpool_limits(limits=1)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
