@@ -198,7 +198,7 @@ def get_objective(name: str) -> Objective:
 
 
 def resolve_objectives(names: Sequence[str] | str) -> tuple[Objective, ...]:
-    """The objectives of a run, checked: known, distinct, at least one, ``score`` among them.
+    """The objectives of a run, checked: known, distinct, ``score`` first.
 
     Parameters
     ----------
@@ -212,21 +212,19 @@ def resolve_objectives(names: Sequence[str] | str) -> tuple[Objective, ...]:
     Raises
     ------
     SettingsError
-        If a name is unknown or repeated, none is given, or ``score`` is missing (the run
-        refits the member with the best score).
+        If a name is unknown or repeated, or ``score`` is not the first (the run refits the
+        member with the best score; an archive entry's first value is its score).
     """
     if isinstance(names, str):
         names = [part.strip() for part in names.split(",")]
     objectives = tuple(get_objective(name) for name in names)
     resolved = [o.name for o in objectives]
-    if not objectives:
-        raise SettingsError("objectives must name at least one objective")
     if len(set(resolved)) != len(resolved):
         raise SettingsError(f"objectives must be distinct, got {', '.join(resolved)}")
-    if "score" not in resolved:
+    if resolved[:1] != ["score"]:
         raise SettingsError(
-            f"objectives must include 'score' (the run refits its best-scoring model), got "
-            f"{', '.join(resolved)}"
+            f"the first objective must be 'score' (the run refits its best-scoring model), got "
+            f"{', '.join(resolved) or 'none'}"
         )
     return objectives
 

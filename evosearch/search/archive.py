@@ -300,6 +300,11 @@ class ParetoArchive:
             raise ValueError(f"the archive has no objective {name!r}: {self.objective_names}")
         return self.objective_names.index(wanted)
 
+    def named(self, entry: ArchiveEntry) -> dict[str, float]:
+        """``entry``'s objective values by objective name (``objective I`` where unnamed)."""
+        names = self.objective_names or tuple(f"objective {i}" for i in range(len(self.weights)))
+        return dict(zip(names, entry.objectives, strict=True))
+
     def _objectives(self) -> list[Objective]:
         if self.objective_names is None:
             raise ValueError(

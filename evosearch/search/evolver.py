@@ -147,7 +147,7 @@ class Evolver:
         rows are ever seen in training.
     objectives : sequence of str, default=("score", "params")
         Registered objectives (:func:`~evosearch.objectives.objective_names`), in the order of
-        the archive's objective vectors; ``score`` must be among them (the run refits the
+        the archive's objective vectors; ``score`` must be the first (the run refits the
         best-scoring member). ``n_params``, the name older run folders use, means ``params``.
 
     Attributes
