@@ -7,10 +7,15 @@ import math
 
 import numpy as np
 import pytest
+import toy_objective  # noqa: F401  (registers the "depth" objective)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evosearch.search.archive import ArchiveEntry, ParetoArchive, hypervolume_2d
+
+
+def entry3(h: str, score: float, n_params: float, depth: float) -> ArchiveEntry:
+    return ArchiveEntry({}, h, (score, n_params, depth))
 
 
 def entry(h: str, score: float, n_params: float, generation: int = 0, **kw) -> ArchiveEntry:
@@ -223,11 +228,45 @@ def test_archive_hypervolume_normalisation() -> None:
     assert 0.0 <= archive.hypervolume() <= 1.0
 
 
-def test_hypervolume_needs_score_and_size_objectives() -> None:
-    with pytest.raises(ValueError, match="two objectives"):
+def test_hypervolume_needs_objective_names() -> None:
+    with pytest.raises(ValueError, match="names"):
         ParetoArchive(weights=(1.0, -1.0, -1.0)).hypervolume()
-    with pytest.raises(ValueError, match="two objectives"):
+    with pytest.raises(ValueError, match="names"):
         ParetoArchive(weights=(1.0, 1.0)).hypervolume()
+    with pytest.raises(ValueError, match="2 objective names for 3 weights"):
+        ParetoArchive(weights=(1.0, -1.0, -1.0), objectives=("score", "params"))
+
+
+def test_hypervolume_in_three_dimensions() -> None:
+    archive = ParetoArchive(
+        weights=(1.0, -1.0, -1.0), param_reference=1e4, objectives=("score", "params", "depth")
+    )
+    assert archive.objective_names == ("score", "params", "depth")
+    # depth normalises to 1 - depth / 10 (tests/toy_objective.py).
+    archive.update([entry3("a", 0.8, 100, 2), entry3("b", 0.6, 10, 5)])
+    a = 0.8 * 0.5 * 0.8
+    b = 0.6 * 0.75 * 0.5
+    overlap = 0.6 * 0.5 * 0.5
+    assert archive.hypervolume() == pytest.approx(a + b - overlap)
+    data = json.loads(json.dumps(archive.to_dict()))
+    assert data["objectives"] == ["score", "params", "depth"]
+    assert ParetoArchive.from_dict(data).hypervolume() == archive.hypervolume()
+
+
+def test_default_archive_json_has_no_objectives_key_and_old_names_load() -> None:
+    archive = ParetoArchive()
+    assert "objectives" not in archive.to_dict()
+    old = ParetoArchive(objectives=("score", "n_params"))
+    assert old.objective_names == ("score", "params")
+    assert old.objective("n_params") == 1
+
+
+def test_moocore_agrees_with_the_2d_sweep() -> None:
+    moocore = pytest.importorskip("moocore")
+    rng = np.random.default_rng(0)
+    pts = rng.random((20, 2))
+    exact = moocore.hypervolume(pts, ref=np.zeros(2), maximise=True)
+    assert hypervolume_2d(pts, (0.0, 0.0)) == pytest.approx(exact, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- JSON

@@ -22,7 +22,7 @@ from evosearch.errors import (
     SearchSpaceError,
     SettingsError,
 )
-from evosearch.search.evolver import GenerationRecord
+from evosearch.search import GenerationRecord
 
 
 @pytest.fixture(scope="module")

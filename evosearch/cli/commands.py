@@ -60,9 +60,9 @@ def show(args: argparse.Namespace, console: Console) -> int:
         return 0
     archive = ParetoArchive.from_dict(record.archive)
     console.print(archive_table(archive, _score_name(record)))
-    best = archive.best()
+    best = archive.best(archive.objective("score"))
     console.print(
-        f"best {_score_name(record)} {best.objectives[0]:.4f} "
+        f"best {_score_name(record)} {best.objectives[archive.objective('score')]:.4f} "
         f"(folds {', '.join(f'{s:.4f}' for s in best.fold_scores)}), "
         f"found in generation {best.generation}:",
         markup=False,
@@ -172,6 +172,8 @@ def _continue(
         strategy=settings.get("strategy", "nsga2"),
         halving=settings.get("halving", False),
         inherit_weights=settings.get("inherit_weights", False),
+        # Older run folders name "params" "n_params", an alias.
+        objectives=[o["name"] for o in record.info["objectives"]],
     )
     console.print(
         f"continuing from generation {args.generation} of {record.path} into {args.continue_to}",

@@ -7,7 +7,7 @@ characters: each generation prints one plain line.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from evosearch.search import Evolver, GenerationRecord, ParetoArchive
     from evosearch.space import Genome
 
-__all__ = ["ConsoleReporter", "archive_table", "genome_text", "population_table"]
+__all__ = ["ConsoleReporter", "archive_table", "best_line", "genome_text", "population_table"]
 
 _COLUMNS = (
     ("gen", 4),
@@ -104,32 +104,68 @@ class ConsoleReporter:
             self._progress = None
 
 
+def _other_objectives(archive: ParetoArchive) -> list[tuple[int, str, Callable[[float], str]]]:
+    """(index, column label, formatter) of each objective but the score, in archive order."""
+    from evosearch.objectives import find_objective
+
+    names = archive.objective_names or tuple(f"objective {i}" for i in range(len(archive.weights)))
+    columns: list[tuple[int, str, Callable[[float], str]]] = []
+    for index, name in enumerate(names):
+        if name == "score":
+            continue
+        # A run folder's plug-in objective that is not imported here still shows, by name.
+        objective = find_objective(name)
+        label = objective.label if objective else name
+        columns.append((index, label, objective.format if objective else "{:.4g}".format))
+    return columns
+
+
+def _score_index(archive: ParetoArchive) -> int:
+    names = archive.objective_names or ()
+    return names.index("score") if "score" in names else 0
+
+
 def archive_table(archive: ParetoArchive, score_name: str = "accuracy") -> Table:
-    """The archive as a table, smallest model first."""
+    """The archive as a table, smallest model first: the score, then the other objectives."""
     from evosearch.space import Genome
 
     table = Table(title=f"Pareto archive ({len(archive)} members)", title_justify="left")
     holdout = any(entry.holdout_score is not None for entry in archive)
+    others = _other_objectives(archive)
+    score = _score_index(archive)
     columns = [("#", "right"), (score_name, "right"), ("± folds", "right")]
     columns += [("holdout", "right")] if holdout else []
-    columns += [("params", "right"), ("gen", "right"), ("architecture", "left")]
+    columns += [(label, "right") for _, label, _ in others]
+    columns += [("gen", "right"), ("architecture", "left")]
     for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for index, entry in enumerate(archive.members):
         spread = (
             max(entry.fold_scores) - min(entry.fold_scores) if len(entry.fold_scores) > 1 else 0.0
         )
-        cells = [str(index), f"{entry.objectives[0]:.4f}", f"{spread / 2:.4f}"]
+        cells = [str(index), f"{entry.objectives[score]:.4f}", f"{spread / 2:.4f}"]
         if holdout:
             held = entry.holdout_score
             cells.append("-" if held is None else f"{held:.4f}")
-        cells += [
-            f"{int(entry.objectives[1]):,}",
-            str(entry.generation),
-            Genome.from_json(entry.genome).describe(),
-        ]
+        cells += [fmt(entry.objectives[i]) for i, _, fmt in others]
+        cells += [str(entry.generation), Genome.from_json(entry.genome).describe()]
         table.add_row(*cells)
     return table
+
+
+def best_line(archive: ParetoArchive, score_name: str) -> str:
+    """``best accuracy 0.9500 with 1,234 parameters`` (plus any other objectives) of the best."""
+    best = archive.best(_score_index(archive))
+    values = archive.named(best)
+    line = f"best {score_name} {best.objectives[_score_index(archive)]:.4f}"
+    if "params" in values:
+        line += f" with {int(values['params']):,} parameters"
+    extras = [
+        f"{label} {fmt(best.objectives[i])}"
+        for i, label, fmt in _other_objectives(archive)
+        if archive.objective_names is None or archive.objective_names[i] != "params"
+    ]
+    return line + "".join(f", {extra}" for extra in extras)
 
 
 def genome_text(genome: Genome) -> str:

@@ -2,6 +2,11 @@
 
 Problems a user can fix (bad data, an unknown genome, impossible settings) print one line
 ``evosearch: error: ...`` on standard error and exit with status 2, never a traceback.
+
+Plug-ins (objectives, strategies, ... that register themselves when imported) are named in the
+``EVOSEARCH_PLUGINS`` environment variable, comma-separated module names imported before any
+command runs, e.g. ``EVOSEARCH_PLUGINS=my_objectives evosearch evolve --objectives
+score,params,depth``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = ["main"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+PLUGINS_ENV = "EVOSEARCH_PLUGINS"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,6 +183,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default=True,
         help="children start from their parent's trained weights where layers match (default)",
     )
+    evolve.add_argument(
+        "--objectives",
+        default="score,params",
+        metavar="NAMES",
+        help="comma-separated objectives, 'score' first (default: score,params)",
+    )
     _add_backend_options(evolve, resume=False)
 
     resume = commands.add_parser(
@@ -274,6 +286,7 @@ def _evolve(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         halving=args.halving,
         inherit_weights=args.inherit_weights,
+        objectives=tuple(name.strip() for name in args.objectives.split(",")),
         backend=args.backend,
         scheduler=args.scheduler,
     )
@@ -315,13 +328,12 @@ def _console() -> Console:
 def _summary(
     console: Console, archive: ParetoArchive, task: str, seconds: float, out: Path
 ) -> None:
-    from evosearch.cli.console import archive_table
+    from evosearch.cli.console import archive_table, best_line
 
     score_name = "accuracy" if task == "classification" else "R²"
     console.print(archive_table(archive, score_name))
-    best = archive.best()
     console.print(
-        f"best {score_name} {best.objectives[0]:.4f} with {int(best.objectives[1]):,} parameters; "
+        f"{best_line(archive, score_name)}; "
         f"hypervolume {archive.hypervolume():.4f}; {seconds:.1f} s; run folder {out}",
         markup=False,
     )
@@ -387,10 +399,25 @@ def _genomes() -> int:
     return 0
 
 
+def _load_plugins() -> None:
+    """Import the modules named in ``$EVOSEARCH_PLUGINS``; they register what they define."""
+    import importlib
+    import os
+
+    for name in filter(None, (part.strip() for part in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise EvosearchError(
+                f"cannot import plug-in module {name!r} named in ${PLUGINS_ENV}: {exc}"
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
+        _load_plugins()
         with stop_on_signals():
             return _dispatch(args)
     except EvosearchError as exc:

@@ -1,1 +1,38 @@
-"""(placeholder: filled in by the plug-in redesign)."""
+"""Objectives of the search, one module each, in a registry by name.
+
+The built-in objectives are ``score`` (mean CV accuracy or R², maximised) and ``params``
+(parameter count, minimised, known before training). A new objective subclasses
+:class:`Objective` and calls :func:`register_objective`; the search, the archive, the tables and
+the contract suite (:mod:`evosearch.testing.objectives`) then take it by name.
+"""
+
+from evosearch.objectives.base import (
+    DEFAULT_OBJECTIVES,
+    Objective,
+    TrainedResult,
+    canonical_name,
+    find_objective,
+    get_objective,
+    objective_names,
+    objective_vector,
+    register_objective,
+    resolve_objectives,
+)
+from evosearch.objectives.params import DEFAULT_PARAM_REFERENCE, Params
+from evosearch.objectives.score import Score
+
+__all__ = [
+    "DEFAULT_OBJECTIVES",
+    "DEFAULT_PARAM_REFERENCE",
+    "Objective",
+    "Params",
+    "Score",
+    "TrainedResult",
+    "canonical_name",
+    "find_objective",
+    "get_objective",
+    "objective_names",
+    "objective_vector",
+    "register_objective",
+    "resolve_objectives",
+]

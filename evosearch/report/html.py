@@ -216,7 +216,7 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
     str
         An HTML document that needs no other file and fetches nothing.
     """
-    from evosearch.report.plotting import pick_members
+    from evosearch.report.plotting import _point, pick_members
 
     info = record.info
     dataset = info.get("dataset", {})
@@ -259,7 +259,7 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
             entry = chosen[role]
             caption = (
                 f"{role}: {score_name} {entry.objectives[0]:.4f}, "
-                f"{int(entry.objectives[1]):,} parameters"
+                f"{int(_point(data.archive, entry)[1]):,} parameters"
             )
             parts.append(_figure(images, f"architecture-{role}", caption))
         parts.append("</div>")
@@ -340,7 +340,8 @@ def _duration(seconds: float) -> str:
 
 
 def _archive_table(data: RunData, chosen: dict[str, Any]) -> str:
-    from evosearch.report.plotting import _spread
+    from evosearch.objectives import find_objective
+    from evosearch.report.plotting import _point, _spread
 
     members = data.archive.members
     head = (
@@ -350,6 +351,14 @@ def _archive_table(data: RunData, chosen: dict[str, Any]) -> str:
     )
     if not members:
         return head
+    # Columns for the objectives beyond score and parameters (a plug-in not imported here
+    # still shows, by name).
+    others = []
+    for i, name in enumerate(data.archive.objective_names or ()):
+        if name not in ("score", "params"):
+            objective = find_objective(name)
+            label = objective.label if objective else name
+            others.append((i, label, objective.format if objective else "{:.4g}".format))
     rows = []
     for index, entry in enumerate(members):
         tags = "".join(
@@ -365,8 +374,9 @@ def _archive_table(data: RunData, chosen: dict[str, Any]) -> str:
             f"<td>{index}</td>"
             f"<td>{entry.objectives[0]:.4f}</td>"
             f'<td title="fold scores: {_e(folds)}">± {_spread(entry.fold_scores):.4f}</td>'
-            f"<td>{int(entry.objectives[1]):,}</td>"
-            f"<td>{entry.generation}</td>"
+            f"<td>{int(_point(data.archive, entry)[1]):,}</td>"
+            + "".join(f"<td>{_e(fmt(entry.objectives[i]))}</td>" for i, _, fmt in others)
+            + f"<td>{entry.generation}</td>"
             f'<td class="l">{tags}</td>'
             f'<td class="l mono">{_e(described)}</td>'
             "</tr>"
@@ -374,7 +384,8 @@ def _archive_table(data: RunData, chosen: dict[str, Any]) -> str:
     header = (
         f"<tr><th>#</th><th>{_e(data.score_name)}</th>"
         '<th title="half the range of the fold scores">± folds</th><th>params</th>'
-        '<th>generation</th><th class="l">role</th><th class="l">architecture</th></tr>'
+        + "".join(f"<th>{_e(label)}</th>" for _, label, _ in others)
+        + '<th>generation</th><th class="l">role</th><th class="l">architecture</th></tr>'
     )
     return f"{head}<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
 

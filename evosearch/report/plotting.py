@@ -232,10 +232,14 @@ def pick_members(archive: ParetoArchive) -> dict[str, ArchiveEntry]:
     members = archive.members
     if not members:
         return {}
-    best = archive.best(0)
-    smallest = archive.best(1)
-    scores = [m.objectives[0] for m in members]
-    sizes = [math.log10(max(m.objectives[1], 1.0)) for m in members]
+    points = {m.genome_hash: _point(archive, m) for m in members}
+    best = archive.best(0)  # the score is always the first objective
+    # Fewest parameters, ties to the better score, as archive.best would rank them.
+    smallest = min(
+        members, key=lambda m: (points[m.genome_hash][1], -m.objectives[0], m.genome_hash)
+    )
+    scores = [points[m.genome_hash][0] for m in members]
+    sizes = [math.log10(max(points[m.genome_hash][1], 1.0)) for m in members]
     low_s, high_s = min(scores), max(scores)
     low_p, high_p = min(sizes), max(sizes)
 
@@ -247,6 +251,14 @@ def pick_members(archive: ParetoArchive) -> dict[str, ArchiveEntry]:
 
     knee = members[max(range(len(members)), key=lift)]
     return {"best": best, "smallest": smallest, "knee": knee}
+
+
+def _point(archive: ParetoArchive, entry: ArchiveEntry) -> tuple[float, float]:
+    """``(score, parameters)`` of a member, taken by objective name whatever the objectives."""
+    values = archive.named(entry)
+    if "params" in values:
+        return entry.objectives[0], values["params"]
+    return entry.objectives[0], float(Genome.from_json(entry.genome).n_params())
 
 
 # --------------------------------------------------------------------------- matplotlib
@@ -371,8 +383,8 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
         population.set_gid("population")
     members = data.archive.members
     if members:
-        xs = [m.objectives[1] for m in members]
-        ys = [m.objectives[0] for m in members]
+        xs = [_point(data.archive, m)[1] for m in members]
+        ys = [_point(data.archive, m)[0] for m in members]
         (front,) = ax.plot(
             xs,
             ys,
@@ -396,7 +408,8 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
         ax.margins(x=0.05, y=0.12)  # room for the member labels above the front
         ax.xaxis.set_major_formatter(FuncFormatter(_count_format))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, p: ""))
-        _log_ticks(ax, [c[2] for c in data.candidates] + [m.objectives[1] for m in members])
+        sizes = [_point(data.archive, m)[1] for m in members]
+        _log_ticks(ax, [c[2] for c in data.candidates] + sizes)
         ax.legend(loc="best", fontsize=9, framealpha=0.9)
         if data.task == "regression" and scores_shown and min(scores_shown) < -1.0:
             # A diverged regressor can score R² = -1e6: keep the interesting range readable.
@@ -459,7 +472,7 @@ def _label_members(figure: Figure, ax: Axes, archive: ParetoArchive) -> None:
         labels.append(
             ax.annotate(
                 " / ".join(names),
-                xy=(entry.objectives[1], entry.objectives[0]),
+                xy=_point(archive, entry)[::-1],
                 xytext=(7, 9) if smallest_only else (-9, 9),
                 textcoords="offset points",
                 ha="left" if smallest_only else "right",

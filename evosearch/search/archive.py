@@ -3,8 +3,9 @@
 Vocabulary
 ----------
 entry
-    One evaluated genome: its JSON dict, canonical hash, objective vector (by default
-    ``(cross-validated score, n_params)``), fold scores, generation and parent hashes.
+    One evaluated genome: its JSON dict, canonical hash, objective vector (one value per
+    objective of the run, in its order; by default ``(cross-validated score, parameters)``),
+    fold scores, generation and parent hashes.
 dominates
     ``a`` dominates ``b`` when, after multiplying by the weights, ``a`` is at least as good in
     every objective and strictly better in one.
@@ -18,6 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from evosearch.objectives import (
+    DEFAULT_OBJECTIVES,
+    Objective,
+    Params,
+    canonical_name,
+    get_objective,
+)
 
 __all__ = ["ArchiveEntry", "ParetoArchive", "hypervolume_2d"]
 
@@ -137,20 +146,26 @@ class ParetoArchive:
     so the older member (and its lineage) is kept; an accepted entry evicts every member it
     dominates.
 
-    Hypervolume: with exactly two objectives, weights of sign ``(+, -)``, read as
-    ``(score, n_params)``, each member is mapped to ``(s, c)`` with
-    ``s = clip(score, 0, 1)`` (accuracy, or R² where a negative value counts as 0) and
-    ``c = clip(1 - log10(max(n_params, 1)) / log10(param_reference), 0, 1)`` (1 for a single
-    parameter, 0 at ``param_reference`` parameters or more), and the exact 2-D hypervolume
-    of those points with reference point ``(0, 0)`` is reported. It lies in ``[0, 1]`` and
-    is comparable across runs on the same task with the same ``param_reference``.
+    Hypervolume: each member's objective vector is mapped into ``[0, 1]^N`` by each
+    objective's :meth:`~evosearch.objectives.Objective.normalise` (1 the best), and the exact
+    hypervolume of those points with reference point the origin is reported. For the default
+    ``(score, params)``: ``s = clip(score, 0, 1)`` (accuracy, or R² where a negative value
+    counts as 0) and ``c = clip(1 - log10(max(n_params, 1)) / log10(param_reference), 0, 1)``
+    (1 for a single parameter, 0 at ``param_reference`` parameters or more). It lies in
+    ``[0, 1]`` and is comparable across runs on the same task with the same objectives and
+    ``param_reference``.
 
     Parameters
     ----------
     weights : sequence of float, default=(1.0, -1.0)
         One non-zero weight per objective: positive maximises, negative minimises.
     param_reference : float, default=1e7
-        Parameter count that maps to the worst size coordinate (0) in :meth:`hypervolume`.
+        Parameter count that maps to the worst size coordinate (0) of the ``params``
+        objective in :meth:`hypervolume`.
+    objectives : sequence of str, optional
+        The objectives' registered names, in order (see :mod:`evosearch.objectives`); needed
+        by :meth:`hypervolume`. Default: ``("score", "params")`` when the weights are
+        ``(+, -)``, else unknown.
 
     Examples
     --------
@@ -168,7 +183,10 @@ class ParetoArchive:
     """
 
     def __init__(
-        self, weights: Sequence[float] = (1.0, -1.0), param_reference: float = 1e7
+        self,
+        weights: Sequence[float] = (1.0, -1.0),
+        param_reference: float = 1e7,
+        objectives: Sequence[str] | None = None,
     ) -> None:
         self.weights = tuple(float(w) for w in weights)
         if not self.weights or any(w == 0 or not math.isfinite(w) for w in self.weights):
@@ -176,6 +194,16 @@ class ParetoArchive:
         if not (math.isfinite(param_reference) and param_reference > 1):
             raise ValueError(f"param_reference must be a finite number > 1, got {param_reference}")
         self.param_reference = float(param_reference)
+        if objectives is None and len(self.weights) == 2 and self.weights[0] > 0 > self.weights[1]:
+            # Archives written before objectives were named held (score, parameter count).
+            objectives = DEFAULT_OBJECTIVES
+        self.objective_names: tuple[str, ...] | None = None
+        if objectives is not None:
+            # Not looked up: a run folder whose objective's plug-in is not imported still loads.
+            names = tuple(canonical_name(str(name)) for name in objectives)
+            if len(names) != len(self.weights):
+                raise ValueError(f"{len(names)} objective names for {len(self.weights)} weights")
+            self.objective_names = names
         self._members: dict[str, ArchiveEntry] = {}
 
     # ----------------------------------------------------------------------------- contents
@@ -259,8 +287,36 @@ class ParetoArchive:
 
     # ------------------------------------------------------------------------------ queries
 
+    def objective(self, name: str) -> int:
+        """Index of the objective called ``name`` (or an old alias of it) in the vectors.
+
+        Raises
+        ------
+        ValueError
+            If the archive's objectives are unknown or do not include it.
+        """
+        wanted = canonical_name(name)
+        if self.objective_names is None or wanted not in self.objective_names:
+            raise ValueError(f"the archive has no objective {name!r}: {self.objective_names}")
+        return self.objective_names.index(wanted)
+
+    def named(self, entry: ArchiveEntry) -> dict[str, float]:
+        """``entry``'s objective values by objective name (``objective I`` where unnamed)."""
+        names = self.objective_names or tuple(f"objective {i}" for i in range(len(self.weights)))
+        return dict(zip(names, entry.objectives, strict=True))
+
+    def _objectives(self) -> list[Objective]:
+        if self.objective_names is None:
+            raise ValueError(
+                f"hypervolume needs the objectives' names, the archive has only weights "
+                f"{self.weights}"
+            )
+        objectives = [get_objective(name) for name in self.objective_names]
+        # param_reference (a key of the JSON form) sets the params objective's reference.
+        return [Params(self.param_reference) if isinstance(o, Params) else o for o in objectives]
+
     def hypervolume(self) -> float:
-        """Return the normalised 2-D hypervolume of the members (see the class docstring).
+        """Return the normalised hypervolume of the members (see the class docstring).
 
         Returns
         -------
@@ -270,20 +326,19 @@ class ParetoArchive:
         Raises
         ------
         ValueError
-            If the archive does not have exactly two objectives with weights ``(+, -)``.
+            If the archive's objectives are unknown (weights without names).
         """
-        if len(self.weights) != 2 or not (self.weights[0] > 0 > self.weights[1]):
-            raise ValueError(
-                "hypervolume needs two objectives (score to maximise, parameter count to "
-                f"minimise), the archive has weights {self.weights}"
-            )
+        objectives = self._objectives()
         if not self._members:
             return 0.0
         objs = np.array([m.objectives for m in self._members.values()], dtype=np.float64)
-        score = np.clip(objs[:, 0], 0.0, 1.0)
-        size = 1.0 - np.log10(np.maximum(objs[:, 1], 1.0)) / math.log10(self.param_reference)
-        size = np.clip(size, 0.0, 1.0)
-        return hypervolume_2d(np.column_stack([score, size]), (0.0, 0.0))
+        points = np.column_stack([o.normalise(objs[:, i]) for i, o in enumerate(objectives)])
+        if points.shape[1] == 2:
+            # The exact sweep of earlier versions, so that recorded hypervolumes stay bit-equal.
+            return hypervolume_2d(points, (0.0, 0.0))
+        import moocore
+
+        return float(moocore.hypervolume(points, ref=np.zeros(points.shape[1]), maximise=True))
 
     def best(self, objective: int = 0) -> ArchiveEntry:
         """Return the best member by one objective.
@@ -325,14 +380,19 @@ class ParetoArchive:
         -------
         dict
             ``{"format_version": 1, "weights": [...], "param_reference": ...,
-            "members": [entry dicts, in :attr:`members` order]}``.
+            "members": [entry dicts, in :attr:`members` order]}``, plus ``"objectives"``
+            (their names) when they are not the default ``("score", "params")``.
         """
-        return {
+        data: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "weights": list(self.weights),
             "param_reference": self.param_reference,
-            "members": [m.to_dict() for m in self.members],
         }
+        if self.objective_names is not None and self.objective_names != DEFAULT_OBJECTIVES:
+            # Only then: archives of default runs keep the exact form of earlier versions.
+            data["objectives"] = list(self.objective_names)
+        data["members"] = [m.to_dict() for m in self.members]
+        return data
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ParetoArchive:
@@ -361,7 +421,12 @@ class ParetoArchive:
         for key in ("weights", "param_reference", "members"):
             if key not in d:
                 raise ValueError(f"archive is missing key '{key}'")
-        archive = cls(weights=d["weights"], param_reference=d["param_reference"])
+        names = d.get("objectives")
+        if names is not None and (
+            not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+        ):
+            raise ValueError(f"archive 'objectives' must be a list of names, got {names!r}")
+        archive = cls(weights=d["weights"], param_reference=d["param_reference"], objectives=names)
         for item in d["members"]:
             entry = ArchiveEntry.from_dict(item)
             archive._check_objectives(entry)

@@ -1,86 +1,60 @@
 """The Evolver: owns a run's random generator and its generation loop.
 
-One generation: pick parents by binary tournament on (Pareto rank, crowding distance), make
-children by aligned crossover and mutation, re-mutate any child equivalent to a genome already
-evaluated (so the budget goes to new candidates), cross-validate the children, then keep the best
-``population_size`` of parents and children by NSGA-II and update the all-time Pareto archive.
+One generation: the strategy (:mod:`evosearch.search.strategies`) asks for children, which are
+bred from parents picked by binary tournament on (Pareto rank, crowding distance), made by
+aligned crossover and mutation, re-mutated while equivalent to a genome already evaluated (so
+the budget goes to new candidates), and cross-validated (on every fold, or by successive
+halving); the strategy then says who survives, and the all-time Pareto archive of the
+objectives' vectors (:mod:`evosearch.objectives`) is updated and the generation written.
+
+The module is a little over 500 lines only because of the Evolver's public docstrings
+(constructor parameters, resume); the machinery lives in the sibling modules.
 """
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from evosearch import __version__
 from evosearch.data import Dataset, check_dataset
-from evosearch.errors import EvosearchError, InvalidGenomeError, RunFolderError, SettingsError
+from evosearch.errors import EvosearchError, SettingsError
 from evosearch.evaluation import (
     DEFAULT_EVAL_TIMEOUT,
     DeadlineReached,
-    EvaluationResult,
     Evaluator,
     FitHook,
     check_backend,
     check_limits,
 )
-from evosearch.runs import RunFolder, RunRecord, load_run_dataset
-from evosearch.search.archive import ArchiveEntry, ParetoArchive
+from evosearch.objectives import DEFAULT_OBJECTIVES, resolve_objectives
+from evosearch.runs import RunFolder
+from evosearch.search import halving as schedules
+from evosearch.search._breeding import Breeder
+from evosearch.search._checkpoint import (
+    GenerationRecord,
+    RunState,
+    checkpoint_data,
+    finish_generation,
+    generation_line,
+)
+from evosearch.search._holdout import score_holdout, split_holdout
+from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search._run_info import run_info
+from evosearch.search.archive import ParetoArchive
 from evosearch.search.export import refit
 from evosearch.search.inheritance import WeightStore
-from evosearch.search.selection import select_parents, select_survivors
-from evosearch.space import (
-    Genome,
-    InnovationCounter,
-    SearchSpace,
-    cx_aligned,
-    mut_hyperparameter,
-    mutate,
-)
+from evosearch.search.member import Member
+from evosearch.search.strategies import Breed, get_strategy
+from evosearch.space import Genome, InnovationCounter, SearchSpace
 
 __all__ = ["Callback", "Evolver", "GenerationRecord"]
 
-#: The objectives, in order: mean CV score (accuracy, or R² for regression) up, parameters down.
-OBJECTIVES = (("score", 1.0), ("n_params", -1.0))
-WEIGHTS = tuple(weight for _, weight in OBJECTIVES)
-
-#: Survivor-selection strategies: generational NSGA-II, or aging (regularized) evolution.
-STRATEGIES = ("nsga2", "aging")
-
 #: Subfolder of a run folder holding the population's trained weights (``inherit_weights``).
 WEIGHTS_FOLDER = "weights"
-
-# Successive halving trains this many times the children on one fold and finishes the best.
-_HALVING_FACTOR = 2
-# Aging evolution makes a generation's children in this many cycles.
-_AGING_CYCLES = 4
-
-# How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
-_NOVELTY_TRIES = 10
-
-
-@dataclass
-class GenerationRecord:
-    """Statistics of one finished generation (one row of ``Evolver.history_``)."""
-
-    generation: int
-    best_score: float
-    archive_size: int
-    hypervolume: float
-    evaluations: int
-    cache_hits: int
-    failures: int
-    seconds: float
-    mean_score: float
-    median_params: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 class Callback(Protocol):
@@ -93,67 +67,6 @@ class Callback(Protocol):
     def on_generation_end(self, evolver: Evolver, record: GenerationRecord) -> bool | None: ...
 
 
-@dataclass
-class _Member:
-    genome: Genome
-    result: EvaluationResult
-    parents: list[str]
-    generation: int
-
-    @property
-    def objectives(self) -> tuple[float, float]:
-        return (self.result.score, float(self.result.n_params))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "genome": self.genome.to_json(),
-            "result": self.result.to_dict(),
-            "parents": list(self.parents),
-            "generation": self.generation,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _Member:
-        return cls(
-            genome=Genome.from_json(data["genome"]),
-            result=EvaluationResult.from_dict(data["result"]),
-            parents=list(data["parents"]),
-            generation=int(data["generation"]),
-        )
-
-
-@dataclass
-class _RunState:
-    """What the generation loop carries from one generation to the next."""
-
-    rng: np.random.Generator
-    innovations: InnovationCounter
-    evaluator: Evaluator
-    population: list[_Member] | None = None
-    generation: int = -1
-
-    @property
-    def members(self) -> list[_Member]:
-        assert self.population is not None
-        return self.population
-
-
-def _json_record(record: GenerationRecord) -> dict[str, Any]:
-    # NaN (no successful genome yet) is not JSON: write null instead.
-    return {
-        key: None if isinstance(value, float) and not np.isfinite(value) else value
-        for key, value in record.to_dict().items()
-    }
-
-
-def _record_from_json(data: dict[str, Any]) -> GenerationRecord:
-    fields = {name: data[name] for name in GenerationRecord.__dataclass_fields__}
-    for name in ("best_score", "mean_score", "median_params"):
-        if fields[name] is None:
-            fields[name] = float("nan")
-    return GenerationRecord(**fields)
-
-
 def _check_int(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -161,7 +74,7 @@ def _check_int(name: str, value: Any, low: int) -> int:
 
 
 class Evolver:
-    """Evolve neural-network layer graphs on the Pareto front of accuracy and size.
+    """Evolve neural-network layer graphs on the Pareto front of their objectives.
 
     Parameters
     ----------
@@ -219,7 +132,8 @@ class Evolver:
         With ``backend="dask"``: the scheduler address (``tcp://HOST:PORT``); default: the
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
         processes started for the run. See :mod:`evosearch.evaluation.backends.dask`.
-    strategy : {"nsga2", "aging"}, default="nsga2"
+    strategy : str, default="nsga2"
+        A registered strategy (:func:`~evosearch.search.strategies.strategy_names`).
         ``nsga2``: parents and children compete and NSGA-II keeps the best
         ``population_size``. ``aging``: regularized evolution, where each child replaces the
         oldest member whatever its fitness (parents still chosen by Pareto tournament).
@@ -231,11 +145,15 @@ class Evolver:
         A child starts training from its (first) parent's trained weights wherever a layer
         and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
         rows are ever seen in training.
+    objectives : sequence of str, default=("score", "params")
+        Registered objectives (:func:`~evosearch.objectives.objective_names`), in the order of
+        the archive's objective vectors; ``score`` must be the first (the run refits the
+        best-scoring member). ``n_params``, the name older run folders use, means ``params``.
 
     Attributes
     ----------
     archive_ : ParetoArchive
-        The all-time non-dominated set of (score, parameter count).
+        The all-time non-dominated set of objective vectors (by default score, parameters).
     best_estimator_ : sklearn.pipeline.Pipeline
         The archive's most accurate member, refit on all the data.
     history_ : list of GenerationRecord
@@ -277,6 +195,7 @@ class Evolver:
         strategy: str = "nsga2",
         halving: bool = False,
         inherit_weights: bool = True,
+        objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome
@@ -317,16 +236,16 @@ class Evolver:
         ):
             raise SettingsError(f"holdout must be a fraction in (0, 0.5], got {holdout!r}")
         self.holdout = None if holdout is None else float(holdout)
-        if strategy not in STRATEGIES:
-            raise SettingsError(
-                f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}"
-            )
+        get_strategy(strategy)  # refuses an unknown name, listing the known ones
         self.strategy = strategy
         for name, flag in (("halving", halving), ("inherit_weights", inherit_weights)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise SettingsError(f"{name} must be True or False, got {flag!r}")
         self.halving = bool(halving)
         self.inherit_weights = bool(inherit_weights)
+        #: The objectives, resolved from their names (aliases of old run folders accepted).
+        self.objective_set = resolve_objectives(objectives)
+        self.objectives = tuple(o.name for o in self.objective_set)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
@@ -358,15 +277,11 @@ class Evolver:
         parent : dict, optional
             Where ``initial_population`` came from, recorded in ``run.json``.
         """
-        info = self._run_info(dataset)
+        info = run_info(self, dataset)
         dataset = self._search_part(dataset)
         self._check_folds(dataset)
         self._seed_genomes = list(initial_population or ())
-        state = _RunState(
-            rng=np.random.default_rng(np.random.SeedSequence(self.random_state)),
-            innovations=InnovationCounter(),
-            evaluator=self._make_evaluator(dataset),
-        )
+        state = self._fresh_state(dataset)
         if parent is not None:
             info["parent"] = parent
         if self._seed_genomes:
@@ -374,8 +289,6 @@ class Evolver:
             info["initial_population"] = [g.to_json() for g in self._seed_genomes]
         self._folder = RunFolder.create(self.out, info) if self.out else None
         self._weights = self._weight_store(self._folder)
-        self.archive_ = ParetoArchive(weights=WEIGHTS)
-        self.history_: list[GenerationRecord] = []
         try:
             return self._run(dataset, state)
         finally:
@@ -431,99 +344,45 @@ class Evolver:
         Evolver
             Fitted, like after :meth:`fit`.
         """
+        from evosearch.search._resume import prepare_resume
+
         # Locked before anything is read: what another writer wrote meanwhile is seen whole.
         folder = RunFolder.open(path)
         try:
-            return cls._resume_locked(
-                folder, generations, n_jobs, callbacks, X, y, max_time, fit_hook, backend, scheduler
+            evolver, dataset, state = prepare_resume(
+                cls,
+                folder,
+                generations=generations,
+                n_jobs=n_jobs,
+                callbacks=callbacks,
+                X=X,
+                y=y,
+                max_time=max_time,
+                fit_hook=fit_hook,
+                backend=backend,
+                scheduler=scheduler,
             )
+            try:
+                return evolver._run(dataset, state)
+            finally:
+                state.evaluator.close()
         finally:
             folder.close()
 
-    @classmethod
-    def _resume_locked(
-        cls,
-        folder: RunFolder,
-        generations: int | None,
-        n_jobs: int | None,
-        callbacks: Sequence[Callback | Callable[..., Any]],
-        X: Any,
-        y: Any,
-        max_time: float | None,
-        fit_hook: FitHook | None,
-        backend: str | None,
-        scheduler: str | None,
-    ) -> Evolver:
-        from evosearch.runs import load_run
-
-        path = folder.path
-        record = load_run(path)
-        info = record.info
-        settings = dict(info["settings"])
-        if generations is not None:
-            settings["generations"] = generations
-        # Runs written before these settings existed evaluated locally.
-        recorded_backend = settings.get("backend", "local")
-        if backend is None:
-            backend = recorded_backend
-        if scheduler is None and backend == recorded_backend:
-            scheduler = settings.get("scheduler")
-        try:
-            space = SearchSpace.from_dict(info["search_space"], source=f"{path}/run.json")
-            evolver = cls(
-                genome=space,
-                population_size=settings["population_size"],
-                generations=settings["generations"],
-                cv=settings["cv"],
-                n_jobs=settings["n_jobs"] if n_jobs is None else n_jobs,
-                random_state=settings["random_state"],
-                crossover_rate=settings["crossover_rate"],
-                task=settings["task"],
-                callbacks=callbacks,
-                # Runs written before these settings existed had the default limits.
-                eval_timeout=settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
-                max_memory=settings.get("max_memory"),
-                max_time=max_time,
-                fit_hook=fit_hook,
-                max_params=settings.get("max_params"),
-                holdout=settings.get("holdout"),
-                backend=backend,
-                scheduler=scheduler,
-                # Runs written before these settings existed used the plain generational loop.
-                strategy=settings.get("strategy", "nsga2"),
-                halving=settings.get("halving", False),
-                inherit_weights=settings.get("inherit_weights", False),
-            )
-        except KeyError as exc:
-            raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
-        evolver.genome = settings.get("genome", space.name)
-        evolver.out = Path(path)
-        dataset = evolver._search_part(load_run_dataset(record, X, y))
-        evolver._check_folds(dataset)
-        try:
-            evolver._seed_genomes = [
-                Genome.from_json(g) for g in info.get("initial_population", [])
-            ]
-        except ValueError as exc:
-            raise RunFolderError(f"{path}/run.json: bad initial population: {exc}") from None
-        state = evolver._restore(record, dataset, folder)
-        # Only once everything was read back: a damaged folder is refused untouched.
-        if generations is not None and generations != info["settings"]["generations"]:
-            folder.update_run_info(
-                {**info, "settings": {**info["settings"], "generations": generations}}
-            )
-        evolver._folder = folder
-        try:
-            return evolver._run(dataset, state)
-        finally:
-            state.evaluator.close()
-
     # ------------------------------------------------------------------ the loop
-    def _run(self, dataset: Dataset, state: _RunState) -> Evolver:
+    def _run(self, dataset: Dataset, state: RunState) -> Evolver:
         self.dataset_ = dataset
         self.task_ = dataset.task
         self.deadline_reached_ = False
+        self.archive_, self.history_ = state.archive, state.history
         deadline = None if self.max_time is None else time.monotonic() + self.max_time
+        strategy = get_strategy(self.strategy)(self.population_size, self._weights_tuple)
+        self._evaluation = JournalledEvaluation(
+            self._folder,
+            self._weights,
+            self.objective_set,
+            lambda done, total: self._notify("on_evaluation_progress", done, total),
+        )
         self._notify("on_run_start", self)
         stop = False
         try:
@@ -531,7 +390,7 @@ class Evolver:
                 genomes = self._initial_genomes(dataset, state)
                 lineage: list[list[str]] = [[] for _ in genomes]
                 self._start_generation(state)
-                first = self._evaluate(state, genomes, lineage, 0, deadline)
+                first = self._evaluation.evaluate(state, genomes, lineage, 0, deadline)
                 state.population, state.generation = first, 0
                 stop = self._end_generation(state, state.population)
             while not stop and state.generation < self.generations:
@@ -539,12 +398,10 @@ class Evolver:
                     raise DeadlineReached("the deadline passed between two generations")
                 generation = state.generation + 1
                 self._start_generation(state)
-                if self.strategy == "aging":
-                    offspring = self._aging_generation(state, generation, deadline)
-                else:
-                    offspring = self._breed(state, self.population_size, generation, deadline)
-                    state.population = self._survivors(state.population + offspring)
-                state.generation = generation
+                population, offspring = strategy.next_generation(
+                    state.members, self._breeding(state, generation, deadline)
+                )
+                state.population, state.generation = population, generation
                 stop = self._end_generation(state, offspring)
         except DeadlineReached:
             # The unfinished generation is dropped: its finished evaluations are journalled and
@@ -563,44 +420,46 @@ class Evolver:
                 f"all {state.evaluator.evaluations} evaluated genomes failed (e.g. {first_error}):"
                 " no model to refit; check the search space (e.g. a smaller learning_rate)"
             )
-        best = self.archive_.best()
+        best = self.archive_.best(self.archive_.objective("score"))
         best_genome = Genome.from_json(best.genome)
         self.best_estimator_ = refit(
             best_genome, best.genome_hash, dataset, self.random_state, self.cv
         )
         self.best_genome_ = best_genome
         if self._holdout_part is not None:
-            self._score_holdout(dataset, self._holdout_part)
+            score_holdout(self.archive_, dataset, self._holdout_part, self.random_state, self.cv)
+            if self._folder is not None:
+                self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
         return self
 
-    def _initial_genomes(self, dataset: Dataset, state: _RunState) -> list[Genome]:
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with :attr:`best_estimator_`."""
+        return self._fitted().predict(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
+        return float(self._fitted().score(X, y))
+
+    @property
+    def _weights_tuple(self) -> tuple[float, ...]:
+        return tuple(o.weight for o in self.objective_set)
+
+    def _breeder(self) -> Breeder:
+        return Breeder(
+            self.space,
+            self.population_size,
+            self.crossover_rate,
+            self._weights_tuple,
+            self._within_budget,
+        )
+
+    def _initial_genomes(self, dataset: Dataset, state: RunState) -> list[Genome]:
         n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
-        genomes: list[Genome] = []
-        seen: set[str] = set()
-        for seed_genome in getattr(self, "_seed_genomes", ()):
-            genome = seed_genome.copy()
-            genome.graph.nodes[0]["units"] = dataset.n_features
-            genome.graph.nodes[1]["units"] = n_outputs
-            try:
-                genome.validate(self.space)
-            except InvalidGenomeError:
-                continue  # the new settings changed the space: this genome no longer fits
-            state.innovations.observe(genome)
-            if not self._within_budget(genome):
-                continue
-            if genome.canonical_hash() not in seen and len(genomes) < self.population_size:
-                seen.add(genome.canonical_hash())
-                genomes.append(genome)
-        for _ in range(self.population_size * _NOVELTY_TRIES):
-            if len(genomes) == self.population_size:
-                break
-            genome = Genome.random(
-                self.space, dataset.n_features, n_outputs, state.rng, state.innovations
-            )
-            if genome.canonical_hash() not in seen and self._within_budget(genome):
-                seen.add(genome.canonical_hash())
-                genomes.append(genome)
+        seeds = getattr(self, "_seed_genomes", ())
+        genomes = self._breeder().initial(
+            seeds, dataset.n_features, n_outputs, state.rng, state.innovations
+        )
         if not genomes:
             raise SettingsError(
                 f"max_params={self.max_params} is below every random genome of this search space "
@@ -611,194 +470,31 @@ class Evolver:
     def _within_budget(self, genome: Genome) -> bool:
         return self.max_params is None or genome.n_params() <= self.max_params
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict with :attr:`best_estimator_`."""
-        return self._fitted().predict(X)
-
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
-        return float(self._fitted().score(X, y))
-
-    def _make_children(
-        self, state: _RunState, n_children: int
-    ) -> tuple[list[Genome], list[list[str]]]:
-        population, evaluator, rng = state.members, state.evaluator, state.rng
-        innovations = state.innovations
-        # Failed members never parent: with their real (often small) size they would sit on
-        # the first front of the tournament next to the smallest working model.
-        candidates = [m for m in population if m.result.ok] or population
-        objectives = [m.objectives for m in candidates]
-        picks = select_parents(objectives, 2 * n_children, WEIGHTS, rng)
-        children: list[Genome] = []
-        lineage: list[list[str]] = []
-        batch: set[str] = set()
-        for first, second in zip(picks[::2], picks[1::2], strict=True):
-            mother, father = candidates[first], candidates[second]
-            if rng.random() < self.crossover_rate and first != second:
-                child = cx_aligned(mother.genome, father.genome, self.space, rng)
-                parents = [mother.result.genome_hash, father.result.genome_hash]
-            else:
-                child = mother.genome
-                parents = [mother.result.genome_hash]
-            child, _ = mutate(child, self.space, rng, innovations)
-            for _ in range(_NOVELTY_TRIES):
-                child_hash = child.canonical_hash()
-                novel = child_hash not in batch and evaluator.lookup(child, child_hash) is None
-                if novel and self._within_budget(child):
-                    break
-                child, _ = mutate(child, self.space, rng, innovations)
-            if not self._within_budget(child):
-                # Still too big: a hyperparameter change of the parent keeps its (legal) size.
-                child = mut_hyperparameter(mother.genome, self.space, rng, innovations)
-            batch.add(child.canonical_hash())
-            children.append(child)
-            lineage.append(parents)
-        return children, lineage
-
-    def _breed(
-        self, state: _RunState, n_children: int, generation: int, deadline: float | None
-    ) -> list[_Member]:
-        """Make and evaluate ``n_children`` children (with halving: the best of twice as many)."""
-        if not self.halving:
-            children, lineage = self._make_children(state, n_children)
-            return self._evaluate(state, children, lineage, generation, deadline)
-        children, lineage = self._make_children(state, _HALVING_FACTOR * n_children)
-        first_rung = self._evaluate(state, children, lineage, generation, deadline, folds=[0])
-        # Ranked by Pareto dominance on (first-fold score, size), like survivors are: a small
-        # model with a fair score goes on as readily as a large accurate one.
-        working = [i for i, m in enumerate(first_rung) if m.result.ok]
-        keep = select_survivors(
-            [first_rung[i].objectives for i in working], min(n_children, len(working)), WEIGHTS
-        )
-        promoted = sorted(working[k] for k in keep)
-        if not promoted:
-            return first_rung[:n_children]  # all failed: failures are final, nothing to finish
-        return self._evaluate(
-            state,
-            [children[i] for i in promoted],
-            [lineage[i] for i in promoted],
-            generation,
-            deadline,
+    def _breeding(self, state: RunState, generation: int, deadline: float | None) -> Breed:
+        """The ``breed`` callable the strategy gets for ``generation``."""
+        schedule = schedules.successive_halving if self.halving else schedules.evaluate_all
+        return self._breeder().breed_function(
+            state, self._evaluation, generation, deadline, schedule
         )
 
-    def _aging_generation(
-        self, state: _RunState, generation: int, deadline: float | None
-    ) -> list[_Member]:
-        """Regularized evolution: children join, the oldest members leave, in small cycles.
-
-        A generation is ``population_size`` children made in cycles of a quarter of it, each
-        cycle bred from the population the previous cycles left; a failed child does not join.
-        """
-        offspring: list[_Member] = []
-        cycle = max(1, self.population_size // _AGING_CYCLES)
-        while len(offspring) < self.population_size:
-            n_children = min(cycle, self.population_size - len(offspring))
-            children = self._breed(state, n_children, generation, deadline)
-            offspring += children
-            joined = [m for m in children if m.result.ok]
-            # The population list is kept oldest first, so aging drops from its front.
-            population = state.members + joined
-            state.population = population[max(0, len(population) - self.population_size) :]
-        return offspring
-
-    def _evaluate(
-        self,
-        state: _RunState,
-        genomes: list[Genome],
-        lineage: list[list[str]],
-        generation: int,
-        deadline: float | None = None,
-        folds: list[int] | None = None,
-    ) -> list[_Member]:
-        weights = self._weights
-
-        def journal(genome: Genome, result: EvaluationResult) -> None:
-            if weights is not None and result.fold_weights is not None:
-                # Before the journal line: a resume that finds the line finds the weights.
-                weights.add(result.genome_hash, result.fold_weights)
-            if self._folder is not None:
-                self._folder.append_journal(
-                    {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
-                )
-
-        def progress(done: int, total: int) -> None:
-            self._notify("on_evaluation_progress", done, total)
-
-        initial = None
-        if weights is not None:
-            initial = [weights.initial_weights(p[0] if p else None) for p in lineage]
-        results = state.evaluator.evaluate(
-            genomes,
-            on_result=journal,
-            on_progress=progress,
-            deadline=deadline,
-            folds=folds,
-            initial_weights=initial,
-            keep_weights=weights is not None,
-        )
-        return [
-            _Member(genome, result, parents, generation)
-            for genome, result, parents in zip(genomes, results, lineage, strict=True)
-        ]
-
-    def _start_generation(self, state: _RunState) -> None:
+    def _start_generation(self, state: RunState) -> None:
         self._generation_start = time.perf_counter()
         self._counts_before = (state.evaluator.evaluations, state.evaluator.cache_hits)
 
-    def _end_generation(self, state: _RunState, offspring: list[_Member]) -> bool:
-        generation, population = state.generation, state.members
-        self.archive_.update(
-            ArchiveEntry(
-                genome=m.genome.to_json(),
-                genome_hash=m.result.genome_hash,
-                objectives=m.objectives,
-                fold_scores=list(m.result.fold_scores),
-                generation=m.generation,
-                parents=list(m.parents),
-            )
-            for m in offspring
-            if m.result.ok
-        )
-        scores = [m.result.score for m in population if m.result.ok]
-        evaluations = state.evaluator.evaluations - self._counts_before[0]
-        cache_hits = state.evaluator.cache_hits - self._counts_before[1]
-        if self._weights is not None:
-            self._weights.keep_only(m.result.genome_hash for m in population)
-        record = GenerationRecord(
-            generation=generation,
-            best_score=max((e.objectives[0] for e in self.archive_), default=float("nan")),
-            archive_size=len(self.archive_),
-            hypervolume=self.archive_.hypervolume() if len(self.archive_) else 0.0,
-            evaluations=evaluations,
-            cache_hits=cache_hits,
-            failures=sum(not m.result.ok for m in offspring),
+    def _end_generation(self, state: RunState, offspring: list[Member]) -> bool:
+        record = finish_generation(
+            state,
+            offspring,
+            evaluations=state.evaluator.evaluations - self._counts_before[0],
+            cache_hits=state.evaluator.cache_hits - self._counts_before[1],
             seconds=time.perf_counter() - self._generation_start,
-            mean_score=float(np.mean(scores)) if scores else float("nan"),
-            median_params=float(np.median([m.result.n_params for m in population])),
         )
-        self.history_.append(record)
+        if self._weights is not None:
+            self._weights.keep_only(m.result.genome_hash for m in state.members)
         if self._folder is not None:
-            self._folder.append_generation(
-                {
-                    **_json_record(record),
-                    "population": [m.to_dict() for m in population],
-                    "rng_state": state.rng.bit_generator.state,
-                    "innovation_counter": state.innovations.next_id,
-                }
-            )
+            self._folder.append_generation(generation_line(state, record))
             self._folder.write_archive(self.archive_.to_dict())
-            # The checkpoint alone is enough to continue: archive and history live in it too,
-            # so a kill between two of these writes cannot leave them out of step.
-            self._folder.write_checkpoint(
-                {
-                    "generation": generation,
-                    "rng_state": state.rng.bit_generator.state,
-                    "innovation_counter": state.innovations.next_id,
-                    "population": [m.to_dict() for m in population],
-                    "archive": self.archive_.to_dict(),
-                    "history": [_json_record(r) for r in self.history_],
-                }
-            )
+            self._folder.write_checkpoint(checkpoint_data(state))
         stop = False
         for callback in self.callbacks:
             handler = getattr(callback, "on_generation_end", None)
@@ -806,53 +502,11 @@ class Evolver:
             stop = stop or bool(outcome)
         return stop
 
-    def _survivors(self, pool: list[_Member]) -> list[_Member]:
-        """NSGA-II over the successful members; failures only fill places nobody else can.
-
-        A failed genome keeps its real (often small) parameter count, which would put it on
-        the first front next to the smallest working model if it took part in the sorting.
-        """
-        working = [m for m in pool if m.result.ok]
-        failed = [m for m in pool if not m.result.ok]
-        k = min(self.population_size, len(working))
-        keep = select_survivors([m.objectives for m in working], k, WEIGHTS)
-        return [working[i] for i in keep] + failed[: self.population_size - k]
-
     # ------------------------------------------------------------------ set-up and resume
     def _search_part(self, dataset: Dataset) -> Dataset:
         """The rows the search sees; with ``holdout`` the rest is kept for the final check."""
-        self._holdout_part: Dataset | None = None
-        if self.holdout is None:
-            return dataset
-        from dataclasses import replace
-
-        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-
-        splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
-            n_splits=1, test_size=self.holdout, random_state=self.random_state
-        )
-        try:
-            search_rows, held_rows = next(splitter.split(dataset.X, dataset.y))
-        except ValueError as exc:
-            raise SettingsError(f"holdout={self.holdout} cannot split this data: {exc}") from None
-        self._holdout_part = replace(
-            dataset, X=dataset.X[held_rows], y=dataset.y[held_rows], name=f"{dataset.name} holdout"
-        )
-        return replace(dataset, X=dataset.X[search_rows], y=dataset.y[search_rows])
-
-    def _score_holdout(self, search: Dataset, held: Dataset) -> None:
-        """Refit every archive member on the search rows and score it on the held-out rows."""
-        for entry in self.archive_:
-            model = refit(
-                Genome.from_json(entry.genome),
-                entry.genome_hash,
-                search,
-                self.random_state,
-                self.cv,
-            )
-            entry.holdout_score = float(model.score(held.X, held.y))
-        if self._folder is not None:
-            self._folder.write_archive(self.archive_.to_dict())
+        search, self._holdout_part = split_holdout(dataset, self.holdout, self.random_state)
+        return search
 
     def _check_folds(self, dataset: Dataset) -> None:
         if dataset.task == "classification":
@@ -865,67 +519,25 @@ class Evolver:
         elif dataset.n_samples < self.cv:
             raise SettingsError(f"cv={self.cv} needs at least {self.cv} rows")
 
-    def _make_evaluator(self, dataset: Dataset) -> Evaluator:
-        return Evaluator(
-            dataset.X,
-            dataset.y,
-            dataset.task,
-            cv=self.cv,
-            n_jobs=self.n_jobs,
-            seed=self.random_state,
-            eval_timeout=self.eval_timeout,
-            max_memory=self.max_memory,
-            fit_hook=self.fit_hook,
-            backend=self.backend,
-            scheduler=self.scheduler,
-        )
-
-    def _restore(self, record: RunRecord, dataset: Dataset, folder: RunFolder) -> _RunState:
-        """Rebuild the loop state from the checkpoint and the evaluation cache from the journal."""
-        checkpoint = record.checkpoint
-        state = _RunState(
+    def _fresh_state(self, dataset: Dataset) -> RunState:
+        return RunState(
             rng=np.random.default_rng(np.random.SeedSequence(self.random_state)),
             innovations=InnovationCounter(),
-            evaluator=self._make_evaluator(dataset),
+            evaluator=Evaluator(
+                dataset.X,
+                dataset.y,
+                dataset.task,
+                cv=self.cv,
+                n_jobs=self.n_jobs,
+                seed=self.random_state,
+                eval_timeout=self.eval_timeout,
+                max_memory=self.max_memory,
+                fit_hook=self.fit_hook,
+                backend=self.backend,
+                scheduler=self.scheduler,
+            ),
+            archive=ParetoArchive(weights=self._weights_tuple, objectives=self.objectives),
         )
-        self.archive_ = ParetoArchive(weights=WEIGHTS)
-        self.history_ = []
-        where = record.path / RunFolder.CHECKPOINT_FILE
-        if checkpoint is not None:
-            try:
-                state.rng.bit_generator.state = checkpoint["rng_state"]
-                state.innovations = InnovationCounter(checkpoint["innovation_counter"])
-                state.population = [_Member.from_dict(m) for m in checkpoint["population"]]
-                state.generation = int(checkpoint["generation"])
-                self.archive_ = ParetoArchive.from_dict(checkpoint["archive"])
-                self.history_ = [_record_from_json(r) for r in checkpoint["history"]]
-            except (KeyError, TypeError, ValueError) as exc:
-                raise RunFolderError(f"{where}: damaged checkpoint ({exc!r})") from None
-        for number, entry in enumerate(record.journal, start=1):
-            try:
-                genome = Genome.from_json(entry["genome"])
-                # from_dict ignores the line's other keys and fills fields newer than it.
-                result = EvaluationResult.from_dict(entry)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise RunFolderError(f"{folder.journal_path}:{number}: {exc}") from None
-            if genome.canonical_hash() != result.genome_hash:
-                raise RunFolderError(
-                    f"{folder.journal_path}:{number}: the genome does not match its hash"
-                )
-            if entry["generation"] <= state.generation:
-                state.evaluator.remember(genome, result)
-            else:
-                # Finished in the generation the kill interrupted: handed back, not retrained,
-                # when that generation asks for it again.
-                state.evaluator.replay(genome, result)
-        self._weights = self._weight_store(folder)
-        if self._weights is not None:
-            try:
-                self._weights.load()
-            except ValueError as exc:
-                raise RunFolderError(str(exc)) from None
-        folder.repair(record, state.generation)
-        return state
 
     def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:
         if not self.inherit_weights:
@@ -943,65 +555,3 @@ class Evolver:
         if not hasattr(self, "best_estimator_"):
             raise AttributeError("this Evolver is not fitted yet: call fit(X, y) first")
         return self.best_estimator_
-
-    def _run_info(self, dataset: Dataset) -> dict[str, Any]:
-        import deap
-        import networkx
-        import sklearn
-
-        return {
-            "settings": {
-                "genome": str(self.genome)
-                if not isinstance(self.genome, SearchSpace)
-                else self.space.name,
-                "population_size": self.population_size,
-                "generations": self.generations,
-                "cv": self.cv,
-                "n_jobs": self.n_jobs,
-                "random_state": self.random_state,
-                "crossover_rate": self.crossover_rate,
-                "task": self.task,
-                # They decide which genomes fail, so a resume keeps them.
-                "eval_timeout": self.eval_timeout,
-                "max_memory": self.max_memory,
-                "max_params": self.max_params,
-                "holdout": self.holdout,
-                # Where evaluations ran; a resume goes on there unless told otherwise.
-                "backend": self.backend,
-                "scheduler": self.scheduler,
-                "strategy": self.strategy,
-                "halving": self.halving,
-                "inherit_weights": self.inherit_weights,
-            },
-            "objectives": [{"name": n, "weight": w} for n, w in OBJECTIVES],
-            "search_space": self.space.to_dict(),
-            "dataset": {
-                "name": dataset.name,
-                # How resume finds the data again: a bundled name or an absolute file path;
-                # None for in-memory arrays (resume then needs X and y).
-                "source": _dataset_source(dataset),
-                "task": dataset.task,
-                "n_samples": dataset.n_samples,
-                "n_features": dataset.n_features,
-                "target": dataset.target_name,
-                "fingerprint": dataset.fingerprint(),
-            },
-            "versions": {
-                "evosearch": __version__,
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "scikit-learn": sklearn.__version__,
-                "deap": deap.__version__,
-                "networkx": networkx.__version__,
-            },
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-
-
-def _dataset_source(dataset: Dataset) -> str | None:
-    from evosearch.data import BUNDLED
-
-    if dataset.name in BUNDLED:
-        return dataset.name
-    path = Path(dataset.name)
-    return str(path.resolve()) if path.suffix in (".csv", ".npz") and path.is_file() else None

@@ -24,7 +24,7 @@ from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import build_estimator, task_seed
 from evosearch.runs import RunRecord, atomic_write_json
-from evosearch.search.archive import ArchiveEntry
+from evosearch.search.archive import ArchiveEntry, ParetoArchive
 from evosearch.space import Genome
 
 __all__ = ["export_member", "refit", "select_member"]
@@ -42,14 +42,12 @@ def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int
 
 def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEntry]:
     """The archive member to export: index ``member`` (smallest first), or the best if None."""
-    from evosearch.search.archive import ParetoArchive
-
     if record.archive is None:
         raise RunFolderError(f"run {record.path} has no archive yet: no generation finished")
     archive = ParetoArchive.from_dict(record.archive)
     members = archive.members
     if member is None:
-        best = archive.best()
+        best = archive.best(archive.objective("score"))
         return next(i for i, m in enumerate(members) if m.genome_hash == best.genome_hash), best
     if not 0 <= member < len(members):
         raise SettingsError(
@@ -89,15 +87,17 @@ def export_member(
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / "model.joblib")
     atomic_write_json(out / "genome.json", genome.to_json())
+    values = ParetoArchive.from_dict(record.archive).named(entry) if record.archive else {}
     metadata = {
         "format_version": 1,
         "run": str(record.path.resolve()),
         "member": index,
         "genome_hash": entry.genome_hash,
         "task": dataset.task,
-        "cv_score": entry.objectives[0],
+        "cv_score": values.get("score", entry.objectives[0]),
         "fold_scores": entry.fold_scores,
-        "n_params": int(entry.objectives[1]),
+        "n_params": int(values.get("params", genome.n_params())),
+        "objectives": values,
         "architecture": genome.describe(),
         "features": dataset.feature_names,
         "target": dataset.target_name,

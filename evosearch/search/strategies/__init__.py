@@ -1,1 +1,33 @@
-"""(placeholder: filled in by the plug-in redesign)."""
+"""Search strategies, one module each, in a registry by name: ``nsga2`` and ``aging``.
+
+A new strategy subclasses :class:`Strategy` and is registered with :func:`register_strategy`;
+``Evolver(strategy=name)`` then uses it and the contract suite
+(:mod:`evosearch.testing.strategies`) tests it.
+"""
+
+from evosearch.search.strategies.aging import Aging
+from evosearch.search.strategies.base import (
+    Breed,
+    Generation,
+    Strategy,
+    get_strategy,
+    register_strategy,
+    strategy_names,
+)
+from evosearch.search.strategies.nsga2 import NSGA2
+
+# The built-ins, registered here in this order (error messages list them so); a plug-in
+# registers itself in its own module.
+register_strategy(NSGA2)
+register_strategy(Aging)
+
+__all__ = [
+    "NSGA2",
+    "Aging",
+    "Breed",
+    "Generation",
+    "Strategy",
+    "get_strategy",
+    "register_strategy",
+    "strategy_names",
+]

@@ -1,0 +1,168 @@
+"""Making genomes: the random initial population, and children of tournament-chosen parents.
+
+Every random draw comes from the run's generator, in a fixed order, so that a seed reproduces
+a run and a resume continues it exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from evosearch.errors import InvalidGenomeError
+from evosearch.evaluation import Evaluator
+from evosearch.search._checkpoint import RunState
+from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search.halving import Schedule
+from evosearch.search.member import Member
+from evosearch.search.selection import select_parents
+from evosearch.space import (
+    Genome,
+    InnovationCounter,
+    SearchSpace,
+    cx_aligned,
+    mut_hyperparameter,
+    mutate,
+)
+
+__all__ = ["Breeder"]
+
+# How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
+_NOVELTY_TRIES = 10
+
+
+class Breeder:
+    """Makes genomes for one run.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    population_size : int
+    crossover_rate : float
+    weights : sequence of float
+        The objectives' weights (parent tournaments compare objective vectors).
+    within_budget : callable
+        ``within_budget(genome)``: False for a genome never to train (e.g. over ``max_params``);
+        such a child is mutated again, like a duplicate.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        population_size: int,
+        crossover_rate: float,
+        weights: Sequence[float],
+        within_budget: Callable[[Genome], bool],
+    ) -> None:
+        self.space = space
+        self.population_size = population_size
+        self.crossover_rate = crossover_rate
+        self.weights = tuple(weights)
+        self.within_budget = within_budget
+
+    def initial(
+        self,
+        seeds: Sequence[Genome],
+        n_features: int,
+        n_outputs: int,
+        rng: np.random.Generator,
+        innovations: InnovationCounter,
+    ) -> list[Genome]:
+        """The initial population: the fitting ``seeds`` first, then distinct random genomes.
+
+        Empty when no genome is within the budget.
+        """
+        genomes: list[Genome] = []
+        seen: set[str] = set()
+        for seed_genome in seeds:
+            genome = seed_genome.copy()
+            genome.graph.nodes[0]["units"] = n_features
+            genome.graph.nodes[1]["units"] = n_outputs
+            try:
+                genome.validate(self.space)
+            except InvalidGenomeError:
+                continue  # the new settings changed the space: this genome no longer fits
+            innovations.observe(genome)
+            if not self.within_budget(genome):
+                continue
+            if genome.canonical_hash() not in seen and len(genomes) < self.population_size:
+                seen.add(genome.canonical_hash())
+                genomes.append(genome)
+        for _ in range(self.population_size * _NOVELTY_TRIES):
+            if len(genomes) == self.population_size:
+                break
+            genome = Genome.random(self.space, n_features, n_outputs, rng, innovations)
+            if genome.canonical_hash() not in seen and self.within_budget(genome):
+                seen.add(genome.canonical_hash())
+                genomes.append(genome)
+        return genomes
+
+    def children(
+        self,
+        population: list[Member],
+        n_children: int,
+        rng: np.random.Generator,
+        innovations: InnovationCounter,
+        evaluator: Evaluator,
+    ) -> tuple[list[Genome], list[list[str]]]:
+        """``n_children`` new children of ``population`` and their parents' hashes.
+
+        Parents are picked by binary tournament on (Pareto rank, crowding distance); a child
+        comes from aligned crossover (with ``crossover_rate``) and is always mutated; one equal
+        to a genome already evaluated (or in this batch) or over the budget is mutated again.
+        """
+        # Failed members never parent: with their real (often small) size they would sit on
+        # the first front of the tournament next to the smallest working model.
+        candidates = [m for m in population if m.result.ok] or population
+        objectives = [m.objectives for m in candidates]
+        picks = select_parents(objectives, 2 * n_children, self.weights, rng)
+        children: list[Genome] = []
+        lineage: list[list[str]] = []
+        batch: set[str] = set()
+        for first, second in zip(picks[::2], picks[1::2], strict=True):
+            mother, father = candidates[first], candidates[second]
+            if rng.random() < self.crossover_rate and first != second:
+                child = cx_aligned(mother.genome, father.genome, self.space, rng)
+                parents = [mother.result.genome_hash, father.result.genome_hash]
+            else:
+                child = mother.genome
+                parents = [mother.result.genome_hash]
+            child, _ = mutate(child, self.space, rng, innovations)
+            for _ in range(_NOVELTY_TRIES):
+                child_hash = child.canonical_hash()
+                novel = child_hash not in batch and evaluator.lookup(child, child_hash) is None
+                if novel and self.within_budget(child):
+                    break
+                child, _ = mutate(child, self.space, rng, innovations)
+            if not self.within_budget(child):
+                # Still too big: a hyperparameter change of the parent keeps its (legal) size.
+                child = mut_hyperparameter(mother.genome, self.space, rng, innovations)
+            batch.add(child.canonical_hash())
+            children.append(child)
+            lineage.append(parents)
+        return children, lineage
+
+    def breed_function(
+        self,
+        state: RunState,
+        evaluation: JournalledEvaluation,
+        generation: int,
+        deadline: float | None,
+        schedule: Schedule,
+    ) -> Callable[[list[Member], int], list[Member]]:
+        """The ``breed(population, n)`` a strategy gets: children of ``population``, evaluated
+        for ``generation`` by ``schedule`` (every fold, or successive halving)."""
+
+        def breed(population: list[Member], n_children: int) -> list[Member]:
+            def make(n: int) -> tuple[list[Genome], list[list[str]]]:
+                return self.children(population, n, state.rng, state.innovations, state.evaluator)
+
+            def evaluate(
+                genomes: list[Genome], lineage: list[list[str]], folds: list[int] | None
+            ) -> list[Member]:
+                return evaluation.evaluate(state, genomes, lineage, generation, deadline, folds)
+
+            return schedule(make, evaluate, n_children, self.weights)
+
+        return breed

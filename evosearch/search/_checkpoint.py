@@ -1,0 +1,189 @@
+"""The loop's state between generations, and its (de)serialisation to the run folder.
+
+What a generation writes (a ``generations.jsonl`` line, ``checkpoint.json``) and how a resume
+reads it back (checkpoint, then the journal into the evaluation cache) live here, next to each
+other, so that the two stay in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evosearch.errors import RunFolderError
+from evosearch.evaluation import EvaluationResult, Evaluator
+from evosearch.objectives import Objective
+from evosearch.runs import RunFolder, RunRecord
+from evosearch.search.archive import ArchiveEntry, ParetoArchive
+from evosearch.search.member import Member
+from evosearch.space import Genome, InnovationCounter
+
+__all__ = [
+    "GenerationRecord",
+    "RunState",
+    "checkpoint_data",
+    "finish_generation",
+    "generation_line",
+    "restore_state",
+]
+
+
+@dataclass
+class GenerationRecord:
+    """Statistics of one finished generation (one row of ``Evolver.history_``)."""
+
+    generation: int
+    best_score: float
+    archive_size: int
+    hypervolume: float
+    evaluations: int
+    cache_hits: int
+    failures: int
+    seconds: float
+    mean_score: float
+    median_params: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunState:
+    """What the generation loop carries from one generation to the next."""
+
+    rng: np.random.Generator
+    innovations: InnovationCounter
+    evaluator: Evaluator
+    archive: ParetoArchive
+    history: list[GenerationRecord] = field(default_factory=list)
+    population: list[Member] | None = None
+    generation: int = -1
+
+    @property
+    def members(self) -> list[Member]:
+        assert self.population is not None
+        return self.population
+
+
+def finish_generation(
+    state: RunState, offspring: list[Member], evaluations: int, cache_hits: int, seconds: float
+) -> GenerationRecord:
+    """Offer the successful ``offspring`` to the archive; return and keep the generation's record.
+
+    ``state.generation`` and ``state.population`` are already the finished generation's.
+    """
+    population = state.members
+    state.archive.update(
+        ArchiveEntry(
+            genome=m.genome.to_json(),
+            genome_hash=m.result.genome_hash,
+            objectives=m.objectives,
+            fold_scores=list(m.result.fold_scores),
+            generation=m.generation,
+            parents=list(m.parents),
+        )
+        for m in offspring
+        if m.result.ok
+    )
+    scores = [m.result.score for m in population if m.result.ok]
+    score = state.archive.objective("score")
+    record = GenerationRecord(
+        generation=state.generation,
+        best_score=max((e.objectives[score] for e in state.archive), default=float("nan")),
+        archive_size=len(state.archive),
+        hypervolume=state.archive.hypervolume() if len(state.archive) else 0.0,
+        evaluations=evaluations,
+        cache_hits=cache_hits,
+        failures=sum(not m.result.ok for m in offspring),
+        seconds=seconds,
+        mean_score=float(np.mean(scores)) if scores else float("nan"),
+        median_params=float(np.median([m.result.n_params for m in population])),
+    )
+    state.history.append(record)
+    return record
+
+
+def _json_record(record: GenerationRecord) -> dict[str, Any]:
+    # NaN (no successful genome yet) is not JSON: write null instead.
+    return {
+        key: None if isinstance(value, float) and not np.isfinite(value) else value
+        for key, value in record.to_dict().items()
+    }
+
+
+def _record_from_json(data: dict[str, Any]) -> GenerationRecord:
+    fields = {name: data[name] for name in GenerationRecord.__dataclass_fields__}
+    for name in ("best_score", "mean_score", "median_params"):
+        if fields[name] is None:
+            fields[name] = float("nan")
+    return GenerationRecord(**fields)
+
+
+def generation_line(state: RunState, record: GenerationRecord) -> dict[str, Any]:
+    """The ``generations.jsonl`` line of the generation that ``record`` describes."""
+    return {
+        **_json_record(record),
+        "population": [m.to_dict() for m in state.members],
+        "rng_state": state.rng.bit_generator.state,
+        "innovation_counter": state.innovations.next_id,
+    }
+
+
+def checkpoint_data(state: RunState) -> dict[str, Any]:
+    """``checkpoint.json``: enough to continue (archive and history live in it too, so a kill
+    between two of a generation's writes cannot leave them out of step)."""
+    return {
+        "generation": state.generation,
+        "rng_state": state.rng.bit_generator.state,
+        "innovation_counter": state.innovations.next_id,
+        "population": [m.to_dict() for m in state.members],
+        "archive": state.archive.to_dict(),
+        "history": [_json_record(r) for r in state.history],
+    }
+
+
+def restore_state(
+    record: RunRecord,
+    folder: RunFolder,
+    state: RunState,
+    objectives: Sequence[Objective],
+) -> None:
+    """Fill a fresh ``state`` from the checkpoint, and its evaluator's cache from the journal.
+
+    Raises
+    ------
+    RunFolderError
+        If the checkpoint or a journal line is damaged.
+    """
+    checkpoint = record.checkpoint
+    where = record.path / RunFolder.CHECKPOINT_FILE
+    if checkpoint is not None:
+        try:
+            state.rng.bit_generator.state = checkpoint["rng_state"]
+            state.innovations = InnovationCounter(checkpoint["innovation_counter"])
+            state.population = [Member.from_dict(m, objectives) for m in checkpoint["population"]]
+            state.generation = int(checkpoint["generation"])
+            state.archive = ParetoArchive.from_dict(checkpoint["archive"])
+            state.history = [_record_from_json(r) for r in checkpoint["history"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunFolderError(f"{where}: damaged checkpoint ({exc!r})") from None
+    for number, entry in enumerate(record.journal, start=1):
+        try:
+            genome = Genome.from_json(entry["genome"])
+            # from_dict ignores the line's other keys and fills fields newer than it.
+            result = EvaluationResult.from_dict(entry)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunFolderError(f"{folder.journal_path}:{number}: {exc}") from None
+        if genome.canonical_hash() != result.genome_hash:
+            raise RunFolderError(
+                f"{folder.journal_path}:{number}: the genome does not match its hash"
+            )
+        if entry["generation"] <= state.generation:
+            state.evaluator.remember(genome, result)
+        else:
+            # Finished in the generation the kill interrupted: handed back, not retrained,
+            # when that generation asks for it again.
+            state.evaluator.replay(genome, result)

@@ -1,0 +1,55 @@
+"""The holdout check: rows kept out of the search, scored by each archive member at the end."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from evosearch.data import Dataset
+from evosearch.errors import SettingsError
+from evosearch.search.archive import ParetoArchive
+from evosearch.search.export import refit
+from evosearch.space import Genome
+
+__all__ = ["score_holdout", "split_holdout"]
+
+
+def split_holdout(
+    dataset: Dataset, fraction: float | None, seed: int
+) -> tuple[Dataset, Dataset | None]:
+    """Split off ``fraction`` of the rows (stratified for classification, drawn with ``seed``).
+
+    Returns
+    -------
+    (Dataset, Dataset or None)
+        The rows the search sees and the held-out rows (None, and all rows searched, when
+        ``fraction`` is None).
+
+    Raises
+    ------
+    SettingsError
+        If the data cannot be split so (e.g. a class too small).
+    """
+    if fraction is None:
+        return dataset, None
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+    splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
+        n_splits=1, test_size=fraction, random_state=seed
+    )
+    try:
+        search_rows, held_rows = next(splitter.split(dataset.X, dataset.y))
+    except ValueError as exc:
+        raise SettingsError(f"holdout={fraction} cannot split this data: {exc}") from None
+    held = replace(
+        dataset, X=dataset.X[held_rows], y=dataset.y[held_rows], name=f"{dataset.name} holdout"
+    )
+    return replace(dataset, X=dataset.X[search_rows], y=dataset.y[search_rows]), held
+
+
+def score_holdout(
+    archive: ParetoArchive, search: Dataset, held: Dataset, seed: int, cv: int
+) -> None:
+    """Refit every archive member on the search rows and set its ``holdout_score``."""
+    for entry in archive:
+        model = refit(Genome.from_json(entry.genome), entry.genome_hash, search, seed, cv)
+        entry.holdout_score = float(model.score(held.X, held.y))

@@ -1,0 +1,88 @@
+"""The loop's evaluation step: cross-validate genomes, journal each result, keep their weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from evosearch.evaluation import EvaluationResult
+from evosearch.objectives import Objective
+from evosearch.runs import RunFolder
+from evosearch.search._checkpoint import RunState
+from evosearch.search.inheritance import WeightStore
+from evosearch.search.member import Member
+from evosearch.space import Genome
+
+__all__ = ["JournalledEvaluation"]
+
+
+class JournalledEvaluation:
+    """Evaluates genomes for the Evolver and records every finished evaluation as it lands.
+
+    Parameters
+    ----------
+    folder : RunFolder or None
+        Where each result is journalled (nothing is written when None).
+    weights : WeightStore or None
+        With weight inheritance: children start from their first parent's trained weights,
+        and every child's trained weights are kept.
+    objectives : sequence of Objective
+        The members' objective vectors are computed from these.
+    on_progress : callable
+        ``on_progress(done, total)`` as fold fits finish.
+    """
+
+    def __init__(
+        self,
+        folder: RunFolder | None,
+        weights: WeightStore | None,
+        objectives: Sequence[Objective],
+        on_progress: Callable[[int, int], None],
+    ) -> None:
+        self.folder = folder
+        self.weights = weights
+        self.objectives = tuple(objectives)
+        self.on_progress = on_progress
+
+    def evaluate(
+        self,
+        state: RunState,
+        genomes: list[Genome],
+        lineage: list[list[str]],
+        generation: int,
+        deadline: float | None = None,
+        folds: list[int] | None = None,
+    ) -> list[Member]:
+        """Cross-validate ``genomes`` (on ``folds`` only, if given) with the run's evaluator.
+
+        Raises
+        ------
+        DeadlineReached
+            When ``deadline`` passes first (finished results are journalled already).
+        """
+        weights, folder = self.weights, self.folder
+
+        def journal(genome: Genome, result: EvaluationResult) -> None:
+            if weights is not None and result.fold_weights is not None:
+                # Before the journal line: a resume that finds the line finds the weights.
+                weights.add(result.genome_hash, result.fold_weights)
+            if folder is not None:
+                folder.append_journal(
+                    {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
+                )
+
+        initial = None
+        if weights is not None:
+            initial = [weights.initial_weights(p[0] if p else None) for p in lineage]
+        results = state.evaluator.evaluate(
+            genomes,
+            on_result=journal,
+            on_progress=self.on_progress,
+            deadline=deadline,
+            folds=folds,
+            initial_weights=initial,
+            keep_weights=weights is not None,
+        )
+        return [
+            Member.evaluated(genome, result, parents, generation, self.objectives)
+            for genome, result, parents in zip(genomes, results, lineage, strict=True)
+        ]
