@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from evosearch.nn import count_parameters
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.operators import (
-    MUTATIONS,
     applicable_mutations,
     cx_aligned,
     mut_add_layer,
@@ -22,6 +21,7 @@ from evosearch.space.operators import (
     mut_remove_layer,
     mut_remove_skip,
     mutate,
+    mutations,
 )
 from evosearch.space.space import Choice, SearchSpace
 
@@ -88,7 +88,7 @@ def test_random_variation_sequences_keep_every_invariant(seed: int, name: str) -
             parent = pop[int(rng.integers(len(pop)))]
             before = snapshot(parent)
             child, used = mutate(parent, space, rng, counter)
-            assert used in MUTATIONS
+            assert used in mutations(space)
             assert snapshot(parent) == before
             new = set(child.graph) - set(parent.graph)
             if used == "add_layer":
@@ -149,7 +149,7 @@ def _check_named_effect(name: str, parent: Genome, child: Genome, space: SearchS
         assert c_edges == p_edges and set(c_layers) == set(p_layers)
         assert child.hyperparameters == parent.hyperparameters
         changed = [node for node in p_layers if c_layers[node] != p_layers[node]]
-        exact = isinstance(space.layer_params[name], Choice)  # a range may round back
+        exact = isinstance(space.layers["dense"][name], Choice)  # a range may round back
         assert len(changed) == 1 if exact else len(changed) <= 1
         for node in changed:
             diff = {k for k in p_layers[node] if c_layers[node][k] != p_layers[node][k]}
@@ -170,9 +170,9 @@ def test_each_named_mutation_does_what_its_name_says(seed: int, name: str, steps
     space = SPACES[name]
     genome, counter = evolved(space, seed, steps)
     applicable = applicable_mutations(genome, space)
-    assert set(applicable) <= set(MUTATIONS)
+    assert set(applicable) <= set(mutations(space))
     rng = np.random.default_rng(seed + 1)
-    for mutation_name, mutation in MUTATIONS.items():
+    for mutation_name, mutation in mutations(space).items():
         before = snapshot(genome)
         child = mutation(genome, space, rng, counter)
         assert snapshot(genome) == before, f"{mutation_name} modified its parent"
