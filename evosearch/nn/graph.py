@@ -283,10 +283,10 @@ class Workspace:
         # grad[k]: d(loss)/d(output of step k). The output step's is computed in place of its
         # (no longer needed) outputs, so forward() points grad[-1] at them.
         self.grad: list[Array] = (
-            [np.empty((m, *s.out_shape), _F32) for s in steps[:-1]] if (train) else []
+            [np.empty((m, *s.out_shape), dtype) for s in steps[:-1]] if train else []
         )
         self.grad.append(self.acts[-1])
-        self.scratch = [np.empty((m, *s.out_shape), _F32) for s in steps] if train else []
+        self.scratch = [np.empty((m, *s.out_shape), dtype) for s in steps] if train else []
         self.col = np.empty(m, _F32)
         self.rows = np.arange(m)
 

@@ -38,7 +38,13 @@ import numpy as np
 
 from evosearch.errors import InvalidGenomeError
 from evosearch.nn.graph import output_layer
-from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerKind, Shape, get_layer_kind
+from evosearch.nn.layers import (
+    DEFAULT_LAYER_KIND,
+    LayerKind,
+    Shape,
+    get_layer_kind,
+    register_layer_kind,
+)
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
@@ -147,6 +153,26 @@ class Genome:
         n_layers = int(rng.integers(low, high + 1))
         layers = [space.sample_layer(rng) for _ in range(n_layers)]
         return cls.chain(n_inputs, n_outputs, layers, space.sample_training(rng), innovations)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The classes of the layer kinds used ride along, pickled by reference: a process that
+        # unpickles the genome (an evaluation worker, local or Dask) imports the modules that
+        # define them, which registers plug-in kinds registered in the parent only.
+        graph = self.graph
+        kinds = {
+            type(kind)
+            for kind in (_kind_of(graph.nodes[n]) for n in graph if n not in (INPUT, OUTPUT))
+            if kind is not None
+        }
+        classes = sorted(kinds, key=lambda cls: cls.name)
+        return {"graph": graph, "hyperparameters": self.hyperparameters, "kinds": classes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for cls in state.get("kinds", ()):
+            if type(_kind_of({"kind": cls.name})) is not cls:
+                register_layer_kind(cls)
+        self.graph = state["graph"]
+        self.hyperparameters = state["hyperparameters"]
 
     def copy(self) -> Genome:
         """A deep copy: operators never modify their parents."""

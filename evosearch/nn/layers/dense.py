@@ -20,7 +20,6 @@ ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "elu", "leaky_relu")
 LINEAR = "linear"
 """The output layer's activation (logits / regression outputs); not a choice for hidden layers."""
 
-_F32 = np.float32
 _LEAKY_SLOPE = 0.01
 
 # Fill colours of node boxes in drawings, per activation.
@@ -89,12 +88,12 @@ class _Buffers:
         self.dropped: Array | None = None
         self.out = self.pre  # what the layer passes on
         if train and dropout > 0.0:
-            self.dropmask = np.empty((m, units), _F32)
+            self.dropmask = np.empty((m, units), dtype)
             self.dropkeep = np.empty((m, units), np.bool_)
-            self.dropped = np.empty((m, units), _F32)
+            self.dropped = np.empty((m, units), dtype)
             self.out = self.dropped
         self.flags = np.empty((m, units), np.bool_) if train else None
-        self.ones = np.ones(m, _F32) if train else None
+        self.ones: Array | None = np.ones(m, dtype) if train else None
 
 
 class Dense(LayerKind):
@@ -162,7 +161,7 @@ class Dense(LayerKind):
         if rng is not None and dropout > 0.0:
             mask, keep, dropped = buffers.dropmask, buffers.dropkeep, buffers.dropped
             assert mask is not None and keep is not None and dropped is not None
-            rng.random(dtype=_F32, out=mask)
+            rng.random(dtype=mask.dtype.type, out=mask)
             np.greater_equal(mask, dropout, out=keep)
             # Inverted dropout: scale kept units so the expected activation is unchanged.
             np.multiply(keep, 1.0 / (1.0 - dropout), out=mask)
