@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import toy_layer  # noqa: F401  (registers the toy "wave" kind for the mixed space)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.operators import (
     applicable_mutations,
     cx_aligned,
+    layer_attribute_names,
     mut_add_layer,
     mut_add_skip,
     mut_hyperparameter,
@@ -42,7 +44,11 @@ RANGES = variant(
     {"min_layers": 0, "max_layers": 5, "initial_layers": [0, 3]},
     {"units": {"low": 1, "high": 48, "log": True}, "dropout": {"low": 0.0, "high": 0.5}},
 )
-SPACES = {"mlp": MLP, "no_skips": NO_SKIPS, "tight": TIGHT, "ranges": RANGES}
+# Two layer kinds: dense and the toy plug-in kind "wave" (its width follows its input's).
+MIXED = SearchSpace.from_dict(
+    {**MLP.to_dict(), "layers": {"dense": MLP.to_dict()["layers"]["dense"], "wave": {}}}
+)
+SPACES = {"mlp": MLP, "no_skips": NO_SKIPS, "tight": TIGHT, "ranges": RANGES, "mixed": MIXED}
 
 seeds = st.integers(0, 2**32 - 1)
 space_names = st.sampled_from(sorted(SPACES))
@@ -145,11 +151,12 @@ def _check_named_effect(name: str, parent: Genome, child: Genome, space: SearchS
             assert c_edges < p_edges and len(c_edges) == len(p_edges) - 1
             (removed,) = p_edges - c_edges
             assert removed in parent.skip_edges()
-    elif name in ("units", "activation", "dropout"):
+    elif name in layer_attribute_names(space):
         assert c_edges == p_edges and set(c_layers) == set(p_layers)
         assert child.hyperparameters == parent.hyperparameters
         changed = [node for node in p_layers if c_layers[node] != p_layers[node]]
-        exact = isinstance(space.layers["dense"][name], Choice)  # a range may round back
+        domains = [params[name] for params in space.layers.values() if name in params]
+        exact = all(isinstance(d, Choice) for d in domains)  # a range may round back
         assert len(changed) == 1 if exact else len(changed) <= 1
         for node in changed:
             diff = {k for k in p_layers[node] if c_layers[node][k] != p_layers[node][k]}
@@ -212,7 +219,9 @@ def test_applicable_mutations_respect_the_space(seed: int, name: str, steps: int
     assert ("remove_skip" in applicable) == bool(genome.skip_edges())
     assert "hyperparameter" in applicable
     if genome.depth == 0:
-        assert not {"units", "activation", "dropout"} & set(applicable)
+        assert not set(layer_attribute_names(space)) & set(applicable)
+    kinds = {genome.graph.nodes[node]["kind"] for node in genome.hidden_layers()}
+    assert ("omega" in applicable) == ("wave" in kinds)
 
 
 def test_depth_bounds_are_respected_at_the_edges() -> None:

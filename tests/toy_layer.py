@@ -23,8 +23,8 @@ Attrs = Mapping[str, Any]
 
 class _Buffers:
     def __init__(self, shape: Shape, m: int, dtype: type) -> None:
-        self.z = np.empty((m, *shape), dtype)  # omega * (x * w + b)
-        self.out = np.empty((m, *shape), dtype)
+        self.z: Array = np.empty((m, *shape), dtype)  # omega * (x * w + b)
+        self.out: Array = np.empty((m, *shape), dtype)
 
 
 class Wave(LayerKind):

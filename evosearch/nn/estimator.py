@@ -205,7 +205,8 @@ class _BaseGraphNet(BaseEstimator):
             node)`` of node ``node_id``'s weight matrix that reads node ``pred_id``'s output
             (node ``0`` is the input, so its blocks have ``n_features_in_`` rows), one per edge;
             ``"b:{node_id}"`` is the float32 bias of shape ``(units,)`` of each hidden and
-            output node. The arrays are copies: changing them does not change the estimator.
+            output node (dense nodes; another layer kind names its own blocks). The arrays
+            are copies: changing them does not change the estimator.
 
         Raises
         ------
@@ -281,10 +282,11 @@ _PARAMS_DOC = """
         NumPy's global random state is never touched; a legacy ``RandomState`` is not accepted.
     initial_weights : mapping of str to ndarray or None, default=None
         Weights to start training from instead of the random initialisation, e.g. a parent
-        network's :meth:`weight_blocks`. Keys are ``"w:{pred_id}:{node_id}"`` for the block of
-        shape ``(units of pred, units of node)`` of node ``node_id``'s weight matrix that reads
-        node ``pred_id``'s output (node ``0`` is the input, node ``1`` the output), and
-        ``"b:{node_id}"`` for a bias of shape ``(units,)``. The network is first initialised
+        network's :meth:`weight_blocks`. For dense nodes (and the output node 1) keys are
+        ``"w:{pred_id}:{node_id}"`` for the block of shape ``(units of pred, units of node)``
+        of node ``node_id``'s weight matrix that reads node ``pred_id``'s output (node ``0`` is
+        the input), and ``"b:{node_id}"`` for a bias of shape ``(units,)``; another layer kind
+        names its blocks in its ``LayerKind.weight_blocks``. The network is first initialised
         as usual (drawing the same random numbers, so shuffling and dropout are unaffected),
         then every block whose key is present and whose shape matches is copied in as float32.
         Blocks with a missing key or another shape (a layer whose width changed) keep their
@@ -301,8 +303,9 @@ _ATTRS_DOC = """
     n_params_ : int
         Number of weights and biases (equals :func:`~evosearch.nn.count_parameters`).
     coefs_, intercepts_ : dict of int to ndarray
-        Weight matrix ``(fan_in, units)`` and bias vector of each node, keyed by node id, in
-        execution order (the output node 1 last). Float32.
+        Weights and biases of each node, keyed by node id, in execution order (the output node 1
+        last); for a dense node the ``(fan_in, units)`` matrix and the ``(units,)`` vector.
+        Float32.
     loss_curve_ : list of float
         Mean training loss (including the penalties) per epoch.
     validation_scores_ : list of float or None
