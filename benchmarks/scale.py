@@ -72,7 +72,7 @@ def child(rows: int, mode: str) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
     from evosearch.evaluation import Evaluator
-    from evosearch.nn.network import GraphNetClassifier
+    from evosearch.nn import GraphNetClassifier
     from evosearch.space.genome import Genome
 
     before_data_kb = _status_kb("VmRSS")

@@ -44,7 +44,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from evosearch.nn.network import GraphNetClassifier
+from evosearch.nn import GraphNetClassifier
 
 BATCH = 200
 
@@ -219,19 +219,19 @@ def run_config(config: Config, repeats: int) -> dict[str, Any]:
 def step_breakdown(config: Config, fits: int) -> None:
     """Where one fit's time goes: forward, loss, backward, optimiser step, the rest.
 
-    Wraps private methods of :mod:`evosearch.nn.network` (this script only); prints nothing
-    useful if they were renamed.
+    Wraps private methods of :mod:`evosearch.nn` (this script only); prints nothing useful if
+    they were renamed.
     """
-    from evosearch.nn import network
+    from evosearch.nn import estimator, graph, optim
 
     targets = [
-        (network._Network, "forward"),
-        (network._Network, "backward"),
-        (network.GraphNetClassifier, "_loss_and_delta"),
-        (network._Adam, "step"),
+        (graph.Network, "forward"),
+        (graph.Network, "backward"),
+        (estimator.GraphNetClassifier, "_loss_and_delta"),
+        (optim._Adam, "step"),
     ]
     if not all(hasattr(owner, name) for owner, name in targets):
-        print("  (breakdown unavailable: evosearch.nn.network's internals changed)")
+        print("  (breakdown unavailable: evosearch.nn's internals changed)")
         return
     spent: dict[str, float] = {f"{owner.__name__}.{name}": 0.0 for owner, name in targets}
     originals = [(owner, name, owner.__dict__[name]) for owner, name in targets]

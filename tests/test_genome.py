@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evosearch.errors import InvalidGenomeError
-from evosearch.nn.network import count_parameters
+from evosearch.nn import count_parameters
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.operators import mutate
 from evosearch.space.space import SearchSpace

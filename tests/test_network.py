@@ -1,4 +1,4 @@
-"""Tests for evosearch.nn.network: the GraphNet estimators and count_parameters."""
+"""Tests for evosearch.nn: the GraphNet estimators and count_parameters."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from evosearch.nn import network
-from evosearch.nn.network import (
+from evosearch.nn import (
+    OPTIMIZERS,
     DivergenceError,
     GraphNetClassifier,
     GraphNetRegressor,
     count_parameters,
 )
+from evosearch.nn.estimator import _BaseGraphNet
+from evosearch.nn.graph import Workspace, parse_architecture
+from evosearch.nn.train import init_network
 
 
 def chain(*units: int, activation: str = "relu", dropout: float = 0.0) -> dict[str, Any]:
@@ -121,16 +124,16 @@ def test_backprop_matches_finite_differences(classification, activation):
     rng = np.random.default_rng(0)
     n, d, k = 6, 3, 3
     X = rng.normal(size=(n, d)).astype(np.float32)
-    steps = network._parse_architecture(arch, d, k)
-    net, flat, grad_w, grad_b, grad = network._BaseGraphNet._init_network(steps, rng)
+    steps = parse_architecture(arch, d, k)
+    net, flat, grad_w, grad_b, grad, _ = init_network(steps, rng)
     if classification:
-        est: network._BaseGraphNet = GraphNetClassifier()
+        est: _BaseGraphNet = GraphNetClassifier()
         classes = rng.integers(0, k, n)
         targets = np.eye(k, dtype=np.float32)[classes]
     else:
         est, classes = GraphNetRegressor(), None
         targets = rng.normal(size=(n, k)).astype(np.float32)
-    ws = network._Workspace(steps, n, train=True)
+    ws = Workspace(steps, n, train=True)
 
     def loss() -> float:
         return est._loss_and_delta(ws, net.forward(ws, X, None), targets, classes)
@@ -215,7 +218,7 @@ LEARNING_RATES = {
 }
 
 
-@pytest.mark.parametrize("optimizer", network.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_each_optimizer_learns_iris(iris, optimizer):
     X_train, X_test, y_train, y_test = iris
     clf = GraphNetClassifier(

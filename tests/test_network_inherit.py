@@ -12,7 +12,7 @@ from sklearn.datasets import make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 
-from evosearch.nn.network import GraphNetClassifier, GraphNetRegressor
+from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 
 # Skip connections, so node 3 and the output read several predecessors (several row blocks).
 DAG: dict[str, Any] = {

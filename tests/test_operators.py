@@ -7,21 +7,23 @@ from typing import Any
 
 import numpy as np
 import pytest
+import toy_layer  # noqa: F401  (registers the toy "wave" kind for the mixed space)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evosearch.nn.network import count_parameters
+from evosearch.nn import count_parameters
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.operators import (
-    MUTATIONS,
     applicable_mutations,
     cx_aligned,
+    layer_attribute_names,
     mut_add_layer,
     mut_add_skip,
     mut_hyperparameter,
     mut_remove_layer,
     mut_remove_skip,
     mutate,
+    mutations,
 )
 from evosearch.space.space import Choice, SearchSpace
 
@@ -42,7 +44,11 @@ RANGES = variant(
     {"min_layers": 0, "max_layers": 5, "initial_layers": [0, 3]},
     {"units": {"low": 1, "high": 48, "log": True}, "dropout": {"low": 0.0, "high": 0.5}},
 )
-SPACES = {"mlp": MLP, "no_skips": NO_SKIPS, "tight": TIGHT, "ranges": RANGES}
+# Two layer kinds: dense and the toy plug-in kind "wave" (its width follows its input's).
+MIXED = SearchSpace.from_dict(
+    {**MLP.to_dict(), "layers": {"dense": MLP.to_dict()["layers"]["dense"], "wave": {}}}
+)
+SPACES = {"mlp": MLP, "no_skips": NO_SKIPS, "tight": TIGHT, "ranges": RANGES, "mixed": MIXED}
 
 seeds = st.integers(0, 2**32 - 1)
 space_names = st.sampled_from(sorted(SPACES))
@@ -88,7 +94,7 @@ def test_random_variation_sequences_keep_every_invariant(seed: int, name: str) -
             parent = pop[int(rng.integers(len(pop)))]
             before = snapshot(parent)
             child, used = mutate(parent, space, rng, counter)
-            assert used in MUTATIONS
+            assert used in mutations(space)
             assert snapshot(parent) == before
             new = set(child.graph) - set(parent.graph)
             if used == "add_layer":
@@ -145,11 +151,12 @@ def _check_named_effect(name: str, parent: Genome, child: Genome, space: SearchS
             assert c_edges < p_edges and len(c_edges) == len(p_edges) - 1
             (removed,) = p_edges - c_edges
             assert removed in parent.skip_edges()
-    elif name in ("units", "activation", "dropout"):
+    elif name in layer_attribute_names(space):
         assert c_edges == p_edges and set(c_layers) == set(p_layers)
         assert child.hyperparameters == parent.hyperparameters
         changed = [node for node in p_layers if c_layers[node] != p_layers[node]]
-        exact = isinstance(space.layer_params[name], Choice)  # a range may round back
+        domains = [params[name] for params in space.layers.values() if name in params]
+        exact = all(isinstance(d, Choice) for d in domains)  # a range may round back
         assert len(changed) == 1 if exact else len(changed) <= 1
         for node in changed:
             diff = {k for k in p_layers[node] if c_layers[node][k] != p_layers[node][k]}
@@ -170,9 +177,9 @@ def test_each_named_mutation_does_what_its_name_says(seed: int, name: str, steps
     space = SPACES[name]
     genome, counter = evolved(space, seed, steps)
     applicable = applicable_mutations(genome, space)
-    assert set(applicable) <= set(MUTATIONS)
+    assert set(applicable) <= set(mutations(space))
     rng = np.random.default_rng(seed + 1)
-    for mutation_name, mutation in MUTATIONS.items():
+    for mutation_name, mutation in mutations(space).items():
         before = snapshot(genome)
         child = mutation(genome, space, rng, counter)
         assert snapshot(genome) == before, f"{mutation_name} modified its parent"
@@ -212,7 +219,9 @@ def test_applicable_mutations_respect_the_space(seed: int, name: str, steps: int
     assert ("remove_skip" in applicable) == bool(genome.skip_edges())
     assert "hyperparameter" in applicable
     if genome.depth == 0:
-        assert not {"units", "activation", "dropout"} & set(applicable)
+        assert not set(layer_attribute_names(space)) & set(applicable)
+    kinds = {genome.graph.nodes[node]["kind"] for node in genome.hidden_layers()}
+    assert ("omega" in applicable) == ("wave" in kinds)
 
 
 def test_depth_bounds_are_respected_at_the_edges() -> None:

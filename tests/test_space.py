@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from evosearch.errors import SearchSpaceError
+from evosearch.nn import ACTIVATIONS, OPTIMIZERS
 from evosearch.space.genome import Genome
-from evosearch.space.space import ACTIVATIONS, OPTIMIZERS, Choice, Range, SearchSpace, list_presets
+from evosearch.space.space import Choice, Range, SearchSpace, list_presets
 
 LAYER_KEYS = {"units", "activation", "dropout"}
 TRAINING_KEYS = {"optimizer", "learning_rate", "l1", "l2", "batch_size", "max_epochs"}
@@ -49,10 +50,10 @@ def test_mlp_preset_loads_by_name_and_by_path() -> None:
     assert (by_name.min_layers, by_name.max_layers) == (0, 4)
     assert by_name.initial_layers == (1, 2)
     assert by_name.skip_connections is True
-    assert set(by_name.layer_params) == LAYER_KEYS
+    assert set(by_name.layers["dense"]) == LAYER_KEYS
     assert set(by_name.training_params) == TRAINING_KEYS
-    assert by_name.layer_params["units"] == Choice((1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
-    assert by_name.layer_params["activation"] == Choice(ACTIVATIONS)
+    assert by_name.layers["dense"]["units"] == Choice((1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
+    assert by_name.layers["dense"]["activation"] == Choice(ACTIVATIONS)
     assert by_name.training_params["learning_rate"] == Range(1e-4, 1e-1, log=True)
 
 
@@ -85,8 +86,8 @@ max_epochs = 20
     space = SearchSpace.from_toml(write_toml(tmp_path, text))
     assert space.skip_connections is False
     assert space.initial_layers == (0, 3)
-    assert space.layer_params["units"] == Range(4.0, 64.0, log=True, integer=True)
-    assert space.layer_params["activation"] == Choice(("tanh",))
+    assert space.layers["dense"]["units"] == Range(4.0, 64.0, log=True, integer=True)
+    assert space.layers["dense"]["activation"] == Choice(("tanh",))
     assert space.training_params["max_epochs"] == Choice((20,))
     assert SearchSpace.from_dict(json.loads(json.dumps(space.to_dict()))) == space
 
@@ -98,7 +99,7 @@ def test_minimal_file_takes_mlp_defaults(tmp_path: Path) -> None:
     assert (space.min_layers, space.max_layers) == (mlp.min_layers, mlp.max_layers)
     assert space.initial_layers == mlp.initial_layers
     assert space.skip_connections == mlp.skip_connections
-    assert space.layer_params == mlp.layer_params
+    assert space.layers == mlp.layers
     assert space.training_params == mlp.training_params
 
 
@@ -108,11 +109,11 @@ def test_partial_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     space = SearchSpace.load(write_toml(tmp_path, text))
     assert space.name == "short"
     assert space.training_params["max_epochs"] == Choice((20,))
-    assert space.layer_params["units"] == Choice((8, 64))  # numeric choices are sorted
+    assert space.layers["dense"]["units"] == Choice((8, 64))  # numeric choices are sorted
     for key in TRAINING_KEYS - {"max_epochs"}:
         assert space.training_params[key] == mlp.training_params[key]
     for key in LAYER_KEYS - {"units"}:
-        assert space.layer_params[key] == mlp.layer_params[key]
+        assert space.layers["dense"][key] == mlp.layers["dense"][key]
 
 
 # --------------------------------------------------------------------------- bad files

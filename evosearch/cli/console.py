@@ -170,6 +170,7 @@ def best_line(archive: ParetoArchive, score_name: str) -> str:
 
 def genome_text(genome: Genome) -> str:
     """The genome drawn as text: one line per layer with its inputs, then hyperparameters."""
+    from evosearch.nn.layers import get_layer_kind
     from evosearch.space import INPUT, OUTPUT
 
     graph = genome.graph
@@ -182,9 +183,8 @@ def genome_text(genome: Genome) -> str:
         elif node == OUTPUT:
             what = f"output   {attrs['units']} units"
         else:
-            what = f"dense    {attrs['units']} {attrs['activation']}"
-            if attrs["dropout"]:
-                what += f", dropout {attrs['dropout']:g}"
+            kind = get_layer_kind(attrs["kind"])
+            what = f"{kind.name:<8} {kind.line_label(attrs)}"
         inputs = sorted(graph.predecessors(node))
         if inputs:
             # A skip jumps over layers: its target is also reachable through other layers.

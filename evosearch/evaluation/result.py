@@ -55,7 +55,7 @@ class EvaluationResult:
         describe. Journals written before it existed read as None.
     fold_weights : list of (dict of str to ndarray or None) or None
         With ``evaluate(..., keep_weights=True)``: the fitted network's
-        :meth:`~evosearch.network.GraphNetClassifier.weight_blocks` of every fold, indexed by
+        :meth:`~evosearch.nn.GraphNetClassifier.weight_blocks` of every fold, indexed by
         fold number (always ``cv`` entries, also for a partial result), None for a fold that
         was not trained, failed, or whose weights this evaluator no longer holds. None when
         weights were not asked for, and on results served from the cache or replayed from a

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from evosearch.errors import EvosearchError, RunFolderError
+from evosearch.nn.layers import get_layer_kind
 from evosearch.runs import RunRecord, load_run
 from evosearch.search import ArchiveEntry, ParetoArchive
 from evosearch.space import INPUT, OUTPUT, Genome
@@ -63,15 +64,9 @@ MISSING_MATPLOTLIB = "plotting needs matplotlib: pip install 'evosearch[plot]'"
 _FRONT_COLOR = "#d62728"
 _CHAIN_COLOR = "#333333"
 _SKIP_COLOR = "#e07b00"
-_NODE_COLORS = {
-    "input": "#cfe8cf",
-    "output": "#d9d2ec",
-    "relu": "#cfe0f3",
-    "leaky_relu": "#d6ecf0",
-    "elu": "#e3e9f7",
-    "tanh": "#fbe3c8",
-    "sigmoid": "#f6d5d5",
-}
+# Input and output boxes, and a layer whose kind gives no colour (a dense layer's is its
+# activation's: see LayerKind.colour).
+_NODE_COLORS = {"input": "#cfe8cf", "output": "#d9d2ec", "layer": "#eeeeee"}
 
 
 # --------------------------------------------------------------------------- the data
@@ -607,10 +602,10 @@ def plot_architecture(
     """Draw a genome's layer graph from left to right.
 
     Layers sit in columns by their longest-path depth from the input; the longest input-output
-    path runs straight along the middle row. Each box shows a layer's units, activation and
-    dropout (and its innovation id). Solid arrows are the graph's essential data flow; a *skip*
-    edge (one whose target is also reachable from its source through other layers) is a dashed
-    orange arc. A layer with several inputs concatenates them.
+    path runs straight along the middle row. Each box shows a layer's label from its kind
+    (dense: units, activation and dropout) and its innovation id. Solid arrows are the graph's
+    essential data flow; a *skip* edge (one whose target is also reachable from its source
+    through other layers) is a dashed orange arc. A layer with several inputs concatenates them.
 
     Parameters
     ----------
@@ -788,9 +783,15 @@ def _draw_node(ax: Axes, node: int, attrs: dict[str, Any], xy: tuple[float, floa
     elif kind == "output":
         text, color = f"output\n{attrs['units']} units", _NODE_COLORS["output"]
     else:
-        dropout = float(attrs.get("dropout", 0.0))
-        text = f"{attrs['units']} units\n{attrs.get('activation')}\ndropout {dropout:g}"
-        color = _NODE_COLORS.get(str(attrs.get("activation")), "#eeeeee")
+        # The layer's kind labels and colours its box; a kind this process has not registered
+        # (a plug-in not imported) still gets a box with its name.
+        try:
+            layer_kind = get_layer_kind(kind)  # type: ignore[arg-type]
+        except KeyError:
+            text, color = str(kind), None
+        else:
+            text, color = layer_kind.box_label(attrs), layer_kind.colour(attrs)
+        color = color or _NODE_COLORS["layer"]
     (x, y), (width, height) = xy, _BOX
     box = FancyBboxPatch(
         (x - width / 2, y - height / 2),
@@ -805,7 +806,7 @@ def _draw_node(ax: Axes, node: int, attrs: dict[str, Any], xy: tuple[float, floa
     box.set_gid(f"node-{node}")
     ax.add_patch(box)
     ax.text(x, y, text, ha="center", va="center", fontsize=8.5, zorder=4, linespacing=1.25)
-    if kind == "dense":
+    if kind not in ("input", "output"):
         ax.text(
             x + width / 2 - 0.04,
             y - height / 2 + 0.03,

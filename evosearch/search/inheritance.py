@@ -1,7 +1,7 @@
 """Trained weights that children inherit from their parents (``inherit_weights=True``).
 
 The store holds, per genome hash, the weight blocks of each cross-validation fold's trained
-network (the key format of :meth:`~evosearch.network.GraphNetClassifier.weight_blocks`). A
+network (the key format of :meth:`~evosearch.nn.GraphNetClassifier.weight_blocks`). A
 child's fold ``k`` starts from its parent's fold ``k`` network: that network was trained on
 exactly the rows the child's fold ``k`` trains on, so no test row of the fold leaks into it.
 

@@ -7,7 +7,8 @@ A :class:`Genome` is plain data:
 * ``graph`` -- a :class:`networkx.DiGraph` whose nodes are layers and whose edges are data flow.
   Node ``0`` is the input (``kind="input"``, ``units`` = number of features), node ``1`` the output
   (``kind="output"``, ``units`` = number of classes, or of regression targets). Every other node is
-  a hidden ``kind="dense"`` layer with ``units``, ``activation`` and ``dropout``; its id is an
+  a hidden layer of a registered kind (:mod:`evosearch.nn.layers`) carrying that kind's declared
+  attributes (``kind="dense"``: ``units``, ``activation`` and ``dropout``); its id is an
   *innovation number* handed out by the run's :class:`InnovationCounter`, so crossover can align
   the layers two parents inherited from a common ancestor.
 * ``hyperparameters`` -- the training settings: ``optimizer``, ``learning_rate``, ``l1``, ``l2``,
@@ -15,9 +16,10 @@ A :class:`Genome` is plain data:
 
 A node with several predecessors takes the **concatenation** of their outputs (in ascending
 predecessor id order), so skip connections never need matching widths. A valid genome is acyclic,
-every node lies on a path from the input to the output, hidden layers number between the search
-space's ``min_layers`` and ``max_layers``, a space without skip connections holds only chains, and
-every attribute lies inside the space. :meth:`Genome.validate` checks all of that.
+every node lies on a path from the input to the output, every layer's kind accepts its attributes
+and its input's shape, hidden layers number between the search space's ``min_layers`` and
+``max_layers``, a space without skip connections holds only chains, and every attribute lies
+inside the space. :meth:`Genome.validate` checks all of that.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +37,14 @@ import networkx as nx
 import numpy as np
 
 from evosearch.errors import InvalidGenomeError
+from evosearch.nn.graph import output_layer
+from evosearch.nn.layers import (
+    DEFAULT_LAYER_KIND,
+    LayerKind,
+    Shape,
+    get_layer_kind,
+    register_layer_kind,
+)
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
@@ -41,7 +52,14 @@ __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
 INPUT = 0
 OUTPUT = 1
 GENOME_FORMAT_VERSION = 1
-_LAYER_KEYS = ("units", "activation", "dropout")
+
+
+def _kind_of(attrs: dict[str, Any]) -> LayerKind | None:
+    """The registered kind of a hidden node, or None."""
+    try:
+        return get_layer_kind(attrs.get("kind"))  # type: ignore[arg-type]
+    except KeyError:
+        return None
 
 
 class InnovationCounter:
@@ -68,7 +86,7 @@ class InnovationCounter:
 
 @dataclass(eq=False)
 class Genome:
-    """A candidate model: a DAG of dense layers and its training hyperparameters.
+    """A candidate model: a DAG of typed layers and its training hyperparameters.
 
     Parameters
     ----------
@@ -101,7 +119,11 @@ class Genome:
         hyperparameters: dict[str, Any],
         innovations: InnovationCounter | None = None,
     ) -> Genome:
-        """Build a chain ``input -> layers... -> output`` (layers given as attribute dicts)."""
+        """Build a chain ``input -> layers... -> output``.
+
+        Each layer is an attribute dict with its ``kind`` (``"dense"`` when left out), as
+        :meth:`SearchSpace.sample_layer` returns.
+        """
         innovations = innovations or InnovationCounter()
         graph = nx.DiGraph()
         graph.add_node(INPUT, kind="input", units=int(n_inputs))
@@ -109,7 +131,9 @@ class Genome:
         previous = INPUT
         for layer in layers:
             node = innovations()
-            graph.add_node(node, kind="dense", **{k: layer[k] for k in _LAYER_KEYS})
+            kind = layer.get("kind", DEFAULT_LAYER_KIND)
+            names = get_layer_kind(kind).attribute_names()
+            graph.add_node(node, kind=kind, **{k: layer[k] for k in names})
             graph.add_edge(previous, node)
             previous = node
         graph.add_edge(previous, OUTPUT)
@@ -129,6 +153,26 @@ class Genome:
         n_layers = int(rng.integers(low, high + 1))
         layers = [space.sample_layer(rng) for _ in range(n_layers)]
         return cls.chain(n_inputs, n_outputs, layers, space.sample_training(rng), innovations)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The classes of the layer kinds used ride along, pickled by reference: a process that
+        # unpickles the genome (an evaluation worker, local or Dask) imports the modules that
+        # define them, which registers plug-in kinds registered in the parent only.
+        graph = self.graph
+        kinds = {
+            type(kind)
+            for kind in (_kind_of(graph.nodes[n]) for n in graph if n not in (INPUT, OUTPUT))
+            if kind is not None
+        }
+        classes = sorted(kinds, key=lambda cls: cls.name)
+        return {"graph": graph, "hyperparameters": self.hyperparameters, "kinds": classes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for cls in state.get("kinds", ()):
+            if type(_kind_of({"kind": cls.name})) is not cls:
+                register_layer_kind(cls)
+        self.graph = state["graph"]
+        self.hyperparameters = state["hyperparameters"]
 
     def copy(self) -> Genome:
         """A deep copy: operators never modify their parents."""
@@ -169,27 +213,59 @@ class Genome:
             if nx.has_path(nx.restricted_view(self.graph, [], [(u, v)]), u, v)
         ]
 
+    def _kind(self, node: int) -> tuple[LayerKind, dict[str, Any]]:
+        """A node's kind and the attributes it reads (the output: a linear dense layer)."""
+        attrs = self.graph.nodes[node]
+        if node == OUTPUT:
+            return output_layer(int(attrs["units"]))
+        return get_layer_kind(attrs["kind"]), attrs
+
+    def shapes(self) -> dict[int, tuple[Shape, Shape]]:
+        """``(input shape, output shape)`` of every node but the input, from the graph alone.
+
+        Raises
+        ------
+        ValueError
+            If a layer's kind refuses its input (names the layer).
+        """
+        out: dict[int, Shape] = {INPUT: (self.n_inputs,)}
+        result: dict[int, tuple[Shape, Shape]] = {}
+        for node in nx.lexicographical_topological_sort(self.graph):
+            if node == INPUT:
+                continue
+            kind, attrs = self._kind(node)
+            try:
+                merged = kind.merge_shapes([out[p] for p in sorted(self.graph.predecessors(node))])
+                out[node] = kind.output_shape(attrs, merged)
+            except ValueError as exc:
+                raise ValueError(f"layer {node} ({kind.name}): {exc}") from None
+            result[node] = (merged, out[node])
+        return result
+
     def input_width(self, node: int) -> int:
-        """Width of the concatenated input of ``node``."""
-        return sum(int(self.graph.nodes[p]["units"]) for p in self.graph.predecessors(node))
+        """Size of the concatenated input of ``node`` (the summed widths of its inputs)."""
+        return math.prod(self.shapes()[node][0])
 
     def n_params(self) -> int:
         """Number of weights and biases of the decoded network, computed from the graph alone."""
         total = 0
-        for node, attrs in self.graph.nodes(data=True):
-            if node != INPUT:
-                units = int(attrs["units"])
-                total += (self.input_width(node) + 1) * units
+        for node, (in_shape, _) in self.shapes().items():
+            kind, attrs = self._kind(node)
+            total += kind.n_params(attrs, in_shape)
         return total
 
     def layer(self, node: int) -> dict[str, Any]:
-        """The attributes of one hidden layer."""
-        return {key: self.graph.nodes[node][key] for key in _LAYER_KEYS}
+        """The declared attributes of one hidden layer (without its ``kind``)."""
+        attrs = self.graph.nodes[node]
+        return {key: attrs[key] for key in get_layer_kind(attrs["kind"]).attribute_names()}
 
     def to_architecture(self) -> dict[str, Any]:
-        """The architecture spec that :mod:`evosearch.nn.network` decodes."""
+        """The architecture spec that :mod:`evosearch.nn.graph` decodes."""
         return {
-            "layers": [{"id": n, **self.layer(n)} for n in sorted(self.hidden_layers())],
+            "layers": [
+                {"id": n, "kind": self.graph.nodes[n]["kind"], **self.layer(n)}
+                for n in sorted(self.hidden_layers())
+            ],
             "edges": [[int(u), int(v)] for u, v in sorted(self.graph.edges)],
         }
 
@@ -200,9 +276,7 @@ class Genome:
         previous = None
         for node in self.hidden_layers():
             attrs = self.graph.nodes[node]
-            text = f"{attrs['units']} {attrs['activation']}"
-            if attrs["dropout"]:
-                text += f" d{attrs['dropout']:g}"
+            text = get_layer_kind(attrs["kind"]).label(attrs)
             # ">" joins layers that feed each other, "|" parallel branches.
             if previous is not None:
                 layers += " > " if self.graph.has_edge(previous, node) else " | "
@@ -227,11 +301,18 @@ class Genome:
         for node, attrs in graph.nodes(data=True):
             if not isinstance(node, int) or isinstance(node, bool):
                 raise InvalidGenomeError(f"node id {node!r} is not an integer innovation number")
-            if node not in (INPUT, OUTPUT) and attrs.get("kind") != "dense":
+            if node in (INPUT, OUTPUT):
+                units = attrs.get("units")
+                if not isinstance(units, int) or isinstance(units, bool) or units < 1:
+                    raise InvalidGenomeError(f"node {node} has invalid units {units!r}")
+                continue
+            layer_kind = _kind_of(attrs)
+            if layer_kind is None:
                 raise InvalidGenomeError(f"node {node} has kind {attrs.get('kind')!r}")
-            units = attrs.get("units")
-            if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-                raise InvalidGenomeError(f"node {node} has invalid units {units!r}")
+            try:
+                layer_kind.check_attributes(attrs, complete=True)
+            except ValueError as exc:
+                raise InvalidGenomeError(f"node {node} ({layer_kind.name}) has {exc}") from None
         if nx.number_of_selfloops(graph) or not nx.is_directed_acyclic_graph(graph):
             raise InvalidGenomeError("the layer graph has a cycle")
         on_path = (nx.descendants(graph, INPUT) | {INPUT}) & (
@@ -240,6 +321,10 @@ class Genome:
         stranded = set(graph.nodes) - on_path
         if stranded:
             raise InvalidGenomeError(f"nodes {sorted(stranded)} are not on an input-output path")
+        try:
+            self.shapes()
+        except ValueError as exc:
+            raise InvalidGenomeError(str(exc)) from None
         if space is not None:
             self._validate_against(space)
 
@@ -252,7 +337,10 @@ class Genome:
         if not space.skip_connections and any(d > 1 for _, d in graph.out_degree()):
             raise InvalidGenomeError("skip connections are not allowed in this space")
         for node in self.hidden_layers():
-            for key, param in space.layer_params.items():
+            kind = graph.nodes[node].get("kind")
+            if kind not in space.layers:
+                raise InvalidGenomeError(f"layer {node}: kind {kind!r} is not in the space")
+            for key, param in space.layers[kind].items():
                 if not param.contains(graph.nodes[node].get(key)):
                     raise InvalidGenomeError(
                         f"layer {node}: {key}={graph.nodes[node].get(key)!r} is outside the space"
@@ -272,7 +360,10 @@ class Genome:
     def _labelled_graph(self) -> nx.DiGraph:
         labelled = nx.DiGraph()
         for node, attrs in self.graph.nodes(data=True):
-            label = "|".join(f"{k}={attrs[k]}" for k in ("kind", *_LAYER_KEYS) if k in attrs)
+            # Input and output: their width; a layer: its kind's declared attributes in order.
+            kind = None if node in (INPUT, OUTPUT) else _kind_of(attrs)
+            keys = ("units",) if kind is None else kind.attribute_names()
+            label = "|".join(f"{k}={attrs[k]}" for k in ("kind", *keys) if k in attrs)
             labelled.add_node(node, label=label)
         labelled.add_edges_from(self.graph.edges)
         return labelled

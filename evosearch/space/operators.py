@@ -5,10 +5,16 @@ from an explicit :class:`numpy.random.Generator`, and returns a genome that sati
 invariant of :class:`~evosearch.genome.Genome` inside the given search space. An operator that
 cannot apply (``mut_add_layer`` at the depth bound, say) reports so through
 :func:`applicable_mutations` rather than returning an invalid genome.
+
+Besides the structural mutations and ``hyperparameter`` (:data:`MUTATIONS`), every attribute a
+layer kind of the space declares is a mutation of its own, named after the attribute
+(``units``, ``activation``, ``dropout`` for ``dense``): :func:`mut_layer_attribute` perturbs it
+in one random layer that has it.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 
@@ -22,15 +28,15 @@ __all__ = [
     "MUTATIONS",
     "applicable_mutations",
     "cx_aligned",
-    "mut_activation",
+    "layer_attribute_names",
     "mut_add_layer",
     "mut_add_skip",
-    "mut_dropout",
     "mut_hyperparameter",
+    "mut_layer_attribute",
     "mut_remove_layer",
     "mut_remove_skip",
-    "mut_units",
     "mutate",
+    "mutations",
 ]
 
 Mutation = Callable[[Genome, SearchSpace, np.random.Generator, InnovationCounter], Genome]
@@ -51,7 +57,7 @@ def mut_add_layer(
     u, v = _pick(rng, sorted(child.graph.edges))
     node = innovations()
     child.graph.remove_edge(u, v)
-    child.graph.add_node(node, kind="dense", **space.sample_layer(rng))
+    child.graph.add_node(node, **space.sample_layer(rng))
     child.graph.add_edge(u, node)
     child.graph.add_edge(node, v)
     return child
@@ -112,37 +118,38 @@ def mut_remove_skip(
 
 
 # --------------------------------------------------------------------- attribute mutations
-def _mut_layer_attribute(
-    key: str, genome: Genome, space: SearchSpace, rng: np.random.Generator
+def layer_attribute_names(space: SearchSpace) -> list[str]:
+    """Names of the layer attributes of the space's kinds (kinds in order, then each kind's
+    declared order; a name two kinds share once): the names of the attribute mutations."""
+    return list(dict.fromkeys(key for params in space.layers.values() for key in params))
+
+
+def _layers_with(genome: Genome, space: SearchSpace, key: str) -> list[int]:
+    """Hidden layers (topological order) whose kind has attribute ``key`` in the space."""
+    graph = genome.graph
+    return [
+        node
+        for node in genome.hidden_layers()
+        if key in space.layers.get(graph.nodes[node]["kind"], {})
+    ]
+
+
+def mut_layer_attribute(
+    genome: Genome,
+    space: SearchSpace,
+    rng: np.random.Generator,
+    innovations: InnovationCounter,
+    key: str = "units",
 ) -> Genome:
+    """Perturb attribute ``key`` of a random hidden layer that has it (for a choice: usually a
+    neighbouring value; for a range: a Gaussian step)."""
     child = genome.copy()
-    layers = child.hidden_layers()
+    layers = _layers_with(child, space, key)
     if layers:
         node = _pick(rng, layers)
         attrs = child.graph.nodes[node]
-        attrs[key] = space.layer_params[key].perturb(attrs[key], rng)
+        attrs[key] = space.layers[attrs["kind"]][key].perturb(attrs[key], rng)
     return child
-
-
-def mut_units(
-    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
-) -> Genome:
-    """Change the width of a random hidden layer (a neighbouring choice, usually)."""
-    return _mut_layer_attribute("units", genome, space, rng)
-
-
-def mut_activation(
-    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
-) -> Genome:
-    """Give a random hidden layer another activation."""
-    return _mut_layer_attribute("activation", genome, space, rng)
-
-
-def mut_dropout(
-    genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
-) -> Genome:
-    """Change the dropout rate of a random hidden layer."""
-    return _mut_layer_attribute("dropout", genome, space, rng)
 
 
 def mut_hyperparameter(
@@ -164,15 +171,29 @@ MUTATIONS: dict[str, Mutation] = {
     "remove_layer": mut_remove_layer,
     "add_skip": mut_add_skip,
     "remove_skip": mut_remove_skip,
-    "units": mut_units,
-    "activation": mut_activation,
-    "dropout": mut_dropout,
     "hyperparameter": mut_hyperparameter,
 }
+"""The mutations every space has; :func:`mutations` adds one per layer attribute."""
+
+
+def mutations(space: SearchSpace) -> dict[str, Mutation]:
+    """Every mutation of ``space`` by name: the structural ones, one per layer attribute
+    (:func:`layer_attribute_names`), and ``hyperparameter``."""
+    structural = {name: fn for name, fn in MUTATIONS.items() if name != "hyperparameter"}
+    attributes = {
+        key: functools.partial(mut_layer_attribute, key=key) for key in layer_attribute_names(space)
+    }
+    return {**structural, **attributes, "hyperparameter": mut_hyperparameter}
+
+
+def _mutable(param: object) -> bool:
+    # A range always moves; a choice only when it has another value.
+    return len(getattr(param, "values", (0, 1))) > 1
 
 
 def applicable_mutations(genome: Genome, space: SearchSpace) -> list[str]:
-    """Names of the mutations that can change ``genome`` inside ``space``."""
+    """Names of the mutations that can change ``genome`` inside ``space``, in the order of
+    :func:`mutations`."""
     names = []
     if genome.depth < space.max_layers:
         names.append("add_layer")
@@ -183,10 +204,12 @@ def applicable_mutations(genome: Genome, space: SearchSpace) -> list[str]:
     if genome.skip_edges():
         names.append("remove_skip")
     if genome.depth:
+        kinds = {genome.graph.nodes[node]["kind"] for node in genome.hidden_layers()}
+        domains = [space.layers[kind] for kind in kinds if kind in space.layers]
         names += [
             key
-            for key in ("units", "activation", "dropout")
-            if len(getattr(space.layer_params[key], "values", (0, 1))) > 1
+            for key in layer_attribute_names(space)
+            if any(key in params and _mutable(params[key]) for params in domains)
         ]
     names.append("hyperparameter")
     return names
@@ -205,10 +228,12 @@ def mutate(
     child : Genome
         The mutated copy.
     name : str
-        Which mutation was applied (a key of :data:`MUTATIONS`).
+        Which mutation was applied (a key of :func:`mutations`).
     """
     name = _pick(rng, applicable_mutations(genome, space))
-    return MUTATIONS[name](genome, space, rng, innovations), name
+    if name in MUTATIONS:
+        return MUTATIONS[name](genome, space, rng, innovations), name
+    return mut_layer_attribute(genome, space, rng, innovations, key=name), name
 
 
 # --------------------------------------------------------------------- crossover

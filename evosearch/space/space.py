@@ -5,7 +5,7 @@ A search space file has four sections::
     name = "mlp"
     description = "..."
     [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
-    [layers.dense]   units, activation, dropout
+    [layers.dense]   units, activation, dropout   (one section per layer kind used)
     [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs
 
 Each layer or training parameter is a list of choices (``units = [32, 64]``), a range table
@@ -13,6 +13,10 @@ Each layer or training parameter is a list of choices (``units = [32, 64]``), a 
 single fixed value (``max_epochs = 100``). Keys a file leaves out take the defaults of the ``mlp``
 preset; keys it does not know, values of the wrong type and empty ranges are rejected with a
 :class:`~evosearch.errors.SearchSpaceError` that names the key.
+
+The ``[layers.<kind>]`` sections name the layer kinds new layers are drawn from (any kind in the
+registry of :mod:`evosearch.nn.layers`; ``dense`` when the file has none). Their keys, the rules
+they are checked against and their defaults are the kind's declared attributes.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from evosearch.errors import SearchSpaceError
+from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerAttribute, get_layer_kind, layer_kinds
+from evosearch.nn.optim import OPTIMIZERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,17 +40,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "ACTIVATIONS",
-    "OPTIMIZERS",
     "Choice",
     "Param",
     "Range",
     "SearchSpace",
     "list_presets",
 ]
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "leaky_relu")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad")
 
 Value = int | float | str | bool
 
@@ -145,11 +146,6 @@ Param = Choice | Range
 
 # Rules per parameter: (kind of value, lowest allowed, highest allowed, allowed strings).
 _NUMBER, _INTEGER, _STRING = "number", "integer", "string"
-_LAYER_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
-    "units": (_INTEGER, 1, 100_000, ()),
-    "activation": (_STRING, None, None, ACTIVATIONS),
-    "dropout": (_NUMBER, 0.0, 0.95, ()),
-}
 _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
     "optimizer": (_STRING, None, None, OPTIMIZERS),
     "learning_rate": (_NUMBER, 1e-12, 10.0, ()),
@@ -160,7 +156,15 @@ _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...
 }
 _ARCHITECTURE_KEYS = ("min_layers", "max_layers", "initial_layers", "skip_connections")
 _TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", "training")
-_LAYER_KINDS = ("dense",)
+
+
+def _attribute_rule(attribute: LayerAttribute) -> tuple[str, float | None, float | None, tuple]:
+    return (attribute.type, attribute.low, attribute.high, attribute.choices)
+
+
+def _attribute_domain(attribute: LayerAttribute) -> Any:
+    # Declared domains are tuples (immutable class data); the TOML shape of choices is a list.
+    return list(attribute.domain) if isinstance(attribute.domain, tuple) else attribute.domain
 
 
 def _fail(source: str, key: str, problem: str) -> SearchSpaceError:
@@ -271,9 +275,10 @@ class SearchSpace:
         Inclusive range of hidden layers in the random genomes that start a run.
     skip_connections : bool
         Whether edges may jump over layers; otherwise genomes are chains.
-    layer_params : dict
-        Parameter of a dense layer (``units``, ``activation``, ``dropout``) to its
-        :class:`Choice` or :class:`Range`.
+    layers : dict
+        Layer kind (``dense``, ...) to its attributes' domains: attribute name (for ``dense``:
+        ``units``, ``activation``, ``dropout``) to :class:`Choice` or :class:`Range`. New
+        layers take a kind drawn uniformly among these (in this order).
     training_params : dict
         Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``,
         ``batch_size``, ``max_epochs``) to its :class:`Choice` or :class:`Range`.
@@ -295,7 +300,7 @@ class SearchSpace:
     max_layers: int
     initial_layers: tuple[int, int]
     skip_connections: bool
-    layer_params: dict[str, Param] = field(compare=True)
+    layers: dict[str, dict[str, Param]] = field(compare=True)
     training_params: dict[str, Param] = field(compare=True)
     source: str = field(default="<dict>", compare=False)
 
@@ -345,17 +350,10 @@ class SearchSpace:
             source, "architecture", data.get("architecture", {}), _ARCHITECTURE_KEYS
         )
         min_layers, max_layers, initial, skips = _parse_architecture(source, architecture)
-        layers = _check_table(source, "layers", data.get("layers", {}), _LAYER_KINDS)
-        dense = _check_table(source, "layers.dense", layers.get("dense", {}), tuple(_LAYER_RULES))
+        layers = _parse_layers(source, data.get("layers", {}))
         training = _check_table(
             source, "training", data.get("training", {}), tuple(_TRAINING_RULES)
         )
-        layer_params = {
-            key: _parse_param(
-                source, f"layers.dense.{key}", dense.get(key, _DEFAULT_LAYER[key]), rule
-            )
-            for key, rule in _LAYER_RULES.items()
-        }
         training_params = {
             key: _parse_param(
                 source, f"training.{key}", training.get(key, _DEFAULT_TRAINING[key]), rule
@@ -369,7 +367,7 @@ class SearchSpace:
             max_layers=max_layers,
             initial_layers=initial,
             skip_connections=skips,
-            layer_params=layer_params,
+            layers=layers,
             training_params=training_params,
             source=source,
         )
@@ -385,13 +383,22 @@ class SearchSpace:
                 "initial_layers": list(self.initial_layers),
                 "skip_connections": self.skip_connections,
             },
-            "layers": {"dense": {k: p.to_toml_value() for k, p in self.layer_params.items()}},
+            "layers": {
+                kind: {k: p.to_toml_value() for k, p in params.items()}
+                for kind, params in self.layers.items()
+            },
             "training": {k: p.to_toml_value() for k, p in self.training_params.items()},
         }
 
     def sample_layer(self, rng: np.random.Generator) -> dict[str, Value]:
-        """Draw the attributes of a new dense layer."""
-        return {key: param.sample(rng) for key, param in self.layer_params.items()}
+        """Draw a new layer: ``{"kind": ..., **attributes}``.
+
+        The kind is drawn uniformly among :attr:`layers` (no random number is drawn when there
+        is only one), then each attribute from its domain in the kind's declared order.
+        """
+        kinds = list(self.layers)
+        kind = kinds[int(rng.integers(len(kinds)))] if len(kinds) > 1 else kinds[0]
+        return {"kind": kind, **{key: p.sample(rng) for key, p in self.layers[kind].items()}}
 
     def sample_training(self, rng: np.random.Generator) -> dict[str, Value]:
         """Draw a full set of training hyperparameters."""
@@ -441,11 +448,27 @@ def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, 
     return min_layers, max_layers, (low, high), skips
 
 
-_DEFAULT_LAYER: dict[str, Any] = {
-    "units": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
-    "activation": list(ACTIVATIONS),
-    "dropout": [0.0, 0.1, 0.2, 0.3, 0.5],
-}
+def _parse_layers(source: str, table: Any) -> dict[str, dict[str, Param]]:
+    """``[layers.<kind>]`` sections -> kind -> attribute -> domain (file order; ``dense`` with
+    its default domains when there is none)."""
+    table = _check_table(source, "layers", table, tuple(layer_kinds()))
+    layers: dict[str, dict[str, Param]] = {}
+    for name in table or {DEFAULT_LAYER_KIND: {}}:
+        kind = get_layer_kind(name)
+        prefix = f"layers.{name}"
+        section = _check_table(source, prefix, table.get(name, {}), kind.attribute_names())
+        layers[name] = {
+            attribute.name: _parse_param(
+                source,
+                f"{prefix}.{attribute.name}",
+                section.get(attribute.name, _attribute_domain(attribute)),
+                _attribute_rule(attribute),
+            )
+            for attribute in kind.attributes
+        }
+    return layers
+
+
 _DEFAULT_TRAINING: dict[str, Any] = {
     "optimizer": list(OPTIMIZERS),
     "learning_rate": {"low": 1e-4, "high": 1e-1, "log": True},

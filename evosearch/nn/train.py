@@ -1,0 +1,255 @@
+"""Training a :class:`~evosearch.nn.graph.Network`: parameter layout and initialisation, the
+early-stopping split, minibatch epochs, weight penalties and early stopping.
+
+All parameters live in one contiguous float32 vector: every layer's weights first (in execution
+order), then every layer's biases; the per-layer arrays are views into it. This keeps the
+optimiser step and the weight penalties (on the leading weights part only) to a handful of
+vectorised operations whatever the depth of the graph, and lets early stopping keep the best
+weights with a single copy. The passes write into buffers preallocated per batch size, so a
+training step allocates almost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from evosearch.nn.graph import Network, Step, Workspace, iter_blocks
+from evosearch.nn.layers.base import Array
+from evosearch.nn.optim import make_optimizer
+
+__all__ = ["DivergenceError", "Settings", "init_network", "split", "train"]
+
+_F32 = np.float32
+
+LossAndDelta = Callable[[Workspace, Array, Array, "Array | None"], float]
+"""Mean batch loss; leaves d(loss)/d(output) in the output array it is given."""
+
+
+class DivergenceError(ArithmeticError):
+    """The training loss became NaN or infinite (typically a learning rate that is too high)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The training hyperparameters (validated by the estimator)."""
+
+    optimizer: str
+    learning_rate: float
+    l1: float
+    l2: float
+    batch_size: int
+    max_epochs: int
+    early_stopping: bool
+    validation_fraction: float
+    patience: int
+    tol: float
+
+
+def init_network(
+    steps: list[Step],
+    rng: np.random.Generator,
+    initial_weights: Mapping[str, Any] | None = None,
+) -> tuple[Network, Array, list[Array], list[Array], Array, int]:
+    """Lay the parameters out in one vector, let each kind initialise its own, then copy the
+    blocks of ``initial_weights`` whose keys and shapes match over them.
+
+    Returns the network, the parameter vector, the per-layer weight and bias gradient views,
+    the gradient vector and the number of (penalised) weights at its start.
+    """
+    shapes = [step.parameter_shapes() for step in steps]
+    n_weights = sum(math.prod(w) for w, _ in shapes)
+    n_params = n_weights + sum(math.prod(b) for _, b in shapes)
+    flat = np.empty(n_params, _F32)
+    grad = np.empty(n_params, _F32)
+    weights, biases, grad_w, grad_b = [], [], [], []
+    w_at, b_at = 0, n_weights
+    for step, (w_shape, b_shape) in zip(steps, shapes, strict=True):
+        w_size, b_size = math.prod(w_shape), math.prod(b_shape)
+        weights.append(flat[w_at : w_at + w_size].reshape(w_shape))
+        grad_w.append(grad[w_at : w_at + w_size].reshape(w_shape))
+        biases.append(flat[b_at : b_at + b_size].reshape(b_shape))
+        grad_b.append(grad[b_at : b_at + b_size].reshape(b_shape))
+        step.kind.initialize(step.attrs, step.in_shape, weights[-1], biases[-1], rng)
+        w_at += w_size
+        b_at += b_size
+    if initial_weights:
+        # Inherited blocks overwrite the random ones only after every draw was made, so the
+        # random stream (shuffling, dropout) is the same with or without inheritance.
+        for key, block in iter_blocks(steps, weights, biases):
+            value = initial_weights.get(key)
+            if value is None:
+                continue
+            value = np.asarray(value)
+            # A layer whose width changed since the parent cannot reuse its weights.
+            if value.shape == block.shape:
+                block[...] = value.astype(_F32, copy=False)
+    return Network(steps, weights, biases), flat, grad_w, grad_b, grad, n_weights
+
+
+def split(
+    settings: Settings,
+    X: Array,
+    targets: Array,
+    class_index: Array | None,
+    rng: np.random.Generator,
+) -> tuple[Array, Array, Array | None, tuple[Array, Array, Array | None] | None]:
+    """Hold out the early-stopping validation slice (stratified for classifiers if possible).
+
+    With fewer than 2 validation samples or no training sample left, early stopping is
+    skipped and all data are used for training.
+    """
+    n = X.shape[0]
+    n_val = math.ceil(settings.validation_fraction * n)
+    if not settings.early_stopping or n_val < 2 or n - n_val < 1:
+        return X, targets, class_index, None
+    seed = int(rng.integers(2**32 - 1))
+    indices = np.arange(n)
+    try:
+        train_idx, val_idx = train_test_split(
+            indices, test_size=n_val, random_state=seed, stratify=class_index
+        )
+    except ValueError:  # a class too small to stratify: fall back to a plain split
+        train_idx, val_idx = train_test_split(indices, test_size=n_val, random_state=seed)
+    train_idx = np.sort(train_idx)
+
+    def take(a: Array | None, idx: Array) -> Array | None:
+        return None if a is None else np.ascontiguousarray(a[idx])
+
+    validation = (X[val_idx], targets[val_idx], take(class_index, val_idx))
+    return X[train_idx], targets[train_idx], take(class_index, train_idx), validation
+
+
+def _r2(pred: Array, target: Array, ss_tot: Array) -> float:
+    """Uniform-average R² (as :func:`sklearn.metrics.r2_score`, with finite fallbacks)."""
+    ss_res = np.sum((target.astype(np.float64) - pred) ** 2, axis=0)
+    scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), 0.0)
+    scores = np.where((ss_tot == 0) & (ss_res == 0), 1.0, scores)
+    return float(np.mean(scores))
+
+
+def train(
+    settings: Settings,
+    loss_and_delta: LossAndDelta,
+    net: Network,
+    flat: Array,
+    grad: Array,
+    grad_w: list[Array],
+    grad_b: list[Array],
+    n_weights: int,
+    x_train: Array,
+    t_train: Array,
+    c_train: Array | None,
+    validation: tuple[Array, Array, Array | None] | None,
+    rng: np.random.Generator,
+) -> tuple[list[float], list[float] | None, list[float] | None, float | None]:
+    """Run the epochs; return the loss curve, validation scores and losses, best score.
+
+    Raises
+    ------
+    DivergenceError
+        If the training loss becomes NaN or infinite.
+    """
+    n = x_train.shape[0]
+    batch = min(int(settings.batch_size), n)
+    steps = net.steps
+    ws_full = Workspace(steps, batch, train=True)
+    ws_last = Workspace(steps, n % batch, train=True) if n % batch else ws_full
+    optimizer = make_optimizer(settings.optimizer, flat.size, settings.learning_rate)
+    l1, l2 = float(settings.l1), float(settings.l2)
+    w_flat, gw_flat = flat[:n_weights], grad[:n_weights]
+    w_tmp = np.empty(n_weights, _F32) if (l1 or l2) else w_flat
+    xs, ts = np.empty_like(x_train), np.empty_like(t_train)
+    cs = None if c_train is None else np.empty_like(c_train)
+
+    val_ws = None
+    if validation is not None:
+        x_val, t_val, c_val = validation
+        if c_val is None:
+            t_val64 = t_val.astype(np.float64)
+            ss_tot = np.sum((t_val64 - t_val64.mean(axis=0)) ** 2, axis=0)
+        val_ws = Workspace(steps, x_val.shape[0], train=False)
+        best_flat = flat.copy()
+        best_score = -np.inf
+        best_loss = np.inf
+    scores: list[float] = []
+    val_losses: list[float] = []
+    losses: list[float] = []
+    no_improvement = 0
+
+    # Non-finite values are detected explicitly (DivergenceError), so numpy's warnings about
+    # them would only be noise.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in range(settings.max_epochs):
+            perm = rng.permutation(n)
+            np.take(x_train, perm, axis=0, out=xs)
+            np.take(t_train, perm, axis=0, out=ts)
+            if cs is not None and c_train is not None:
+                np.take(c_train, perm, axis=0, out=cs)
+            total = 0.0
+            for start in range(0, n, batch):
+                stop = min(start + batch, n)
+                m = stop - start
+                ws = ws_full if m == batch else ws_last
+                out = net.forward(ws, xs[start:stop], rng)
+                loss = loss_and_delta(
+                    ws, out, ts[start:stop], None if cs is None else cs[start:stop]
+                )
+                if l2:
+                    loss += 0.5 * l2 * float(np.dot(w_flat, w_flat)) / m
+                if l1:
+                    loss += l1 * float(np.abs(w_flat, out=w_tmp).sum()) / m
+                if not math.isfinite(loss):
+                    raise DivergenceError(
+                        f"training loss became {loss} in epoch {epoch + 1}; "
+                        f"try a smaller learning_rate (now {settings.learning_rate})"
+                    )
+                total += loss * m
+                net.backward(ws, grad_w, grad_b)
+                # Penalties on weights only, divided by the batch size like MLP's alpha.
+                if l2:
+                    np.multiply(w_flat, l2 / m, out=w_tmp)
+                    gw_flat += w_tmp
+                if l1:
+                    np.sign(w_flat, out=w_tmp)
+                    w_tmp *= l1 / m
+                    gw_flat += w_tmp
+                optimizer.step(flat, grad)
+            losses.append(total / n)
+
+            if val_ws is not None:
+                pred = net.forward(val_ws, x_val, None)
+                if c_val is not None:
+                    score = float(np.mean(np.argmax(pred, axis=1) == c_val))
+                    # forward() leaves logits: cross-entropy via a stable log-sum-exp.
+                    logits = pred.astype(np.float64)
+                    top = logits.max(axis=1)
+                    log_norm = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+                    picked = logits[np.arange(logits.shape[0]), c_val]
+                    val_loss = float(np.mean(log_norm - picked))
+                else:
+                    score = _r2(pred, t_val, ss_tot)
+                    val_loss = 0.5 * float(np.mean(np.sum((pred - t_val) ** 2, axis=-1)))
+                scores.append(score)
+                val_losses.append(val_loss)
+                # Validation *loss* decides: accuracy on a small slice plateaus within a few
+                # epochs, and keeping its first maximum restores an under-trained network.
+                if not val_loss < best_loss - settings.tol:
+                    no_improvement += 1
+                else:
+                    no_improvement = 0
+                if val_loss < best_loss:
+                    best_loss = val_loss
+                    best_score = score
+                    np.copyto(best_flat, flat)
+                if no_improvement >= settings.patience:
+                    break
+    if val_ws is None:
+        return losses, None, None, None
+    np.copyto(flat, best_flat)
+    return losses, scores, val_losses, best_score

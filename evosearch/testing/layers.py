@@ -1,0 +1,257 @@
+"""The layer-kind contract suite, parametrised over the layer registry.
+
+Every registered kind (``dense``, and any plug-in registered before the tests are collected) is
+checked for: gradients of forward/backward against central finite differences in float64 (the
+kind's input gradient included: it feeds a layer before it), declared output and parameter shapes
+and counts equal to the built arrays, labels, pickling, and mutation of each declared attribute
+keeping a genome valid (:meth:`~evosearch.space.Genome.validate`) and decodable.
+
+Use it from a test module (Optuna's habit)::
+
+    from evosearch.testing.layers import LayerKindContract
+
+    class TestLayerKinds(LayerKindContract):
+        pass
+
+The parameter list is built from :func:`~evosearch.nn.layers.layer_kinds` when the module is
+collected, so import (register) plug-ins at the top of that module. The checks are also plain
+functions (``check_*``) that take a kind, for use without pytest. The networks built here have a
+flat input (shape ``(features,)``); a kind that refuses such input is skipped with its reason.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+
+from evosearch.nn.graph import Network, Workspace, count_parameters, parse_architecture
+from evosearch.nn.layers import LayerKind, get_layer_kind, layer_kinds
+from evosearch.nn.train import init_network
+from evosearch.space.genome import Genome, InnovationCounter
+from evosearch.space.operators import cx_aligned, mut_layer_attribute, mutate
+from evosearch.space.space import Choice, SearchSpace
+
+__all__ = [
+    "LayerKindContract",
+    "check_gradients",
+    "check_labels_and_pickling",
+    "check_mutations_keep_genomes_valid",
+    "check_shapes_and_counts",
+    "default_space",
+    "example_layers",
+]
+
+_N_FEATURES, _N_OUTPUTS, _BATCH = 5, 3, 4
+
+
+def default_space(kind: LayerKind, **architecture: Any) -> SearchSpace:
+    """A search space whose only layer kind is ``kind`` with its default domains."""
+    return SearchSpace.from_dict(
+        {"layers": {kind.name: {}}, "architecture": {"max_layers": 4, **architecture}},
+        source=f"<{kind.name} defaults>",
+    )
+
+
+def example_layers(kind: LayerKind, limit: int = 24) -> list[dict[str, Any]]:
+    """Attribute sets to test: a base draw from the default domains, then each attribute set
+    in turn to each of (up to 5 of) its choices, or to 3 draws of a range."""
+    domains = default_space(kind).layers[kind.name]
+    rng = np.random.default_rng(0)
+    base = {key: param.sample(rng) for key, param in domains.items()}
+    examples = [base]
+    for key, param in domains.items():
+        if isinstance(param, Choice):
+            values = list(param.values)
+            if len(values) > 5:  # the smallest ones (cheap) and the largest
+                values = [*values[:4], values[-1]]
+        else:
+            values = [param.sample(rng) for _ in range(3)]
+        examples += [{**base, key: value} for value in values if value != base[key]]
+    return examples[:limit]
+
+
+def _architecture(kind: LayerKind, attrs: dict[str, Any]) -> dict[str, Any]:
+    """``0 -> 2 (dense tanh) -> 3 (kind) -> 1`` plus ``0 -> 3`` and ``3 -> 4 (kind) -> 1``: the
+    kind merges two inputs, passes a gradient back to a layer, and feeds one of its own."""
+    tanh = {"id": 2, "kind": "dense", "units": 4, "activation": "tanh", "dropout": 0.0}
+    return {
+        "layers": [
+            tanh,
+            {"id": 3, "kind": kind.name, **attrs},
+            {"id": 4, "kind": kind.name, **attrs},
+        ],
+        "edges": [[0, 2], [0, 3], [2, 3], [3, 4], [3, 1], [4, 1]],
+    }
+
+
+def _plan(kind: LayerKind, attrs: dict[str, Any]) -> Any:
+    try:
+        return parse_architecture(_architecture(kind, attrs), _N_FEATURES, _N_OUTPUTS)
+    except ValueError as exc:
+        import pytest
+
+        pytest.skip(f"{kind.name} refuses flat inputs: {exc}")
+
+
+def check_gradients(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) -> None:
+    """Backward's gradients equal central finite differences of forward (float64), for every
+    parameter of a network where the kind merges two inputs and feeds a layer of its own."""
+    steps = _plan(kind, attrs)
+    rng = np.random.default_rng(seed)
+    weights, biases, grad_w, grad_b = [], [], [], []
+    for step in steps:
+        w_shape, b_shape = step.parameter_shapes()
+        weights.append(np.zeros(w_shape))
+        biases.append(np.zeros(b_shape))
+        grad_w.append(np.zeros(w_shape))
+        grad_b.append(np.zeros(b_shape))
+        step.kind.initialize(step.attrs, step.in_shape, weights[-1], biases[-1], rng)
+    net = Network(steps, weights, biases)
+    ws = Workspace(steps, _BATCH, train=True, dtype=np.float64)
+    x = rng.normal(size=(_BATCH, _N_FEATURES))
+    probe = rng.normal(size=(_BATCH, _N_OUTPUTS))
+
+    def loss() -> float:
+        # The same Generator state each time: training noise (dropout) is a fixed function.
+        out = net.forward(ws, x, np.random.default_rng(seed + 1))
+        return float(np.sum(out * probe))
+
+    loss()
+    ws.grad[-1][...] = probe
+    net.backward(ws, grad_w, grad_b)
+    h = 1e-6
+    pick = np.random.default_rng(seed + 2)
+    for arrays, grads, what in ((weights, grad_w, "weights"), (biases, grad_b, "biases")):
+        for step, array, grad in zip(steps, arrays, grads, strict=True):
+            flat, flat_grad = array.reshape(-1), grad.reshape(-1)
+            indices = np.arange(flat.size)
+            if flat.size > 40:
+                indices = pick.choice(flat.size, 40, replace=False)
+            numeric = np.empty(indices.size)
+            for j, i in enumerate(indices):
+                saved = flat[i]
+                flat[i] = saved + h
+                up = loss()
+                flat[i] = saved - h
+                down = loss()
+                flat[i] = saved
+                numeric[j] = (up - down) / (2 * h)
+            scale = max(1.0, float(np.abs(numeric).max(initial=0.0)))
+            np.testing.assert_allclose(
+                flat_grad[indices],
+                numeric,
+                rtol=1e-4,
+                atol=1e-5 * scale,
+                err_msg=f"{what} of node {step.node_id} ({step.kind.name}, {step.attrs})",
+            )
+
+
+def check_shapes_and_counts(kind: LayerKind, attrs: dict[str, Any]) -> None:
+    """Declared output shapes, parameter shapes and counts equal the built (float32) arrays,
+    and the genome's ``n_params()`` equals the network's; multiply-adds are a count."""
+    steps = _plan(kind, attrs)
+    net, flat, _, _, _, n_weights = init_network(steps, np.random.default_rng(0))
+    for step, w, b in zip(steps, net.weights, net.biases, strict=True):
+        assert (w.shape, b.shape) == step.parameter_shapes()
+        assert w.dtype == b.dtype == np.float32
+        assert step.kind.n_params(step.attrs, step.in_shape) == w.size + b.size
+        macs = step.kind.macs(step.attrs, step.in_shape)
+        assert isinstance(macs, int) and macs >= 0
+    assert n_weights == sum(w.size for w in net.weights)
+    architecture = _architecture(kind, attrs)
+    assert count_parameters(architecture, _N_FEATURES, _N_OUTPUTS) == flat.size
+    for train in (True, False):
+        ws = Workspace(steps, _BATCH, train=train)
+        x = np.random.default_rng(1).normal(size=(_BATCH, _N_FEATURES)).astype(np.float32)
+        out = net.forward(ws, x, np.random.default_rng(2) if train else None)
+        for k, step in enumerate(steps):
+            assert ws.acts[k + 1].shape == (_BATCH, *step.out_shape), step.node_id
+        assert out.shape == (_BATCH, _N_OUTPUTS)
+        assert np.isfinite(out).all()
+    # The genome of the same graph counts the same parameters from its attributes alone.
+    genome = Genome.chain(_N_FEATURES, _N_OUTPUTS, [], {})
+    graph = genome.graph
+    graph.remove_edge(0, 1)
+    for layer in architecture["layers"]:
+        graph.add_node(layer["id"], **{k: v for k, v in layer.items() if k != "id"})
+    graph.add_edges_from(map(tuple, architecture["edges"]))
+    genome.validate()
+    assert genome.n_params() == flat.size
+    assert genome.to_architecture()["layers"][1] == {"id": 3, "kind": kind.name, **attrs}
+
+
+def check_mutations_keep_genomes_valid(kind: LayerKind, seed: int = 0, rounds: int = 15) -> None:
+    """Random genomes of the kind's default space stay valid in it (``validate``) and
+    decodable under every attribute mutation, under ``mutate`` and under crossover."""
+    rng = np.random.default_rng(seed)
+    for space in (default_space(kind), default_space(kind, skip_connections=False)):
+        counter = InnovationCounter()
+        population = [Genome.random(space, _N_FEATURES, _N_OUTPUTS, rng, counter) for _ in range(4)]
+        for _ in range(rounds):
+            genome = population[int(rng.integers(len(population)))]
+            for key in kind.attribute_names():
+                child = mut_layer_attribute(genome, space, rng, counter, key=key)
+                child.validate(space)
+                changed = {
+                    k
+                    for n in genome.hidden_layers()
+                    for k, v in genome.layer(n).items()
+                    if child.layer(n)[k] != v
+                }
+                assert changed <= {key}, f"mutating {key} changed {changed}"
+            child, _ = mutate(genome, space, rng, counter)
+            child.validate(space)
+            other = population[int(rng.integers(len(population)))]
+            child = cx_aligned(child, other, space, rng)
+            child.validate(space)
+            architecture = child.to_architecture()
+            assert count_parameters(architecture, _N_FEATURES, _N_OUTPUTS) == child.n_params()
+            population[int(rng.integers(len(population)))] = child
+
+
+def check_labels_and_pickling(kind: LayerKind, attrs: dict[str, Any]) -> None:
+    """Labels are non-empty text, the colour is None or a string, the registry returns the
+    kind by its name, and the kind survives pickling (by reference to its class)."""
+    assert get_layer_kind(kind.name) is kind
+    assert kind.check_attributes(attrs, complete=True) == attrs
+    for label in (kind.label(attrs), kind.line_label(attrs), kind.box_label(attrs)):
+        assert isinstance(label, str) and label.strip()
+    assert "\n" not in kind.label(attrs) and "\n" not in kind.line_label(attrs)
+    colour = kind.colour(attrs)
+    assert colour is None or isinstance(colour, str)
+    again = pickle.loads(pickle.dumps(kind))
+    assert again == kind and type(again) is type(kind)
+
+
+class LayerKindContract:
+    """Pytest test class: derive a ``Test...`` class from it to check every registered kind."""
+
+    def pytest_generate_tests(self, metafunc: Any) -> None:
+        if "layer_kind" in metafunc.fixturenames:
+            kinds = layer_kinds()
+            metafunc.parametrize("layer_kind", list(kinds.values()), ids=list(kinds))
+
+    def test_gradients_match_finite_differences(self, layer_kind: LayerKind) -> None:
+        for index, attrs in enumerate(example_layers(layer_kind)):
+            check_gradients(layer_kind, attrs, seed=index)
+
+    def test_declared_shapes_and_counts_match_the_arrays(self, layer_kind: LayerKind) -> None:
+        for attrs in example_layers(layer_kind):
+            check_shapes_and_counts(layer_kind, attrs)
+
+    def test_mutations_keep_genomes_valid(self, layer_kind: LayerKind) -> None:
+        check_mutations_keep_genomes_valid(layer_kind)
+
+    def test_labels_and_pickling(self, layer_kind: LayerKind) -> None:
+        for attrs in example_layers(layer_kind):
+            check_labels_and_pickling(layer_kind, attrs)
+
+    def test_attributes_are_declared_as_data(self, layer_kind: LayerKind) -> None:
+        names = layer_kind.attribute_names()
+        assert names, "a kind declares at least one attribute (something to mutate)"
+        assert len(set(names)) == len(names)
+        # The default domains form a valid [layers.<kind>] section (parsed by the space).
+        space = default_space(layer_kind)
+        assert list(space.layers[layer_kind.name]) == list(names)
