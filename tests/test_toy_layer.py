@@ -3,6 +3,7 @@ is searched, trained (also in worker processes), journalled, reported and export
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import joblib
@@ -11,6 +12,7 @@ import pytest
 import toy_layer
 from sklearn.datasets import load_iris
 
+from clitools import assert_clean, assert_usage_error, evosearch
 from evosearch import Evolver, Genome, SearchSpace, load_run
 from evosearch.nn import count_parameters, get_layer_kind
 from evosearch.report import write_report
@@ -130,3 +132,27 @@ def test_export_refits_a_toy_member(run, tmp_path, iris):
     model = joblib.load(tmp_path / "model" / "model.joblib")
     assert model.predict(iris[0][:5]).shape == (5,)
     assert toy_layer.Wave in {type(step.kind) for step in model[-1]._steps}
+
+
+def test_the_command_line_finds_the_kind_through_evosearch_plugins(waves, tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setenv("EVOSEARCH_PLUGINS", "toy_layer")
+    common = ("--genome", str(waves), "--data", "iris", "--population", "4", "--seed", "1")
+    done = evosearch(
+        "evolve", *common, "--n-jobs", "2", "--generations", "1", "--out", "run", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert_clean(done)
+    journal = [
+        json.loads(line) for line in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()
+    ]
+    assert any("wave" in kinds(entry["genome"]) for entry in journal)
+    # A fresh process (resume) needs the plug-in again, and finds it the same way.
+    resumed = evosearch("resume", "run", "--generations", "2", "--n-jobs", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+
+    monkeypatch.setenv("EVOSEARCH_PLUGINS", "no_such_plugin_module")
+    assert_usage_error(
+        evosearch("show", "run", cwd=tmp_path),
+        "cannot import plug-in module 'no_such_plugin_module'",
+    )

@@ -3,10 +3,9 @@
 Problems a user can fix (bad data, an unknown genome, impossible settings) print one line
 ``evosearch: error: ...`` on standard error and exit with status 2, never a traceback.
 
-Plug-ins (objectives, strategies, ... that register themselves when imported) are named in the
-``EVOSEARCH_PLUGINS`` environment variable, comma-separated module names imported before any
-command runs, e.g. ``EVOSEARCH_PLUGINS=my_objectives evosearch evolve --objectives
-score,params,depth``.
+Plug-ins (layer kinds, objectives, strategies, backends that register themselves when imported)
+are loaded before any command runs: the modules named in ``$EVOSEARCH_PLUGINS`` and the
+``evosearch.plugins`` entry points (see :mod:`evosearch.plugins`).
 """
 
 from __future__ import annotations
@@ -14,12 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from evosearch.cli._signals import Stopped, stop_on_signals
 from evosearch.errors import EvosearchError
+from evosearch.plugins import load_plugins
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,7 +30,6 @@ __all__ = ["main"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-PLUGINS_ENV = "EVOSEARCH_PLUGINS"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,12 +90,38 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _registered(what: str) -> Callable[[str], str]:
+    """An argparse type accepting the names of a registry (plug-ins included).
+
+    The registry is imported only when the option is given (``--help`` stays fast), and a
+    name it does not know gets argparse's usual one-line refusal.
+    """
+
+    def check(text: str) -> str:
+        if what == "strategy":
+            from evosearch.search.strategies import strategy_names
+
+            names = list(strategy_names())
+        else:
+            from evosearch.evaluation import backend_names
+
+            names = list(backend_names())
+        if text not in names:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(names)})"
+            )
+        return text
+
+    check.__name__ = what
+    return check
+
+
 def _add_backend_options(command: argparse.ArgumentParser, resume: bool) -> None:
     """--backend and --scheduler (dask.distributed itself is only imported when asked for)."""
     default = " (default: the run's setting)" if resume else " (default: local)"
     command.add_argument(
         "--backend",
-        choices=("local", "dask"),
+        type=_registered("backend"),
         default=None if resume else "local",
         help="where evaluations run: this machine's cores or a Dask cluster" + default,
     )
@@ -167,7 +192,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     evolve.add_argument(
         "--strategy",
-        choices=("nsga2", "aging"),
+        type=_registered("strategy"),
         default="nsga2",
         help="survivors by NSGA-II (default) or aging (regularized) evolution",
     )
@@ -399,25 +424,15 @@ def _genomes() -> int:
     return 0
 
 
-def _load_plugins() -> None:
-    """Import the modules named in ``$EVOSEARCH_PLUGINS``; they register what they define."""
-    import importlib
-    import os
-
-    for name in filter(None, (part.strip() for part in os.environ.get(PLUGINS_ENV, "").split(","))):
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise EvosearchError(
-                f"cannot import plug-in module {name!r} named in ${PLUGINS_ENV}: {exc}"
-            ) from None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    try:
+        load_plugins()  # before parsing: plug-ins add choices (strategies, backends)
+    except EvosearchError as exc:
+        print(f"evosearch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     args = _build_parser().parse_args(argv)
     try:
-        _load_plugins()
         with stop_on_signals():
             return _dispatch(args)
     except EvosearchError as exc:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 import numpy as np
 
 from evosearch.errors import SettingsError
+from evosearch.plugins import load_plugins
 
 if TYPE_CHECKING:
     from evosearch.space import Genome
@@ -180,6 +181,8 @@ def find_objective(name: str) -> Objective | None:
 
     For readers of run folders, which show an objective whose plug-in is not imported by name.
     """
+    if canonical_name(name) not in _REGISTRY:
+        load_plugins()
     return _REGISTRY.get(canonical_name(name))
 
 

@@ -19,6 +19,7 @@ from joblib import cpu_count
 
 from evosearch.errors import SettingsError
 from evosearch.evaluation.tasks import _Context, _Outcome
+from evosearch.plugins import load_plugins
 
 __all__ = [
     "Backend",
@@ -225,6 +226,8 @@ def check_backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
         an address, and a backend whose dependency is missing (the Dask backend without
         ``dask.distributed``).
     """
+    if isinstance(backend, str) and backend not in _REGISTRY:
+        load_plugins()
     names = backend_names()
     if not isinstance(backend, str) or backend not in _REGISTRY:
         raise SettingsError(f"backend must be one of {', '.join(names)}, got {backend!r}")

@@ -5,9 +5,9 @@ its own that calls :func:`register_layer_kind` when imported; from then on searc
 ``[layers.<name>]`` section, genomes and networks accept its nodes, and the reports draw them.
 Evaluation workers get the kinds their genomes use: a pickled genome carries its kinds' classes
 by reference, so unpickling imports (and so registers) their modules. A process that never
-imported a plug-in (``evosearch resume`` on the command line, say) finds it through the entry
-point group ``evosearch.layer_kinds`` (``name = "package.module:KindClass"``), loaded the first
-time a name is missing from the registry.
+imported a plug-in (``evosearch resume`` on the command line, say) finds it through
+:func:`evosearch.plugins.load_plugins` (``$EVOSEARCH_PLUGINS`` or the entry-point group
+``evosearch.plugins``), called the first time a name is missing from the registry.
 
 Examples
 --------
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from evosearch.nn.layers.base import LayerAttribute, LayerKind, Shape
 from evosearch.nn.layers.dense import ACTIVATIONS, Dense
+from evosearch.plugins import load_plugins
 
 __all__ = [
     "ACTIVATIONS",
@@ -75,7 +76,7 @@ def register_layer_kind(kind: type[LayerKind] | LayerKind) -> LayerKind:
 def get_layer_kind(name: str) -> LayerKind:
     """The registered kind called ``name``; ``KeyError`` naming the registered kinds if none."""
     if isinstance(name, str) and name not in _REGISTRY:
-        _load_entry_points()
+        load_plugins()
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
@@ -84,25 +85,9 @@ def get_layer_kind(name: str) -> LayerKind:
         ) from None
 
 
-_ENTRY_POINTS_LOADED = False
-
-
-def _load_entry_points() -> None:
-    """Register the kinds that installed packages declare in ``evosearch.layer_kinds`` (once)."""
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="evosearch.layer_kinds"):
-        if entry.name not in _REGISTRY:
-            register_layer_kind(entry.load())
-
-
 def layer_kinds() -> dict[str, LayerKind]:
-    """The registered kinds by name, in registration order (a copy)."""
-    _load_entry_points()
+    """The registered kinds by name, in registration order (a copy), plug-ins loaded."""
+    load_plugins()
     return dict(_REGISTRY)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar, NamedTuple
 
 from evosearch.errors import SettingsError
+from evosearch.plugins import load_plugins
 from evosearch.search.member import Member
 
 __all__ = [
@@ -102,6 +103,8 @@ def get_strategy(name: str) -> type[Strategy]:
     SettingsError
         If there is none.
     """
+    if name not in _REGISTRY:
+        load_plugins()
     if name not in _REGISTRY:
         raise SettingsError(f"strategy must be one of {', '.join(strategy_names())}, got {name!r}")
     return _REGISTRY[name]
