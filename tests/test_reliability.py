@@ -20,7 +20,8 @@ from sklearn.datasets import load_iris
 
 from clitools import HYPER, REPO, TINY_TOML, assert_usage_error, evosearch
 from evosearch import Evolver
-from evosearch.cli.main import _build_parser, main
+from evosearch.cli._parser import build_parser
+from evosearch.cli.main import main
 from evosearch.errors import SettingsError
 from evosearch.evaluation import (
     FAILURE_SCORE,
@@ -358,7 +359,7 @@ def test_cli_limits_are_validated(tmp_path, args):
 
 
 def test_cli_eval_timeout_none_means_no_limit():
-    parser = _build_parser()
+    parser = build_parser()
     assert parser.parse_args(["evolve"]).eval_timeout == 300.0
     assert parser.parse_args(["evolve", "--eval-timeout", "none"]).eval_timeout is None
     parsed = parser.parse_args(["evolve", "--max-time", "90", "--max-memory", "512"])

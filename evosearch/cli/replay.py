@@ -1,7 +1,7 @@
-"""The command-line commands that open an existing run folder: show, export, replay.
+"""``evosearch replay``: show a generation, re-evaluate it, or evolve a new run from it.
 
-Each takes the parsed arguments and a rich console and returns the exit status; errors a user
-can fix raise :class:`~evosearch.errors.EvosearchError` (the CLI prints them on one line).
+Showing and re-evaluating only read the run; ``--continue-to`` writes a new run folder (and so
+holds that folder's lock, like ``evolve``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evosearch.cli.console import archive_table, genome_text, population_table
+from evosearch.cli._output import make_console, score_name
+from evosearch.cli.console import archive_table, population_table
 from evosearch.runs import RunRecord, load_run, load_run_dataset
 from evosearch.space import Genome
 
@@ -19,83 +20,17 @@ if TYPE_CHECKING:
 
     from evosearch.space import SearchSpace
 
-__all__ = ["export", "replay", "show"]
+__all__ = ["run"]
 
 
-def _score_name(record: RunRecord) -> str:
-    return "accuracy" if record.info["dataset"]["task"] == "classification" else "R²"
-
-
-def show(args: argparse.Namespace, console: Console) -> int:
-    """Settings, progress, the archive as a table and the best genome drawn as text."""
-    from evosearch.search import ParetoArchive
-
-    record = load_run(args.run)
-    info = record.info
-    settings, dataset = info["settings"], info["dataset"]
-    console.print(f"run {record.path}", markup=False)
-    console.print(
-        f"  data      {dataset['name']} ({dataset['task']}, {dataset['n_samples']} rows x "
-        f"{dataset['n_features']} features)\n"
-        f"  genome    {settings['genome']} (search space '{info['search_space']['name']}')\n"
-        f"  settings  population {settings['population_size']}, {settings['cv']}-fold CV, "
-        f"seed {settings['random_state']}, crossover rate {settings['crossover_rate']}",
-        markup=False,
-    )
-    if "parent" in info:
-        parent = info["parent"]
-        console.print(
-            f"  parent    {parent['run']} generation {parent['generation']}", markup=False
-        )
-    failures = sum(entry["error"] is not None for entry in record.journal)
-    state = "finished" if record.last_generation >= record.planned_generations else "unfinished"
-    console.print(
-        f"  progress  generation {max(record.last_generation, 0)} of "
-        f"{record.planned_generations} ({state}); {len(record.journal)} evaluations journalled, "
-        f"{failures} failed" + ("; last journal line cut off" if record.journal_truncated else ""),
-        markup=False,
-    )
-    if record.archive is None:
-        console.print("  no generation has finished yet: no archive", markup=False)
-        return 0
-    archive = ParetoArchive.from_dict(record.archive)
-    console.print(archive_table(archive, _score_name(record)))
-    best = archive.best(archive.objective("score"))
-    console.print(
-        f"best {_score_name(record)} {best.objectives[archive.objective('score')]:.4f} "
-        f"(folds {', '.join(f'{s:.4f}' for s in best.fold_scores)}), "
-        f"found in generation {best.generation}:",
-        markup=False,
-    )
-    console.print(genome_text(Genome.from_json(best.genome)), markup=False)
-    return 0
-
-
-def export(args: argparse.Namespace, console: Console) -> int:
-    """Refit an archive member on all data and write it as a joblib model plus genome JSON."""
-    from evosearch.search import export_member, select_member
-
-    record = load_run(args.run)
-    index, _ = select_member(record, args.member)
-    out = args.out or record.path / "models" / f"member-{index}"
-    dataset = load_run_dataset(record)
-    metadata = export_member(record, dataset, index, out)
-    console.print(
-        f"exported archive member {index} ({metadata['architecture']}; CV "
-        f"{_score_name(record)} {metadata['cv_score']:.4f}, {metadata['n_params']:,} parameters)"
-        f" refit on all {dataset.n_samples} rows to {out}/model.joblib",
-        markup=False,
-    )
-    return 0
-
-
-def replay(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
     """Show generation K, re-evaluate it, or continue evolving from it into a new run."""
     from evosearch.runs import generation_members, reevaluate
 
+    console = make_console()
     record = load_run(args.run)
     members = generation_members(record, args.generation)
-    score = _score_name(record)
+    score = score_name(record)
     rows = [
         (
             str(i),
@@ -187,7 +122,7 @@ def _continue(
         )
     finally:
         reporter.on_run_end(evolver)
-    console.print(archive_table(evolver.archive_, _score_name(record)))
+    console.print(archive_table(evolver.archive_, score_name(record)))
     return 0
 
 

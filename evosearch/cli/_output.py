@@ -1,0 +1,50 @@
+"""Output shared by the commands that run a search: the console, the final summary, notes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evosearch.runs import RunRecord
+    from evosearch.search import Evolver, ParetoArchive
+
+__all__ = ["deadline_note", "make_console", "score_name", "summary"]
+
+
+def make_console() -> Console:
+    from rich.console import Console
+
+    # Off a terminal rich would wrap at 80 columns; logs read better with whole lines.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+
+
+def summary(console: Console, archive: ParetoArchive, task: str, seconds: float, out: Path) -> None:
+    from evosearch.cli.console import archive_table, best_line
+
+    score_name = "accuracy" if task == "classification" else "R²"
+    console.print(archive_table(archive, score_name))
+    console.print(
+        f"{best_line(archive, score_name)}; "
+        f"hypervolume {archive.hypervolume():.4f}; {seconds:.1f} s; run folder {out}",
+        markup=False,
+    )
+
+
+def deadline_note(console: Console, evolver: Evolver, folder: Path) -> None:
+    """Say so when --max-time stopped the run, and how to continue it."""
+    if evolver.deadline_reached_:
+        console.print(
+            f"stopped at the --max-time deadline ({evolver.max_time:g} s) after generation "
+            f"{evolver.history_[-1].generation} of {evolver.generations}; continue with: "
+            f"evosearch resume {folder}",
+            markup=False,
+        )
+
+
+def score_name(record: RunRecord) -> str:
+    """What the score objective is called for the run's task."""
+    return "accuracy" if record.info["dataset"]["task"] == "classification" else "R²"

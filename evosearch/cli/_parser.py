@@ -1,0 +1,257 @@
+"""The argument parser of every command, and its argument types.
+
+Arguments are only parsed here; each command's module (:mod:`evosearch.cli.evolve`, ...) acts
+on them. Errors are one line, ``evosearch: error: ...``, exit status 2, like every other error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = ["EXIT_USAGE", "build_parser"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, like every other error of ours."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"evosearch: error: {message} (see '{self.prog} --help')\n")
+
+
+def _count(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or -1, got {value}")
+    return value
+
+
+def _positive(allow_none: bool = False):
+    """A positive number of seconds or MB (``none`` too where ``allow_none``)."""
+
+    def parse(text: str) -> float | None:
+        if allow_none and text.strip().lower() in ("none", "off"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            expected = "a number" + (" or 'none'" if allow_none else "")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction, got {text!r}") from None
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 0.5], got {text}")
+    return value
+
+
+def _registered(what: str) -> Callable[[str], str]:
+    """An argparse type accepting the names of a registry (plug-ins included).
+
+    The registry is imported only when the option is given (``--help`` stays fast), and a
+    name it does not know gets argparse's usual one-line refusal.
+    """
+
+    def check(text: str) -> str:
+        if what == "strategy":
+            from evosearch.search.strategies import strategy_names
+
+            names = list(strategy_names())
+        else:
+            from evosearch.evaluation import backend_names
+
+            names = list(backend_names())
+        if text not in names:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(names)})"
+            )
+        return text
+
+    check.__name__ = what
+    return check
+
+
+def _add_backend_options(command: argparse.ArgumentParser, resume: bool) -> None:
+    """--backend and --scheduler (dask.distributed itself is only imported when asked for)."""
+    default = " (default: the run's setting)" if resume else " (default: local)"
+    command.add_argument(
+        "--backend",
+        type=_registered("backend"),
+        default=None if resume else "local",
+        help="where evaluations run: this machine's cores or a Dask cluster" + default,
+    )
+    command.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $EVOSEARCH_DASK_SCHEDULER, "
+        "else a local Dask cluster)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="evosearch",
+        description="Evolve neural-network architectures on a Pareto front of accuracy and size.",
+    )
+    from evosearch import __version__
+
+    parser.add_argument("--version", action="version", version=f"evosearch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    evolve = commands.add_parser("evolve", help="run a search and write a run folder")
+    evolve.add_argument("--genome", default="mlp", help="preset name or path to a .toml file")
+    evolve.add_argument("--generations", type=_count(1), default=20, help="default: 20")
+    evolve.add_argument("--population", type=_count(2), default=16, help="default: 16")
+    evolve.add_argument("--cv", type=_count(2), default=3, help="cross-validation folds (3)")
+    evolve.add_argument("--n-jobs", type=_n_jobs, default=-1, help="workers; -1 = all cores")
+    evolve.add_argument("--seed", type=_count(0), default=0, help="random seed (0)")
+    evolve.add_argument(
+        "--data",
+        default="digits",
+        help="digits (default), iris, wine, breast_cancer, diabetes, or a .csv/.npz path",
+    )
+    evolve.add_argument("--target", help="target column of a CSV file (default: the last)")
+    evolve.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
+    evolve.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<genome>)")
+    evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
+    evolve.add_argument(
+        "--eval-timeout",
+        type=_positive(allow_none=True),
+        default=300.0,
+        metavar="SECONDS",
+        help="kill an evaluation (one genome x fold) running longer; 'none': no limit (300)",
+    )
+    evolve.add_argument(
+        "--max-time",
+        type=_positive(),
+        metavar="SECONDS",
+        help="stop the run cleanly at this deadline (resume continues it)",
+    )
+    evolve.add_argument(
+        "--max-memory",
+        type=_positive(),
+        metavar="MB",
+        help="memory one evaluation may allocate in its worker (Linux); more fails the genome",
+    )
+    evolve.add_argument(
+        "--max-params",
+        type=_count(1),
+        metavar="N",
+        help="size budget: genomes with more parameters are never trained",
+    )
+    evolve.add_argument(
+        "--holdout",
+        type=_fraction,
+        metavar="FRACTION",
+        help="keep this share of rows out of the search; report each archive member's score on it",
+    )
+    evolve.add_argument(
+        "--strategy",
+        type=_registered("strategy"),
+        default="nsga2",
+        help="survivors by NSGA-II (default) or aging (regularized) evolution",
+    )
+    evolve.add_argument(
+        "--halving",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="successive halving over folds: train 2x children on one fold, finish the best half",
+    )
+    evolve.add_argument(
+        "--inherit-weights",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="children start from their parent's trained weights where layers match (default)",
+    )
+    evolve.add_argument(
+        "--objectives",
+        default="score,params",
+        metavar="NAMES",
+        help="comma-separated objectives, 'score' first (default: score,params)",
+    )
+    _add_backend_options(evolve, resume=False)
+
+    resume = commands.add_parser(
+        "resume", help="continue a run from its folder (after a kill, or to extend it)"
+    )
+    resume.add_argument("run", type=Path, help="the run folder")
+    resume.add_argument(
+        "--generations", type=_count(1), help="new total of generations (extends a run)"
+    )
+    resume.add_argument("--n-jobs", type=_n_jobs, help="workers (default: the run's setting)")
+    resume.add_argument("--quiet", action="store_true", help="print only the final summary")
+    resume.add_argument(
+        "--max-time",
+        type=_positive(),
+        metavar="SECONDS",
+        help="stop cleanly at this deadline (resume again to continue)",
+    )
+    _add_backend_options(resume, resume=True)
+
+    show = commands.add_parser("show", help="settings, progress and archive of a run")
+    show.add_argument("run", type=Path, help="the run folder")
+
+    export = commands.add_parser(
+        "export", help="refit an archive member on all data and save it (joblib + genome JSON)"
+    )
+    export.add_argument("run", type=Path, help="the run folder")
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--member", type=_count(0), help="archive index as `show` numbers it")
+    which.add_argument("--best", action="store_true", help="the most accurate member (default)")
+    export.add_argument("--out", type=Path, help="folder (default: RUN/models/member-K)")
+
+    replay = commands.add_parser(
+        "replay", help="show, re-evaluate or continue from a recorded generation"
+    )
+    replay.add_argument("run", type=Path, help="the run folder")
+    replay.add_argument("--generation", type=_count(0), required=True, help="generation K")
+    replay.add_argument(
+        "--evaluate", action="store_true", help="re-evaluate it and compare with the record"
+    )
+    replay.add_argument("--continue-to", type=Path, help="new run folder to evolve into")
+    replay.add_argument("--generations", type=_count(1), help="for --continue-to")
+    replay.add_argument("--population", type=_count(2), help="for --continue-to")
+    replay.add_argument("--cv", type=_count(2), help="for --continue-to")
+    replay.add_argument("--seed", type=_count(0), help="for --continue-to")
+    replay.add_argument("--data", help="for --continue-to: other data (name or path)")
+    replay.add_argument("--target", help="for --continue-to with a CSV")
+    replay.add_argument("--n-jobs", type=_n_jobs, help="workers")
+    replay.add_argument("--quiet", action="store_true", help="no per-generation rows")
+
+    report = commands.add_parser(
+        "report", help="write plots and a self-contained HTML report of a run"
+    )
+    report.add_argument("run", type=Path, help="the run folder (finished or still running)")
+    report.add_argument("--out", type=Path, help="output folder (default: RUN/report)")
+
+    commands.add_parser("genomes", help="list the bundled genome presets")
+    return parser

@@ -1,0 +1,71 @@
+"""``evosearch evolve``: start a search, writing a new run folder."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from evosearch.cli._output import deadline_note, make_console, summary
+
+__all__ = ["run"]
+
+
+def _default_run_folder(genome: str, seed: int) -> Path:
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(genome).stem}-s{seed}"
+    folder = Path("runs") / stem
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = Path("runs") / f"{stem}-{suffix}"
+    return folder
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``evosearch evolve``; returns the exit status."""
+    from evosearch.cli.console import ConsoleReporter
+    from evosearch.data import load_dataset
+    from evosearch.search import Evolver
+
+    console = make_console()
+    out = args.out or _default_run_folder(args.genome, args.seed)
+    args.run_folder = out  # named in the message should the run be stopped
+    reporter = ConsoleReporter(console)
+    callbacks = [] if args.quiet else [reporter]
+    evolver = Evolver(
+        genome=args.genome,
+        population_size=args.population,
+        generations=args.generations,
+        cv=args.cv,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        task=args.task,
+        callbacks=callbacks,
+        out=out,
+        eval_timeout=args.eval_timeout,
+        max_time=args.max_time,
+        max_memory=args.max_memory,
+        max_params=args.max_params,
+        holdout=args.holdout,
+        strategy=args.strategy,
+        halving=args.halving,
+        inherit_weights=args.inherit_weights,
+        objectives=tuple(name.strip() for name in args.objectives.split(",")),
+        backend=args.backend,
+        scheduler=args.scheduler,
+    )
+    dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
+    console.print(
+        f"evolving {evolver.space.name} genomes on {dataset.name} ({dataset.task}, "
+        f"{dataset.n_samples} rows x {dataset.n_features} features), population "
+        f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
+        markup=False,
+    )
+    started = time.perf_counter()
+    try:
+        evolver.fit_dataset(dataset)
+    finally:
+        reporter.on_run_end(evolver)  # restores the terminal if the run stopped early
+    summary(console, evolver.archive_, dataset.task, time.perf_counter() - started, out)
+    deadline_note(console, evolver, out)
+    return 0

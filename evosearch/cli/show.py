@@ -1,0 +1,58 @@
+"""``evosearch show``: settings, progress, the archive and the best genome of a run (read only)."""
+
+from __future__ import annotations
+
+import argparse
+
+from evosearch.cli._output import make_console, score_name
+from evosearch.cli.console import archive_table, genome_text
+from evosearch.runs import load_run
+from evosearch.space import Genome
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``evosearch show``: settings, progress, the archive and the best genome as text."""
+    from evosearch.search import ParetoArchive
+
+    console = make_console()
+    record = load_run(args.run)
+    info = record.info
+    settings, dataset = info["settings"], info["dataset"]
+    console.print(f"run {record.path}", markup=False)
+    console.print(
+        f"  data      {dataset['name']} ({dataset['task']}, {dataset['n_samples']} rows x "
+        f"{dataset['n_features']} features)\n"
+        f"  genome    {settings['genome']} (search space '{info['search_space']['name']}')\n"
+        f"  settings  population {settings['population_size']}, {settings['cv']}-fold CV, "
+        f"seed {settings['random_state']}, crossover rate {settings['crossover_rate']}",
+        markup=False,
+    )
+    if "parent" in info:
+        parent = info["parent"]
+        console.print(
+            f"  parent    {parent['run']} generation {parent['generation']}", markup=False
+        )
+    failures = sum(entry["error"] is not None for entry in record.journal)
+    state = "finished" if record.last_generation >= record.planned_generations else "unfinished"
+    console.print(
+        f"  progress  generation {max(record.last_generation, 0)} of "
+        f"{record.planned_generations} ({state}); {len(record.journal)} evaluations journalled, "
+        f"{failures} failed" + ("; last journal line cut off" if record.journal_truncated else ""),
+        markup=False,
+    )
+    if record.archive is None:
+        console.print("  no generation has finished yet: no archive", markup=False)
+        return 0
+    archive = ParetoArchive.from_dict(record.archive)
+    console.print(archive_table(archive, score_name(record)))
+    best = archive.best(archive.objective("score"))
+    console.print(
+        f"best {score_name(record)} {best.objectives[archive.objective('score')]:.4f} "
+        f"(folds {', '.join(f'{s:.4f}' for s in best.fold_scores)}), "
+        f"found in generation {best.generation}:",
+        markup=False,
+    )
+    console.print(genome_text(Genome.from_json(best.genome)), markup=False)
+    return 0
