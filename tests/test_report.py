@@ -18,14 +18,14 @@ from sklearn.datasets import load_iris
 from clitools import REPO, RUN_FILES, assert_clean, assert_usage_error, evosearch, snapshot
 from evosearch import Evolver, Genome, ParetoArchive
 from evosearch.errors import EvosearchError
-from evosearch.report.html import write_report
-from evosearch.report.plotting import (
+from evosearch.report import (
     RunData,
     pick_members,
     plot_architecture,
     plot_convergence,
     plot_pareto,
     run_data,
+    write_report,
 )
 from evosearch.runs.folder import load_run
 from evosearch.search.archive import ArchiveEntry
@@ -337,10 +337,12 @@ def test_core_never_imports_plotting_and_plotting_never_imports_pyplot():
     code = (
         "import sys, evosearch, evosearch.search.evolver, evosearch.cli.main, "
         "evosearch.runs.folder, evosearch.cli.console, evosearch.report.html\n"
-        "bad = [m for m in ('matplotlib', 'evosearch.report.plotting') if m in sys.modules]\n"
+        "plots = ('_figures', 'pareto', 'convergence', 'architecture')\n"
+        "bad = [m for m in ('matplotlib', *(f'evosearch.report.{p}' for p in plots))\n"
+        "       if m in sys.modules]\n"
         "assert not bad, bad\n"
         # Figures need no pyplot (no backend, no display) and still show in notebooks.
-        "from evosearch.report.plotting import plot_architecture\n"
+        "from evosearch.report import plot_architecture\n"
         "figure = plot_architecture(evosearch.Genome.chain(4, 3, [], {}))\n"
         "assert figure._repr_png_()[:8] == b'\\x89PNG\\r\\n\\x1a\\n'\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"

@@ -15,8 +15,7 @@ from sklearn.datasets import load_iris
 from clitools import assert_clean, assert_usage_error, evosearch
 from evosearch import Evolver, Genome, SearchSpace, load_run
 from evosearch.nn import count_parameters, get_layer_kind
-from evosearch.report import write_report
-from evosearch.report.plotting import plot_architecture
+from evosearch.report import plot_architecture, write_report
 from evosearch.runs import load_run_dataset
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.export import export_member

@@ -1,7 +1,12 @@
 """Plots and the HTML report of a run; reads run folders, never writes them.
 
+Modules: :mod:`~evosearch.report.pareto`, :mod:`~evosearch.report.convergence` and
+:mod:`~evosearch.report.architecture` (one figure each), :mod:`~evosearch.report.html` (the
+report), ``_rundata`` (:class:`RunData`, :func:`run_data`, :func:`pick_members`: what they are
+all drawn from) and ``_figures`` (the figure factory they share).
+
 Names are imported on first use: importing :mod:`evosearch.report` loads neither matplotlib
-nor the plotting module.
+nor the plotting modules.
 """
 
 from __future__ import annotations
@@ -9,19 +14,34 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Report", "plot_architecture", "plot_convergence", "plot_pareto", "write_report"]
+__all__ = [
+    "Report",
+    "RunData",
+    "pick_members",
+    "plot_architecture",
+    "plot_convergence",
+    "plot_pareto",
+    "run_data",
+    "write_report",
+]
 
 _LOCATIONS = {
     "Report": "html",
     "write_report": "html",
-    "plot_architecture": "plotting",
-    "plot_convergence": "plotting",
-    "plot_pareto": "plotting",
+    "RunData": "_rundata",
+    "pick_members": "_rundata",
+    "run_data": "_rundata",
+    "plot_architecture": "architecture",
+    "plot_convergence": "convergence",
+    "plot_pareto": "pareto",
 }
 
 if TYPE_CHECKING:
+    from evosearch.report._rundata import RunData, pick_members, run_data
+    from evosearch.report.architecture import plot_architecture
+    from evosearch.report.convergence import plot_convergence
     from evosearch.report.html import Report, write_report
-    from evosearch.report.plotting import plot_architecture, plot_convergence, plot_pareto
+    from evosearch.report.pareto import plot_pareto
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,7 @@ still running; by default the files go to ``RUN/report/``:
 ``convergence.png``
     best score, hypervolume and archive size by generation;
 ``architecture-best.png``, ``architecture-smallest.png``, ``architecture-knee.png``
-    the layer graphs of those archive members (see :func:`evosearch.plotting.pick_members`);
+    the layer graphs of those archive members (see :func:`evosearch.report.pick_members`);
     none before the first generation finished;
 ``report.html``
     all of the above in one page (images embedded as data URIs, inline CSS, nothing fetched),
@@ -35,7 +35,7 @@ from evosearch.space import Genome
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from evosearch.report.plotting import RunData
+    from evosearch.report._rundata import RunData
 
 __all__ = ["Report", "render_html", "write_report"]
 
@@ -86,7 +86,7 @@ def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> 
         If matplotlib is missing, ``out`` is the run folder itself, or ``out`` cannot be
         written.
     """
-    from evosearch.report.plotting import run_data
+    from evosearch.report._rundata import run_data
 
     record = run if isinstance(run, RunRecord) else load_run(run)
     folder = Path(out) if out is not None else record.path / "report"
@@ -124,7 +124,7 @@ def render_images(data: RunData) -> dict[str, bytes]:
     Parameters
     ----------
     data : RunData
-        From :func:`evosearch.plotting.run_data`.
+        From :func:`evosearch.report.run_data`.
 
     Returns
     -------
@@ -132,12 +132,10 @@ def render_images(data: RunData) -> dict[str, bytes]:
         Keys ``"pareto"``, ``"convergence"`` and, once the archive has members,
         ``"architecture-best"``, ``"architecture-smallest"`` and ``"architecture-knee"``.
     """
-    from evosearch.report.plotting import (
-        pick_members,
-        plot_architecture,
-        plot_convergence,
-        plot_pareto,
-    )
+    from evosearch.report._rundata import pick_members
+    from evosearch.report.architecture import plot_architecture
+    from evosearch.report.convergence import plot_convergence
+    from evosearch.report.pareto import plot_pareto
 
     images = {
         "pareto": _png(plot_pareto(data)),
@@ -207,7 +205,7 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
     record : RunRecord
         The run, as read by :func:`~evosearch.runs.load_run`.
     data : RunData
-        The same run as :func:`evosearch.plotting.run_data` sees it.
+        The same run as :func:`evosearch.report.run_data` sees it.
     images : dict of str to bytes
         PNG images from :func:`render_images`.
 
@@ -216,7 +214,7 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
     str
         An HTML document that needs no other file and fetches nothing.
     """
-    from evosearch.report.plotting import _point, pick_members
+    from evosearch.report._rundata import _point, pick_members
 
     info = record.info
     dataset = info.get("dataset", {})
@@ -341,7 +339,7 @@ def _duration(seconds: float) -> str:
 
 def _archive_table(data: RunData, chosen: dict[str, Any]) -> str:
     from evosearch.objectives import find_objective
-    from evosearch.report.plotting import _point, _spread
+    from evosearch.report._rundata import _point, _spread
 
     members = data.archive.members
     head = (

@@ -1,0 +1,229 @@
+"""What the figures and the HTML report are drawn from: :class:`RunData` and the chosen members.
+
+:func:`run_data` reads a *source*: a run folder path, a :class:`~evosearch.runs.RunRecord` from
+:func:`~evosearch.runs.load_run`, or a fitted :class:`~evosearch.Evolver`. An Evolver that wrote
+a run folder (``out=...``) is read from that folder; one without has no journal, so its Pareto
+plot shows the archive only.
+
+Which archive members are drawn (:func:`pick_members`):
+
+best
+    the highest score (ties: fewer parameters);
+smallest
+    the fewest parameters;
+knee
+    the member farthest above the straight line joining *smallest* and *best* after
+    normalising both axes to ``[0, 1]`` over the archive (score linearly, parameter count on a
+    log scale, as the Pareto plot shows it): the point where extra parameters stop buying much
+    score. With fewer than three members the knee is one of the extremes (ties: higher score).
+
+Nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evosearch.errors import RunFolderError
+from evosearch.runs import RunRecord, load_run
+from evosearch.search import ArchiveEntry, ParetoArchive
+from evosearch.space import Genome
+
+if TYPE_CHECKING:
+    from evosearch.search import Evolver
+
+__all__ = ["RunData", "pick_members", "run_data"]
+
+
+@dataclass
+class RunData:
+    """What the figures are drawn from, whatever the source.
+
+    Attributes
+    ----------
+    name : str
+        A short name for titles (the run folder's name, or ``"Evolver"``).
+    task : str
+        ``"classification"`` or ``"regression"``.
+    archive : ParetoArchive
+        The Pareto archive (empty before the first generation finished).
+    candidates : list of (int, float, int)
+        ``(generation, score, n_params)`` of every successful journalled evaluation; empty for an
+        Evolver without a run folder.
+    failures : int
+        Failed evaluations in the journal.
+    population : list of (float, int)
+        ``(score, n_params)`` of the successful members of the last population, when known.
+    history : list of dict
+        One dict per finished generation, with at least ``generation``, ``best_score``,
+        ``hypervolume`` and ``archive_size`` (``best_score`` NaN while nothing succeeded).
+    planned_generations : int or None
+        Generations the run was asked for (after the initial generation 0).
+    info : dict or None
+        ``run.json`` when the source is a run folder.
+    """
+
+    name: str
+    task: str
+    archive: ParetoArchive
+    candidates: list[tuple[int, float, int]] = field(default_factory=list)
+    failures: int = 0
+    population: list[tuple[float, int]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    planned_generations: int | None = None
+    info: dict[str, Any] | None = None
+
+    @property
+    def score_name(self) -> str:
+        """``"accuracy"`` or ``"R²"``."""
+        return "R²" if self.task == "regression" else "accuracy"
+
+
+def run_data(source: str | Path | RunRecord | Evolver | RunData) -> RunData:
+    """Collect what the figures need from a run folder, a RunRecord or a fitted Evolver.
+
+    Parameters
+    ----------
+    source : path-like, RunRecord, Evolver or RunData
+        See the module docstring.
+
+    Returns
+    -------
+    RunData
+
+    Raises
+    ------
+    RunFolderError
+        If a run folder is missing or corrupt.
+    ValueError
+        If an Evolver is not fitted yet.
+    TypeError
+        If ``source`` is none of the above.
+    """
+    if isinstance(source, RunData):
+        return source
+    if isinstance(source, (str, Path)):
+        return _from_record(load_run(source))
+    if isinstance(source, RunRecord):
+        return _from_record(source)
+    from evosearch.search import Evolver
+
+    if isinstance(source, Evolver):
+        if source.out is not None:
+            return _from_record(load_run(source.out))
+        if not hasattr(source, "archive_"):
+            raise ValueError("this Evolver is not fitted yet: call fit(X, y) first")
+        return RunData(
+            name="Evolver",
+            task=getattr(source, "task_", source.task),
+            archive=source.archive_,
+            history=[record.to_dict() for record in source.history_],
+            planned_generations=source.generations,
+        )
+    raise TypeError(
+        "source must be a run folder path, a RunRecord or a fitted Evolver, got "
+        f"{type(source).__name__}"
+    )
+
+
+def _from_record(record: RunRecord) -> RunData:
+    if record.archive is not None:
+        try:
+            archive = ParetoArchive.from_dict(record.archive)
+        except ValueError as exc:
+            raise RunFolderError(f"{record.path / 'archive.json'}: {exc}") from None
+    else:
+        archive = ParetoArchive()
+    candidates = [
+        (int(e["generation"]), float(e["score"]), int(e["n_params"]))
+        for e in record.journal
+        if e["error"] is None
+    ]
+    population: list[tuple[float, int]] = []
+    if record.generations:
+        for member in record.generations[-1]["population"]:
+            result = member.get("result", {})
+            if result.get("error") is None and "score" in result:
+                population.append((float(result["score"]), int(result["n_params"])))
+    history = [
+        {
+            **g,
+            "best_score": math.nan if g.get("best_score") is None else float(g["best_score"]),
+            "mean_score": math.nan if g.get("mean_score") is None else float(g["mean_score"]),
+        }
+        for g in record.generations
+    ]
+    return RunData(
+        name=record.path.resolve().name,
+        task=str(record.info["dataset"].get("task", "classification")),
+        archive=archive,
+        candidates=candidates,
+        failures=sum(1 for e in record.journal if e["error"] is not None),
+        population=population,
+        history=history,
+        planned_generations=record.planned_generations,
+        info=record.info,
+    )
+
+
+def pick_members(archive: ParetoArchive) -> dict[str, ArchiveEntry]:
+    """Choose the archive members worth drawing: best, smallest and knee.
+
+    Parameters
+    ----------
+    archive : ParetoArchive
+        With objectives ``(score, n_params)``.
+
+    Returns
+    -------
+    dict
+        ``{"best": entry, "smallest": entry, "knee": entry}`` (the same entry may fill several
+        roles); empty for an empty archive. See the module docstring for the knee.
+
+    Examples
+    --------
+    >>> archive = ParetoArchive()
+    >>> archive.update([ArchiveEntry({}, h, (s, p)) for h, s, p in
+    ...                 [("a", 0.50, 10), ("b", 0.90, 100), ("c", 0.92, 10_000)]])
+    3
+    >>> {role: entry.genome_hash for role, entry in pick_members(archive).items()}
+    {'best': 'c', 'smallest': 'a', 'knee': 'b'}
+    """
+    members = archive.members
+    if not members:
+        return {}
+    points = {m.genome_hash: _point(archive, m) for m in members}
+    best = archive.best(0)  # the score is always the first objective
+    # Fewest parameters, ties to the better score, as archive.best would rank them.
+    smallest = min(
+        members, key=lambda m: (points[m.genome_hash][1], -m.objectives[0], m.genome_hash)
+    )
+    scores = [points[m.genome_hash][0] for m in members]
+    sizes = [math.log10(max(points[m.genome_hash][1], 1.0)) for m in members]
+    low_s, high_s = min(scores), max(scores)
+    low_p, high_p = min(sizes), max(sizes)
+
+    def lift(index: int) -> tuple[float, float]:
+        s = (scores[index] - low_s) / (high_s - low_s) if high_s > low_s else 1.0
+        p = (sizes[index] - low_p) / (high_p - low_p) if high_p > low_p else 0.0
+        # Distance above the diagonal from (0, 0) to (1, 1), up to a constant factor.
+        return (s - p, scores[index])
+
+    knee = members[max(range(len(members)), key=lift)]
+    return {"best": best, "smallest": smallest, "knee": knee}
+
+
+def _point(archive: ParetoArchive, entry: ArchiveEntry) -> tuple[float, float]:
+    """``(score, parameters)`` of a member, taken by objective name whatever the objectives."""
+    values = archive.named(entry)
+    if "params" in values:
+        return entry.objectives[0], values["params"]
+    return entry.objectives[0], float(Genome.from_json(entry.genome).n_params())
+
+
+def _spread(fold_scores: list[float]) -> float:
+    """Half the range of the fold scores, as the console's '± folds' column."""
+    return (max(fold_scores) - min(fold_scores)) / 2 if len(fold_scores) > 1 else 0.0

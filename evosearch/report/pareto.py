@@ -1,0 +1,211 @@
+"""The Pareto plot: score against parameter count, every candidate and the archive.
+
+The figure is made by :mod:`evosearch.report._figures` (Agg canvas, no pyplot; matplotlib
+imported on first use).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evosearch.report._figures import _colormap, _count_format, _empty, _integer_axis, _new_figure
+from evosearch.report._rundata import RunData, _point, pick_members, run_data
+from evosearch.runs import RunRecord
+from evosearch.search import ArchiveEntry, ParetoArchive
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from evosearch.search import Evolver
+
+__all__ = ["plot_pareto"]
+
+_FRONT_COLOR = "#d62728"
+
+
+def plot_pareto(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
+    """Score against parameter count: every evaluated candidate and the Pareto archive.
+
+    Candidates (successful evaluations from the journal) are dots coloured by the generation
+    that evaluated them; the archive is a red step front (the boundary of what it dominates)
+    with diamond markers, its best, smallest and knee members labelled. The x axis is
+    logarithmic. For an Evolver without a run folder only the archive is drawn.
+
+    Parameters
+    ----------
+    source : path-like, RunRecord or Evolver
+        The run (see :func:`~evosearch.report.run_data`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Artists carry ``gid`` ``"candidates"`` (a PathCollection), ``"population"`` and
+        ``"archive"`` (a Line2D, one point per member, smallest first).
+
+    Raises
+    ------
+    EvosearchError
+        If matplotlib is missing, or the run folder is missing or corrupt.
+    """
+    data = run_data(source)
+    figure = _new_figure(figsize=(8.5, 5.4), layout="constrained")
+    ax = figure.add_subplot()
+    _draw_pareto(figure, ax, data)
+    return figure
+
+
+def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
+    import numpy as np
+    from matplotlib.colors import BoundaryNorm
+    from matplotlib.ticker import FuncFormatter
+
+    scores_shown: list[float] = []
+    if data.candidates:
+        generations = np.array([c[0] for c in data.candidates])
+        scores = np.array([c[1] for c in data.candidates])
+        params = np.array([c[2] for c in data.candidates])
+        last = int(max(generations.max(), data.planned_generations or 0, 1))
+        cmap = _colormap("viridis")
+        norm = BoundaryNorm(np.arange(-0.5, last + 1.5), cmap.N)
+        dots = ax.scatter(
+            params,
+            scores,
+            c=generations,
+            cmap=cmap,
+            norm=norm,
+            s=22,
+            alpha=0.75,
+            linewidths=0,
+            zorder=2,
+            label=f"evaluated candidates ({len(data.candidates)})",
+        )
+        dots.set_gid("candidates")
+        bar = figure.colorbar(dots, ax=ax, pad=0.01, aspect=30)
+        bar.set_label("generation evaluated")
+        _integer_axis(bar.ax.yaxis)
+        bar.ax.minorticks_off()
+        scores_shown += scores.tolist()
+    if data.population:
+        population = ax.scatter(
+            [p for _, p in data.population],
+            [s for s, _ in data.population],
+            s=60,
+            facecolors="none",
+            edgecolors="0.25",
+            linewidths=0.9,
+            zorder=3,
+            label=f"final population ({len(data.population)})",
+        )
+        population.set_gid("population")
+    members = data.archive.members
+    if members:
+        xs = [_point(data.archive, m)[1] for m in members]
+        ys = [_point(data.archive, m)[0] for m in members]
+        (front,) = ax.plot(
+            xs,
+            ys,
+            drawstyle="steps-post",
+            color=_FRONT_COLOR,
+            linewidth=1.8,
+            marker="D",
+            markersize=6.5,
+            markerfacecolor=_FRONT_COLOR,
+            markeredgecolor="black",
+            markeredgewidth=0.7,
+            zorder=4,
+            label=f"Pareto archive ({len(members)})",
+        )
+        front.set_gid("archive")
+        scores_shown += ys
+    if not data.candidates and not members:
+        _empty(ax, "no evaluation finished yet")
+    else:
+        ax.set_xscale("log")
+        ax.margins(x=0.05, y=0.12)  # room for the member labels above the front
+        ax.xaxis.set_major_formatter(FuncFormatter(_count_format))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, p: ""))
+        sizes = [_point(data.archive, m)[1] for m in members]
+        _log_ticks(ax, [c[2] for c in data.candidates] + sizes)
+        ax.legend(loc="best", fontsize=9, framealpha=0.9)
+        if data.task == "regression" and scores_shown and min(scores_shown) < -1.0:
+            # A diverged regressor can score R² = -1e6: keep the interesting range readable.
+            ax.set_ylim(bottom=-1.0)
+    ax.set_xlabel("parameters (log scale)")
+    ax.set_ylabel(f"cross-validated {data.score_name}")
+    done = len(data.history)
+    subtitle = {0: "no generation finished", 1: "initial population only"}.get(
+        done, f"{done - 1} generations"
+    )
+    if data.failures:
+        subtitle += f", {data.failures} failed evaluations not shown"
+    ax.set_title(f"Pareto front: {data.name} ({subtitle})", fontsize=11)
+    ax.grid(True, which="major", alpha=0.3)
+    if members:
+        _label_members(figure, ax, data.archive)
+
+
+def _log_ticks(ax: Axes, values: list[float]) -> None:
+    """Label more ticks than a log axis does when the data spans less than two decades."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    if not values:
+        return
+    low, high = min(values), max(values)
+    if low <= 0 or high / low >= 100:
+        return
+    ax.set_xlim(low / 1.25, high * 1.25)
+    if high / low < 3:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        return
+    mantissas = (1, 2, 3, 5, 7) if high / low < 10 else (1, 2, 5)
+    ticks = [
+        m * 10**e
+        for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+        for m in mantissas
+    ]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+
+
+def _label_members(figure: Figure, ax: Axes, archive: ParetoArchive) -> None:
+    """Label the best, smallest and knee members; a label that would cover another moves up."""
+    from matplotlib.patheffects import withStroke
+
+    roles: dict[str, list[str]] = {}
+    entries: dict[str, ArchiveEntry] = {}
+    for role, entry in pick_members(archive).items():
+        roles.setdefault(entry.genome_hash, []).append(role)
+        entries[entry.genome_hash] = entry
+    labels = []
+    for key, names in roles.items():
+        entry = entries[key]
+        smallest_only = names == ["smallest"]
+        labels.append(
+            ax.annotate(
+                " / ".join(names),
+                xy=_point(archive, entry)[::-1],
+                xytext=(7, 9) if smallest_only else (-9, 9),
+                textcoords="offset points",
+                ha="left" if smallest_only else "right",
+                va="bottom",
+                fontsize=9,
+                color="#7a1010",
+                # Under the front's markers (never hide a member), haloed to stay readable.
+                path_effects=[withStroke(linewidth=3, foreground="white")],
+                zorder=3.5,
+            )
+        )
+    figure.draw_without_rendering()  # final layout, so the label boxes below are final too
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    placed: list[Any] = []
+    for label in labels:
+        for _ in range(len(labels)):
+            box = label.get_window_extent(renderer)
+            clash = next((other for other in placed if box.overlaps(other)), None)
+            if clash is None:
+                break
+            x, y = label.xyann
+            label.xyann = (x, y + (clash.y1 - box.y0) * 72 / figure.dpi + 2)
+        placed.append(label.get_window_extent(renderer))
