@@ -5,27 +5,29 @@ folds run is a backend (``backends/``: the :class:`~evosearch.evaluation.backend
 contract and a registry by name).
 """
 
-from evosearch.evaluation._checks import DEFAULT_EVAL_TIMEOUT, check_limits
-from evosearch.evaluation.backends import (
-    SCHEDULER_ENV,
-    Backend,
-    DeadlineReached,
-    backend_names,
-    check_backend,
-    get_backend,
-    register_backend,
-    shutdown_workers,
-)
-from evosearch.evaluation.evaluator import Evaluator
-from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
-from evosearch.evaluation.tasks import FitHook, build_estimator, task_seed
+from __future__ import annotations
 
-#: The names of the backends registered when this package was imported (``local``, ``dask``);
-#: :func:`backend_names` also sees backends registered later.
-BACKENDS = backend_names()
+from typing import TYPE_CHECKING
+
+from evosearch._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from evosearch.evaluation._checks import DEFAULT_EVAL_TIMEOUT, check_limits
+    from evosearch.evaluation.backends import (
+        SCHEDULER_ENV,
+        Backend,
+        DeadlineReached,
+        backend_names,
+        check_backend,
+        get_backend,
+        register_backend,
+        shutdown_workers,
+    )
+    from evosearch.evaluation.evaluator import Evaluator
+    from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
+    from evosearch.evaluation.tasks import FitHook, build_estimator, task_seed
 
 __all__ = [
-    "BACKENDS",
     "DEFAULT_EVAL_TIMEOUT",
     "FAILURE_SCORE",
     "SCHEDULER_ENV",
@@ -43,3 +45,26 @@ __all__ = [
     "shutdown_workers",
     "task_seed",
 ]
+
+# Imported on first use (see evosearch._lazy): light commands stay light.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "DEFAULT_EVAL_TIMEOUT": "_checks",
+        "FAILURE_SCORE": "result",
+        "SCHEDULER_ENV": "backends",
+        "Backend": "backends",
+        "DeadlineReached": "backends",
+        "EvaluationResult": "result",
+        "Evaluator": "evaluator",
+        "FitHook": "tasks",
+        "backend_names": "backends",
+        "build_estimator": "tasks",
+        "check_backend": "backends",
+        "check_limits": "_checks",
+        "get_backend": "backends",
+        "register_backend": "backends",
+        "shutdown_workers": "backends",
+        "task_seed": "tasks",
+    },
+)

@@ -5,18 +5,25 @@ plan of a layer DAG; ``optim`` the optimisers; ``train`` the training loop; ``es
 scikit-learn estimators.
 """
 
-from evosearch.nn.estimator import GraphNetClassifier, GraphNetRegressor
-from evosearch.nn.graph import DEFAULT_ARCHITECTURE, count_parameters
-from evosearch.nn.layers import (
-    ACTIVATIONS,
-    LayerAttribute,
-    LayerKind,
-    get_layer_kind,
-    layer_kinds,
-    register_layer_kind,
-)
-from evosearch.nn.optim import OPTIMIZERS
-from evosearch.nn.train import DivergenceError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evosearch._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from evosearch.nn.estimator import GraphNetClassifier, GraphNetRegressor
+    from evosearch.nn.graph import DEFAULT_ARCHITECTURE, count_parameters
+    from evosearch.nn.layers import (
+        ACTIVATIONS,
+        LayerAttribute,
+        LayerKind,
+        get_layer_kind,
+        layer_kinds,
+        register_layer_kind,
+    )
+    from evosearch.nn.optim import OPTIMIZERS
+    from evosearch.nn.train import DivergenceError
 
 __all__ = [
     "ACTIVATIONS",
@@ -32,3 +39,22 @@ __all__ = [
     "layer_kinds",
     "register_layer_kind",
 ]
+
+# Imported on first use (see evosearch._lazy): light commands stay light.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ACTIVATIONS": "layers",
+        "DEFAULT_ARCHITECTURE": "graph",
+        "OPTIMIZERS": "optim",
+        "DivergenceError": "train",
+        "GraphNetClassifier": "estimator",
+        "GraphNetRegressor": "estimator",
+        "LayerAttribute": "layers",
+        "LayerKind": "layers",
+        "count_parameters": "graph",
+        "get_layer_kind": "layers",
+        "layer_kinds": "layers",
+        "register_layer_kind": "layers",
+    },
+)

@@ -1,14 +1,15 @@
 """The run folder: atomic writes, the journal and checkpoint, reading a run back, replay."""
 
-from evosearch.runs.disk import disk_errors
-from evosearch.runs.folder import (
-    RunFolder,
-    RunRecord,
-    atomic_write_json,
-    load_run,
-    load_run_dataset,
-)
-from evosearch.runs.replay import ReplayedMember, generation_members, reevaluate
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evosearch._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from evosearch.runs.disk import disk_errors
+    from evosearch.runs.folder import RunFolder, RunRecord, atomic_write_json, load_run, load_run_dataset
+    from evosearch.runs.replay import ReplayedMember, generation_members, reevaluate
 
 __all__ = [
     "ReplayedMember",
@@ -21,3 +22,19 @@ __all__ = [
     "load_run_dataset",
     "reevaluate",
 ]
+
+# Imported on first use (see evosearch._lazy): light commands stay light.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ReplayedMember": "replay",
+        "RunFolder": "folder",
+        "RunRecord": "folder",
+        "atomic_write_json": "folder",
+        "disk_errors": "disk",
+        "generation_members": "replay",
+        "load_run": "folder",
+        "load_run_dataset": "folder",
+        "reevaluate": "replay",
+    },
+)

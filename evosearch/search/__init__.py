@@ -1,15 +1,22 @@
 """The search: the Evolver's loop, its strategies, selection, the Pareto archive, export."""
 
-from evosearch.search.archive import ArchiveEntry, ParetoArchive
-from evosearch.search.evolver import Callback, Evolver, GenerationRecord
-from evosearch.search.export import export_member, refit, select_member
-from evosearch.search.member import Member
-from evosearch.search.strategies import (
-    Strategy,
-    get_strategy,
-    register_strategy,
-    strategy_names,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evosearch._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from evosearch.search.archive import ArchiveEntry, ParetoArchive
+    from evosearch.search.evolver import Callback, Evolver, GenerationRecord
+    from evosearch.search.export import export_member, refit, select_member
+    from evosearch.search.member import Member
+    from evosearch.search.strategies import (
+        Strategy,
+        get_strategy,
+        register_strategy,
+        strategy_names,
+    )
 
 __all__ = [
     "ArchiveEntry",
@@ -26,3 +33,23 @@ __all__ = [
     "select_member",
     "strategy_names",
 ]
+
+# Imported on first use (see evosearch._lazy): light commands stay light.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ArchiveEntry": "archive",
+        "Callback": "evolver",
+        "Evolver": "evolver",
+        "GenerationRecord": "evolver",
+        "Member": "member",
+        "ParetoArchive": "archive",
+        "Strategy": "strategies",
+        "export_member": "export",
+        "get_strategy": "strategies",
+        "refit": "export",
+        "register_strategy": "strategies",
+        "select_member": "export",
+        "strategy_names": "strategies",
+    },
+)
