@@ -65,7 +65,11 @@ def reference(workdir: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("sig", "group"),
-    [(signal.SIGTERM, True), (signal.SIGHUP, False)],
+    [
+        (signal.SIGTERM, True),
+        # The same code path for another signal: in the slow run only (make test-all).
+        pytest.param(signal.SIGHUP, False, marks=pytest.mark.slow),
+    ],
     ids=["SIGTERM-to-process-group", "SIGHUP-to-main-process"],
 )
 def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(
@@ -187,6 +191,7 @@ def test_full_disk_ends_with_one_line_then_resumes_exactly(workdir, reference, t
         subprocess.run(["umount", str(disk)], capture_output=True, check=False)
 
 
+@pytest.mark.slow  # the full-disk test covers the same path (disk_errors) in the fast run
 def test_read_only_folder_is_one_line_and_resumes_once_writable(workdir, reference, tmp_path):
     disk = tmp_path / "ro"
     disk.mkdir()

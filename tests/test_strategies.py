@@ -153,6 +153,9 @@ def outcome(folder: Path) -> tuple[object, object]:
     return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
 
 
+# Slow (15 s): the strategy contract suite resumes every strategy, halving on and off, exactly,
+# and tests/test_resume.py and test_stops.py SIGKILL the real command.
+@pytest.mark.slow
 def test_cli_run_with_every_technique_resumes_after_sigkill_to_the_same_result(workdir):
     result = evosearch("evolve", *RUN, "--out", "full", cwd=workdir)
     assert result.returncode == 0, result.stderr
