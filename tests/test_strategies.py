@@ -65,8 +65,45 @@ def test_aging_is_independent_of_workers(tmp_path, tiny):
 
 
 def test_unknown_strategy_is_refused(tiny):
-    with pytest.raises(SettingsError, match="strategy must be one of nsga2, aging"):
+    with pytest.raises(SettingsError, match="strategy must be one of nsga2, aging, random"):
         Evolver(genome=tiny, strategy="steady")
+
+
+# ---------------------------------------------------------------------------- random search
+def test_random_search_samples_fresh_genomes_without_parents(tmp_path, tiny):
+    evolver, journal = fit(tmp_path, tiny, strategy="random", generations=3)
+    assert [r.generation for r in evolver.history_] == [0, 1, 2, 3]
+    members = [
+        m
+        for e in [json.loads((tmp_path / "run" / "archive.json").read_text())]
+        for m in e["members"]
+    ]
+    assert all(m["parents"] == [] for m in members)
+    children = [e for e in journal if e["generation"] > 0]
+    assert len(children) == 12  # population_size fresh genomes per generation
+
+    # Not bred: no child shares an innovation id with a genome of an earlier generation.
+    def hidden(entry):
+        return {n["id"] for n in entry["genome"]["graph"]["nodes"]} - {0, 1}
+
+    for generation in (1, 2, 3):
+        earlier = set().union(*(hidden(e) for e in journal if e["generation"] < generation))
+        assert all(not hidden(e) & earlier for e in journal if e["generation"] == generation)
+    # Fresh genomes are screened like children: none equals a genome evaluated before.
+    hashes = [e["genome_hash"] for e in journal]
+    assert len(hashes) == len(set(hashes))
+
+
+def test_random_search_respects_the_size_budget_and_halving(tmp_path, tiny):
+    _, journal = fit(tmp_path, tiny, strategy="random", max_params=60, halving=True)
+    assert all(e["n_params"] <= 60 for e in journal)
+    for generation in (1, 2, 3):
+        rung = {e["genome_hash"] for e in journal if e["generation"] == generation and e["folds"]}
+        done = {
+            e["genome_hash"] for e in journal if e["generation"] == generation and not e["folds"]
+        }
+        # Halving: more genomes on the first fold than finished, and only those finished.
+        assert done <= rung and 0 < len(done) <= 4 < len(rung)
 
 
 # ---------------------------------------------------------------------------- halving

@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy",
         type=_registered("strategy"),
         default="nsga2",
-        help="survivors by NSGA-II (default) or aging (regularized) evolution",
+        help="nsga2 (default): NSGA-II survivors; aging: regularized evolution; random: random "
+        "search, fresh random genomes every generation (a baseline)",
     )
     evolve.add_argument(
         "--halving",

@@ -143,6 +143,37 @@ class Breeder:
             lineage.append(parents)
         return children, lineage
 
+    def fresh(
+        self,
+        n_genomes: int,
+        like: Genome,
+        rng: np.random.Generator,
+        innovations: InnovationCounter,
+        evaluator: Evaluator,
+    ) -> tuple[list[Genome], list[list[str]]]:
+        """``n_genomes`` random genomes of the space for random search, without parents.
+
+        They have ``like``'s input and output widths. A draw equal to a genome already
+        evaluated (or in this batch) or over the budget is drawn again, up to a few times
+        per genome; then one within the budget is taken anyway, as for children.
+        """
+        genomes: list[Genome] = []
+        batch: set[str] = set()
+        for _ in range(n_genomes):
+            chosen = None
+            for _ in range(_NOVELTY_TRIES):
+                genome = Genome.random(self.space, like.n_inputs, like.n_outputs, rng, innovations)
+                if not self.within_budget(genome):
+                    continue
+                chosen = genome
+                genome_hash = genome.canonical_hash()
+                if genome_hash not in batch and evaluator.lookup(genome, genome_hash) is None:
+                    break
+            if chosen is not None:
+                batch.add(chosen.canonical_hash())
+                genomes.append(chosen)
+        return genomes, [[] for _ in genomes]
+
     def breed_function(
         self,
         state: RunState,
@@ -150,12 +181,17 @@ class Breeder:
         generation: int,
         deadline: float | None,
         schedule: Schedule,
+        from_parents: bool = True,
     ) -> Callable[[list[Member], int], list[Member]]:
-        """The ``breed(population, n)`` a strategy gets: children of ``population``, evaluated
-        for ``generation`` by ``schedule`` (every fold, or successive halving)."""
+        """The ``breed(population, n)`` a strategy gets: children of ``population`` (or, without
+        ``from_parents``, fresh random genomes), evaluated for ``generation`` by ``schedule``
+        (every fold, or successive halving)."""
 
         def breed(population: list[Member], n_children: int) -> list[Member]:
             def make(n: int) -> tuple[list[Genome], list[list[str]]]:
+                if not from_parents:
+                    like = population[0].genome
+                    return self.fresh(n, like, state.rng, state.innovations, state.evaluator)
                 return self.children(population, n, state.rng, state.innovations, state.evaluator)
 
             def evaluate(

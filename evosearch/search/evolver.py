@@ -137,6 +137,7 @@ class Evolver:
         ``nsga2``: parents and children compete and NSGA-II keeps the best
         ``population_size``. ``aging``: regularized evolution, where each child replaces the
         oldest member whatever its fitness (parents still chosen by Pareto tournament).
+        ``random``: random search, fresh random genomes every generation (the baseline).
     halving : bool, default=False
         Successive halving over folds: twice as many children are trained on the first fold
         only, ranked by Pareto dominance (non-dominated rank, then crowding) on (fold score,
@@ -474,7 +475,12 @@ class Evolver:
         """The ``breed`` callable the strategy gets for ``generation``."""
         schedule = schedules.successive_halving if self.halving else schedules.evaluate_all
         return self._breeder().breed_function(
-            state, self._evaluation, generation, deadline, schedule
+            state,
+            self._evaluation,
+            generation,
+            deadline,
+            schedule,
+            from_parents=get_strategy(self.strategy).breeds_from_parents,
         )
 
     def _start_generation(self, state: RunState) -> None:

@@ -1,4 +1,4 @@
-"""Search strategies, one module each, in a registry by name: ``nsga2`` and ``aging``.
+"""Search strategies, one module each, in a registry by name: ``nsga2``, ``aging``, ``random``.
 
 A new strategy subclasses :class:`Strategy` and is registered with :func:`register_strategy`;
 ``Evolver(strategy=name)`` then uses it and the contract suite
@@ -15,17 +15,20 @@ from evosearch.search.strategies.base import (
     strategy_names,
 )
 from evosearch.search.strategies.nsga2 import NSGA2
+from evosearch.search.strategies.random import RandomSearch
 
 # The built-ins, registered here in this order (error messages list them so); a plug-in
 # registers itself in its own module.
 register_strategy(NSGA2)
 register_strategy(Aging)
+register_strategy(RandomSearch)
 
 __all__ = [
     "NSGA2",
     "Aging",
     "Breed",
     "Generation",
+    "RandomSearch",
     "Strategy",
     "get_strategy",
     "register_strategy",

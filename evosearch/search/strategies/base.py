@@ -54,9 +54,13 @@ class Strategy(ABC):
       between generations (a resumed run builds a fresh strategy).
     - Failed members (``member.result.ok`` False) may be returned only where nothing else
       fills the population.
+    - ``breeds_from_parents`` (class attribute, default True): False makes ``breed`` return
+      fresh random genomes of the space instead of children of ``population`` (random
+      search), screened and evaluated the same way.
     """
 
     name: ClassVar[str]
+    breeds_from_parents: ClassVar[bool] = True
 
     def __init__(self, population_size: int, weights: Sequence[float]) -> None:
         self.population_size = population_size
