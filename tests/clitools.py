@@ -13,30 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evosearch.testing._tiny import TINY_HYPER, tiny_toml
+
 REPO = Path(__file__).resolve().parents[1]
 
-TINY_TOML = """
-name = "tiny"
-description = "a tiny space that trains in milliseconds"
-
-[architecture]
-min_layers = 1
-max_layers = 2
-initial_layers = [1, 2]
-
-[layers.dense]
-units = [4, 8]
-activation = ["relu", "tanh"]
-dropout = [0.0]
-
-[training]
-optimizer = ["adam", "rmsprop"]
-learning_rate = { low = 1e-3, high = 3e-2, log = true }
-l1 = 0.0
-l2 = 1e-4
-batch_size = [32]
-max_epochs = [5, 10]
-"""
+TINY_TOML = tiny_toml(max_epochs=(5, 10))
 
 # Every genome of this space diverges: plain SGD at learning rate 10 through wide leaky ReLUs.
 DIVERGING_TOML = """
@@ -63,14 +44,7 @@ max_epochs = [5, 10]
 """
 
 # Training settings of hand-built genomes that train in milliseconds.
-HYPER = {
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "l1": 0.0,
-    "l2": 1e-4,
-    "batch_size": 32,
-    "max_epochs": 5,
-}
+HYPER = TINY_HYPER
 
 RUN_FILES = {"run.json", "journal.jsonl", "generations.jsonl", "archive.json", "checkpoint.json"}
 # With weight inheritance (the default) the population's trained weights live here too.
@@ -144,6 +118,12 @@ def without_timings(value: Any) -> Any:
 
 def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def outcome(folder: Path) -> tuple[Any, Any]:
+    """A run's result: its archive and generation rows, without measured fields."""
+    archive = json.loads((folder / "archive.json").read_text())
+    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
 
 
 def evolve_and_kill(args: tuple[str, ...], cwd: Path, out: str, generation: int, done: int) -> Path:

@@ -22,7 +22,14 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 from sklearn.datasets import load_iris  # noqa: E402
 
-from clitools import TINY_TOML, assert_usage_error, evosearch, lines, without_timings  # noqa: E402
+from clitools import (  # noqa: E402
+    TINY_TOML,
+    assert_usage_error,
+    evosearch,
+    lines,
+    outcome,
+    without_timings,
+)
 from evosearch import Evolver  # noqa: E402
 from evosearch.cli.main import main  # noqa: E402
 from evosearch.errors import BackendError, SettingsError  # noqa: E402
@@ -36,11 +43,6 @@ def journal(folder: Path) -> list[dict[str, Any]]:
     """Journal lines without timings, in a fixed order (completion order may differ)."""
     entries = without_timings(lines(folder / "journal.jsonl"))
     return sorted(entries, key=lambda e: (e["generation"], e["genome_hash"]))
-
-
-def outcome(folder: Path) -> tuple[Any, Any]:
-    archive = json.loads((folder / "archive.json").read_text())
-    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
 
 
 @pytest.fixture(scope="module")

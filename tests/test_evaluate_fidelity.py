@@ -23,6 +23,7 @@ from evosearch.evaluation import (
     task_seed,
 )
 from evosearch.space.genome import Genome
+from evosearch.testing.backends import comparable
 
 X, Y = load_iris(return_X_y=True)
 CV = 3
@@ -79,17 +80,7 @@ def evaluator(hook: Trainings | None = None, n_jobs: int = 1, **kwargs) -> Evalu
     return Evaluator(X, Y, "classification", cv=CV, n_jobs=n_jobs, seed=3, fit_hook=hook, **kwargs)
 
 
-def scores(result: EvaluationResult) -> tuple:
-    """Everything of a result that does not depend on the machine (timings, memory aside)."""
-    return (
-        result.genome_hash,
-        result.fold_scores,
-        result.score,
-        result.n_params,
-        result.epochs,
-        result.error,
-        result.folds,
-    )
+scores = comparable  # everything of a result that does not depend on the machine
 
 
 def assert_weights_equal(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray] | None) -> None:

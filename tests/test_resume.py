@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sklearn.datasets import load_iris
@@ -17,19 +16,14 @@ from clitools import (
     evolve_and_kill,
     evosearch,
     lines,
+    outcome,
     snapshot,
-    without_timings,
 )
 from evosearch import Evolver
 from evosearch.errors import RunFolderError
 from evosearch.runs.folder import load_run
 
 RUN = ("--data", "iris", "--population", "8", "--n-jobs", "2", "--seed", "3", "--quiet")
-
-
-def outcome(folder: Path) -> tuple[Any, Any]:
-    archive = json.loads((folder / "archive.json").read_text())
-    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
 
 
 @pytest.fixture(scope="module")

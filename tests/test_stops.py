@@ -12,30 +12,26 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from clitools import (
     REPO,
     TINY_TOML,
+    Result,
     assert_clean,
     assert_usage_error,
     evolve_and_kill,
     evolve_and_signal,
     evosearch,
     lines,
-    without_timings,
+    outcome,
 )
 from evosearch.runs.lock import LOCK_FILE
 
 RUN = ("--genome", "tiny.toml", "--data", "iris", "--population", "8", "--seed", "3", "--quiet")
-
-
-def outcome(folder: Path) -> tuple[Any, Any]:
-    archive = json.loads((folder / "archive.json").read_text())
-    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
 
 
 def assert_journal_has_no_duplicates(folder: Path) -> None:
@@ -152,75 +148,62 @@ def test_second_resume_of_a_live_run_is_refused_and_touches_nothing(workdir, ref
     assert_journal_has_no_duplicates(folder)
 
 
-def _mount_tmpfs(where: Path, size: str, remount: bool = False) -> bool:
-    options = f"remount,size={size}" if remount else f"size={size}"
-    command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)]
-    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+class Tmpfs:
+    """A small tmpfs mounted on a folder: a real disk that fills up, or turns read-only."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+
+    def mount(self, options: str, remount: bool = False) -> bool:
+        options = f"remount,{options}" if remount else options
+        command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(self.where)]
+        return subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
-def test_full_disk_ends_with_one_line_then_resumes_exactly(workdir, reference, tmp_path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    # A real full disk: a tmpfs far smaller than the run (about 130 kB on disk).
-    if not _mount_tmpfs(disk, "48k"):
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    disk = Tmpfs(tmp_path / "disk")
+    disk.where.mkdir()
+    # A real full disk: a tmpfs far smaller than a run (about 130 kB on disk).
+    if not disk.mount("size=48k"):
         pytest.skip("mounting a tmpfs needs root (CI and the development machines have it)")
-    try:
-        run = disk / "run"
-        genome = ("--genome", str(workdir / "tiny.toml"))
-        full = evosearch(
-            "evolve",
-            *RUN,
-            *genome,
-            "--n-jobs",
-            "2",
-            "--generations",
-            "5",
-            "--out",
-            str(run),
-            cwd=workdir,
-        )
-        line = assert_usage_error(full, f"cannot write run folder {run}", "No space left on device")
-        assert line.endswith(f"free some space, then continue with: evosearch resume {run}")
+    yield disk
+    subprocess.run(["umount", str(disk.where)], capture_output=True, check=False)
 
-        assert _mount_tmpfs(disk, "8m", remount=True)
-        resumed = evosearch("resume", str(run), cwd=workdir)
-        assert resumed.returncode == 0, resumed.stderr
-        assert outcome(run) == outcome(reference)
-        assert_journal_has_no_duplicates(run)
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+
+def evolve_into(folder: Path, workdir: Path, generations: int, n_jobs: int) -> Result:
+    genome = ("--genome", str(workdir / "tiny.toml"))
+    return evosearch(
+        "evolve", *RUN, *genome, "--n-jobs", str(n_jobs), "--generations", str(generations),
+        "--out", str(folder), cwd=workdir,
+    )  # fmt: skip
+
+
+def test_full_disk_ends_with_one_line_then_resumes_exactly(workdir, reference, tmpfs):
+    run = tmpfs.where / "run"
+    full = evolve_into(run, workdir, generations=5, n_jobs=2)
+    line = assert_usage_error(full, f"cannot write run folder {run}", "No space left on device")
+    assert line.endswith(f"free some space, then continue with: evosearch resume {run}")
+
+    assert tmpfs.mount("size=8m", remount=True)
+    resumed = evosearch("resume", str(run), cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert outcome(run) == outcome(reference)
+    assert_journal_has_no_duplicates(run)
 
 
 @pytest.mark.slow  # the full-disk test covers the same path (disk_errors) in the fast run
-def test_read_only_folder_is_one_line_and_resumes_once_writable(workdir, reference, tmp_path):
-    disk = tmp_path / "ro"
-    disk.mkdir()
-    if not _mount_tmpfs(disk, "8m"):
-        pytest.skip("mounting a tmpfs needs root (CI and the development machines have it)")
-    try:
-        run = disk / "run"
-        genome = ("--genome", str(workdir / "tiny.toml"))
-        first = evosearch(
-            "evolve",
-            *RUN,
-            *genome,
-            "--n-jobs",
-            "1",
-            "--generations",
-            "2",
-            "--out",
-            str(run),
-            cwd=workdir,
-        )
-        assert first.returncode == 0, first.stderr
-        assert _mount_tmpfs(disk, "8m,ro", remount=True)
-        refused = evosearch("resume", str(run), "--generations", "5", cwd=workdir)
-        assert_usage_error(
-            refused, f"cannot write run folder {run}", "Read-only file system", "make it writable"
-        )
-        assert _mount_tmpfs(disk, "8m,rw", remount=True)
-        resumed = evosearch("resume", str(run), "--generations", "5", cwd=workdir)
-        assert resumed.returncode == 0, resumed.stderr
-        assert outcome(run) == outcome(reference)
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+def test_read_only_folder_is_one_line_and_resumes_once_writable(workdir, reference, tmpfs):
+    assert tmpfs.mount("size=8m", remount=True)
+    run = tmpfs.where / "run"
+    first = evolve_into(run, workdir, generations=2, n_jobs=1)
+    assert first.returncode == 0, first.stderr
+    assert tmpfs.mount("ro", remount=True)
+    refused = evosearch("resume", str(run), "--generations", "5", cwd=workdir)
+    assert_usage_error(
+        refused, f"cannot write run folder {run}", "Read-only file system", "make it writable"
+    )
+    assert tmpfs.mount("rw", remount=True)
+    resumed = evosearch("resume", str(run), "--generations", "5", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert outcome(run) == outcome(reference)

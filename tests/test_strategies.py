@@ -19,6 +19,7 @@ from clitools import (
     evolve_and_kill,
     evosearch,
     lines,
+    outcome,
     snapshot,
     without_timings,
 )
@@ -183,11 +184,6 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("techniques")
     (folder / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
     return folder
-
-
-def outcome(folder: Path) -> tuple[object, object]:
-    archive = json.loads((folder / "archive.json").read_text())
-    return without_timings(archive), without_timings(lines(folder / "generations.jsonl"))
 
 
 # Slow (15 s): the strategy contract suite resumes every strategy, halving on and off, exactly,

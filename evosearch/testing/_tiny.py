@@ -8,9 +8,12 @@ import numpy as np
 
 from evosearch.space import SearchSpace
 
-__all__ = ["TINY_TOML", "iris", "tiny_space"]
+__all__ = ["TINY_HYPER", "TINY_TOML", "iris", "tiny_space", "tiny_toml"]
 
-TINY_TOML = """
+
+def tiny_toml(max_epochs: tuple[int, ...] = (3, 5)) -> str:
+    """A search space of one or two 4- or 8-unit layers that trains in milliseconds."""
+    return f"""
 name = "tiny"
 description = "a tiny space that trains in milliseconds"
 
@@ -26,12 +29,25 @@ dropout = [0.0]
 
 [training]
 optimizer = ["adam", "rmsprop"]
-learning_rate = { low = 1e-3, high = 3e-2, log = true }
+learning_rate = {{ low = 1e-3, high = 3e-2, log = true }}
 l1 = 0.0
 l2 = 1e-4
 batch_size = [32]
-max_epochs = [3, 5]
+max_epochs = {list(max_epochs)}
 """
+
+
+TINY_TOML = tiny_toml()
+
+#: Training settings of hand-built genomes that train in milliseconds.
+TINY_HYPER = {
+    "optimizer": "adam",
+    "learning_rate": 0.01,
+    "l1": 0.0,
+    "l2": 1e-4,
+    "batch_size": 32,
+    "max_epochs": 5,
+}
 
 
 def tiny_space(folder: Path) -> SearchSpace:

@@ -45,18 +45,10 @@ from evosearch.evaluation import (
     get_backend,
 )
 from evosearch.space import Genome
+from evosearch.testing._tiny import TINY_HYPER
 
-__all__ = ["BackendContract", "ReleaseHook", "backend_params"]
+__all__ = ["BackendContract", "ReleaseHook", "backend_params", "comparable"]
 
-# Hyperparameters of every genome here: a few epochs of a tiny network take milliseconds.
-_HYPER = {
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "l1": 0.0,
-    "l2": 1e-4,
-    "batch_size": 32,
-    "max_epochs": 5,
-}
 
 _CV = 2
 _RELEASE = "release"
@@ -74,10 +66,10 @@ def backend_params() -> list[Any]:
 
 def _genome(units: int, activation: str = "relu") -> Genome:
     layer = {"units": units, "activation": activation, "dropout": 0.0}
-    return Genome.chain(4, 3, [layer], _HYPER)
+    return Genome.chain(4, 3, [layer], TINY_HYPER)
 
 
-def _comparable(result: EvaluationResult) -> tuple[Any, ...]:
+def comparable(result: EvaluationResult) -> tuple[Any, ...]:
     """Everything of a result that must not depend on the backend."""
     return (
         result.genome_hash,
@@ -168,8 +160,8 @@ class BackendContract:
                 evaluator.close()
             runs.append((partial, complete))
         (partial, complete), (reference_partial, reference) = runs[1], runs[0]
-        assert [_comparable(r) for r in partial] == [_comparable(r) for r in reference_partial]
-        assert [_comparable(r) for r in complete] == [_comparable(r) for r in reference]
+        assert [comparable(r) for r in partial] == [comparable(r) for r in reference_partial]
+        assert [comparable(r) for r in complete] == [comparable(r) for r in reference]
         assert complete[3].error == "ValueError: boom in fold 1"  # fold 1 trained first
         for got, expected in zip(complete, reference, strict=True):
             assert (got.fold_weights is None) == (expected.fold_weights is None)
@@ -226,7 +218,7 @@ class BackendContract:
         assert error.startswith(f"TimeoutError: fold 0 exceeded the {limit:g} s evaluation limit")
         assert results[1].fold_scores == []
         for index in (0, 2):
-            assert _comparable(results[index]) == _comparable(reference[index])
+            assert comparable(results[index]) == comparable(reference[index])
 
     def test_a_deadline_raises_and_keeps_what_finished(self, backend, data, tmp_path):
         quick = [_genome(8), _genome(6)]
