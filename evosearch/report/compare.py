@@ -137,11 +137,12 @@ class RunGroup:
         self, metric: str, axis: str
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(x, median, low, high)`` of ``metric`` against cumulative ``axis`` (see the module
-        docstring); empty arrays when a run of the group has no finished generation."""
+        docstring); empty arrays when no run of the group finished a generation."""
         import numpy as np
 
-        series = [run.series(metric, axis) for run in self.runs]
-        if any(not xs for xs, _ in series):
+        # A run without a finished generation has nothing to add yet.
+        series = [run.series(metric, axis) for run in self.runs if run.data.history]
+        if not series:
             empty = np.array([])
             return empty, empty, empty, empty
         start = max(xs[0] for xs, _ in series)
