@@ -249,10 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true", help="no per-generation rows")
 
     report = commands.add_parser(
-        "report", help="write plots and a self-contained HTML report of a run"
+        "report",
+        help="write plots and a self-contained HTML report of a run, or compare several runs",
     )
-    report.add_argument("run", type=Path, help="the run folder (finished or still running)")
-    report.add_argument("--out", type=Path, help="output folder (default: RUN/report)")
+    report.add_argument(
+        "run",
+        type=Path,
+        nargs="+",
+        metavar="RUN",
+        help="the run folder (finished or still running); two or more: compare them",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: RUN/report; for several runs runs/compare-<time>)",
+    )
 
     commands.add_parser("genomes", help="list the bundled genome presets")
     return parser

@@ -3,7 +3,11 @@
 Modules: :mod:`~evosearch.report.pareto`, :mod:`~evosearch.report.convergence` and
 :mod:`~evosearch.report.architecture` (one figure each), :mod:`~evosearch.report.html` (the
 report), ``_rundata`` (:class:`RunData`, :func:`run_data`, :func:`pick_members`: what they are
-all drawn from) and ``_figures`` (the figure factory they share).
+all drawn from) and ``_figures`` (the figure factory they share). Several runs:
+:mod:`~evosearch.report.compare` (checks, groups by settings, final figures:
+:func:`compare_runs`), :mod:`~evosearch.report.compare_plots` (the figures
+:func:`plot_convergence` and :func:`plot_pareto` draw given a list of runs) and
+:mod:`~evosearch.report.compare_html` (:func:`write_comparison`).
 
 Names are imported on first use: importing :mod:`evosearch.report` loads neither matplotlib
 nor the plotting modules.
@@ -15,13 +19,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "Comparison",
     "Report",
     "RunData",
+    "compare_runs",
     "pick_members",
     "plot_architecture",
     "plot_convergence",
     "plot_pareto",
     "run_data",
+    "write_comparison",
     "write_report",
 ]
 
@@ -34,11 +41,16 @@ _LOCATIONS = {
     "plot_architecture": "architecture",
     "plot_convergence": "convergence",
     "plot_pareto": "pareto",
+    "Comparison": "compare",
+    "compare_runs": "compare",
+    "write_comparison": "compare_html",
 }
 
 if TYPE_CHECKING:
     from evosearch.report._rundata import RunData, pick_members, run_data
     from evosearch.report.architecture import plot_architecture
+    from evosearch.report.compare import Comparison, compare_runs
+    from evosearch.report.compare_html import write_comparison
     from evosearch.report.convergence import plot_convergence
     from evosearch.report.html import Report, write_report
     from evosearch.report.pareto import plot_pareto

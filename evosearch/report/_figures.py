@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 from typing import TYPE_CHECKING, Any
 
 from evosearch.errors import EvosearchError
@@ -69,3 +70,25 @@ def _colormap(name: str) -> Any:
     from matplotlib import colormaps
 
     return colormaps[name]
+
+
+def _log_ticks(ax: Axes, values: list[float]) -> None:
+    """Label more ticks than a log axis does when the data spans less than two decades."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    if not values:
+        return
+    low, high = min(values), max(values)
+    if low <= 0 or high / low >= 100:
+        return
+    ax.set_xlim(low / 1.25, high * 1.25)
+    if high / low < 3:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        return
+    mantissas = (1, 2, 3, 5, 7) if high / low < 10 else (1, 2, 5)
+    ticks = [
+        m * 10**e
+        for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+        for m in mantissas
+    ]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))

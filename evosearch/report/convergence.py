@@ -17,12 +17,15 @@ from evosearch.runs import RunRecord
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from evosearch.report.compare import RunSource
     from evosearch.search import Evolver
 
 __all__ = ["plot_convergence"]
 
 
-def plot_convergence(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
+def plot_convergence(
+    source: str | Path | RunRecord | Evolver | RunData | list[RunSource] | tuple[RunSource, ...],
+) -> Figure:
     """Best score, hypervolume and archive size by generation, in three panels.
 
     The top panel also shows the population's mean score (dashed). When the run is not finished,
@@ -30,8 +33,9 @@ def plot_convergence(source: str | Path | RunRecord | Evolver | RunData) -> Figu
 
     Parameters
     ----------
-    source : path-like, RunRecord or Evolver
-        The run (see :func:`~evosearch.report.run_data`).
+    source : path-like, RunRecord or Evolver, or a list of them
+        The run (see :func:`~evosearch.report.run_data`). A list (or tuple) of two or more
+        runs draws their comparison instead (see below); a list of one run draws that run.
 
     Returns
     -------
@@ -39,11 +43,25 @@ def plot_convergence(source: str | Path | RunRecord | Evolver | RunData) -> Figu
         One Line2D per panel with ``gid`` ``"best_score"``, ``"hypervolume"`` and
         ``"archive_size"``, each with one point per finished generation.
 
+        For several runs: best score and hypervolume against cumulative wall-clock seconds
+        and evaluations (four panels), one line per group of runs that differ only by seed
+        (their median, with a min-max band); each panel has one Line2D per group with ``gid``
+        ``"best_score-seconds"``, ``"best_score-evaluations"``, ``"hypervolume-seconds"`` or
+        ``"hypervolume-evaluations"``. See :mod:`evosearch.report.compare`.
+
     Raises
     ------
     EvosearchError
-        If matplotlib is missing, or the run folder is missing or corrupt.
+        If matplotlib is missing, a run folder is missing or corrupt, or runs to compare ran
+        on different data or with different objectives.
     """
+    if isinstance(source, (list, tuple)):
+        if len(source) != 1:
+            from evosearch.report.compare import compare_runs
+            from evosearch.report.compare_plots import comparison_convergence
+
+            return comparison_convergence(compare_runs(source))
+        source = source[0]
     data = run_data(source)
     figure = _new_figure(figsize=(8.5, 6.6), layout="constrained")
     axes = figure.subplots(3, 1, sharex=True)

@@ -6,11 +6,17 @@ imported on first use).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evosearch.report._figures import _colormap, _count_format, _empty, _integer_axis, _new_figure
+from evosearch.report._figures import (
+    _colormap,
+    _count_format,
+    _empty,
+    _integer_axis,
+    _log_ticks,
+    _new_figure,
+)
 from evosearch.report._rundata import RunData, _point, pick_members, run_data
 from evosearch.runs import RunRecord
 from evosearch.search import ArchiveEntry, ParetoArchive
@@ -19,6 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from evosearch.report.compare import RunSource
     from evosearch.search import Evolver
 
 __all__ = ["plot_pareto"]
@@ -26,7 +33,9 @@ __all__ = ["plot_pareto"]
 _FRONT_COLOR = "#d62728"
 
 
-def plot_pareto(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
+def plot_pareto(
+    source: str | Path | RunRecord | Evolver | RunData | list[RunSource] | tuple[RunSource, ...],
+) -> Figure:
     """Score against parameter count: every evaluated candidate and the Pareto archive.
 
     Candidates (successful evaluations from the journal) are dots coloured by the generation
@@ -36,8 +45,9 @@ def plot_pareto(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
 
     Parameters
     ----------
-    source : path-like, RunRecord or Evolver
-        The run (see :func:`~evosearch.report.run_data`).
+    source : path-like, RunRecord or Evolver, or a list of them
+        The run (see :func:`~evosearch.report.run_data`). A list (or tuple) of two or more
+        runs draws their comparison instead (see below); a list of one run draws that run.
 
     Returns
     -------
@@ -45,11 +55,23 @@ def plot_pareto(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
         Artists carry ``gid`` ``"candidates"`` (a PathCollection), ``"population"`` and
         ``"archive"`` (a Line2D, one point per member, smallest first).
 
+        For several runs: their final archives overlaid, one step front (``gid``
+        ``"archive"``) per run, coloured by group of runs that differ only by seed. See
+        :mod:`evosearch.report.compare`.
+
     Raises
     ------
     EvosearchError
-        If matplotlib is missing, or the run folder is missing or corrupt.
+        If matplotlib is missing, a run folder is missing or corrupt, or runs to compare ran
+        on different data or with different objectives.
     """
+    if isinstance(source, (list, tuple)):
+        if len(source) != 1:
+            from evosearch.report.compare import compare_runs
+            from evosearch.report.compare_plots import comparison_pareto
+
+            return comparison_pareto(compare_runs(source))
+        source = source[0]
     data = run_data(source)
     figure = _new_figure(figsize=(8.5, 5.4), layout="constrained")
     ax = figure.add_subplot()
@@ -145,28 +167,6 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
     ax.grid(True, which="major", alpha=0.3)
     if members:
         _label_members(figure, ax, data.archive)
-
-
-def _log_ticks(ax: Axes, values: list[float]) -> None:
-    """Label more ticks than a log axis does when the data spans less than two decades."""
-    from matplotlib.ticker import FixedLocator, MaxNLocator
-
-    if not values:
-        return
-    low, high = min(values), max(values)
-    if low <= 0 or high / low >= 100:
-        return
-    ax.set_xlim(low / 1.25, high * 1.25)
-    if high / low < 3:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
-        return
-    mantissas = (1, 2, 3, 5, 7) if high / low < 10 else (1, 2, 5)
-    ticks = [
-        m * 10**e
-        for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
-        for m in mantissas
-    ]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
 
 
 def _label_members(figure: Figure, ax: Axes, archive: ParetoArchive) -> None:
