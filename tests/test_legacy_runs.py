@@ -24,13 +24,8 @@ LEGACY = Path(__file__).parent / "data" / "legacy"
 RUNS = {"iris-0.1.0": load_iris, "diabetes-0.1.0": load_diabetes}
 
 
-@pytest.fixture(params=sorted(RUNS))
-def any_legacy_run(request, tmp_path) -> Path:
-    """A writable copy of each legacy run folder."""
-    return Path(shutil.copytree(LEGACY / request.param, tmp_path / request.param))
-
-
-# Reading the diabetes run back is the iris case again: in the slow run only (make test-all).
+# The diabetes run is the iris case again for reading back, and resuming it adds regression and
+# halving to what test_resume.py covers: in the slow run only (make test-all).
 @pytest.fixture(params=["iris-0.1.0", pytest.param("diabetes-0.1.0", marks=pytest.mark.slow)])
 def legacy_run(request, tmp_path) -> Path:
     """A writable copy of one legacy run folder."""
@@ -81,8 +76,7 @@ def test_legacy_run_replays_its_first_generation_exactly(legacy_run, tmp_path):
     assert "4 of 4 members reproduce their recorded score exactly" in replayed.stdout
 
 
-def test_legacy_run_resumes_to_what_a_fresh_run_reaches(any_legacy_run, tmp_path):
-    legacy_run = any_legacy_run
+def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
     resumed = evosearch(
         "resume", str(legacy_run), "--generations", "3", "--n-jobs", "1", cwd=tmp_path
     )

@@ -22,6 +22,7 @@ from clitools import (
 from evosearch import Evolver
 from evosearch.errors import RunFolderError
 from evosearch.runs.folder import load_run
+from evosearch.runs.lock import LOCK_FILE
 
 RUN = ("--data", "iris", "--population", "8", "--n-jobs", "2", "--seed", "3", "--quiet")
 
@@ -54,11 +55,14 @@ def test_sigkill_mid_generation_then_resume_equals_uninterrupted(workdir, refere
     checkpoint = json.loads((killed / "checkpoint.json").read_text())
     assert checkpoint["generation"] < 3  # really killed inside generation 3
     journalled = len((killed / "journal.jsonl").read_text().splitlines())
+    # SIGKILL left the write lock's file behind; its lock died with the process.
+    holder = json.loads((killed / LOCK_FILE).read_text())
 
     result = evosearch("resume", "killed", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert_clean(result)
     assert "resuming" in result.stdout
+    assert holder["command"] == "evolve" and not (killed / LOCK_FILE).exists()  # taken over
 
     assert outcome(killed) == outcome(reference)
     # Nothing journalled was trained again: the journal holds each evaluation exactly once,

@@ -23,7 +23,6 @@ from clitools import (
     Result,
     assert_clean,
     assert_usage_error,
-    evolve_and_kill,
     evolve_and_signal,
     evosearch,
     lines,
@@ -92,18 +91,6 @@ def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(
     assert resumed.returncode == 0, resumed.stderr
     assert outcome(folder) == outcome(reference)
     assert_journal_has_no_duplicates(folder)
-
-
-def test_lock_left_by_a_killed_run_is_taken_over(workdir, reference):
-    killed = evolve_and_kill(
-        (*RUN, "--n-jobs", "2", "--generations", "5"), workdir, "killed", generation=2, done=3
-    )
-    assert (killed / LOCK_FILE).exists()  # SIGKILL: nobody removed it
-
-    resumed = evosearch("resume", "killed", cwd=workdir)
-    assert resumed.returncode == 0, resumed.stderr
-    assert outcome(killed) == outcome(reference)
-    assert not (killed / LOCK_FILE).exists()
 
 
 def test_second_resume_of_a_live_run_is_refused_and_touches_nothing(workdir, reference):

@@ -186,45 +186,50 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-# Slow (15 s): the strategy contract suite resumes every strategy, halving on and off, exactly,
-# and tests/test_resume.py and test_stops.py SIGKILL the real command.
-@pytest.mark.slow
-def test_cli_run_with_every_technique_resumes_after_sigkill_to_the_same_result(workdir):
+@pytest.fixture(scope="module")
+def full(workdir: Path) -> Path:
+    """A real run with every technique on: aging, halving, weight inheritance."""
     result = evosearch("evolve", *RUN, "--out", "full", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert_clean(result)
-    info = json.loads((workdir / "full" / "run.json").read_text())["settings"]
+    return workdir / "full"
+
+
+def test_cli_run_with_every_technique_records_them_and_replays(full, workdir):
+    info = json.loads((full / "run.json").read_text())["settings"]
     assert (info["strategy"], info["halving"], info["inherit_weights"]) == ("aging", True, True)
 
     replay = evosearch("replay", "full", "--generation", "2", "--evaluate", cwd=workdir)
     assert replay.returncode == 0, replay.stderr
     assert "started from their parents' trained weights" in replay.stdout
 
+
+# Slow (10 s): the strategy contract suite resumes every strategy, halving on and off, exactly,
+# and tests/test_resume.py and test_stops.py SIGKILL the real command.
+@pytest.mark.slow
+def test_cli_run_with_every_technique_resumes_after_sigkill_to_the_same_result(full, workdir):
     # Killed inside generation 3, past its first aging cycle.
     evolve_and_kill(RUN, workdir, "killed", generation=3, done=5)
     assert json.loads((workdir / "killed" / "checkpoint.json").read_text())["generation"] < 3
 
     result = evosearch("resume", "killed", cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert outcome(workdir / "killed") == outcome(workdir / "full")
+    assert outcome(workdir / "killed") == outcome(full)
     # Nothing was trained twice: each (genome, folds) evaluation is journalled once.
     keys = Counter(
         (e["genome_hash"], str(e["folds"])) for e in lines(workdir / "killed" / "journal.jsonl")
     )
     assert max(keys.values()) == 1
-    assert set(keys) == {
-        (e["genome_hash"], str(e["folds"])) for e in lines(workdir / "full" / "journal.jsonl")
-    }
+    assert set(keys) == {(e["genome_hash"], str(e["folds"])) for e in lines(full / "journal.jsonl")}
 
 
 def test_cli_refuses_an_unknown_strategy(workdir):
     assert_usage_error(evosearch("evolve", "--strategy", "steady", cwd=workdir), "--strategy")
 
 
-def test_damaged_weights_file_is_refused_naming_it_and_left_alone(workdir):
-    # Depends on the run folder "full" of the test above (module order).
+def test_damaged_weights_file_is_refused_naming_it_and_left_alone(full, workdir):
     damaged = workdir / "damaged"
-    shutil.copytree(workdir / "full", damaged)
+    shutil.copytree(full, damaged)
     victim = next((damaged / "weights").glob("*.npz"))
     victim.write_bytes(b"not a zip file")
     before = snapshot(damaged)
