@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING
 
 from evosearch.errors import EvosearchError
 from evosearch.report.compare import IGNORED_SETTINGS, ComparedRun, Comparison, compare_runs
-from evosearch.report.html import _CSS, Report, _duration, _e, _figure, _footer, _png, _write
+from evosearch.report.html import (
+    _CSS,
+    Report,
+    _duration,
+    _e,
+    _figure,
+    _footer,
+    _png,
+    write_pages,
+)
 
 if TYPE_CHECKING:
     from evosearch.report.compare import RunSource
@@ -93,18 +102,7 @@ def write_comparison(runs: Sequence[RunSource], out: str | Path | None = None) -
         "compare-pareto": _png(comparison_pareto(comparison)),
     }
     page = render_comparison(comparison, images)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for name, png in images.items():
-            path = folder / f"{name}.png"
-            _write(path, png)
-            written[name] = path
-        html_path = folder / "compare.html"
-        _write(html_path, page.encode("utf-8"))
-    except OSError as exc:
-        raise EvosearchError(f"cannot write the comparison to {folder}: {exc}") from None
-    return Report(folder=folder, html=html_path, images=written)
+    return write_pages(folder, images, "compare.html", page, "comparison")
 
 
 def render_comparison(comparison: Comparison, images: dict[str, bytes]) -> str:

@@ -96,7 +96,13 @@ def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> 
         )
     data = run_data(record)
     images = render_images(data)
-    page = render_html(record, data, images)
+    return write_pages(folder, images, "report.html", render_html(record, data, images), "report")
+
+
+def write_pages(
+    folder: Path, images: dict[str, bytes], html_name: str, page: str, what: str
+) -> Report:
+    """Write ``images`` (``NAME.png``) and ``page`` into ``folder``; one error line if it fails."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written = {}
@@ -104,10 +110,10 @@ def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> 
             path = folder / f"{name}.png"
             _write(path, png)
             written[name] = path
-        html_path = folder / "report.html"
+        html_path = folder / html_name
         _write(html_path, page.encode("utf-8"))
     except OSError as exc:
-        raise EvosearchError(f"cannot write the report to {folder}: {exc}") from None
+        raise EvosearchError(f"cannot write the {what} to {folder}: {exc}") from None
     return Report(folder=folder, html=html_path, images=written)
 
 
