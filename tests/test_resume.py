@@ -93,7 +93,7 @@ def test_resume_trains_only_what_was_not_journalled(workdir, reference):
     assert trained  # the resumed generations ran
 
 
-def test_resume_of_a_finished_run_says_so_and_extends(workdir, reference):
+def test_resume_of_a_finished_run_says_so_and_touches_nothing(workdir, reference):
     copy = workdir / "finished"
     shutil.copytree(reference, copy)
     before = snapshot(copy)
@@ -102,11 +102,18 @@ def test_resume_of_a_finished_run_says_so_and_extends(workdir, reference):
     assert "already finished" in result.stdout
     assert snapshot(copy) == before
 
+
+# Slow (9 s): tests/test_legacy_runs.py and test_stops.py extend finished runs with
+# --generations and compare them with a longer fresh run in the fast suite too.
+@pytest.mark.slow
+def test_resume_extends_a_finished_run_to_what_a_longer_run_reaches(workdir, reference):
+    copy = workdir / "finished-extended"
+    shutil.copytree(reference, copy)
     longer = evosearch(
         "evolve", "--genome", "tiny.toml", *RUN, "--generations", "6", "--out", "six", cwd=workdir
     )
     assert longer.returncode == 0, longer.stderr
-    extended = evosearch("resume", "finished", "--generations", "6", cwd=workdir)
+    extended = evosearch("resume", "finished-extended", "--generations", "6", cwd=workdir)
     assert extended.returncode == 0, extended.stderr
     assert outcome(copy) == outcome(workdir / "six")
     assert json.loads((copy / "run.json").read_text())["settings"]["generations"] == 6
