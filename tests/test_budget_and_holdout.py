@@ -40,7 +40,7 @@ def test_a_budget_no_genome_can_meet_is_a_clear_error(tiny):
     with pytest.raises(SettingsError, match="max_params=10 is below every random genome"):
         Evolver(genome=tiny, population_size=4, generations=1, n_jobs=1, max_params=10).fit(X, y)
     with pytest.raises(SettingsError, match="max_params"):
-        Evolver(max_params=0)
+        Evolver(max_params=0).fit(X, y)
 
 
 def test_holdout_is_kept_out_of_the_search_and_scored_per_member(tiny, tmp_path):
@@ -59,7 +59,7 @@ def test_holdout_is_kept_out_of_the_search_and_scored_per_member(tiny, tmp_path)
     again = Evolver(genome=tiny, population_size=6, generations=2, n_jobs=1, holdout=0.25)
     assert again.fit(X, y).archive_.to_dict() == evolver.archive_.to_dict()
     with pytest.raises(SettingsError, match="holdout"):
-        Evolver(holdout=0.9)
+        Evolver(holdout=0.9).fit(X, y)
 
 
 def test_cli_holdout_column_and_bad_values(tiny):

@@ -182,7 +182,7 @@ def test_missing_dask_is_one_clear_error(workdir, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
     message = "the dask backend needs dask.distributed: pip install 'evosearch[dask]'"
     with pytest.raises(SettingsError) as caught:
-        Evolver(workdir / "tiny.toml", backend="dask")
+        Evolver(workdir / "tiny.toml", backend="dask").fit([[0.0], [1.0]], [0, 1])
     assert str(caught.value) == message
     status = main(["evolve", "--genome", str(workdir / "tiny.toml"), "--backend", "dask"])
     assert status == 2
@@ -198,9 +198,9 @@ def test_missing_dask_is_one_clear_error(workdir, monkeypatch, capsys):
         ({"backend": "dask", "scheduler": 8786}, "scheduler must be an address"),
     ],
 )
-def test_backend_settings_are_validated_eagerly(workdir, settings, words):
+def test_backend_settings_are_validated_at_fit(workdir, settings, words):
     with pytest.raises(SettingsError, match=words):
-        Evolver(workdir / "tiny.toml", **settings)
+        Evolver(workdir / "tiny.toml", **settings).fit([[0.0], [1.0]], [0, 1])
 
 
 def test_cli_flags(workdir, cluster):

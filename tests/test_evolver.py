@@ -110,7 +110,7 @@ def test_fit_gives_the_final_population(fitted):
     assert len(population) == 4
     assert all(isinstance(g, Genome) for g in population)
     for genome in population:
-        genome.validate(fitted.space)
+        genome.validate(fitted.space_)
 
 
 def test_unfitted_evolver_cannot_predict(tiny, iris):
@@ -129,7 +129,7 @@ def test_fit_leaves_global_random_state_alone(tiny, iris):
 def test_accepts_a_search_space_object(tiny, iris):
     space = SearchSpace.load(tiny)
     evolver = Evolver(space, population_size=4, generations=1, cv=2, n_jobs=1).fit(*iris)
-    assert evolver.space is space
+    assert evolver.space_ is space
     assert len(evolver.archive_) >= 1
 
 
@@ -196,27 +196,29 @@ def test_too_few_rows_per_class_for_cv_is_an_input_error(tiny):
         ("callbacks", [42]),
     ],
 )
-def test_bad_settings_fail_eagerly(tiny, setting, value):
+def test_bad_settings_fail_at_fit(tiny, setting, value):
+    evolver = make(tiny, **{setting: value})  # the constructor only stores (scikit-learn's rule)
+    assert evolver.get_params()[setting] is value
     with pytest.raises(SettingsError) as info:
-        make(tiny, **{setting: value})
+        evolver.fit(np.zeros((2, 1)), [0, 1])  # refused before the (too small) data is looked at
     assert setting.split("_")[0] in str(info.value) or setting == "callbacks"
     assert "\n" not in str(info.value)
 
 
-def test_unknown_genome_fails_eagerly():
+def test_unknown_genome_fails_at_fit(iris):
     with pytest.raises(SearchSpaceError, match="unknown genome 'nope'"):
-        Evolver(genome="nope")
+        Evolver(genome="nope").fit(*iris)
 
 
-def test_missing_genome_file_fails_eagerly(tmp_path):
+def test_missing_genome_file_fails_at_fit(tmp_path, iris):
     with pytest.raises(SearchSpaceError, match="not found"):
-        Evolver(genome=tmp_path / "absent.toml")
+        Evolver(genome=tmp_path / "absent.toml").fit(*iris)
 
 
 def test_valid_settings_are_kept(tiny):
     evolver = make(tiny, n_jobs=-1, crossover_rate=1, task="classification")
     assert (evolver.population_size, evolver.generations, evolver.cv) == (4, 1, 2)
-    assert evolver.n_jobs == -1 and evolver.crossover_rate == 1.0
+    assert evolver.n_jobs == -1 and evolver.crossover_rate == 1
     assert evolver.task == "classification"
 
 
@@ -301,7 +303,7 @@ def test_run_folder_holds_valid_json_files(tiny, iris, tmp_path):
     assert run["settings"]["population_size"] == 4
     assert run["settings"]["random_state"] == 0
     assert run["dataset"]["n_samples"] == 150 and run["dataset"]["task"] == "classification"
-    assert SearchSpace.from_dict(run["search_space"]) == evolver.space
+    assert SearchSpace.from_dict(run["search_space"]) == evolver.space_
 
     journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
     assert len(journal) == sum(r.evaluations for r in evolver.history_)
@@ -350,14 +352,15 @@ def test_run_folder_that_cannot_be_created_is_a_run_folder_error(tiny, iris, tmp
     assert blocker.read_text(encoding="utf-8") == "not a folder"
 
 
-def test_non_empty_run_folder_is_refused_and_left_alone(tiny, iris, tmp_path):
+def test_non_empty_run_folder_is_left_alone_for_a_numbered_sibling(tiny, iris, tmp_path):
     out = tmp_path / "run"
-    make(tiny, out=out).fit(*iris)
+    assert make(tiny, out=out).fit(*iris).run_folder_ == out
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     before = snapshot(out)
-    calls = []
-    evolver = make(tiny, random_state=9, out=out, callbacks=[lambda ev, r: calls.append(r)])
-    with pytest.raises(RunFolderError, match="not empty"):
-        evolver.fit(*iris)
+    (tmp_path / "run-2").mkdir()
+    (tmp_path / "run-2" / "other.txt").write_text("also mine", encoding="utf-8")
+    evolver = make(tiny, random_state=9, out=out).fit(*iris)
+    assert evolver.run_folder_ == tmp_path / "run-3"
+    assert {p.name for p in evolver.run_folder_.iterdir()} == RUN_FILES
     assert snapshot(out) == before
-    assert calls == []
+    assert [p.name for p in (tmp_path / "run-2").iterdir()] == ["other.txt"]

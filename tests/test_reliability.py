@@ -29,6 +29,7 @@ from evosearch.evaluation import (
     EvaluationResult,
     Evaluator,
 )
+from evosearch.search import check_settings
 from evosearch.space.genome import Genome
 
 LINUX = sys.platform.startswith("linux")
@@ -320,24 +321,27 @@ def test_failures_are_counted_in_the_generation_rows(iris, tiny, tmp_path):
         ("fit_hook", 42),
     ],
 )
-def test_bad_limits_fail_eagerly(tiny, setting, value):
+def test_bad_limits_fail_at_fit(tiny, setting, value):
     with pytest.raises(SettingsError, match=setting) as info:
-        Evolver(genome=tiny, **{setting: value})
+        Evolver(genome=tiny, **{setting: value}).fit([[0.0], [1.0]], [0, 1])
     assert "\n" not in str(info.value)
 
 
-def test_unpicklable_hook_fails_eagerly(tiny):
+def test_unpicklable_hook_fails_at_fit(tiny):
     import threading
 
     lock = threading.Lock()
     with pytest.raises(SettingsError, match="fit_hook must pickle"):
-        Evolver(genome=tiny, fit_hook=lambda h, f: lock.acquire())
+        Evolver(genome=tiny, fit_hook=lambda h, f: lock.acquire()).fit([[0.0], [1.0]], [0, 1])
 
 
 def test_no_limit_is_an_explicit_option(tiny, iris):
-    assert Evolver(genome=tiny).eval_timeout == 300.0
-    assert Evolver(genome=tiny, eval_timeout=0).eval_timeout is None
-    assert Evolver(genome=tiny, eval_timeout=None).eval_timeout is None
+    def checked(evolver: Evolver) -> Any:
+        return check_settings(evolver.get_params()).eval_timeout
+
+    assert checked(Evolver(genome=tiny)) == 300.0
+    assert checked(Evolver(genome=tiny, eval_timeout=0)) is None
+    assert checked(Evolver(genome=tiny, eval_timeout=None)) is None
     assert Evaluator(*iris, "classification", eval_timeout=0).eval_timeout is None
 
 

@@ -67,7 +67,7 @@ def test_aging_is_independent_of_workers(tmp_path, tiny):
 
 def test_unknown_strategy_is_refused(tiny):
     with pytest.raises(SettingsError, match="strategy must be one of nsga2, aging, random"):
-        Evolver(genome=tiny, strategy="steady")
+        Evolver(genome=tiny, strategy="steady").fit([[0.0], [1.0]], [0, 1])
 
 
 # ---------------------------------------------------------------------------- random search

@@ -18,6 +18,7 @@ from sklearn.datasets import load_iris
 from clitools import TINY_TOML, assert_clean, assert_usage_error, evosearch, lines
 from evosearch import Evolver, Genome, ParetoArchive, SearchSpace
 from evosearch.errors import SettingsError
+from evosearch.search import check_settings
 
 OBJECTIVES = ("score", "params", "depth")
 TESTS = Path(__file__).resolve().parent
@@ -66,12 +67,13 @@ def test_the_evolver_searches_with_a_registered_objective(tmp_path, iris_xy) -> 
 
 def test_objectives_are_checked(iris_xy) -> None:
     with pytest.raises(SettingsError, match=r"unknown objective 'bogus' \(known: .*depth"):
-        Evolver(objectives=("score", "bogus"))
+        Evolver(objectives=("score", "bogus")).fit(*iris_xy)
     with pytest.raises(SettingsError, match="first objective must be 'score'"):
-        Evolver(objectives=("params", "score"))
+        Evolver(objectives=("params", "score")).fit(*iris_xy)
     with pytest.raises(SettingsError, match="distinct"):
-        Evolver(objectives=("score", "params", "n_params"))
-    assert Evolver(objectives=("score", "n_params")).objectives == ("score", "params")
+        Evolver(objectives=("score", "params", "n_params")).fit(*iris_xy)
+    resolved = check_settings(Evolver(objectives=("score", "n_params")).get_params()).objectives
+    assert resolved == ("score", "params")
     assert toy_objective.Depth().value(Genome.from_json(_any_genome(iris_xy))) >= 1.0
 
 

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``evosearch evolve``; returns the exit status."""
     from evosearch.cli.console import ConsoleReporter
     from evosearch.data import load_dataset
-    from evosearch.search import Evolver
+    from evosearch.search import Evolver, check_settings
 
     console = make_console()
     out = args.out or _default_run_folder(args.genome, args.seed)
@@ -54,16 +54,18 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         scheduler=args.scheduler,
     )
+    # Checked before the data is loaded, as fit would: a bad setting is one line, exit 2.
+    space = check_settings(evolver.get_params(deep=False)).space
     dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
     console.print(
-        f"evolving {evolver.space.name} genomes on {dataset.name} ({dataset.task}, "
+        f"evolving {space.name} genomes on {dataset.name} ({dataset.task}, "
         f"{dataset.n_samples} rows x {dataset.n_features} features), population "
         f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
         markup=False,
     )
     started = time.perf_counter()
     try:
-        evolver.fit_dataset(dataset)
+        evolver.fit_dataset(dataset, new_folder_only=True)  # --out never names an old run
     finally:
         reporter.on_run_end(evolver)  # restores the terminal if the run stopped early
     summary(console, evolver.archive_, dataset.task, time.perf_counter() - started, out)

@@ -119,6 +119,7 @@ def _continue(
             dataset,
             initial_population=genomes,
             parent={"run": str(Path(record.path).resolve()), "generation": args.generation},
+            new_folder_only=True,
         )
     finally:
         reporter.on_run_end(evolver)

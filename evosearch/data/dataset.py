@@ -153,6 +153,10 @@ def infer_task(y: np.ndarray) -> str:
     return "regression"
 
 
+class _NotNumeric(DataError, TypeError):
+    """Features that cannot be numbers (a DataError that is also a TypeError)."""
+
+
 def check_dataset(
     X: Any,
     y: Any,
@@ -237,17 +241,24 @@ def _as_feature_matrix(X: Any) -> np.ndarray:
         raw = np.asarray(X)
     except ValueError as exc:  # e.g. rows of different lengths
         raise DataError(f"X is not a rectangular array: {_one_line(exc)}") from None
+    if raw.dtype.kind == "c":  # a cast would silently drop the imaginary parts
+        raise DataError("X must be real: Complex data not supported")
     if raw.dtype.kind not in "biuf":
         try:
             raw = raw.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise DataError(f"X must be numeric, got dtype {raw.dtype} ({exc})") from None
+            # A TypeError too (e.g. a dict in an object array), as scikit-learn raises one.
+            kind = _NotNumeric if isinstance(exc, TypeError) else DataError
+            raise kind(f"X must be numeric, got dtype {raw.dtype} ({exc})") from None
     if raw.ndim != 2:
         raise DataError(f"X must be 2-D (n_samples, n_features), got shape {raw.shape}")
     if raw.shape[0] == 0:
         raise DataError("X has no rows")
     if raw.shape[1] == 0:
-        raise DataError("X has no feature columns")
+        raise DataError(
+            f"X has no feature columns: 0 feature(s) (shape={raw.shape}) while a minimum of 1 "
+            "is required."
+        )
     return np.ascontiguousarray(raw, dtype=np.float64)
 
 
@@ -261,7 +272,7 @@ def _as_target_vector(y: Any) -> np.ndarray:
     if arr.ndim != 1:
         raise DataError(f"y must be 1-D (n_samples,), got shape {arr.shape}")
     if arr.dtype.kind == "c":
-        raise DataError("y must not be complex")
+        raise DataError("y must not be complex: Complex data not supported")
     return arr
 
 

@@ -112,8 +112,9 @@ def run_data(source: str | Path | RunRecord | Evolver | RunData) -> RunData:
     from evosearch.search import Evolver
 
     if isinstance(source, Evolver):
-        if source.out is not None:
-            return _from_record(load_run(source.out))
+        folder = getattr(source, "run_folder_", None)  # the folder the fit wrote, if any
+        if folder is not None:
+            return _from_record(load_run(folder))
         if not hasattr(source, "archive_"):
             raise ValueError("this Evolver is not fitted yet: call fit(X, y) first")
         return RunData(

@@ -244,7 +244,7 @@ def _where(source: Any, index: int) -> str:
         return str(source.path)
     if isinstance(source, RunData):
         return source.name
-    out = getattr(source, "out", None)
+    out = getattr(source, "run_folder_", None)  # the folder a fitted Evolver wrote
     return str(out) if out is not None else f"run {index + 1} (an Evolver)"
 
 
@@ -253,7 +253,7 @@ def _folder(source: Any) -> Path | None:
         return Path(source).resolve()
     if isinstance(source, RunRecord):
         return source.path.resolve()
-    out = getattr(source, "out", None)
+    out = getattr(source, "run_folder_", None)
     return Path(out).resolve() if isinstance(out, (str, Path)) else None
 
 

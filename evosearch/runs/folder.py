@@ -120,6 +120,31 @@ class RunFolder:
         return cls(path, lock)
 
     @classmethod
+    def create_numbered(cls, path: str | Path, run_info: dict[str, Any]) -> RunFolder:
+        """Like :meth:`create`, at ``path`` or, if that already holds anything, at the first
+        free sibling ``path-2``, ``path-3``, ... (see :attr:`path` for the one written).
+
+        Several processes may call it with the same ``path`` at once (the clones of one
+        estimator in a parallel cross-validation): each gets a folder of its own.
+        """
+        path = Path(path)
+        number = 1
+        while True:
+            candidate = path if number == 1 else path.with_name(f"{path.name}-{number}")
+            number += 1
+            if candidate == path and candidate.exists() and not candidate.is_dir():
+                return cls.create(candidate, run_info)  # a file, not a run: refused
+            if candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):
+                continue
+            try:
+                return cls.create(candidate, run_info)
+            except RunFolderError:
+                # Taken by another process meanwhile (its lock or its run.json appeared).
+                if candidate.is_dir() and any(candidate.iterdir()):
+                    continue
+                raise
+
+    @classmethod
     def open(cls, path: str | Path, command: str = "resume") -> RunFolder:
         """Lock an existing run folder for writing; call before reading it to continue it.
 

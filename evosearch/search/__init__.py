@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from evosearch.search._settings import Settings, check_settings
     from evosearch.search.archive import ArchiveEntry, ParetoArchive
     from evosearch.search.evolver import Callback, Evolver, GenerationRecord
     from evosearch.search.export import export_member, refit, select_member
@@ -25,7 +26,9 @@ __all__ = [
     "GenerationRecord",
     "Member",
     "ParetoArchive",
+    "Settings",
     "Strategy",
+    "check_settings",
     "export_member",
     "get_strategy",
     "refit",
@@ -44,7 +47,9 @@ __getattr__, __dir__ = lazy_exports(
         "GenerationRecord": "evolver",
         "Member": "member",
         "ParetoArchive": "archive",
+        "Settings": "_settings",
         "Strategy": "strategies",
+        "check_settings": "_settings",
         "export_member": "export",
         "get_strategy": "strategies",
         "refit": "export",

@@ -8,6 +8,7 @@ from evosearch.evaluation import EvaluationResult
 from evosearch.objectives import Objective
 from evosearch.runs import RunFolder
 from evosearch.search._checkpoint import RunState
+from evosearch.search._results import ResultsTable
 from evosearch.search.inheritance import WeightStore
 from evosearch.search.member import Member
 from evosearch.space import Genome
@@ -29,6 +30,8 @@ class JournalledEvaluation:
         The members' objective vectors are computed from these.
     on_progress : callable
         ``on_progress(done, total)`` as fold fits finish.
+    results : ResultsTable, optional
+        Every evaluated member is added to it (the Evolver's ``cv_results_``).
     """
 
     def __init__(
@@ -37,11 +40,13 @@ class JournalledEvaluation:
         weights: WeightStore | None,
         objectives: Sequence[Objective],
         on_progress: Callable[[int, int], None],
+        results: ResultsTable | None = None,
     ) -> None:
         self.folder = folder
         self.weights = weights
         self.objectives = tuple(objectives)
         self.on_progress = on_progress
+        self.results = results
 
     def evaluate(
         self,
@@ -82,7 +87,10 @@ class JournalledEvaluation:
             initial_weights=initial,
             keep_weights=weights is not None,
         )
-        return [
+        members = [
             Member.evaluated(genome, result, parents, generation, self.objectives)
             for genome, result, parents in zip(genomes, results, lineage, strict=True)
         ]
+        if self.results is not None:
+            self.results.add(members)
+        return members

@@ -11,7 +11,9 @@ from evosearch.errors import RunFolderError
 from evosearch.evaluation import FitHook
 from evosearch.runs import RunFolder, RunRecord, load_run, load_run_dataset
 from evosearch.search._checkpoint import RunState, restore_state
+from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import recorded_settings
+from evosearch.search._settings import check_folds
 from evosearch.space import Genome, SearchSpace
 
 if TYPE_CHECKING:
@@ -57,9 +59,11 @@ def prepare_resume(
             recorded["generations"] = generations
         if n_jobs is not None:
             recorded["n_jobs"] = n_jobs
+        # genome is the recorded space itself (not its name): a clone can fit it again.
         evolver = evolver_class(
             genome=space,
             callbacks=callbacks,
+            out=Path(path),
             max_time=max_time,
             fit_hook=fit_hook,
             backend=backend,
@@ -68,10 +72,9 @@ def prepare_resume(
         )
     except KeyError as exc:
         raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
-    evolver.genome = settings.get("genome", space.name)
-    evolver.out = Path(path)
+    checked = evolver._configure()
     dataset = evolver._search_part(load_run_dataset(record, X, y))
-    evolver._check_folds(dataset)
+    check_folds(dataset, checked.cv)
     try:
         evolver._seed_genomes = [Genome.from_json(g) for g in info.get("initial_population", [])]
     except ValueError as exc:
@@ -83,18 +86,23 @@ def prepare_resume(
             {**info, "settings": {**info["settings"], "generations": generations}}
         )
     evolver._folder = folder
+    evolver.run_folder_ = Path(path)
     return evolver, dataset, state
 
 
 def _restore(evolver: Evolver, record: RunRecord, dataset: Dataset, folder: RunFolder) -> RunState:
     """Rebuild the loop state from the checkpoint and the evaluation cache from the journal."""
+    settings = evolver._settings
     state = evolver._fresh_state(dataset)
-    restore_state(record, folder, state, evolver.objective_set)
-    if state.archive.weights != evolver._weights_tuple:
+    restore_state(record, folder, state, settings.objective_set)
+    if state.archive.weights != settings.weights:
         raise RunFolderError(
             f"{record.path / RunFolder.CHECKPOINT_FILE}: the archive's weights "
-            f"{state.archive.weights} do not match the objectives {', '.join(evolver.objectives)}"
+            f"{state.archive.weights} do not match the objectives {', '.join(settings.objectives)}"
         )
+    # cv_results_ covers the whole run: the generations before this resume come from the journal.
+    evolver._results = ResultsTable(settings.cv, settings.objective_set)
+    evolver._results.add_journal(record.journal)
     evolver._weights = evolver._weight_store(folder)
     if evolver._weights is not None:
         try:

@@ -16,13 +16,15 @@ from evosearch.objectives import DEFAULT_OBJECTIVES
 from evosearch.space import SearchSpace
 
 if TYPE_CHECKING:
+    from evosearch.search._settings import Settings
     from evosearch.search.evolver import Evolver
 
 __all__ = ["recorded_settings", "run_info"]
 
 
-def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
-    """The content of ``run.json`` for ``evolver`` fitting ``dataset``."""
+def run_info(evolver: Evolver, settings: Settings, dataset: Dataset) -> dict[str, Any]:
+    """The content of ``run.json`` for ``evolver`` (its checked ``settings``) fitting
+    ``dataset``."""
     import deap
     import networkx
     import sklearn
@@ -31,29 +33,29 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
         "settings": {
             "genome": str(evolver.genome)
             if not isinstance(evolver.genome, SearchSpace)
-            else evolver.space.name,
-            "population_size": evolver.population_size,
-            "generations": evolver.generations,
-            "cv": evolver.cv,
-            "n_jobs": evolver.n_jobs,
-            "random_state": evolver.random_state,
-            "crossover_rate": evolver.crossover_rate,
-            "task": evolver.task,
+            else settings.space.name,
+            "population_size": settings.population_size,
+            "generations": settings.generations,
+            "cv": settings.cv,
+            "n_jobs": settings.n_jobs,
+            "random_state": settings.random_state,
+            "crossover_rate": settings.crossover_rate,
+            "task": settings.task,
             # They decide which genomes fail, so a resume keeps them.
-            "eval_timeout": evolver.eval_timeout,
-            "max_memory": evolver.max_memory,
-            "max_params": evolver.max_params,
-            "holdout": evolver.holdout,
+            "eval_timeout": settings.eval_timeout,
+            "max_memory": settings.max_memory,
+            "max_params": settings.max_params,
+            "holdout": settings.holdout,
             # Where evaluations ran; a resume goes on there unless told otherwise.
-            "backend": evolver.backend,
-            "scheduler": evolver.scheduler,
-            "strategy": evolver.strategy,
-            "halving": evolver.halving,
-            "inherit_weights": evolver.inherit_weights,
+            "backend": settings.backend,
+            "scheduler": settings.scheduler,
+            "strategy": settings.strategy,
+            "halving": settings.halving,
+            "inherit_weights": settings.inherit_weights,
         },
         # A resume reads the objectives (their order is that of the archive's vectors) here.
-        "objectives": [{"name": o.name, "weight": o.weight} for o in evolver.objective_set],
-        "search_space": evolver.space.to_dict(),
+        "objectives": [{"name": o.name, "weight": o.weight} for o in settings.objective_set],
+        "search_space": settings.space.to_dict(),
         "dataset": {
             "name": dataset.name,
             # How resume finds the data again: a bundled name or an absolute file path;

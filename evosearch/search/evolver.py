@@ -7,8 +7,12 @@ the budget goes to new candidates), and cross-validated (on every fold, or by su
 halving); the strategy then says who survives, and the all-time Pareto archive of the
 objectives' vectors (:mod:`evosearch.objectives`) is updated and the generation written.
 
-The module is a little over 500 lines only because of the Evolver's public docstrings
-(constructor parameters, resume); the machinery lives in the sibling modules.
+The Evolver is a scikit-learn estimator: ``__init__`` only stores its parameters, ``fit``
+validates them (:mod:`evosearch.search._settings`), so it clones, nests in
+``cross_val_score``, sits in a ``Pipeline`` and is tuned by ``GridSearchCV``.
+
+Over 500 lines only for the Evolver's docstrings (parameters, attributes, resume); the
+machinery lives in the sibling modules (:mod:`~evosearch.search._estimator`: prediction).
 """
 
 from __future__ import annotations
@@ -20,17 +24,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from evosearch.data import Dataset, check_dataset
+from evosearch.data import Dataset
 from evosearch.errors import EvosearchError, SettingsError
-from evosearch.evaluation import (
-    DEFAULT_EVAL_TIMEOUT,
-    DeadlineReached,
-    Evaluator,
-    FitHook,
-    check_backend,
-    check_limits,
-)
-from evosearch.objectives import DEFAULT_OBJECTIVES, resolve_objectives
+from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, Evaluator, FitHook
+from evosearch.objectives import DEFAULT_OBJECTIVES
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
@@ -41,9 +38,12 @@ from evosearch.search._checkpoint import (
     finish_generation,
     generation_line,
 )
+from evosearch.search._estimator import EstimatorMethods, drop_transient
 from evosearch.search._holdout import score_holdout, split_holdout
 from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import run_info
+from evosearch.search._settings import Settings, check_folds
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.export import refit
 from evosearch.search.inheritance import WeightStore
@@ -67,13 +67,7 @@ class Callback(Protocol):
     def on_generation_end(self, evolver: Evolver, record: GenerationRecord) -> bool | None: ...
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-class Evolver:
+class Evolver(EstimatorMethods):
     """Evolve neural-network layer graphs on the Pareto front of their objectives.
 
     Parameters
@@ -93,14 +87,19 @@ class Evolver:
     crossover_rate : float, default=0.5
         Probability that a child comes from crossover (it is always mutated afterwards).
     task : {"auto", "classification", "regression"}, default="auto"
-        ``auto`` infers it from the target.
+        ``auto`` infers it from the target when ``fit`` runs. Set it for nested
+        cross-validation: scikit-learn reads it before fitting (``is_classifier``), so with
+        ``"classification"`` ``cross_val_score`` stratifies its folds, as for any classifier.
     callbacks : sequence, optional
         Objects with ``on_generation_end(evolver, record)`` (and optionally
         ``on_run_start(evolver)``, ``on_evaluation_progress(done, total)``,
         ``on_run_end(evolver)``) or plain functions ``f(evolver, record)``.
     out : path, optional
         Run folder to write (run.json, journal.jsonl, generations.jsonl, archive.json,
-        checkpoint.json); nothing is written when None.
+        checkpoint.json, weights/); nothing at all is written when None. A fit never touches
+        an earlier run: when ``out`` already holds anything, it writes to the first free
+        sibling ``out-2``, ``out-3``, ... instead (so each clone of a nested cross-validation
+        writes a folder of its own, also in parallel); ``run_folder_`` names the one written.
     eval_timeout : float or None, default=300
         Seconds one evaluation (one genome x fold) may train; a fold that runs longer is killed
         with its worker process and its genome fails with ``TimeoutError``. None or 0: no limit.
@@ -157,12 +156,45 @@ class Evolver:
         The all-time non-dominated set of objective vectors (by default score, parameters).
     best_estimator_ : sklearn.pipeline.Pipeline
         The archive's most accurate member, refit on all the data.
+    best_genome_ : Genome
+        Its genome.
+    cv_results_ : dict of ndarray
+        One row per evaluated model, like ``GridSearchCV.cv_results_`` (``pandas.DataFrame``
+        reads it): ``genome_hash``, ``genome``, ``generation``, ``splitK_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, ``objective_<name>``
+        per objective, ``n_folds``, ``failed``, ``error``.
+    classes_ : ndarray
+        The class labels (classification only).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+    feature_names_in_ : ndarray of str
+        The column names, when ``fit`` got a DataFrame with string column names.
     history_ : list of GenerationRecord
         One record per generation (generation 0 is the random population).
     population_ : list of Genome
         The final population.
+    space_ : SearchSpace
+        The search space ``genome`` named.
+    objectives_ : tuple of str
+        The objectives' registered names (aliases resolved).
+    task_ : str
+        The task fitted, ``auto`` resolved.
+    run_folder_ : Path or None
+        The run folder written (see ``out``).
     deadline_reached_ : bool
         Whether ``max_time`` stopped the run before its last generation.
+
+    Notes
+    -----
+    One estimator serves both tasks, its kind following ``task`` (its ``__sklearn_tags__``
+    say classifier or regressor once ``task`` is set), rather than an ``EvolverClassifier``
+    and an ``EvolverRegressor``: the command line, ``run.json`` and :meth:`resume` map one to
+    one onto its parameters, and a setting added later is added in one place.
+
+    Settings are checked by ``fit`` (a :class:`~evosearch.errors.SettingsError` naming the
+    setting), never by the constructor or ``set_params``. A fitted Evolver pickles (e.g.
+    ``joblib.dump``) without its run's live handles; callbacks that do not pickle are
+    dropped from the copy.
 
     Examples
     --------
@@ -171,6 +203,8 @@ class Evolver:
     >>> evolver = Evolver(population_size=4, generations=1, n_jobs=1).fit(X, y)
     >>> len(evolver.history_)
     2
+    >>> evolver.predict(X[:3]).shape, evolver.classes_
+    ((3,), array([0, 1, 2]))
     """
 
     def __init__(
@@ -198,66 +232,55 @@ class Evolver:
         inherit_weights: bool = True,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
     ) -> None:
-        self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
+        # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
-        self.population_size = _check_int("population_size", population_size, 2)
-        self.generations = _check_int("generations", generations, 1)
-        self.cv = _check_int("cv", cv, 2)
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-            raise SettingsError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+        self.population_size = population_size
+        self.generations = generations
+        self.cv = cv
         self.n_jobs = n_jobs
-        self.random_state = _check_int("random_state", random_state, 0)
-        if not isinstance(crossover_rate, (int, float)) or not 0.0 <= crossover_rate <= 1.0:
-            raise SettingsError(f"crossover_rate must be in [0, 1], got {crossover_rate!r}")
-        self.crossover_rate = float(crossover_rate)
-        if task not in ("auto", "classification", "regression"):
-            raise SettingsError(f"task must be auto, classification or regression, got {task!r}")
+        self.random_state = random_state
+        self.crossover_rate = crossover_rate
         self.task = task
-        for callback in callbacks:
-            if not callable(callback) and not hasattr(callback, "on_generation_end"):
-                raise SettingsError(f"callback {callback!r} is neither callable nor a Callback")
-        self.callbacks = list(callbacks)
-        self.out = Path(out) if out is not None else None
-        self.eval_timeout, self.max_memory, self.fit_hook = check_limits(
-            eval_timeout, max_memory, fit_hook
-        )
-        self.backend, self.scheduler = check_backend(backend, scheduler)
-        if max_time is not None and (
-            isinstance(max_time, bool)
-            or not isinstance(max_time, (int, float))
-            or not 0 < max_time < float("inf")
-        ):
-            raise SettingsError(f"max_time must be a positive number of seconds, got {max_time!r}")
-        self.max_time = None if max_time is None else float(max_time)
-        self.max_params = None if max_params is None else _check_int("max_params", max_params, 1)
-        if holdout is not None and (
-            isinstance(holdout, bool)
-            or not isinstance(holdout, (int, float))
-            or not 0.0 < holdout <= 0.5
-        ):
-            raise SettingsError(f"holdout must be a fraction in (0, 0.5], got {holdout!r}")
-        self.holdout = None if holdout is None else float(holdout)
-        get_strategy(strategy)  # refuses an unknown name, listing the known ones
+        self.callbacks = callbacks
+        self.out = out
+        self.eval_timeout = eval_timeout
+        self.max_time = max_time
+        self.max_memory = max_memory
+        self.fit_hook = fit_hook
+        self.max_params = max_params
+        self.holdout = holdout
+        self.backend = backend
+        self.scheduler = scheduler
         self.strategy = strategy
-        for name, flag in (("halving", halving), ("inherit_weights", inherit_weights)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise SettingsError(f"{name} must be True or False, got {flag!r}")
-        self.halving = bool(halving)
-        self.inherit_weights = bool(inherit_weights)
-        #: The objectives, resolved from their names (aliases of old run folders accepted).
-        self.objective_set = resolve_objectives(objectives)
-        self.objectives = tuple(o.name for o in self.objective_set)
+        self.halving = halving
+        self.inherit_weights = inherit_weights
+        self.objectives = objectives
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
         """Run the search on ``X, y`` and refit the most accurate archive member on all of it.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Numeric features.
+        y : array-like of shape (n_samples,)
+            Class labels or regression targets.
+
         Returns
         -------
         self
+
+        Raises
+        ------
+        SettingsError
+            If a parameter is impossible (before any data is looked at).
+        DataError
+            If the data is unusable (e.g. NaN, too few rows per class for ``cv``).
         """
-        dataset = check_dataset(X, y, task=self.task, n_splits=self.cv)
-        return self.fit_dataset(dataset)
+        settings = self._configure()
+        dataset = self._check_input(X, y, settings)  # sets n_features_in_, feature_names_in_
+        return self._fit_checked(settings, dataset, None, None, numbered=True)
 
     def fit_dataset(
         self,
@@ -265,6 +288,7 @@ class Evolver:
         *,
         initial_population: Sequence[Genome] | None = None,
         parent: dict[str, Any] | None = None,
+        new_folder_only: bool = False,
     ) -> Evolver:
         """Like :meth:`fit` for an already validated :class:`~evosearch.data.Dataset`.
 
@@ -277,10 +301,28 @@ class Evolver:
             space are dropped, and random genomes fill the population up.
         parent : dict, optional
             Where ``initial_population`` came from, recorded in ``run.json``.
+        new_folder_only : bool, default=False
+            Refuse an ``out`` that already holds anything (what the command line's ``--out``
+            does) instead of writing to a numbered sibling.
         """
-        info = run_info(self, dataset)
+        settings = self._configure()
+        self.__dict__.pop("feature_names_in_", None)  # names only come with fit's DataFrame
+        return self._fit_checked(
+            settings, dataset, initial_population, parent, numbered=not new_folder_only
+        )
+
+    def _fit_checked(
+        self,
+        settings: Settings,
+        dataset: Dataset,
+        initial_population: Sequence[Genome] | None,
+        parent: dict[str, Any] | None,
+        *,
+        numbered: bool,
+    ) -> Evolver:
+        info = run_info(self, settings, dataset)
         dataset = self._search_part(dataset)
-        self._check_folds(dataset)
+        check_folds(dataset, settings.cv)
         self._seed_genomes = list(initial_population or ())
         state = self._fresh_state(dataset)
         if parent is not None:
@@ -288,14 +330,20 @@ class Evolver:
         if self._seed_genomes:
             # Kept so that a resume of this run, killed in generation 0, starts from them too.
             info["initial_population"] = [g.to_json() for g in self._seed_genomes]
-        self._folder = RunFolder.create(self.out, info) if self.out else None
+        self._folder = None
+        if settings.out is not None:
+            create = RunFolder.create_numbered if numbered else RunFolder.create
+            self._folder = create(settings.out, info)
+        self.run_folder_ = None if self._folder is None else self._folder.path
         self._weights = self._weight_store(self._folder)
+        self._results = ResultsTable(settings.cv, settings.objective_set)
         try:
             return self._run(dataset, state)
         finally:
             state.evaluator.close()  # a Dask cluster started for the run stops with it
             if self._folder is not None:
                 self._folder.close()  # the write lock
+            drop_transient(self)
 
     @classmethod
     def resume(
@@ -367,22 +415,28 @@ class Evolver:
                 return evolver._run(dataset, state)
             finally:
                 state.evaluator.close()
+                drop_transient(evolver)
         finally:
             folder.close()
 
     # ------------------------------------------------------------------ the loop
     def _run(self, dataset: Dataset, state: RunState) -> Evolver:
+        settings = self._settings
         self.dataset_ = dataset
         self.task_ = dataset.task
+        self.space_ = settings.space
+        self.objectives_ = settings.objectives
+        self.n_features_in_ = dataset.n_features
         self.deadline_reached_ = False
         self.archive_, self.history_ = state.archive, state.history
-        deadline = None if self.max_time is None else time.monotonic() + self.max_time
-        strategy = get_strategy(self.strategy)(self.population_size, self._weights_tuple)
+        deadline = None if settings.max_time is None else time.monotonic() + settings.max_time
+        strategy = get_strategy(settings.strategy)(settings.population_size, settings.weights)
         self._evaluation = JournalledEvaluation(
             self._folder,
             self._weights,
-            self.objective_set,
+            settings.objective_set,
             lambda done, total: self._notify("on_evaluation_progress", done, total),
+            self._results,
         )
         self._notify("on_run_start", self)
         stop = False
@@ -394,7 +448,7 @@ class Evolver:
                 first = self._evaluation.evaluate(state, genomes, lineage, 0, deadline)
                 state.population, state.generation = first, 0
                 stop = self._end_generation(state, state.population)
-            while not stop and state.generation < self.generations:
+            while not stop and state.generation < settings.generations:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise DeadlineReached("the deadline passed between two generations")
                 generation = state.generation + 1
@@ -410,7 +464,7 @@ class Evolver:
             self.deadline_reached_ = True
             if state.population is None:
                 raise EvosearchError(
-                    f"max_time ({self.max_time:g} s) ran out before the initial population was "
+                    f"max_time ({settings.max_time:g} s) ran out before the initial population was "
                     "evaluated: no model yet (resume the run folder with more time to continue)"
                 ) from None
 
@@ -423,35 +477,26 @@ class Evolver:
             )
         best = self.archive_.best(self.archive_.objective("score"))
         best_genome = Genome.from_json(best.genome)
-        self.best_estimator_ = refit(
-            best_genome, best.genome_hash, dataset, self.random_state, self.cv
-        )
+        seed, cv = settings.random_state, settings.cv
+        self.best_estimator_ = refit(best_genome, best.genome_hash, dataset, seed, cv)
         self.best_genome_ = best_genome
+        if dataset.task == "classification":
+            self.classes_ = self.best_estimator_.classes_
+        self.cv_results_ = self._results.as_dict()
         if self._holdout_part is not None:
-            score_holdout(self.archive_, dataset, self._holdout_part, self.random_state, self.cv)
+            score_holdout(self.archive_, dataset, self._holdout_part, seed, cv)
             if self._folder is not None:
                 self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict with :attr:`best_estimator_`."""
-        return self._fitted().predict(X)
-
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
-        return float(self._fitted().score(X, y))
-
-    @property
-    def _weights_tuple(self) -> tuple[float, ...]:
-        return tuple(o.weight for o in self.objective_set)
-
     def _breeder(self) -> Breeder:
+        settings = self._settings
         return Breeder(
-            self.space,
-            self.population_size,
-            self.crossover_rate,
-            self._weights_tuple,
+            settings.space,
+            settings.population_size,
+            settings.crossover_rate,
+            settings.weights,
             self._within_budget,
         )
 
@@ -463,24 +508,26 @@ class Evolver:
         )
         if not genomes:
             raise SettingsError(
-                f"max_params={self.max_params} is below every random genome of this search space "
-                f"on {dataset.n_features} features: raise it or allow smaller layers"
+                f"max_params={self._settings.max_params} is below every random genome of this "
+                f"search space on {dataset.n_features} features: raise it or allow smaller layers"
             )
         return genomes
 
     def _within_budget(self, genome: Genome) -> bool:
-        return self.max_params is None or genome.n_params() <= self.max_params
+        limit = self._settings.max_params
+        return limit is None or genome.n_params() <= limit
 
     def _breeding(self, state: RunState, generation: int, deadline: float | None) -> Breed:
         """The ``breed`` callable the strategy gets for ``generation``."""
-        schedule = schedules.successive_halving if self.halving else schedules.evaluate_all
+        settings = self._settings
+        schedule = schedules.successive_halving if settings.halving else schedules.evaluate_all
         return self._breeder().breed_function(
             state,
             self._evaluation,
             generation,
             deadline,
             schedule,
-            from_parents=get_strategy(self.strategy).breeds_from_parents,
+            from_parents=get_strategy(settings.strategy).breeds_from_parents,
         )
 
     def _start_generation(self, state: RunState) -> None:
@@ -502,62 +549,49 @@ class Evolver:
             self._folder.write_archive(self.archive_.to_dict())
             self._folder.write_checkpoint(checkpoint_data(state))
         stop = False
-        for callback in self.callbacks:
+        for callback in self._settings.callbacks:
             handler = getattr(callback, "on_generation_end", None)
-            outcome = handler(self, record) if handler else callback(self, record)  # type: ignore[operator]
+            outcome = handler(self, record) if handler else callback(self, record)
             stop = stop or bool(outcome)
         return stop
 
     # ------------------------------------------------------------------ set-up and resume
     def _search_part(self, dataset: Dataset) -> Dataset:
         """The rows the search sees; with ``holdout`` the rest is kept for the final check."""
-        search, self._holdout_part = split_holdout(dataset, self.holdout, self.random_state)
+        settings = self._settings
+        search, self._holdout_part = split_holdout(dataset, settings.holdout, settings.random_state)
         return search
 
-    def _check_folds(self, dataset: Dataset) -> None:
-        if dataset.task == "classification":
-            counts = np.unique(dataset.y, return_counts=True)[1]
-            if counts.min() < self.cv:
-                raise SettingsError(
-                    f"cv={self.cv} needs at least {self.cv} rows per class; the smallest has "
-                    f"{counts.min()}"
-                )
-        elif dataset.n_samples < self.cv:
-            raise SettingsError(f"cv={self.cv} needs at least {self.cv} rows")
-
     def _fresh_state(self, dataset: Dataset) -> RunState:
+        settings = self._settings
         return RunState(
-            rng=np.random.default_rng(np.random.SeedSequence(self.random_state)),
+            rng=np.random.default_rng(np.random.SeedSequence(settings.random_state)),
             innovations=InnovationCounter(),
             evaluator=Evaluator(
                 dataset.X,
                 dataset.y,
                 dataset.task,
-                cv=self.cv,
-                n_jobs=self.n_jobs,
-                seed=self.random_state,
-                eval_timeout=self.eval_timeout,
-                max_memory=self.max_memory,
-                fit_hook=self.fit_hook,
-                backend=self.backend,
-                scheduler=self.scheduler,
+                cv=settings.cv,
+                n_jobs=settings.n_jobs,
+                seed=settings.random_state,
+                eval_timeout=settings.eval_timeout,
+                max_memory=settings.max_memory,
+                fit_hook=settings.fit_hook,
+                backend=settings.backend,
+                scheduler=settings.scheduler,
             ),
-            archive=ParetoArchive(weights=self._weights_tuple, objectives=self.objectives),
+            archive=ParetoArchive(weights=settings.weights, objectives=settings.objectives),
         )
 
     def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:
-        if not self.inherit_weights:
+        if not self._settings.inherit_weights:
             return None
-        return WeightStore(self.cv, folder.path / WEIGHTS_FOLDER if folder is not None else None)
+        cv = self._settings.cv
+        return WeightStore(cv, folder.path / WEIGHTS_FOLDER if folder is not None else None)
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, event: str, *args: Any) -> None:
-        for callback in self.callbacks:
+        for callback in self._settings.callbacks:
             handler = getattr(callback, event, None)
             if handler is not None:
                 handler(*args)
-
-    def _fitted(self) -> Any:
-        if not hasattr(self, "best_estimator_"):
-            raise AttributeError("this Evolver is not fitted yet: call fit(X, y) first")
-        return self.best_estimator_

@@ -1,0 +1,187 @@
+"""The scikit-learn side of the Evolver: prediction, tags, pickling.
+
+:class:`EstimatorMethods` is the base class of :class:`~evosearch.search.evolver.Evolver`
+only (kept apart so that the loop's module stays readable); it reads ``best_estimator_``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils import ClassifierTags, RegressorTags, Tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from evosearch.data import Dataset, check_dataset
+from evosearch.errors import DataError
+from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.search._settings import Settings, check_settings
+
+__all__ = ["EstimatorMethods", "drop_transient"]
+
+#: What ``fit`` sets up and ``__getstate__`` leaves out: live handles of one run.
+_TRANSIENT = (
+    "_settings",
+    "_evaluation",
+    "_folder",
+    "_weights",
+    "_results",
+    "_seed_genomes",
+    "_holdout_part",
+    "_generation_start",
+    "_counts_before",
+)
+
+
+def _best_has(method: str) -> Callable[[Any], bool]:
+    """Whether ``best_estimator_`` has ``method`` (before fit: whether it will, for the task)."""
+
+    def check(evolver: Any) -> bool:
+        if hasattr(evolver, "best_estimator_"):
+            return hasattr(evolver.best_estimator_, method)
+        model = GraphNetRegressor if evolver.task == "regression" else GraphNetClassifier
+        return hasattr(model, method)
+
+    return check
+
+
+class EstimatorMethods(BaseEstimator):
+    """Prediction with ``best_estimator_``, estimator tags that follow ``task``, pickling."""
+
+    task: str
+    best_estimator_: Any
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with :attr:`best_estimator_`."""
+        X = self._features(X)  # first: unfitted is NotFittedError
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_has("predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of :attr:`best_estimator_` (classification)."""
+        X = self._features(X)  # first: unfitted is NotFittedError
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_best_has("predict_log_proba"))
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log class probabilities of :attr:`best_estimator_` (where it has them)."""
+        X = self._features(X)  # first: unfitted is NotFittedError
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_best_has("decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Decision function of :attr:`best_estimator_` (where it has one)."""
+        X = self._features(X)  # first: unfitted is NotFittedError
+        return self.best_estimator_.decision_function(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        """The run's score of :attr:`best_estimator_` on ``X, y`` (accuracy or R²)."""
+        return self._score(X, y)
+
+    def _score(self, X: Any, y: Any) -> float:
+        # The one place that scores with the run's scoring: score() and nothing else uses it.
+        X = self._features(X)
+        return float(self.best_estimator_.score(X, y))
+
+    def _features(self, X: Any) -> np.ndarray:
+        """``X`` checked against what fit saw (width, column names), as float64."""
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "best_estimator_")
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        # Known before fit only when task is set; "auto" is neither until the data decides.
+        if self.task == "classification":
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+        elif self.task == "regression":
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        tags.target_tags.required = True
+        return tags
+
+    def _check_input(self, X: Any, y: Any, settings: Settings) -> Dataset:
+        """``X, y`` as a Dataset, refused (DataError) as scikit-learn's conventions expect.
+
+        Besides :func:`~evosearch.data.check_dataset`: a missing ``y``, fewer rows than folds,
+        labels that are no classes; a warning for a column-vector ``y``; ``n_features_in_``
+        and ``feature_names_in_`` set for :meth:`predict` to check against.
+        """
+        if y is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        if _shape(y)[1:] == (1,):
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is flattened",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+        rows = (_shape(X) or (0,))[0]  # 0 for what check_dataset refuses anyway
+        if 0 < rows < settings.cv:
+            raise DataError(
+                f"X has {rows} sample(s) (n_samples={rows}): fewer than cv={settings.cv}"
+            )
+        if settings.task == "classification":
+            self._check_classes(y)
+        dataset = check_dataset(X, y, task=settings.task, n_splits=settings.cv)
+        if dataset.task == "classification":
+            self._check_classes(dataset.y)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        return dataset
+
+    @staticmethod
+    def _check_classes(y: Any) -> None:
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:  # e.g. continuous values given with task="classification"
+            raise DataError(" ".join(str(exc).split())) from None
+
+    def _configure(self) -> Settings:
+        """Check the parameters (SettingsError) and forget an earlier fit's results."""
+        settings = check_settings(self.get_params(deep=False))
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+            delattr(self, name)
+        self._settings = settings
+        return settings
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickles: no live handle of a run, no callback that does not pickle."""
+
+        state = super().__getstate__()
+        for name in _TRANSIENT:
+            state.pop(name, None)
+        kept = []
+        for callback in state.get("callbacks") or ():
+            try:
+                pickle.dumps(callback)
+            except Exception:  # a lambda, a console, a lock: dropped from the copy
+                continue
+            kept.append(callback)
+        if len(kept) != len(state.get("callbacks") or ()):
+            state["callbacks"] = kept
+        return state
+
+
+def _shape(data: Any) -> tuple[int, ...]:
+    """The shape of array-like ``data``; () where it is no array (check_dataset says why)."""
+    try:
+        return tuple(np.asarray(data).shape)
+    except (TypeError, ValueError):
+        return ()
+
+
+def drop_transient(evolver: Any) -> None:
+    """Forget the live handles of a finished run (its folder, evaluator, ...)."""
+    for name in _TRANSIENT:
+        evolver.__dict__.pop(name, None)

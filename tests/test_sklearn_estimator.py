@@ -1,0 +1,230 @@
+"""The Evolver as a scikit-learn estimator: clone, nest, pipeline, tune, pickle, the checks.
+
+Every fit here is the tiniest search (population 2, one generation, 2 folds, a few epochs of
+1-2 layers of 4-8 units) so that what is tested is the estimator protocol, not the search.
+scikit-learn's whole ``check_estimator`` suite (about 150 fits) runs in ``make test-all``.
+"""
+
+from __future__ import annotations
+
+import doctest
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.datasets import load_iris, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from clitools import RUN_FILES, lines
+from evosearch import Evolver, SearchSpace
+from evosearch.cli.main import main
+from evosearch.errors import DataError, SettingsError
+from evosearch.testing._tiny import tiny_toml
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> SearchSpace:
+    path = tmp_path_factory.mktemp("genomes") / "tiny.toml"
+    path.write_text(tiny_toml(max_epochs=(3, 5)), encoding="utf-8")
+    return SearchSpace.load(path)
+
+
+@pytest.fixture(scope="module")
+def iris() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def tiny(space: SearchSpace, **settings: Any) -> Evolver:
+    options: dict[str, Any] = {
+        "population_size": 2,
+        "generations": 1,
+        "cv": 2,
+        "n_jobs": 1,
+        "task": "classification",
+    }
+    return Evolver(genome=space, **{**options, **settings})
+
+
+@pytest.fixture(scope="module")
+def fitted(space: SearchSpace, iris: tuple[np.ndarray, np.ndarray]) -> Evolver:
+    return tiny(space, random_state=2).fit(*iris)
+
+
+# ------------------------------------------------------------------------- the parameters
+def test_init_only_stores_and_clone_round_trips(space: SearchSpace) -> None:
+    evolver = tiny(space, crossover_rate=7, objectives=["score", "bogus"])  # both bad: stored
+    assert evolver.crossover_rate == 7 and evolver.objectives == ["score", "bogus"]
+    copy = clone(evolver)
+    assert copy is not evolver and copy.get_params().keys() == evolver.get_params().keys()
+    assert copy.get_params()["crossover_rate"] == 7
+    assert copy.set_params(crossover_rate=0.25, objectives=("score",)) is copy
+    assert copy.get_params()["crossover_rate"] == 0.25
+    with pytest.raises(SettingsError, match="crossover_rate must be in"):
+        evolver.fit([[0.0], [1.0]], [0, 1])  # settings are refused by fit, before the data
+    assert "Evolver(" in repr(evolver)
+
+
+def test_kind_follows_task() -> None:
+    assert is_classifier(Evolver(task="classification"))
+    assert is_regressor(Evolver(task="regression"))
+    auto = Evolver()  # unknown until the data decides
+    assert not is_classifier(auto) and not is_regressor(auto)
+
+
+def test_cli_settings_errors_stay_one_line_exit_2(space, tmp_path, capsys) -> None:
+    genome = tmp_path / "tiny.toml"
+    genome.write_text(tiny_toml(), encoding="utf-8")
+    args = ["evolve", "--genome", str(genome), "--out", str(tmp_path / "run")]
+    assert main([*args, "--objectives", "score,bogus"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("evosearch: error: unknown objective 'bogus'") and "\n" not in error
+    assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------------ a fitted Evolver
+def test_fitted_attributes(fitted: Evolver, iris: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = iris
+    assert fitted.n_features_in_ == 4 and not hasattr(fitted, "feature_names_in_")
+    assert list(fitted.classes_) == [0, 1, 2]
+    assert fitted.run_folder_ is None and fitted.objectives_ == ("score", "params")
+    proba = fitted.predict_proba(X[:5])
+    assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert list(fitted.predict(X[:5])) == list(fitted.classes_[proba.argmax(axis=1)])
+    assert not hasattr(fitted, "decision_function")  # the best network has none
+    assert fitted.score(X, y) == pytest.approx(np.mean(fitted.predict(X) == y))
+    with pytest.raises(ValueError, match="X has 3 features, but Evolver is expecting 4"):
+        fitted.predict(X[:, :3])
+
+
+def test_cv_results_has_one_row_per_evaluated_model(fitted: Evolver) -> None:
+    table = fitted.cv_results_
+    n = sum(record.evaluations for record in fitted.history_)
+    assert n >= 4 and {len(column) for column in table.values()} == {n}
+    assert len(set(table["genome_hash"])) == n
+    assert set(table["generation"]) == {0, 1}
+    folds = np.column_stack([table["split0_test_score"], table["split1_test_score"]])
+    ok = ~table["failed"]
+    assert np.allclose(table["mean_test_score"][ok], folds[ok].mean(axis=1))
+    assert np.allclose(table["std_test_score"][ok], folds[ok].std(axis=1))
+    best = int(np.argmax(np.where(ok, table["mean_test_score"], -np.inf)))
+    assert table["rank_test_score"][best] == 1
+    archived = {e.genome_hash: e.objectives for e in fitted.archive_}
+    for row, genome_hash in enumerate(table["genome_hash"]):
+        if genome_hash in archived:
+            expected = archived[genome_hash]
+            assert (table["objective_score"][row], table["objective_params"][row]) == expected
+    assert all(isinstance(d, str) and d for d in table["genome"])
+
+
+def test_dataframe_feature_names_are_checked(space, iris) -> None:
+    pandas = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pandas.DataFrame(X, columns=["a", "b", "c", "d"])
+    evolver = tiny(space).fit(frame, y)
+    assert list(evolver.feature_names_in_) == ["a", "b", "c", "d"]
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        assert np.array_equal(evolver.predict(frame), evolver.predict(X))
+    with pytest.raises(ValueError, match="feature names"):
+        evolver.predict(frame[["b", "a", "c", "d"]])
+
+
+def test_unfitted_and_bad_data_are_refused(space, iris) -> None:
+    with pytest.raises(NotFittedError):
+        tiny(space).predict(iris[0])
+    with pytest.raises(DataError, match="requires y to be passed"):
+        tiny(space).fit(iris[0], None)
+    with pytest.raises(DataError, match="Unknown label type: continuous"):
+        tiny(space).fit(iris[0], np.linspace(0.0, 1.0, len(iris[1])))
+
+
+def test_pickles_without_live_handles(fitted, iris, tmp_path) -> None:
+    X = iris[0]
+    fitted.set_params(callbacks=[lambda evolver, record: None])  # a lambda does not pickle
+    try:
+        joblib.dump(fitted, tmp_path / "evolver.joblib")
+    finally:
+        fitted.set_params(callbacks=())
+    loaded = joblib.load(tmp_path / "evolver.joblib")
+    assert np.array_equal(loaded.predict(X), fitted.predict(X))
+    assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert loaded.callbacks == [] and loaded.cv_results_.keys() == fitted.cv_results_.keys()
+    assert not any(hasattr(loaded, name) for name in ("_folder", "_evaluation", "_settings"))
+
+
+# ------------------------------------------------------------------ inside scikit-learn's tools
+def test_nested_cv_is_reproducible_with_a_run_folder_per_clone(space, iris, tmp_path) -> None:
+    out = tmp_path / "runs" / "nested"
+    outer = StratifiedKFold(3, shuffle=True, random_state=0)
+    first = cross_val_score(tiny(space, random_state=1, out=out), *iris, cv=outer)
+    again = cross_val_score(tiny(space, random_state=1), *iris, cv=outer)  # out=None
+    assert first.shape == (3,) and np.all((first >= 0.0) & (first <= 1.0))
+    assert np.array_equal(first, again)  # the same seed, the same scores (with or without out)
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert [f.name for f in folders] == ["nested", "nested-2", "nested-3"]
+    for folder in folders:
+        assert {p.name for p in folder.iterdir()} == RUN_FILES
+        info = json.loads((folder / "run.json").read_text())
+        assert info["dataset"]["n_samples"] == 100  # its own outer training fold
+        assert len(lines(folder / "generations.jsonl")) == 2
+
+
+def test_out_none_writes_nothing(space, iris, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    evolver = tiny(space, inherit_weights=True).fit(*iris)
+    assert evolver.run_folder_ is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pipeline_and_grid_search_over_its_settings(space, iris) -> None:
+    X, y = iris
+    pipeline = make_pipeline(StandardScaler(), tiny(space)).fit(X * 10.0, y)
+    assert pipeline.predict(X[:4] * 10.0).shape == (4,) and is_classifier(pipeline)
+    grid = GridSearchCV(tiny(space), {"crossover_rate": [0.0, 1.0]}, cv=2).fit(X, y)
+    assert grid.best_params_["crossover_rate"] in (0.0, 1.0)
+    assert grid.best_estimator_.cv_results_["mean_test_score"].size >= 4
+
+
+def test_regression(space) -> None:
+    X, y = make_regression(n_samples=40, n_features=3, noise=1.0, random_state=0)
+    evolver = tiny(space, task="regression").fit(X, y / y.std())
+    assert not hasattr(evolver, "classes_") and not hasattr(evolver, "predict_proba")
+    assert evolver.predict(X).shape == (40,) and evolver.task_ == "regression"
+
+
+def test_readme_examples(monkeypatch, tmp_path) -> None:
+    """README.md's ``>>>`` examples (the nested cross-validation) run as written."""
+    monkeypatch.chdir(tmp_path)  # whatever an example writes lands here
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    failed, attempted = doctest.testfile(
+        str(readme), module_relative=False, optionflags=flags, verbose=False
+    )
+    assert attempted >= 6 and failed == 0
+
+
+# --------------------------------------------------------------- scikit-learn's own checks
+def _check_instances() -> list[Evolver]:
+    import tomllib
+
+    space = SearchSpace.from_dict(tomllib.loads(tiny_toml(max_epochs=(3, 5))))
+    return [
+        Evolver(genome=space, population_size=2, generations=1, cv=2, n_jobs=1, task=task)
+        for task in ("classification", "regression", "auto")
+    ]
+
+
+@pytest.mark.slow
+@parametrize_with_checks(_check_instances())
+def test_sklearn_estimator_checks(estimator: Evolver, check: Any) -> None:
+    # No check is skipped or expected to fail; scikit-learn itself skips check_array_api_input
+    # unless SCIPY_ARRAY_API is set (the Evolver does not claim array-API support).
+    check(estimator)
