@@ -2,7 +2,8 @@
 
 Every fit here is the tiniest search (population 2, one generation, 2 folds, a few epochs of
 1-2 layers of 4-8 units) so that what is tested is the estimator protocol, not the search.
-scikit-learn's whole ``check_estimator`` suite (about 150 fits) runs in ``make test-all``.
+scikit-learn's whole ``check_estimator`` suite (149 checks over three tasks, about 40 s)
+runs in ``make test-all``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from clitools import RUN_FILES, lines
 from evosearch import Evolver, SearchSpace
@@ -177,6 +178,21 @@ def test_nested_cv_is_reproducible_with_a_run_folder_per_clone(space, iris, tmp_
         assert len(lines(folder / "generations.jsonl")) == 2
 
 
+@pytest.mark.slow
+def test_parallel_clones_never_share_a_run_folder(space, iris, tmp_path) -> None:
+    out = tmp_path / "runs" / "nested"
+    outer = StratifiedKFold(4, shuffle=True, random_state=0)
+    parallel = cross_val_score(tiny(space, out=out), *iris, cv=outer, n_jobs=2)
+    assert np.array_equal(parallel, cross_val_score(tiny(space), *iris, cv=outer))
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert {f.name for f in folders} == {"nested", "nested-2", "nested-3", "nested-4"}
+    fingerprints = set()
+    for folder in folders:
+        assert {p.name for p in folder.iterdir()} == RUN_FILES
+        fingerprints.add(json.loads((folder / "run.json").read_text())["dataset"]["fingerprint"])
+    assert len(fingerprints) == 4  # four different outer training folds
+
+
 def test_out_none_writes_nothing(space, iris, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     evolver = tiny(space, inherit_weights=True).fit(*iris)
@@ -212,19 +228,27 @@ def test_readme_examples(monkeypatch, tmp_path) -> None:
 
 
 # --------------------------------------------------------------- scikit-learn's own checks
-def _check_instances() -> list[Evolver]:
+def _estimator_checks() -> list[Any]:
+    """scikit-learn's checks for each task, with short ids (the space's repr is long)."""
     import tomllib
 
     space = SearchSpace.from_dict(tomllib.loads(tiny_toml(max_epochs=(3, 5))))
-    return [
-        Evolver(genome=space, population_size=2, generations=1, cv=2, n_jobs=1, task=task)
-        for task in ("classification", "regression", "auto")
-    ]
+    params = []
+    for task in ("classification", "regression", "auto"):
+        instance = Evolver(
+            genome=space, population_size=2, generations=1, cv=2, n_jobs=1, task=task
+        )
+        for estimator, check in estimator_checks_generator(instance):
+            name = getattr(check, "func", check).__name__
+            keywords = getattr(check, "keywords", {})
+            extra = ",".join(f"{k}={v}" for k, v in sorted(keywords.items()))
+            params.append(pytest.param(estimator, check, id=f"{task}-{name}({extra})"))
+    return params
 
 
 @pytest.mark.slow
-@parametrize_with_checks(_check_instances())
+@pytest.mark.parametrize(("estimator", "check"), _estimator_checks())
 def test_sklearn_estimator_checks(estimator: Evolver, check: Any) -> None:
     # No check is skipped or expected to fail; scikit-learn itself skips check_array_api_input
     # unless SCIPY_ARRAY_API is set (the Evolver does not claim array-API support).
-    check(estimator)
+    check(estimator)  # a unittest.SkipTest it raises is a pytest skip
