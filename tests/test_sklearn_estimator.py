@@ -145,19 +145,25 @@ def test_unfitted_and_bad_data_are_refused(space, iris) -> None:
         tiny(space).fit(iris[0], None)
     with pytest.raises(DataError, match="Unknown label type: continuous"):
         tiny(space).fit(iris[0], np.linspace(0.0, 1.0, len(iris[1])))
+    y = iris[1].astype(float)
+    y[[3, 7]] = np.nan  # check_dataset's reason, naming the rows, stays
+    with pytest.raises(DataError, match=r"2 missing or non-finite values \(rows, 0-based: 3, 7"):
+        tiny(space).fit(iris[0], y)
 
 
 def test_pickles_without_live_handles(fitted, iris, tmp_path) -> None:
     X = iris[0]
-    fitted.set_params(callbacks=[lambda evolver, record: None])  # a lambda does not pickle
+    callbacks = [print, lambda evolver, record: None]  # a lambda does not pickle
+    fitted.set_params(callbacks=callbacks)
     try:
         joblib.dump(fitted, tmp_path / "evolver.joblib")
+        assert fitted.callbacks is callbacks and len(callbacks) == 2  # the original untouched
     finally:
         fitted.set_params(callbacks=())
     loaded = joblib.load(tmp_path / "evolver.joblib")
     assert np.array_equal(loaded.predict(X), fitted.predict(X))
     assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
-    assert loaded.callbacks == [] and loaded.cv_results_.keys() == fitted.cv_results_.keys()
+    assert loaded.callbacks == [print] and loaded.cv_results_.keys() == fitted.cv_results_.keys()
     assert not any(hasattr(loaded, name) for name in ("_folder", "_evaluation", "_settings"))
 
 

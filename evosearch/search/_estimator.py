@@ -132,20 +132,21 @@ class EstimatorMethods(BaseEstimator):
             raise DataError(
                 f"X has {rows} sample(s) (n_samples={rows}): fewer than cv={settings.cv}"
             )
-        if settings.task == "classification":
-            self._check_classes(y)
-        dataset = check_dataset(X, y, task=settings.task, n_splits=settings.cv)
+        try:
+            dataset = check_dataset(X, y, task=settings.task, n_splits=settings.cv)
+        except DataError:
+            # Continuous values given with task="classification" fail on the folds first;
+            # "they are no class labels" is the reason to give.
+            reason = _label_problem(y) if settings.task == "classification" else None
+            if reason is not None:
+                raise DataError(reason) from None
+            raise
         if dataset.task == "classification":
-            self._check_classes(dataset.y)
+            reason = _label_problem(dataset.y)  # e.g. an object array of numbers
+            if reason is not None:
+                raise DataError(reason)
         validate_data(self, X, reset=True, skip_check_array=True)
         return dataset
-
-    @staticmethod
-    def _check_classes(y: Any) -> None:
-        try:
-            check_classification_targets(y)
-        except ValueError as exc:  # e.g. continuous values given with task="classification"
-            raise DataError(" ".join(str(exc).split())) from None
 
     def _configure(self) -> Settings:
         """Check the parameters (SettingsError) and forget an earlier fit's results."""
@@ -158,7 +159,7 @@ class EstimatorMethods(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         """What pickles: no live handle of a run, no callback that does not pickle."""
 
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the live object keeps its handles
         for name in _TRANSIENT:
             state.pop(name, None)
         kept = []
@@ -171,6 +172,18 @@ class EstimatorMethods(BaseEstimator):
         if len(kept) != len(state.get("callbacks") or ()):
             state["callbacks"] = kept
         return state
+
+
+def _label_problem(y: Any) -> str | None:
+    """scikit-learn's reason (one line) why ``y`` holds no class labels, or None."""
+    try:
+        with warnings.catch_warnings():  # e.g. NaN cast to int while it looks at y
+            warnings.simplefilter("ignore", RuntimeWarning)
+            check_classification_targets(y)
+    except ValueError as exc:
+        message = " ".join(str(exc).split())
+        return message if "Unknown label type" in message else None
+    return None
 
 
 def _shape(data: Any) -> tuple[int, ...]:
