@@ -167,6 +167,20 @@ def test_pickles_without_live_handles(fitted, iris, tmp_path) -> None:
     assert not any(hasattr(loaded, name) for name in ("_folder", "_evaluation", "_settings"))
 
 
+def test_resume_gives_the_whole_runs_cv_results(space, iris, tmp_path) -> None:
+    whole = tiny(space, generations=2).fit(*iris)
+    stop_after_first = [lambda evolver, record: record.generation >= 1]
+    tiny(space, generations=2, out=tmp_path / "run", callbacks=stop_after_first).fit(*iris)
+    resumed = Evolver.resume(tmp_path / "run", X=iris[0], y=iris[1])
+    assert resumed.run_folder_ == tmp_path / "run"
+    assert resumed.cv_results_.keys() == whole.cv_results_.keys()
+    for name, column in whole.cv_results_.items():
+        assert np.array_equal(resumed.cv_results_[name], column, equal_nan=column.dtype != object)
+    again = clone(resumed).fit(*iris)  # the recorded space is its genome: it fits again
+    assert again.run_folder_ == tmp_path / "run-2"
+    assert again.archive_.to_dict() == whole.archive_.to_dict()
+
+
 # ------------------------------------------------------------------ inside scikit-learn's tools
 def test_nested_cv_is_reproducible_with_a_run_folder_per_clone(space, iris, tmp_path) -> None:
     out = tmp_path / "runs" / "nested"

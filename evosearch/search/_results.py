@@ -17,7 +17,7 @@ __all__ = ["ResultsTable"]
 
 class ResultsTable:
     """Collects every evaluated genome of a run, the last result of each (a halving child is
-    first evaluated on one fold, then on the rest), in the order they were first evaluated.
+    first evaluated on one fold, then on the rest).
 
     Parameters
     ----------
@@ -59,9 +59,14 @@ class ResultsTable:
         none), ``rank_test_score`` (1 the best; failures last), ``objective_<name>`` for each
         objective (as the archive sees it: a failure scores
         :data:`~evosearch.evaluation.FAILURE_SCORE`), ``n_folds``, ``failed`` and ``error``
-        (empty when it did not fail).
+        (empty when it did not fail). Rows are ordered by generation, then genome hash.
         """
-        members = list(self._rows.values())
+        # Ordered by generation, then hash: the same table however the evaluations were
+        # scheduled, and after a resume (whose earlier rows come from the journal).
+        first = self._first_generation
+        members = sorted(
+            self._rows.values(), key=lambda m: (first[m.result.genome_hash], m.result.genome_hash)
+        )
         n = len(members)
         splits = np.full((n, self.cv), np.nan)
         for row, member in enumerate(members):
@@ -83,9 +88,7 @@ class ResultsTable:
         table: dict[str, np.ndarray] = {
             "genome_hash": np.array([m.result.genome_hash for m in members], dtype=object),
             "genome": np.array([m.genome.describe() for m in members], dtype=object),
-            "generation": np.array(
-                [self._first_generation[m.result.genome_hash] for m in members], dtype=int
-            ),
+            "generation": np.array([first[m.result.genome_hash] for m in members], dtype=int),
         }
         for fold in range(self.cv):
             table[f"split{fold}_test_score"] = splits[:, fold]
