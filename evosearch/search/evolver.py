@@ -305,8 +305,7 @@ class Evolver(EstimatorMethods):
             Refuse an ``out`` that already holds anything (what the command line's ``--out``
             does) instead of writing to a numbered sibling.
         """
-        settings = self._configure()
-        self.__dict__.pop("feature_names_in_", None)  # names only come with fit's DataFrame
+        settings = self._configure()  # also forgets feature_names_in_ from an earlier fit
         return self._fit_checked(
             settings, dataset, initial_population, parent, numbered=not new_folder_only
         )
