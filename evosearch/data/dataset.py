@@ -18,14 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from evosearch.data.table import Column, check_ids, table_fingerprint, take_rows, type_frame
 from evosearch.errors import DataError
 
-__all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task"]
+__all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task", "table_dataset"]
 
 BUNDLED: tuple[str, ...] = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 """Names of the scikit-learn datasets that :func:`load_dataset` accepts."""
@@ -43,7 +44,7 @@ _MAX_POSITIONS = 5
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A validated learning problem: a finite float feature matrix and a target.
+    """A validated learning problem: features (a finite float matrix, or a table) and a target.
 
     Instances come from :func:`load_dataset` or :func:`check_dataset`, which guarantee the
     invariants below. Equality is identity (comparing arrays element-wise has no single truth
@@ -51,8 +52,10 @@ class Dataset:
 
     Attributes
     ----------
-    X : numpy.ndarray
-        Features, float64, 2-D ``(n_samples, n_features)``, C-contiguous, all finite.
+    X : numpy.ndarray or pandas.DataFrame
+        Features, float64, 2-D ``(n_samples, n_features)``, C-contiguous, all finite; or, for a
+        table with categorical columns or missing cells, its raw columns as a DataFrame (see
+        :mod:`evosearch.data.table`), described by ``columns``.
     y : numpy.ndarray
         Target, 1-D of length ``n_samples``. Class labels of any dtype (e.g. strings) for
         classification, finite float64 for regression.
@@ -65,14 +68,30 @@ class Dataset:
         One name per column of ``X``.
     target_name : str
         Name of the target column.
+    columns : tuple of Column or None
+        The table's columns (kinds, missing cells, levels); None for a plain float matrix.
+    groups : numpy.ndarray or None
+        A group label per row: cross-validation folds never split a group.
+    sample_weight : numpy.ndarray or None
+        A non-negative weight per row, used in the loss and the score.
+    options : dict
+        How the data was read (``na_values``, ``categorical``, ``numeric``, ``groups``,
+        ``sample_weight`` column names), recorded so a resume reads it the same way.
+    notes : tuple of str
+        One-line remarks on the reading (e.g. rows dropped for a missing target).
     """
 
-    X: np.ndarray
+    X: Any
     y: np.ndarray
     name: str
     task: str
     feature_names: list[str]
     target_name: str
+    columns: tuple[Column, ...] | None = None
+    groups: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -89,6 +108,22 @@ class Dataset:
         """Sorted distinct class labels, or None for regression."""
         return np.unique(self.y) if self.task == "classification" else None
 
+    @property
+    def is_table(self) -> bool:
+        """Whether the features are a table (categorical columns or missing cells)."""
+        return self.columns is not None
+
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Dataset:
+        """The rows ``rows`` (positions), with their groups and weights; columns kept."""
+        return replace(
+            self,
+            X=take_rows(self.X, rows),
+            y=self.y[rows],
+            groups=None if self.groups is None else self.groups[rows],
+            sample_weight=None if self.sample_weight is None else self.sample_weight[rows],
+            name=self.name if name is None else name,
+        )
+
     def fingerprint(self) -> str:
         """Return a SHA-256 hex digest of the data's content.
 
@@ -102,8 +137,15 @@ class Dataset:
             64 hexadecimal characters.
         """
         digest = hashlib.sha256()
-        digest.update(f"evosearch-dataset-v1|{self.task}|{self.X.shape}|".encode())
-        digest.update(np.ascontiguousarray(self.X, dtype=np.float64).tobytes())
+        if self.columns is None:
+            digest.update(f"evosearch-dataset-v1|{self.task}|{self.X.shape}|".encode())
+            digest.update(np.ascontiguousarray(self.X, dtype=np.float64).tobytes())
+        else:
+            digest.update(f"evosearch-table-v1|{self.task}|{self.X.shape}|".encode())
+            digest.update(table_fingerprint(self.X, self.columns))
+        for label, extra in ((b"|groups|", self.groups), (b"|weights|", self.sample_weight)):
+            if extra is not None:  # only then: data without them keeps its fingerprint
+                digest.update(label + json.dumps([str(v) for v in extra.tolist()]).encode())
         digest.update(b"|y|")
         if self.y.dtype.kind in "OUS":
             # Object arrays have no stable byte form; fixed-width strings depend on the width.
@@ -162,14 +204,20 @@ def check_dataset(
     name: str = "data",
     feature_names: Sequence[str] | None = None,
     target_name: str = "y",
+    categorical: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+    groups: Any = None,
+    sample_weight: Any = None,
 ) -> Dataset:
-    """Validate in-memory arrays and wrap them in a :class:`Dataset`.
+    """Validate in-memory data and wrap it in a :class:`Dataset`.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Numeric features; converted to float64. Must be finite. A pandas DataFrame's column
-        names become the feature names unless ``feature_names`` is given.
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        Numeric features (converted to float64, must be finite), or a DataFrame, which may
+        hold text, boolean and ``category`` columns and missing cells (a *table*: see
+        :mod:`evosearch.data.table`; rows whose target is missing are dropped). A DataFrame's
+        column names become the feature names unless ``feature_names`` is given.
     y : array-like of shape (n_samples,)
         Target values (an ``(n_samples, 1)`` column is flattened).
     task : {"auto", "classification", "regression"}, default="auto"
@@ -181,6 +229,12 @@ def check_dataset(
         Defaults to ``x0, x1, ...``.
     target_name : str, default="y"
         Used in messages and stored as :attr:`Dataset.target_name`.
+    categorical, numeric : sequence of str, default=()
+        DataFrame columns whose kind is given instead of inferred from their dtypes.
+    groups : array-like of shape (n_samples,), optional
+        Group labels: cross-validation folds never split a group.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights, used in the loss and the score.
 
     Returns
     -------
@@ -200,6 +254,33 @@ def check_dataset(
     _check_task_name(task)
     if n_splits is not None and n_splits < 2:
         raise DataError(f"n_splits must be at least 2 for cross-validation, got {n_splits}")
+    if _is_table(X, categorical, numeric):
+        return _check_frame(
+            X, y, task=task, n_splits=n_splits, name=name, target_name=target_name,
+            categorical=categorical, numeric=numeric, groups=groups,
+            sample_weight=sample_weight,
+        )  # fmt: skip
+    return check_arrays(
+        X, y, task=task, n_splits=n_splits, name=name, feature_names=feature_names,
+        target_name=target_name, groups=groups, sample_weight=sample_weight,
+    )  # fmt: skip
+
+
+def check_arrays(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    n_splits: int | None,
+    name: str,
+    feature_names: Sequence[str] | None,
+    target_name: str,
+    groups: Any,
+    sample_weight: Any,
+    note: str | None = None,
+) -> Dataset:
+    """:func:`check_dataset` for a numeric matrix (``note``: rows dropped for their target)."""
+    after = f" after {note}" if note else ""
     X_arr = _as_feature_matrix(X)
     y_arr = _as_target_vector(y)
     if X_arr.shape[0] != y_arr.shape[0]:
@@ -208,9 +289,10 @@ def check_dataset(
     names = _feature_names(X, X_arr.shape[1], feature_names)
     resolved = infer_task(y_arr) if task == "auto" else task
     if resolved == "regression":
-        y_arr = _check_regression_target(y_arr, target_name, n_splits)
+        y_arr = _check_regression_target(y_arr, target_name, n_splits, after)
     else:
-        _check_classification_target(y_arr, target_name, n_splits)
+        _check_classification_target(y_arr, target_name, n_splits, after)
+    group_arr, weight_arr = check_row_extras(groups, sample_weight, y_arr.shape[0], n_splits)
     return Dataset(
         X=X_arr,
         y=y_arr,
@@ -218,7 +300,148 @@ def check_dataset(
         task=resolved,
         feature_names=names,
         target_name=target_name,
+        groups=group_arr,
+        sample_weight=weight_arr,
+        notes=(note,) if note else (),
     )
+
+
+def _is_table(X: Any, categorical: Sequence[str], numeric: Sequence[str]) -> bool:
+    """A DataFrame with a column that is not a number, or a missing cell, or typing overrides."""
+    if not (hasattr(X, "dtypes") and hasattr(X, "isna")):
+        return False
+    if categorical or numeric:
+        return True
+    if any(dtype.kind not in "biuf" for dtype in X.dtypes):
+        return True
+    return bool(X.isna().to_numpy().any())
+
+
+def missing_targets(y: np.ndarray) -> np.ndarray:
+    """Positions of the missing values of a target (None, NaN; empty text)."""
+    if y.dtype.kind == "f":
+        return np.flatnonzero(np.isnan(y))
+    if y.dtype.kind in "OU":
+        return np.flatnonzero(
+            [v is None or (isinstance(v, float) and v != v) or v == "" for v in y.tolist()]
+        )
+    return np.array([], dtype=np.intp)
+
+
+def _check_frame(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    n_splits: int | None,
+    name: str,
+    target_name: str,
+    categorical: Sequence[str],
+    numeric: Sequence[str],
+    groups: Any,
+    sample_weight: Any,
+) -> Dataset:
+    y_arr = _as_target_vector(y)
+    if X.shape[0] != y_arr.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but y has {y_arr.shape[0]} values")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError("X has no rows" if X.shape[0] == 0 else "X has no feature columns")
+    dropped = missing_targets(y_arr)
+    keep = np.setdiff1d(np.arange(y_arr.size), dropped)
+    note = None
+    if dropped.size:
+        note = _dropped_note(dropped.size, target_name, f"rows, 0-based: {_format_rows(dropped)}")
+        y_arr = y_arr[keep]
+        if y_arr.dtype.kind == "O":
+            y_arr = np.array(y_arr.tolist())  # the labels left may all be str, or all numbers
+        X = X.iloc[keep]
+    table, columns = type_frame(X, where=name, categorical=categorical, numeric=numeric)
+    extras = [None if a is None else np.asarray(a)[keep] for a in (groups, sample_weight)]
+    return table_dataset(
+        table, columns, y_arr, task=task, n_splits=n_splits, name=name,
+        target_name=target_name, declared=categorical, note=note, groups=extras[0],
+        sample_weight=extras[1], options={},
+    )  # fmt: skip
+
+
+def _dropped_note(count: int, target_name: str, where: str) -> str:
+    return f"dropped {count} row{'s' if count > 1 else ''} with missing values in target " + (
+        f"column '{target_name}' ({where})"
+    )
+
+
+def table_dataset(
+    table: Any,
+    columns: Sequence[Column],
+    y: np.ndarray,
+    *,
+    task: str,
+    n_splits: int | None,
+    name: str,
+    target_name: str,
+    declared: Sequence[str],
+    note: str | None,
+    groups: Any,
+    sample_weight: Any,
+    options: dict[str, Any],
+) -> Dataset:
+    """A table :class:`Dataset` from typed columns (rows with a missing target dropped)."""
+    if y.size == 0:
+        raise DataError(f"every row's target '{target_name}' is missing in {name}")
+    check_ids(columns, len(table), declared, name)
+    resolved = infer_task(y) if task == "auto" else task
+    after = f" after {note}" if note else ""
+    if resolved == "regression":
+        y = _check_regression_target(y, target_name, n_splits, after)
+    else:
+        _check_classification_target(y, target_name, n_splits, after)
+    group_arr, weight_arr = check_row_extras(groups, sample_weight, y.shape[0], n_splits)
+    return Dataset(
+        X=table,
+        y=y,
+        name=name,
+        task=resolved,
+        feature_names=[c.name for c in columns],
+        target_name=target_name,
+        columns=tuple(columns),
+        groups=group_arr,
+        sample_weight=weight_arr,
+        options=options,
+        notes=(note,) if note else (),
+    )
+
+
+def check_row_extras(
+    groups: Any, sample_weight: Any, n_rows: int, n_splits: int | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Validate group labels (enough groups for the folds) and sample weights."""
+    group_arr = weight_arr = None
+    if groups is not None:
+        group_arr = np.asarray(groups)
+        if group_arr.shape != (n_rows,):
+            raise DataError(f"groups must have one label per row ({n_rows}), got {group_arr.shape}")
+        if missing_targets(group_arr).size:
+            raise DataError("groups has missing values: every row needs a group")
+        n_groups = np.unique(group_arr.astype(str)).size
+        if n_splits is not None and n_groups < n_splits:
+            raise DataError(
+                f"groups has {n_groups} distinct group{'s' if n_groups != 1 else ''}, fewer "
+                f"than the {n_splits} CV folds (each fold needs groups of its own)"
+            )
+    if sample_weight is not None:
+        try:
+            weight_arr = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError("sample_weight must be numbers") from None
+        if weight_arr.shape != (n_rows,):
+            raise DataError(
+                f"sample_weight must have one value per row ({n_rows}), got {weight_arr.shape}"
+            )
+        if not np.all(np.isfinite(weight_arr)) or (weight_arr < 0).any():
+            raise DataError("sample_weight must be finite and non-negative (no missing values)")
+        if weight_arr.sum() <= 0:
+            raise DataError("sample_weight sums to 0: no row counts")
+    return group_arr, weight_arr
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +500,8 @@ def _check_finite_features(X: np.ndarray) -> None:
     if rows.size:
         raise DataError(
             f"X has {rows.size} missing or non-finite values (NaN/inf) at (row, column), "
-            f"0-based: {_format_positions(rows, cols)}"
+            f"0-based: {_format_positions(rows, cols)} (a pandas DataFrame may have missing "
+            "cells: they are imputed)"
         )
 
 
@@ -298,7 +522,9 @@ def _label(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
-def _check_regression_target(y: np.ndarray, target_name: str, n_splits: int | None) -> np.ndarray:
+def _check_regression_target(
+    y: np.ndarray, target_name: str, n_splits: int | None, after: str = ""
+) -> np.ndarray:
     try:
         # Also accepts numbers held as text (e.g. an array of "1.5" strings).
         values = y.astype(np.float64)
@@ -314,7 +540,9 @@ def _check_regression_target(y: np.ndarray, target_name: str, n_splits: int | No
             f"(rows, 0-based: {_format_rows(bad)})"
         )
     if np.all(values == values[0]):
-        raise DataError(f"target '{target_name}' is constant ({values[0]:g}): nothing to learn")
+        raise DataError(
+            f"target '{target_name}' is constant ({values[0]:g}){after}: nothing to learn"
+        )
     if n_splits is not None and values.size < n_splits:
         raise DataError(f"only {values.size} rows, fewer than the {n_splits} CV folds")
     return values
@@ -334,7 +562,9 @@ def _format_rows(rows: np.ndarray) -> str:
     return shown + (", ..." if rows.size > _MAX_POSITIONS else "")
 
 
-def _check_classification_target(y: np.ndarray, target_name: str, n_splits: int | None) -> None:
+def _check_classification_target(
+    y: np.ndarray, target_name: str, n_splits: int | None, after: str = ""
+) -> None:
     if y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
@@ -350,7 +580,8 @@ def _check_classification_target(y: np.ndarray, target_name: str, n_splits: int 
         ) from None
     if classes.size < 2:
         raise DataError(
-            f"target '{target_name}' has a single class ({_label(classes[0])}): nothing to learn"
+            f"target '{target_name}' has a single class ({_label(classes[0])}){after}: "
+            "nothing to learn"
         )
     if n_splits is not None:
         smallest = int(np.argmin(counts))
