@@ -17,13 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from evosearch.data._checks import _MAX_POSITIONS, _check_task_name, _dropped_note, _one_line
 from evosearch.data.dataset import (
-    _MAX_POSITIONS,
     BUNDLED,
     Dataset,
-    _check_task_name,
-    _dropped_note,
-    _one_line,
     check_arrays,
     check_dataset,
     table_dataset,
