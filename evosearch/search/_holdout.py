@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
 from evosearch.search.archive import ParetoArchive
@@ -40,10 +38,8 @@ def split_holdout(
         search_rows, held_rows = next(splitter.split(dataset.X, dataset.y))
     except ValueError as exc:
         raise SettingsError(f"holdout={fraction} cannot split this data: {exc}") from None
-    held = replace(
-        dataset, X=dataset.X[held_rows], y=dataset.y[held_rows], name=f"{dataset.name} holdout"
-    )
-    return replace(dataset, X=dataset.X[search_rows], y=dataset.y[search_rows]), held
+    held = dataset.subset(held_rows, name=f"{dataset.name} holdout")
+    return dataset.subset(search_rows), held
 
 
 def score_holdout(
@@ -52,4 +48,4 @@ def score_holdout(
     """Refit every archive member on the search rows and set its ``holdout_score``."""
     for entry in archive:
         model = refit(Genome.from_json(entry.genome), entry.genome_hash, search, seed, cv)
-        entry.holdout_score = float(model.score(held.X, held.y))
+        entry.holdout_score = float(model.score(held.X, held.y, sample_weight=held.sample_weight))

@@ -14,6 +14,7 @@ The module is a little over 500 lines only because of the Evolver's public docst
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from evosearch.evaluation import (
     check_limits,
 )
 from evosearch.objectives import DEFAULT_OBJECTIVES, resolve_objectives
+from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
@@ -249,14 +251,23 @@ class Evolver:
         self.objectives = tuple(o.name for o in self.objective_set)
 
     # ------------------------------------------------------------------ public API
-    def fit(self, X: Any, y: Any) -> Evolver:
+    def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
         """Run the search on ``X, y`` and refit the most accurate archive member on all of it.
+
+        ``X`` may be a pandas DataFrame with text, boolean and category columns and missing
+        cells (see :func:`~evosearch.data.check_dataset`): its preprocessing is searched too.
+        ``groups`` (one label per row): folds never split a group. ``sample_weight`` (one
+        weight per row): used in the loss and the score.
 
         Returns
         -------
         self
         """
-        dataset = check_dataset(X, y, task=self.task, n_splits=self.cv)
+        dataset = check_dataset(
+            X, y, task=self.task, n_splits=self.cv, groups=groups, sample_weight=sample_weight
+        )
+        for note in dataset.notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
         return self.fit_dataset(dataset)
 
     def fit_dataset(
@@ -373,6 +384,7 @@ class Evolver:
     # ------------------------------------------------------------------ the loop
     def _run(self, dataset: Dataset, state: RunState) -> Evolver:
         self.dataset_ = dataset
+        self._profile = DataProfile.of(dataset)
         self.task_ = dataset.task
         self.deadline_reached_ = False
         self.archive_, self.history_ = state.archive, state.history
@@ -453,6 +465,7 @@ class Evolver:
             self.crossover_rate,
             self._weights_tuple,
             self._within_budget,
+            getattr(self, "_profile", None),
         )
 
     def _initial_genomes(self, dataset: Dataset, state: RunState) -> list[Genome]:
@@ -541,6 +554,9 @@ class Evolver:
                 fit_hook=self.fit_hook,
                 backend=self.backend,
                 scheduler=self.scheduler,
+                profile=DataProfile.of(dataset),
+                groups=dataset.groups,
+                sample_weight=dataset.sample_weight,
             ),
             archive=ParetoArchive(weights=self._weights_tuple, objectives=self.objectives),
         )

@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import build_estimator, task_seed
+from evosearch.preprocess import DataProfile
 from evosearch.runs import RunRecord, atomic_write_json
 from evosearch.search.archive import ArchiveEntry, ParetoArchive
 from evosearch.space import Genome
@@ -36,7 +37,11 @@ def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int
     The seed is the one of a virtual fold number ``cv`` (one past the last CV fold), so a refit
     is reproducible and independent of the CV fits.
     """
-    estimator = build_estimator(genome, dataset.task, task_seed(seed, genome_hash, cv))
+    estimator = build_estimator(
+        genome, dataset.task, task_seed(seed, genome_hash, cv), profile=DataProfile.of(dataset)
+    )
+    if dataset.sample_weight is not None:
+        return estimator.fit(dataset.X, dataset.y, net__sample_weight=dataset.sample_weight)
     return estimator.fit(dataset.X, dataset.y)
 
 
