@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from evosearch.cli._output import deadline_note, make_console, summary
+from evosearch.cli._output import data_notes, deadline_note, make_console, summary
 
 __all__ = ["run"]
 
@@ -23,8 +23,21 @@ def _default_run_folder(genome: str, seed: int) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``evosearch evolve``; returns the exit status."""
-    from evosearch.cli.console import ConsoleReporter
     from evosearch.data import load_dataset
+
+    # The data first: a table a user must fix is refused before the search machinery loads.
+    dataset = load_dataset(
+        args.data,
+        target=args.target,
+        task=args.task,
+        n_splits=args.cv,
+        na_values=args.na_values,
+        categorical=args.categorical,
+        numeric=args.numeric,
+        groups=args.groups,
+        sample_weight=args.sample_weight,
+    )
+    from evosearch.cli.console import ConsoleReporter
     from evosearch.search import Evolver
 
     console = make_console()
@@ -54,13 +67,14 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         scheduler=args.scheduler,
     )
-    dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
     console.print(
         f"evolving {evolver.space.name} genomes on {dataset.name} ({dataset.task}, "
         f"{dataset.n_samples} rows x {dataset.n_features} features), population "
         f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
         markup=False,
     )
+    for line in data_notes(dataset, getattr(args, "scoring", None)):
+        console.print(line, markup=False)
     started = time.perf_counter()
     try:
         evolver.fit_dataset(dataset)

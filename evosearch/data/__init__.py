@@ -8,7 +8,7 @@ from evosearch.data.dataset import (
     check_dataset,
     infer_task,
 )
-from evosearch.data.loading import load_dataset
+from evosearch.data.loading import load_dataset, read_csv_cells
 from evosearch.data.table import (
     CATEGORICAL,
     NUMERIC,
@@ -30,5 +30,6 @@ __all__ = [
     "describe_columns",
     "infer_task",
     "load_dataset",
+    "read_csv_cells",
     "take_rows",
 ]

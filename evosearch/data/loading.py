@@ -28,7 +28,7 @@ from evosearch.data.dataset import (
 from evosearch.data.table import MISSING_TEXT, NUMERIC, type_text_columns
 from evosearch.errors import DataError
 
-__all__ = ["load_dataset"]
+__all__ = ["load_dataset", "read_csv_cells"]
 
 
 # Column names used where the bundled loaders give none.
@@ -320,6 +320,20 @@ def _read_csv(path: str) -> _Table:
         raise DataError(f"data file has a header but no data rows: {path}")
     cells = pd.DataFrame(rows[1:]).map(lambda c: str(c).strip())
     return _Table(header=header, cells=cells, lines=lines[1:])
+
+
+def read_csv_cells(path: str) -> Any:
+    """A CSV file's cells as text (stripped), in a DataFrame named by its header row.
+
+    The file gets the checks of :func:`load_dataset` (header, field counts, encoding), each
+    refusal a one-line :class:`~evosearch.errors.DataError`.
+    """
+    if not os.path.exists(path):
+        raise DataError(f"data file not found: {path}")
+    table = _read_csv(path)
+    cells = table.cells.copy()
+    cells.columns = table.header
+    return cells
 
 
 def _check_header(header: list[str], path: str) -> None:

@@ -212,8 +212,8 @@ def type_text_columns(
                 row = int(np.flatnonzero(np.isinf(values))[0])
                 count = int(np.isinf(values).sum())
                 raise DataError(
-                    f"{count} infinite value{'s' if count > 1 else ''} in feature column "
-                    f"'{name}' of {where} (line {lines[row]}: {texts[row]!r})"
+                    f"{count} non-finite (infinite) value{'s' if count > 1 else ''} in feature "
+                    f"column '{name}' of {where} (line {lines[row]}: {texts[row]!r})"
                 )
             out[name] = values
         else:
@@ -330,8 +330,25 @@ def describe_columns(columns: Sequence[Column] | None, n_rows: int) -> str | Non
     return f"columns: {'; '.join(parts)}; {missing} missing cells ({share:.1f}%)"
 
 
-def conform_table(frame: pd.DataFrame, columns: Sequence[Column], where: str) -> pd.DataFrame:
+def _number(value: Any) -> float | None:
+    """A cell as a float (text parsed like the CSV reader does), None if it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def conform_table(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    where: str,
+    na_values: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+) -> pd.DataFrame:
     """A new table's feature columns, typed like the ``columns`` a model was trained on.
+
+    ``na_values``: more texts meaning "missing"; ``ignore``: columns that may be present and
+    are not features (the target, groups, weights).
 
     Raises
     ------
@@ -340,8 +357,9 @@ def conform_table(frame: pd.DataFrame, columns: Sequence[Column], where: str) ->
     """
     import pandas as pd
 
-    names = [str(c) for c in frame.columns]
+    names = [str(c) for c in frame.columns if str(c) not in ignore]
     expected = [c.name for c in columns]
+    extra = {v.strip() for v in na_values}
     missing = [n for n in expected if n not in names]
     unexpected = [n for n in names if n not in expected]
     if missing or unexpected:
@@ -359,11 +377,16 @@ def conform_table(frame: pd.DataFrame, columns: Sequence[Column], where: str) ->
         if series.dtype.kind == "O":
             series = series.map(lambda v: v.strip() if isinstance(v, str) else v)
             series = series.map(
-                lambda v: np.nan if isinstance(v, str) and v.lower() in MISSING_TEXT else v
+                lambda v: (
+                    np.nan
+                    if isinstance(v, str) and (v.lower() in MISSING_TEXT or v in extra)
+                    else v
+                )
             )
         missing_cells = series.isna().to_numpy()
         if column.kind == NUMERIC:
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            parsed = [None if m else _number(v) for v, m in zip(series, missing_cells, strict=True)]
+            values = np.array([np.nan if v is None else v for v in parsed], dtype=np.float64)
             bad = np.flatnonzero(np.isnan(values) & ~missing_cells)
             if bad.size:
                 raise DataError(

@@ -1,8 +1,10 @@
 """Refit an archive member on all the data and write it out as a standalone model.
 
-An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, standardisation
-included, so it takes raw features as the user gave them), ``genome.json`` (the genome) and
-``model.json`` (where it came from and how well it cross-validated)::
+An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, preprocessing
+included, so it takes raw features as the user gave them: for a table, a DataFrame of its raw
+columns, text and missing cells included), ``genome.json`` (the genome) and ``model.json``
+(where it came from, how well it cross-validated, the columns it takes); ``evosearch predict``
+applies it to a CSV file::
 
     import joblib
     model = joblib.load("exported/model.joblib")
@@ -106,6 +108,9 @@ def export_member(
         "architecture": genome.describe(),
         "features": dataset.feature_names,
         "target": dataset.target_name,
+        # What `evosearch predict` checks a new table against and reads it with.
+        "columns": [c.to_json() for c in dataset.columns] if dataset.columns is not None else None,
+        "options": dataset.options,
     }
     atomic_write_json(out / "model.json", metadata)
     return metadata
