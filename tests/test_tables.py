@@ -134,3 +134,74 @@ def test_evolver_searches_a_dataframe_and_predicts_raw_rows(tmp_path, table) -> 
         assert genome.n_inputs == encoded_width(profile, genome.preprocessing)
     predictions = evolver.predict(X.iloc[:5])
     assert set(predictions) <= {"yes", "no"}
+
+
+def test_folds_never_split_a_group() -> None:
+    from evosearch.evaluation import make_folds
+
+    X, y = iris()
+    groups = np.arange(150) // 10  # 15 groups of 10 rows
+    for task in ("classification", "regression"):
+        for train, test in make_folds(X, y, task, 3, 0, groups):
+            assert not set(groups[train]) & set(groups[test])
+
+
+def test_sample_weight_counts_in_the_score_and_the_loss(table) -> None:
+    profile = DataProfile.of(table)
+    genome = table_genome(profile, {"impute": "mean", "encode": "onehot"})
+    weights = np.where(table.y == "yes", 5.0, 0.2)
+    plain = Evaluator(table.X, table.y, table.task, cv=3, n_jobs=1, profile=profile)
+    weighted = Evaluator(
+        table.X, table.y, table.task, cv=3, n_jobs=1, profile=profile, sample_weight=weights
+    )
+    a, b = plain.evaluate([genome])[0], weighted.evaluate([genome])[0]
+    assert a.ok and b.ok and a.fold_scores != b.fold_scores
+    train, test = weighted.folds[0]
+    model = build_estimator(
+        genome, table.task, task_seed(0, genome.canonical_hash(), 0), None, profile
+    )
+    model.fit(table.X.iloc[train], table.y[train], net__sample_weight=weights[train])
+    expected = model.score(table.X.iloc[test], table.y[test], sample_weight=weights[test])
+    assert b.fold_scores[0] == pytest.approx(expected, abs=0)
+
+
+def test_balanced_class_weight_favours_the_small_class() -> None:
+    from evosearch.nn import GraphNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(220, 2))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=220) > 1.2, 1, 0)  # about 1 in 8 rows
+    kwargs = {"learning_rate": 0.02, "max_epochs": 60, "random_state": 0, "early_stopping": False}
+    plain = GraphNetClassifier(**kwargs).fit(X, y)
+    balanced = GraphNetClassifier(class_weight="balanced", **kwargs).fit(X, y)
+    assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+
+
+def test_evolver_with_groups_and_weights_and_imbalance(tmp_path) -> None:
+    X, y = iris()
+    keep = np.r_[0:50, 50:100, 100:110]  # 50, 50, 10 rows: imbalanced
+    groups = np.arange(keep.size) % 5
+    evolver = Evolver(
+        tiny(tmp_path), population_size=2, generations=1, n_jobs=1, cv=3, eval_timeout=None
+    )
+    evolver.fit(X[keep], y[keep], groups=groups, sample_weight=np.ones(keep.size))
+    genomes = [Genome.from_json(m.genome) for m in evolver.archive_]
+    assert all(set(g.preprocessing) == {"class_weight"} for g in genomes)
+    assert evolver.dataset_.groups is not None
+
+
+def test_a_csv_table_run_resumes_from_its_file(tmp_path) -> None:
+    from evosearch.data import load_dataset
+
+    X, y = mixed_table(45)
+    X.assign(label=y).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "t.csv").write_text(
+        (tmp_path / "t.csv").read_text().replace(",,", ",?,", 3), encoding="utf-8"
+    )
+    dataset = load_dataset(str(tmp_path / "t.csv"), n_splits=3, na_values=["?"])
+    settings = {"population_size": 2, "n_jobs": 1, "eval_timeout": None}
+    first = Evolver(tiny(tmp_path), generations=1, out=tmp_path / "run", **settings)
+    first.fit_dataset(dataset)
+    resumed = Evolver.resume(tmp_path / "run", generations=2)
+    assert resumed.dataset_.fingerprint() == dataset.fingerprint()
+    assert len(resumed.history_) == 3
