@@ -78,3 +78,19 @@ def test_evolve_export_predict_on_a_mixed_table(tmp_path) -> None:
     table.iloc[70:].drop(columns=["size"]).assign(extra=1).to_csv(tmp_path / "bad.csv")
     refused = evosearch("predict", "model", "bad.csv", cwd=tmp_path)
     assert_usage_error(refused, "missing column 'size'", "unexpected columns ''", "'extra'")
+
+
+def test_the_run_header_hints_at_balanced_accuracy_for_rare_classes() -> None:
+    import numpy as np
+
+    from evosearch.cli._output import data_notes
+    from evosearch.data import check_dataset
+
+    X, y = mixed_table(60)
+    notes = data_notes(check_dataset(X, y))
+    assert notes[0].startswith("columns: 2 numeric (size, weight); 2 categorical")
+    assert not any("balanced_accuracy" in n for n in notes)
+    rare = np.where(np.arange(60) < 5, "rare", "common")
+    hint = [n for n in data_notes(check_dataset(X, rare)) if "balanced_accuracy" in n]
+    assert len(hint) == 1 and "8.3%" in hint[0]
+    assert not [n for n in data_notes(check_dataset(X, rare), "f1") if "balanced" in n]

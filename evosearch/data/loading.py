@@ -60,7 +60,7 @@ def load_dataset(
     source : str, default="digits"
         A name in :data:`BUNDLED` (case-insensitive) or a path ending in ``.csv`` or ``.npz``.
         A CSV file needs a header row; its feature columns may be numeric or text (categorical)
-        and have missing cells (empty, NA, NaN, N/A, null, none), see
+        and have missing cells (empty, NA, NaN, N/A, null), see
         :mod:`evosearch.data.table`; rows with a missing target are dropped (a note says how
         many). An NPZ file needs arrays ``X`` (2-D numeric, finite) and ``y`` (1-D), and may
         hold ``feature_names``.

@@ -47,7 +47,7 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 
 # Cell texts read as "no value" (compared lower-cased, after stripping).
-MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null", "none"})
+MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null"})
 _BOOLEAN_TEXT = frozenset({"true", "false"})
 _MAX_SHOWN = 5
 
@@ -163,7 +163,7 @@ def type_text_columns(
     where : str
         The file, for messages.
     na_values : sequence of str
-        Extra cell texts that mean "missing" (besides empty, NA, NaN, N/A, null, none).
+        Extra cell texts that mean "missing" (besides empty, NA, NaN, N/A, null).
     categorical, numeric : sequence of str
         Columns whose kind is given rather than inferred.
 

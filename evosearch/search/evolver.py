@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from evosearch.data import Dataset, check_dataset
+from evosearch.data import Dataset, check_dataset, conform_table
 from evosearch.errors import EvosearchError, SettingsError
 from evosearch.evaluation import (
     DEFAULT_EVAL_TIMEOUT,
@@ -447,12 +447,17 @@ class Evolver:
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict with :attr:`best_estimator_`."""
-        return self._fitted().predict(X)
+        """Predict with :attr:`best_estimator_` (a table: a DataFrame of the same columns)."""
+        return self._fitted().predict(self._rows(X))
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
-        return float(self._fitted().score(X, y))
+        return float(self._fitted().score(self._rows(X), y))
+
+    def _rows(self, X: Any) -> Any:
+        """New rows of a table typed as in training (refused naming missing/extra columns)."""
+        columns = getattr(self, "dataset_", None) and self.dataset_.columns
+        return conform_table(X, columns, "X") if columns and hasattr(X, "columns") else X
 
     @property
     def _weights_tuple(self) -> tuple[float, ...]:
