@@ -263,7 +263,9 @@ def type_frame(
             series.dtype, pd.CategoricalDtype
         )
         if name in numeric or (numeric_dtype and name not in categorical):
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            values = pd.to_numeric(series, errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
             bad = np.flatnonzero(np.isnan(values) & ~missing)
             if bad.size:
                 raise DataError(
