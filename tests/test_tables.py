@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.model_selection import cross_val_score
 
 from evosearch import Evolver
@@ -182,12 +184,16 @@ def test_evolver_with_groups_and_weights_and_imbalance(tmp_path) -> None:
     keep = np.r_[0:50, 50:100, 100:110]  # 50, 50, 10 rows: imbalanced
     groups = np.arange(keep.size) % 5
     evolver = Evolver(
-        tiny(tmp_path), population_size=2, generations=1, n_jobs=1, cv=3, eval_timeout=None
-    )
+        tiny(tmp_path), population_size=2, generations=1, n_jobs=1, cv=3, eval_timeout=None,
+        holdout=0.3,
+    )  # fmt: skip
     evolver.fit(X[keep], y[keep], groups=groups, sample_weight=np.ones(keep.size))
     genomes = [Genome.from_json(m.genome) for m in evolver.archive_]
     assert all(set(g.preprocessing) == {"class_weight"} for g in genomes)
-    assert evolver.dataset_.groups is not None
+    searched = set(evolver.dataset_.groups.tolist())
+    assert len(searched) == 3  # two whole groups held out
+    assert evolver.dataset_.n_samples == 22 * 3
+    assert all(m.holdout_score is not None for m in evolver.archive_)
 
 
 def test_a_csv_table_run_resumes_from_its_file(tmp_path) -> None:
@@ -205,3 +211,25 @@ def test_a_csv_table_run_resumes_from_its_file(tmp_path) -> None:
     resumed = Evolver.resume(tmp_path / "run", generations=2)
     assert resumed.dataset_.fingerprint() == dataset.fingerprint()
     assert len(resumed.history_) == 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_variation_keeps_genes_in_the_space_and_the_width_encoded(seed: int) -> None:
+    from evosearch.search._breeding import Breeder
+
+    X, y = mixed_table(40, seed=seed % 7)
+    profile = DataProfile.of(check_dataset(X, y))
+    space = SearchSpace.from_dict(
+        {**SearchSpace.load("mlp").to_dict(), "preprocessing": {"scale": ["standard", "none"]}}
+    )
+    rng = np.random.default_rng(seed)
+    innovations = InnovationCounter()
+    breeder = Breeder(space, 4, 0.5, (1.0, -1.0), lambda g: True, profile)
+    a, b = breeder.initial([], profile.n_features, 2, rng, innovations)[:2]
+    for _ in range(5):
+        child = cx_aligned(a, b, space, rng) if rng.random() < 0.5 else a
+        a, b = breeder._fit_input(mutate(child, space, rng, innovations)[0]), a
+        a.validate(space)
+        assert set(a.preprocessing) == set(active_genes(space.preprocessing, profile)) >= {"scale"}
+        assert a.n_inputs == encoded_width(profile, a.preprocessing)

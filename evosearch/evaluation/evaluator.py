@@ -50,11 +50,13 @@ def make_folds(
     classification, never splitting a group where ``groups`` are given."""
     splitter: Any
     if groups is not None:
-        splitter = (
-            StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
-            if task == "classification"
-            else GroupKFold(cv, shuffle=True, random_state=seed)
-        )
+        if task == "classification":
+            splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
+        else:
+            try:
+                splitter = GroupKFold(cv, shuffle=True, random_state=seed)
+            except TypeError:  # scikit-learn < 1.6: no shuffling, the same folds for any seed
+                splitter = GroupKFold(cv)
         return list(splitter.split(np.zeros((len(y), 1)), y, groups))
     splitter = (
         StratifiedKFold(cv, shuffle=True, random_state=seed)

@@ -20,7 +20,7 @@ def split_holdout(
     -------
     (Dataset, Dataset or None)
         The rows the search sees and the held-out rows (None, and all rows searched, when
-        ``fraction`` is None).
+        ``fraction`` is None). With groups, whole groups are held out.
 
     Raises
     ------
@@ -29,13 +29,16 @@ def split_holdout(
     """
     if fraction is None:
         return dataset, None
-    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
 
-    splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
-        n_splits=1, test_size=fraction, random_state=seed
-    )
+    if dataset.groups is not None:  # held-out groups are never seen by the search
+        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    else:
+        splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
+            n_splits=1, test_size=fraction, random_state=seed
+        )
     try:
-        search_rows, held_rows = next(splitter.split(dataset.X, dataset.y))
+        search_rows, held_rows = next(splitter.split(dataset.X, dataset.y, dataset.groups))
     except ValueError as exc:
         raise SettingsError(f"holdout={fraction} cannot split this data: {exc}") from None
     held = dataset.subset(held_rows, name=f"{dataset.name} holdout")

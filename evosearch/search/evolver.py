@@ -542,6 +542,11 @@ class Evolver:
                 )
         elif dataset.n_samples < self.cv:
             raise SettingsError(f"cv={self.cv} needs at least {self.cv} rows")
+        groups = 0 if dataset.groups is None else np.unique(dataset.groups.astype(str)).size
+        if 0 < groups < self.cv:  # e.g. after whole groups went to the holdout
+            raise SettingsError(
+                f"cv={self.cv} needs at least {self.cv} groups; the search has {groups}"
+            )
 
     def _fresh_state(self, dataset: Dataset) -> RunState:
         return RunState(
