@@ -49,7 +49,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     good = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(8))
     csv("good.csv", good)
     csv("text_feature.csv", good.replace("4,1,0", "4,high,0"))
-    csv("nan.csv", good.replace("5,2,1", "5,nan,1"))
+    # An empty or NaN cell is a missing value now (imputed); an infinite number is refused.
+    csv("nan.csv", good.replace("5,2,1", "5,inf,1"))
     csv("one_class.csv", "".join(f"{i},{i % 3},7\n" for i in range(8)))
     return folder
 
@@ -144,7 +145,7 @@ BAD_INPUT = {
     "unknown dataset": (("--data", "nosuch"), ("unknown dataset", "nosuch")),
     "unknown target": (("--data", "good.csv", "--target", "nope"), ("target column 'nope'",)),
     "text feature": (("--data", "text_feature.csv"), ("non-numeric", "'b'", "high")),
-    "nan in csv": (("--data", "nan.csv"), ("non-finite", "nan.csv", "'b'")),
+    "inf in csv": (("--data", "nan.csv"), ("non-finite", "nan.csv", "'b'")),
     "one class": (("--data", "one_class.csv"), ("single class", "label")),
     "zero generations": (("--generations", "0"), ("--generations", "0")),
     "negative population": (("--population", "-1"), ("--population", "-1")),

@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "evosearch"
 ORDER = [
     ("errors", "plugins", "_lazy"),
     ("data",),
+    ("preprocess",),
     ("nn",),
     ("space",),
     ("objectives",),

@@ -60,7 +60,12 @@ DIRECT: dict[str, Any] = {"layers": [], "edges": [[0, 1]]}  # a linear / softmax
         GraphNetRegressor(max_epochs=40, learning_rate=0.01, random_state=0),
         GraphNetClassifier(DAG, optimizer="rmsprop", learning_rate=0.01, max_epochs=40),
         GraphNetRegressor(DAG, optimizer="rmsprop", learning_rate=0.01, max_epochs=40),
-    ]
+    ],
+    # Minibatch training with shuffling and early stopping cannot make a weight of 2 equal to
+    # a repeated row (scikit-learn's MLPs are exempted from this check for the same reason).
+    expected_failed_checks=lambda estimator: {
+        "check_sample_weight_equivalence_on_dense_data": "stochastic minibatch training"
+    },
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

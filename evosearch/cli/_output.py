@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,3 +48,23 @@ def deadline_note(console: Console, evolver: Evolver, folder: Path) -> None:
 def score_name(record: RunRecord) -> str:
     """What the score objective is called for the run's task."""
     return "accuracy" if record.info["dataset"]["task"] == "classification" else "R²"
+
+
+def data_notes(dataset: Any, scoring: str | None = None) -> list[str]:
+    """Lines for the run header: column kinds of a table, notes of the reading, and a hint
+    when the classes are very imbalanced and the score is plain accuracy."""
+    from evosearch.data import describe_columns
+
+    lines = [line for line in [describe_columns(dataset.columns, dataset.n_samples)] if line]
+    lines += list(dataset.notes)
+    if dataset.task == "classification" and scoring in (None, "accuracy"):
+        import numpy as np
+
+        counts = np.unique(dataset.y, return_counts=True)[1]
+        if counts.min() < 0.1 * dataset.n_samples:
+            share = 100.0 * counts.min() / dataset.n_samples
+            lines.append(
+                f"note: the smallest class has {share:.1f}% of the rows; accuracy rewards "
+                "ignoring it, --scoring balanced_accuracy may serve better"
+            )
+    return lines

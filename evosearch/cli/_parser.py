@@ -117,6 +117,41 @@ def _add_backend_options(command: argparse.ArgumentParser, resume: bool) -> None
     )
 
 
+def _columns(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return names
+
+
+def _add_table_options(command: argparse.ArgumentParser) -> None:
+    """How a CSV table is read: missing-value markers, column kinds, groups, weights."""
+    command.add_argument(
+        "--na-values",
+        type=_columns,
+        default=[],
+        metavar="TEXTS",
+        help="comma-separated cell texts meaning 'missing', e.g. '?' (besides empty, NA, NaN)",
+    )
+    command.add_argument(
+        "--categorical", type=_columns, default=[], metavar="COLS", help="columns to treat as "
+        "categorical (default: inferred; text columns are categorical)",
+    )  # fmt: skip
+    command.add_argument(
+        "--numeric", type=_columns, default=[], metavar="COLS", help="columns to treat as numeric"
+    )
+    command.add_argument(
+        "--groups",
+        metavar="COLUMN",
+        help="column of group labels: cross-validation folds never split a group",
+    )
+    command.add_argument(
+        "--sample-weight",
+        metavar="COLUMN",
+        help="column of row weights, used in the loss and the score",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="evosearch",
@@ -140,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="digits (default), iris, wine, breast_cancer, diabetes, or a .csv/.npz path",
     )
     evolve.add_argument("--target", help="target column of a CSV file (default: the last)")
+    _add_table_options(evolve)
     evolve.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
     evolve.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<genome>)")
     evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -263,6 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         help="output folder (default: RUN/report; for several runs runs/compare-<time>)",
+    )
+
+    predict = commands.add_parser(
+        "predict", help="apply an exported model to a CSV table (same raw columns)"
+    )
+    predict.add_argument("model", type=Path, help="an exported model folder (evosearch export)")
+    predict.add_argument("data", type=Path, help="CSV file with the model's feature columns")
+    predict.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    predict.add_argument(
+        "--proba", action="store_true", help="also write one probability column per class"
     )
 
     commands.add_parser("genomes", help="list the bundled genome presets")

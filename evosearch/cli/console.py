@@ -199,6 +199,9 @@ def genome_text(genome: Genome) -> str:
     hp = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in genome.hyperparameters.items())  # fmt: skip
     lines.append(f"  training: {hp}")
+    if genome.preprocessing:
+        genes = ", ".join(f"{k}={v}" for k, v in genome.preprocessing.items())
+        lines.append(f"  preprocessing: {genes} (input features after encoding)")
     lines.append(f"  {genome.n_params():,} parameters; several inputs are concatenated")
     return "\n".join(lines)
 

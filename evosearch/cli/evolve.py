@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from evosearch.cli._output import deadline_note, make_console, summary
+from evosearch.cli._output import data_notes, deadline_note, make_console, summary
 
 __all__ = ["run"]
 
@@ -56,13 +56,25 @@ def run(args: argparse.Namespace) -> int:
     )
     # Checked before the data is loaded, as fit would: a bad setting is one line, exit 2.
     space = check_settings(evolver.get_params(deep=False)).space
-    dataset = load_dataset(args.data, target=args.target, task=args.task, n_splits=args.cv)
+    dataset = load_dataset(
+        args.data,
+        target=args.target,
+        task=args.task,
+        n_splits=args.cv,
+        na_values=args.na_values,
+        categorical=args.categorical,
+        numeric=args.numeric,
+        groups=args.groups,
+        sample_weight=args.sample_weight,
+    )
     console.print(
         f"evolving {space.name} genomes on {dataset.name} ({dataset.task}, "
         f"{dataset.n_samples} rows x {dataset.n_features} features), population "
         f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
         markup=False,
     )
+    for line in data_notes(dataset, getattr(args, "scoring", None)):
+        console.print(line, markup=False)
     started = time.perf_counter()
     try:
         evolver.fit_dataset(dataset, new_folder_only=True)  # --out never names an old run

@@ -4,8 +4,8 @@ Problems a user can fix (bad data, an unknown genome, impossible settings) print
 ``evosearch: error: ...`` on standard error and exit with status 2, never a traceback.
 
 Each command is a module of its own with a ``run(args)`` function (:mod:`evosearch.cli.evolve`,
-``resume``, ``show``, ``export``, ``replay``, ``report``, ``genomes``), imported only when that
-command runs; :mod:`evosearch.cli._parser` holds the arguments of all of them.
+``resume``, ``show``, ``export``, ``predict``, ``replay``, ``report``, ``genomes``), imported
+only when that command runs; :mod:`evosearch.cli._parser` holds the arguments of all of them.
 
 Plug-ins (layer kinds, objectives, strategies, backends that register themselves when imported)
 are loaded before any command runs: the modules named in ``$EVOSEARCH_PLUGINS`` and the

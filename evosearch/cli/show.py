@@ -29,6 +29,13 @@ def run(args: argparse.Namespace) -> int:
         f"seed {settings['random_state']}, crossover rate {settings['crossover_rate']}",
         markup=False,
     )
+    if dataset.get("columns"):
+        from evosearch.data import Column, describe_columns
+
+        columns = [Column.from_json(c) for c in dataset["columns"]]
+        console.print(
+            f"  table     {describe_columns(columns, dataset['n_samples'])}", markup=False
+        )
     if "parent" in info:
         parent = info["parent"]
         console.print(

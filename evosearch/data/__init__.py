@@ -1,4 +1,5 @@
-"""Datasets: the bundled scikit-learn sets, CSV and NPZ files, and validation of in-memory data."""
+"""Datasets: the bundled scikit-learn sets, CSV and NPZ files, tables with categorical columns and
+missing cells, and validation of in-memory data."""
 
 from evosearch.data.dataset import (
     BUNDLED,
@@ -7,6 +8,28 @@ from evosearch.data.dataset import (
     check_dataset,
     infer_task,
 )
-from evosearch.data.loading import load_dataset
+from evosearch.data.loading import load_dataset, read_csv_cells
+from evosearch.data.table import (
+    CATEGORICAL,
+    NUMERIC,
+    Column,
+    conform_table,
+    describe_columns,
+    take_rows,
+)
 
-__all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task", "load_dataset"]
+__all__ = [
+    "BUNDLED",
+    "CATEGORICAL",
+    "NUMERIC",
+    "TASKS",
+    "Column",
+    "Dataset",
+    "check_dataset",
+    "conform_table",
+    "describe_columns",
+    "infer_task",
+    "load_dataset",
+    "read_csv_cells",
+    "take_rows",
+]

@@ -18,14 +18,28 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from evosearch.data._checks import (
+    _as_feature_matrix,
+    _as_target_vector,
+    _check_classification_target,
+    _check_finite_features,
+    _check_regression_target,
+    _check_task_name,
+    _dropped_note,
+    _feature_names,
+    _format_rows,
+    check_row_extras,
+    missing_targets,
+)
+from evosearch.data.table import Column, check_ids, table_fingerprint, take_rows, type_frame
 from evosearch.errors import DataError
 
-__all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task"]
+__all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task", "table_dataset"]
 
 BUNDLED: tuple[str, ...] = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 """Names of the scikit-learn datasets that :func:`load_dataset` accepts."""
@@ -37,13 +51,10 @@ TASKS: tuple[str, ...] = ("classification", "regression")
 # at most this many of them (diabetes, 214 integral values, stays regression).
 MAX_CLASSES_FOR_FLOAT_TARGET = 20
 
-# How many offending positions an error message lists before "...".
-_MAX_POSITIONS = 5
-
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A validated learning problem: a finite float feature matrix and a target.
+    """A validated learning problem: features (a finite float matrix, or a table) and a target.
 
     Instances come from :func:`load_dataset` or :func:`check_dataset`, which guarantee the
     invariants below. Equality is identity (comparing arrays element-wise has no single truth
@@ -51,8 +62,10 @@ class Dataset:
 
     Attributes
     ----------
-    X : numpy.ndarray
-        Features, float64, 2-D ``(n_samples, n_features)``, C-contiguous, all finite.
+    X : numpy.ndarray or pandas.DataFrame
+        Features, float64, 2-D ``(n_samples, n_features)``, C-contiguous, all finite; or, for a
+        table with categorical columns or missing cells, its raw columns as a DataFrame (see
+        :mod:`evosearch.data.table`), described by ``columns``.
     y : numpy.ndarray
         Target, 1-D of length ``n_samples``. Class labels of any dtype (e.g. strings) for
         classification, finite float64 for regression.
@@ -65,14 +78,30 @@ class Dataset:
         One name per column of ``X``.
     target_name : str
         Name of the target column.
+    columns : tuple of Column or None
+        The table's columns (kinds, missing cells, levels); None for a plain float matrix.
+    groups : numpy.ndarray or None
+        A group label per row: cross-validation folds never split a group.
+    sample_weight : numpy.ndarray or None
+        A non-negative weight per row, used in the loss and the score.
+    options : dict
+        How the data was read (``na_values``, ``categorical``, ``numeric``, ``groups``,
+        ``sample_weight`` column names), recorded so a resume reads it the same way.
+    notes : tuple of str
+        One-line remarks on the reading (e.g. rows dropped for a missing target).
     """
 
-    X: np.ndarray
+    X: Any
     y: np.ndarray
     name: str
     task: str
     feature_names: list[str]
     target_name: str
+    columns: tuple[Column, ...] | None = None
+    groups: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -89,6 +118,22 @@ class Dataset:
         """Sorted distinct class labels, or None for regression."""
         return np.unique(self.y) if self.task == "classification" else None
 
+    @property
+    def is_table(self) -> bool:
+        """Whether the features are a table (categorical columns or missing cells)."""
+        return self.columns is not None
+
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Dataset:
+        """The rows ``rows`` (positions), with their groups and weights; columns kept."""
+        return replace(
+            self,
+            X=take_rows(self.X, rows),
+            y=self.y[rows],
+            groups=None if self.groups is None else self.groups[rows],
+            sample_weight=None if self.sample_weight is None else self.sample_weight[rows],
+            name=self.name if name is None else name,
+        )
+
     def fingerprint(self) -> str:
         """Return a SHA-256 hex digest of the data's content.
 
@@ -102,8 +147,15 @@ class Dataset:
             64 hexadecimal characters.
         """
         digest = hashlib.sha256()
-        digest.update(f"evosearch-dataset-v1|{self.task}|{self.X.shape}|".encode())
-        digest.update(np.ascontiguousarray(self.X, dtype=np.float64).tobytes())
+        if self.columns is None:
+            digest.update(f"evosearch-dataset-v1|{self.task}|{self.X.shape}|".encode())
+            digest.update(np.ascontiguousarray(self.X, dtype=np.float64).tobytes())
+        else:
+            digest.update(f"evosearch-table-v1|{self.task}|{self.X.shape}|".encode())
+            digest.update(table_fingerprint(self.X, self.columns))
+        for label, extra in ((b"|groups|", self.groups), (b"|weights|", self.sample_weight)):
+            if extra is not None:  # only then: data without them keeps its fingerprint
+                digest.update(label + json.dumps([str(v) for v in extra.tolist()]).encode())
         digest.update(b"|y|")
         if self.y.dtype.kind in "OUS":
             # Object arrays have no stable byte form; fixed-width strings depend on the width.
@@ -153,10 +205,6 @@ def infer_task(y: np.ndarray) -> str:
     return "regression"
 
 
-class _NotNumeric(DataError, TypeError):
-    """Features that cannot be numbers (a DataError that is also a TypeError)."""
-
-
 def check_dataset(
     X: Any,
     y: Any,
@@ -166,14 +214,20 @@ def check_dataset(
     name: str = "data",
     feature_names: Sequence[str] | None = None,
     target_name: str = "y",
+    categorical: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+    groups: Any = None,
+    sample_weight: Any = None,
 ) -> Dataset:
-    """Validate in-memory arrays and wrap them in a :class:`Dataset`.
+    """Validate in-memory data and wrap it in a :class:`Dataset`.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Numeric features; converted to float64. Must be finite. A pandas DataFrame's column
-        names become the feature names unless ``feature_names`` is given.
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        Numeric features (converted to float64, must be finite), or a DataFrame, which may
+        hold text, boolean and ``category`` columns and missing cells (a *table*: see
+        :mod:`evosearch.data.table`; rows whose target is missing are dropped). A DataFrame's
+        column names become the feature names unless ``feature_names`` is given.
     y : array-like of shape (n_samples,)
         Target values (an ``(n_samples, 1)`` column is flattened).
     task : {"auto", "classification", "regression"}, default="auto"
@@ -185,6 +239,12 @@ def check_dataset(
         Defaults to ``x0, x1, ...``.
     target_name : str, default="y"
         Used in messages and stored as :attr:`Dataset.target_name`.
+    categorical, numeric : sequence of str, default=()
+        DataFrame columns whose kind is given instead of inferred from their dtypes.
+    groups : array-like of shape (n_samples,), optional
+        Group labels: cross-validation folds never split a group.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights, used in the loss and the score.
 
     Returns
     -------
@@ -204,6 +264,33 @@ def check_dataset(
     _check_task_name(task)
     if n_splits is not None and n_splits < 2:
         raise DataError(f"n_splits must be at least 2 for cross-validation, got {n_splits}")
+    if _is_table(X, categorical, numeric):
+        return _check_frame(
+            X, y, task=task, n_splits=n_splits, name=name, target_name=target_name,
+            categorical=categorical, numeric=numeric, groups=groups,
+            sample_weight=sample_weight,
+        )  # fmt: skip
+    return check_arrays(
+        X, y, task=task, n_splits=n_splits, name=name, feature_names=feature_names,
+        target_name=target_name, groups=groups, sample_weight=sample_weight,
+    )  # fmt: skip
+
+
+def check_arrays(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    n_splits: int | None,
+    name: str,
+    feature_names: Sequence[str] | None,
+    target_name: str,
+    groups: Any,
+    sample_weight: Any,
+    note: str | None = None,
+) -> Dataset:
+    """:func:`check_dataset` for a numeric matrix (``note``: rows dropped for their target)."""
+    after = f" after {note}" if note else ""
     X_arr = _as_feature_matrix(X)
     y_arr = _as_target_vector(y)
     if X_arr.shape[0] != y_arr.shape[0]:
@@ -212,9 +299,10 @@ def check_dataset(
     names = _feature_names(X, X_arr.shape[1], feature_names)
     resolved = infer_task(y_arr) if task == "auto" else task
     if resolved == "regression":
-        y_arr = _check_regression_target(y_arr, target_name, n_splits)
+        y_arr = _check_regression_target(y_arr, target_name, n_splits, after)
     else:
-        _check_classification_target(y_arr, target_name, n_splits)
+        _check_classification_target(y_arr, target_name, n_splits, after)
+    group_arr, weight_arr = check_row_extras(groups, sample_weight, y_arr.shape[0], n_splits)
     return Dataset(
         X=X_arr,
         y=y_arr,
@@ -222,155 +310,95 @@ def check_dataset(
         task=resolved,
         feature_names=names,
         target_name=target_name,
+        groups=group_arr,
+        sample_weight=weight_arr,
+        notes=(note,) if note else (),
     )
 
 
-# --------------------------------------------------------------------------------------------
-# validation helpers
+def _is_table(X: Any, categorical: Sequence[str], numeric: Sequence[str]) -> bool:
+    """A DataFrame with a column that is not a number, or a missing cell, or typing overrides."""
+    if not (hasattr(X, "dtypes") and hasattr(X, "isna")):
+        return False
+    if categorical or numeric:
+        return True
+    if any(dtype.kind not in "biuf" for dtype in X.dtypes):
+        return True
+    return bool(X.isna().to_numpy().any())
 
 
-def _check_task_name(task: str) -> None:
-    if task != "auto" and task not in TASKS:
-        raise DataError(f"unknown task '{task}': expected auto, classification or regression")
+def _check_frame(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    n_splits: int | None,
+    name: str,
+    target_name: str,
+    categorical: Sequence[str],
+    numeric: Sequence[str],
+    groups: Any,
+    sample_weight: Any,
+) -> Dataset:
+    y_arr = _as_target_vector(y)
+    if X.shape[0] != y_arr.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but y has {y_arr.shape[0]} values")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError("X has no rows" if X.shape[0] == 0 else "X has no feature columns")
+    dropped = missing_targets(y_arr)
+    keep = np.setdiff1d(np.arange(y_arr.size), dropped)
+    note = None
+    if dropped.size:
+        note = _dropped_note(dropped.size, target_name, f"rows, 0-based: {_format_rows(dropped)}")
+        y_arr = y_arr[keep]
+        if y_arr.dtype.kind == "O":
+            y_arr = np.array(y_arr.tolist())  # the labels left may all be str, or all numbers
+        X = X.iloc[keep]
+    table, columns = type_frame(X, where=name, categorical=categorical, numeric=numeric)
+    extras = [None if a is None else np.asarray(a)[keep] for a in (groups, sample_weight)]
+    return table_dataset(
+        table, columns, y_arr, task=task, n_splits=n_splits, name=name,
+        target_name=target_name, declared=categorical, note=note, groups=extras[0],
+        sample_weight=extras[1], options={},
+    )  # fmt: skip
 
 
-def _as_feature_matrix(X: Any) -> np.ndarray:
-    if hasattr(X, "toarray"):
-        raise DataError("sparse X is not supported: pass a dense array")
-    try:
-        raw = np.asarray(X)
-    except ValueError as exc:  # e.g. rows of different lengths
-        raise DataError(f"X is not a rectangular array: {_one_line(exc)}") from None
-    if raw.dtype.kind == "c":  # a cast would silently drop the imaginary parts
-        raise DataError("X must be real: Complex data not supported")
-    if raw.dtype.kind not in "biuf":
-        try:
-            raw = raw.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            # A TypeError too (e.g. a dict in an object array), as scikit-learn raises one.
-            kind = _NotNumeric if isinstance(exc, TypeError) else DataError
-            raise kind(f"X must be numeric, got dtype {raw.dtype} ({exc})") from None
-    if raw.ndim != 2:
-        raise DataError(f"X must be 2-D (n_samples, n_features), got shape {raw.shape}")
-    if raw.shape[0] == 0:
-        raise DataError("X has no rows")
-    if raw.shape[1] == 0:
-        raise DataError(
-            f"X has no feature columns: 0 feature(s) (shape={raw.shape}) while a minimum of 1 "
-            "is required."
-        )
-    return np.ascontiguousarray(raw, dtype=np.float64)
-
-
-def _as_target_vector(y: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(y)
-    except ValueError as exc:
-        raise DataError(f"y is not a 1-D array: {_one_line(exc)}") from None
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr.ravel()
-    if arr.ndim != 1:
-        raise DataError(f"y must be 1-D (n_samples,), got shape {arr.shape}")
-    if arr.dtype.kind == "c":
-        raise DataError("y must not be complex: Complex data not supported")
-    return arr
-
-
-def _format_positions(rows: np.ndarray, cols: np.ndarray) -> str:
-    shown = ", ".join(
-        f"({r}, {c})" for r, c in zip(rows[:_MAX_POSITIONS], cols[:_MAX_POSITIONS], strict=True)
+def table_dataset(
+    table: Any,
+    columns: Sequence[Column],
+    y: np.ndarray,
+    *,
+    task: str,
+    n_splits: int | None,
+    name: str,
+    target_name: str,
+    declared: Sequence[str],
+    note: str | None,
+    groups: Any,
+    sample_weight: Any,
+    options: dict[str, Any],
+) -> Dataset:
+    """A table :class:`Dataset` from typed columns (rows with a missing target dropped)."""
+    if y.size == 0:
+        raise DataError(f"every row's target '{target_name}' is missing in {name}")
+    check_ids(columns, len(table), declared, name)
+    resolved = infer_task(y) if task == "auto" else task
+    after = f" after {note}" if note else ""
+    if resolved == "regression":
+        y = _check_regression_target(y, target_name, n_splits, after)
+    else:
+        _check_classification_target(y, target_name, n_splits, after)
+    group_arr, weight_arr = check_row_extras(groups, sample_weight, y.shape[0], n_splits)
+    return Dataset(
+        X=table,
+        y=y,
+        name=name,
+        task=resolved,
+        feature_names=[c.name for c in columns],
+        target_name=target_name,
+        columns=tuple(columns),
+        groups=group_arr,
+        sample_weight=weight_arr,
+        options=options,
+        notes=(note,) if note else (),
     )
-    return shown + (", ..." if rows.size > _MAX_POSITIONS else "")
-
-
-def _check_finite_features(X: np.ndarray) -> None:
-    rows, cols = np.nonzero(~np.isfinite(X))
-    if rows.size:
-        raise DataError(
-            f"X has {rows.size} missing or non-finite values (NaN/inf) at (row, column), "
-            f"0-based: {_format_positions(rows, cols)}"
-        )
-
-
-def _feature_names(X: Any, n_features: int, given: Sequence[str] | None) -> list[str]:
-    if given is None and hasattr(X, "columns"):  # a pandas DataFrame names its columns
-        given = [str(c) for c in X.columns]
-    if given is None:
-        return [f"x{i}" for i in range(n_features)]
-    names = [str(n) for n in given]
-    if len(names) != n_features:
-        raise DataError(f"{len(names)} feature names given for {n_features} feature columns")
-    return names
-
-
-def _label(value: Any) -> str:
-    """Show a class label as in the messages: strings quoted, numbers bare."""
-    value = value.item() if isinstance(value, np.generic) else value
-    return f"'{value}'" if isinstance(value, str) else str(value)
-
-
-def _check_regression_target(y: np.ndarray, target_name: str, n_splits: int | None) -> np.ndarray:
-    try:
-        # Also accepts numbers held as text (e.g. an array of "1.5" strings).
-        values = y.astype(np.float64)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"regression needs a numeric target, but target '{target_name}' has "
-            f"non-numeric values (e.g. {_first_non_numeric(y)!r})"
-        ) from None
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise DataError(
-            f"target '{target_name}' has {bad.size} missing or non-finite values "
-            f"(rows, 0-based: {_format_rows(bad)})"
-        )
-    if np.all(values == values[0]):
-        raise DataError(f"target '{target_name}' is constant ({values[0]:g}): nothing to learn")
-    if n_splits is not None and values.size < n_splits:
-        raise DataError(f"only {values.size} rows, fewer than the {n_splits} CV folds")
-    return values
-
-
-def _first_non_numeric(y: np.ndarray) -> Any:
-    for value in y.tolist():
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            return value
-    return None  # unreachable when astype(float) failed; keeps the type checker content
-
-
-def _format_rows(rows: np.ndarray) -> str:
-    shown = ", ".join(str(r) for r in rows[:_MAX_POSITIONS])
-    return shown + (", ..." if rows.size > _MAX_POSITIONS else "")
-
-
-def _check_classification_target(y: np.ndarray, target_name: str, n_splits: int | None) -> None:
-    if y.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(y))
-        if bad.size:
-            raise DataError(
-                f"target '{target_name}' has {bad.size} missing or non-finite values "
-                f"(rows, 0-based: {_format_rows(bad)})"
-            )
-    try:
-        classes, counts = np.unique(y, return_counts=True)
-    except TypeError:  # an object array mixing e.g. str and int cannot be sorted
-        raise DataError(
-            f"target '{target_name}' mixes label types that cannot be compared"
-        ) from None
-    if classes.size < 2:
-        raise DataError(
-            f"target '{target_name}' has a single class ({_label(classes[0])}): nothing to learn"
-        )
-    if n_splits is not None:
-        smallest = int(np.argmin(counts))
-        if counts[smallest] < n_splits:
-            raise DataError(
-                f"class {_label(classes[smallest])} has {counts[smallest]} rows, "
-                f"fewer than the {n_splits} CV folds"
-            )
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -8,30 +8,27 @@ one-line :class:`~evosearch.errors.DataError` messages) that in-memory data gets
 from __future__ import annotations
 
 import csv
-import math
 import os
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evosearch.data._checks import _MAX_POSITIONS, _check_task_name, _dropped_note, _one_line
 from evosearch.data.dataset import (
-    _MAX_POSITIONS,
     BUNDLED,
     Dataset,
-    _check_task_name,
-    _one_line,
+    check_arrays,
     check_dataset,
+    table_dataset,
 )
+from evosearch.data.table import MISSING_TEXT, NUMERIC, type_text_columns
 from evosearch.errors import DataError
 
-__all__ = ["load_dataset"]
-
-# Cell texts read as "no value" in a CSV file (compared lower-cased, after stripping).
-_MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null"})
+__all__ = ["load_dataset", "read_csv_cells"]
 
 
 # Column names used where the bundled loaders give none.
@@ -50,6 +47,11 @@ def load_dataset(
     target: str | None = None,
     task: str = "auto",
     n_splits: int | None = None,
+    na_values: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+    groups: str | None = None,
+    sample_weight: str | None = None,
 ) -> Dataset:
     """Load and validate a bundled dataset or a CSV/NPZ file.
 
@@ -57,8 +59,11 @@ def load_dataset(
     ----------
     source : str, default="digits"
         A name in :data:`BUNDLED` (case-insensitive) or a path ending in ``.csv`` or ``.npz``.
-        A CSV file needs a header row; its feature columns must be numeric. An NPZ file needs
-        arrays ``X`` (2-D numeric) and ``y`` (1-D), and may hold ``feature_names``.
+        A CSV file needs a header row; its feature columns may be numeric or text (categorical)
+        and have missing cells (empty, NA, NaN, N/A, null), see
+        :mod:`evosearch.data.table`; rows with a missing target are dropped (a note says how
+        many). An NPZ file needs arrays ``X`` (2-D numeric, finite) and ``y`` (1-D), and may
+        hold ``feature_names``.
     target : str or None, default=None
         CSV only: the name of the target column (default: the last column).
     task : {"auto", "classification", "regression"}, default="auto"
@@ -66,6 +71,13 @@ def load_dataset(
     n_splits : int or None, default=None
         Number of cross-validation folds the data must support (each class needs at least
         that many rows).
+    na_values : sequence of str, default=()
+        CSV only: more cell texts that mean "missing" (e.g. ``"?"``).
+    categorical, numeric : sequence of str, default=()
+        CSV only: columns whose kind is given instead of inferred.
+    groups, sample_weight : str, optional
+        CSV only: a column of group labels (folds never split a group) or of row weights (used
+        in the loss and the score); neither is a feature.
 
     Returns
     -------
@@ -87,11 +99,23 @@ def load_dataset(
     """
     _check_task_name(task)
     suffix = Path(source).suffix.lower()
+    options = {
+        "na_values": list(na_values),
+        "categorical": list(categorical),
+        "numeric": list(numeric),
+        "groups": groups,
+        "sample_weight": sample_weight,
+    }
+    if suffix != ".csv":
+        for key, value in options.items():
+            if value:
+                what = "groups" if key == "groups" else key.replace("_", "-")
+                raise DataError(f"--{what} applies to CSV files only, not {source}")
     if suffix in (".csv", ".npz"):
         if not os.path.exists(source):
             raise DataError(f"data file not found: {source}")
         if suffix == ".csv":
-            return _load_csv(source, target=target, task=task, n_splits=n_splits)
+            return _load_csv(source, target=target, task=task, n_splits=n_splits, options=options)
         _reject_target(target, "an NPZ file (it holds its target as array 'y')")
         return _load_npz(source, task=task, n_splits=n_splits)
     if source.lower() in BUNDLED:
@@ -186,62 +210,130 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Table:
-    """The raw text cells of a CSV file, with the file line on which each record ends."""
+    """The stripped text cells of a CSV file, with the file line of each record."""
 
     header: list[str]
-    rows: list[list[str]]
-    lines: list[int]
+    cells: Any  # pandas.DataFrame of str, columns numbered like the header
+    lines: np.ndarray
 
 
-def _load_csv(path: str, *, target: str | None, task: str, n_splits: int | None) -> Dataset:
+def _load_csv(
+    path: str, *, target: str | None, task: str, n_splits: int | None, options: dict[str, Any]
+) -> Dataset:
     table = _read_csv(path)
     target_col = _target_column(table.header, target, path)
-    feature_cols = [i for i in range(len(table.header)) if i != target_col]
+    groups_col = _role_column(table.header, options.get("groups"), "groups", path)
+    weight_col = _role_column(table.header, options.get("sample_weight"), "sample-weight", path)
+    roles = {target_col, groups_col, weight_col} - {None}
+    feature_cols = [i for i in range(len(table.header)) if i not in roles]
     if not feature_cols:
         raise DataError(
             f"{path} has no feature columns besides the target '{table.header[target_col]}' "
             "(is the file comma-separated?)"
         )
-    X = _parse_features(table, feature_cols, path)
-    y = _parse_target(table, target_col, path)
-    return check_dataset(
-        X,
-        y,
-        task=task,
-        n_splits=n_splits,
-        name=path,
-        feature_names=[table.header[i] for i in feature_cols],
-        target_name=table.header[target_col],
-    )
+    na_values = [str(v) for v in options.get("na_values", ())]
+    target_texts = table.cells[target_col].tolist()
+    dropped = [
+        i
+        for i, text in enumerate(target_texts)
+        if text.lower() in MISSING_TEXT or text in set(na_values)
+    ]
+    note = None
+    if dropped:
+        shown = ", ".join(str(table.lines[i]) for i in dropped[:_MAX_POSITIONS])
+        more = ", ..." if len(dropped) > _MAX_POSITIONS else ""
+        note = _dropped_note(
+            len(dropped), table.header[target_col], f"line{'s' if len(dropped) > 1 else ''} "
+            f"{shown}{more}",
+        )  # fmt: skip
+        keep = np.setdiff1d(np.arange(len(target_texts)), dropped)
+        cells = table.cells.iloc[keep].reset_index(drop=True)
+        table = _Table(table.header, cells, table.lines[keep])
+    if len(table.lines) == 0:
+        raise DataError(f"every row's target '{table.header[target_col]}' is missing in {path}")
+    y = _parse_target(table.cells[target_col].tolist())
+    cells = table.cells[feature_cols]
+    cells.columns = [table.header[i] for i in feature_cols]
+    categorical = list(options.get("categorical", ()))
+    numeric = list(options.get("numeric", ()))
+    frame, columns = type_text_columns(
+        cells, table.lines, where=path, na_values=na_values, categorical=categorical,
+        numeric=numeric,
+    )  # fmt: skip
+    groups = None if groups_col is None else table.cells[groups_col].to_numpy(dtype=str)
+    weights = None if weight_col is None else _parse_weights(table, weight_col, path)
+    kept = {k: v for k, v in options.items() if v}
+    plain = not categorical and all(c.kind == NUMERIC and not c.n_missing for c in columns)
+    if plain:
+        # All numbers, no missing cell: the float matrix of before tables were supported.
+        X = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+        dataset = check_arrays(
+            X, y, task=task, n_splits=n_splits, name=path, feature_names=list(frame.columns),
+            target_name=table.header[target_col], groups=groups, sample_weight=weights,
+            note=note,
+        )  # fmt: skip
+        return replace(dataset, options=kept)
+    return table_dataset(
+        frame, columns, y, task=task, n_splits=n_splits, name=path,
+        target_name=table.header[target_col], declared=categorical, note=note, groups=groups,
+        sample_weight=weights, options=kept,
+    )  # fmt: skip
 
 
 def _read_csv(path: str) -> _Table:
+    import pandas as pd
+
+    # The python engine tells an absent field (None: a short record) from an empty one (""),
+    # and keeps blank lines as rows, so row i is line i + 1 of a file without multi-line cells.
     # utf-8-sig drops the byte-order mark that spreadsheet programs put before the header.
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            records = [(row, reader.line_num) for row in reader]
+        raw = pd.read_csv(
+            path, header=None, dtype=object, keep_default_na=False, skip_blank_lines=False,
+            engine="python", encoding="utf-8-sig", skipinitialspace=False,
+        )  # fmt: skip
     except UnicodeDecodeError as exc:
         raise DataError(f"cannot read {path}: not UTF-8 text ({_one_line(exc)})") from None
-    except (OSError, csv.Error) as exc:
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file is empty: {path}") from None
+    except pd.errors.ParserError as exc:
         raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
+    except (OSError, ValueError, csv.Error) as exc:
+        raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
+    rows = raw.to_numpy(dtype=object)
+    lines = np.arange(1, rows.shape[0] + 1)
     # Blank lines (e.g. at the end of the file) carry no data.
-    records = [(row, line) for row, line in records if any(cell.strip() for cell in row)]
-    if not records:
+    blank = np.array([all(c is None or not str(c).strip() for c in row) for row in rows], bool)
+    rows, lines = rows[~blank], lines[~blank]
+    if rows.shape[0] == 0:
         raise DataError(f"data file is empty: {path}")
-    header = [cell.strip() for cell in records[0][0]]
+    short = [i for i, row in enumerate(rows) if row[-1] is None]
+    if short:
+        row = rows[short[0]]
+        n_fields = sum(c is not None for c in row)
+        raise DataError(
+            f"{path} line {lines[short[0]]} has {n_fields} fields, expected {len(row)} "
+            "(as the header)"
+        )
+    header = [str(cell).strip() for cell in rows[0]]
     _check_header(header, path)
-    if len(records) == 1:
+    if rows.shape[0] == 1:
         raise DataError(f"data file has a header but no data rows: {path}")
-    rows, lines = [], []
-    for row, line in records[1:]:
-        if len(row) != len(header):
-            raise DataError(
-                f"{path} line {line} has {len(row)} fields, expected {len(header)} (as the header)"
-            )
-        rows.append([cell.strip() for cell in row])
-        lines.append(line)
-    return _Table(header=header, rows=rows, lines=lines)
+    cells = pd.DataFrame(rows[1:]).map(lambda c: str(c).strip())
+    return _Table(header=header, cells=cells, lines=lines[1:])
+
+
+def read_csv_cells(path: str) -> Any:
+    """A CSV file's cells as text (stripped), in a DataFrame named by its header row.
+
+    The file gets the checks of :func:`load_dataset` (header, field counts, encoding), each
+    refusal a one-line :class:`~evosearch.errors.DataError`.
+    """
+    if not os.path.exists(path):
+        raise DataError(f"data file not found: {path}")
+    table = _read_csv(path)
+    cells = table.cells.copy()
+    cells.columns = table.header
+    return cells
 
 
 def _check_header(header: list[str], path: str) -> None:
@@ -265,6 +357,27 @@ def _target_column(header: list[str], target: str | None, path: str) -> int:
     return header.index(target)
 
 
+def _role_column(header: list[str], name: str | None, flag: str, path: str) -> int | None:
+    if not name:
+        return None
+    if name not in header:
+        columns = ", ".join(f"'{n}'" for n in header)
+        raise DataError(f"--{flag} column '{name}' not in {path} (columns: {columns})")
+    return header.index(name)
+
+
+def _parse_weights(table: _Table, column: int, path: str) -> np.ndarray:
+    texts = table.cells[column].tolist()
+    values = [_parse_float(t) for t in texts]
+    bad = next((i for i, v in enumerate(values) if v is None), None)
+    if bad is not None:
+        raise DataError(
+            f"sample-weight column '{table.header[column]}' of {path} has a non-number "
+            f"(line {table.lines[bad]}: {texts[bad]!r})"
+        )
+    return np.array(values, dtype=np.float64)
+
+
 def _parse_float(text: str) -> float | None:
     """Return the number in ``text``, or None if it is not a number (NaN/inf are numbers)."""
     try:
@@ -273,65 +386,7 @@ def _parse_float(text: str) -> float | None:
         return None
 
 
-def _is_missing(text: str) -> bool:
-    return text.lower() in _MISSING_TEXT
-
-
-def _parse_features(table: _Table, columns: list[int], path: str) -> np.ndarray:
-    X = np.empty((len(table.rows), len(columns)), dtype=np.float64)
-    non_numeric: dict[int, tuple[int, str]] = {}  # column -> first (line, text)
-    missing: list[tuple[int, int, str]] = []  # (line, column, text)
-    for r, (row, line) in enumerate(zip(table.rows, table.lines, strict=True)):
-        for c, col in enumerate(columns):
-            text = row[col]
-            value = math.nan if _is_missing(text) else _parse_float(text)
-            if value is None:
-                non_numeric.setdefault(col, (line, text))
-                value = math.nan
-            elif not math.isfinite(value):
-                missing.append((line, col, text))
-            X[r, c] = value
-    if non_numeric:
-        raise DataError(_non_numeric_message(non_numeric, table.header, path))
-    if missing:
-        raise DataError(_missing_message(missing, table.header, path))
-    return X
-
-
-def _non_numeric_message(found: dict[int, tuple[int, str]], header: list[str], path: str) -> str:
-    parts = [
-        f"'{header[col]}' (line {line}: {text!r})" for col, (line, text) in list(found.items())[:5]
-    ]
-    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-    noun = "column" if len(found) == 1 else "columns"
-    return (
-        f"non-numeric values in feature {noun} {', '.join(parts)}{more} of {path}: "
-        "features must be numbers (only the target column may hold labels)"
-    )
-
-
-def _missing_message(found: list[tuple[int, int, str]], header: list[str], path: str) -> str:
-    shown = ", ".join(
-        f"line {line} column '{header[col]}'" + (f" {text!r}" if text else " (empty)")
-        for line, col, text in found[:_MAX_POSITIONS]
-    )
-    more = ", ..." if len(found) > _MAX_POSITIONS else ""
-    return (
-        f"{len(found)} missing or non-finite feature values in {path} "
-        f"(empty, nan or inf): {shown}{more}"
-    )
-
-
-def _parse_target(table: _Table, column: int, path: str) -> np.ndarray:
-    texts = [row[column] for row in table.rows]
-    missing = [line for text, line in zip(texts, table.lines, strict=True) if _is_missing(text)]
-    if missing:
-        shown = ", ".join(str(line) for line in missing[:_MAX_POSITIONS])
-        more = ", ..." if len(missing) > _MAX_POSITIONS else ""
-        raise DataError(
-            f"{len(missing)} missing values in target column '{table.header[column]}' "
-            f"of {path} (line{'s' if len(missing) > 1 else ''} {shown}{more})"
-        )
+def _parse_target(texts: list[str]) -> np.ndarray:
     ints = _parse_all(texts, int)
     if ints is not None:
         return np.array(ints, dtype=np.int64)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         register_backend,
         shutdown_workers,
     )
-    from evosearch.evaluation.evaluator import Evaluator
+    from evosearch.evaluation.evaluator import Evaluator, make_folds
     from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
     from evosearch.evaluation.tasks import FitHook, build_estimator, task_seed
 
@@ -41,6 +41,7 @@ __all__ = [
     "check_backend",
     "check_limits",
     "get_backend",
+    "make_folds",
     "register_backend",
     "shutdown_workers",
     "task_seed",
@@ -63,6 +64,7 @@ __getattr__, __dir__ = lazy_exports(
         "check_backend": "backends",
         "check_limits": "_checks",
         "get_backend": "backends",
+        "make_folds": "evaluator",
         "register_backend": "backends",
         "shutdown_workers": "backends",
         "task_seed": "tasks",

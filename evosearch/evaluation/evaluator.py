@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
 from evosearch.evaluation._batch import _Batch, _combine
 from evosearch.evaluation._checks import _check_folds, _check_initial_weights, check_limits
@@ -36,9 +37,33 @@ from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, check_backend, get_backend
 from evosearch.evaluation.result import EvaluationResult
 from evosearch.evaluation.tasks import FitHook, _Context, _Outcome
+from evosearch.preprocess import DataProfile
 from evosearch.space import Genome
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "make_folds"]
+
+
+def make_folds(
+    X: Any, y: np.ndarray, task: str, cv: int, seed: int, groups: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``cv`` (train, test) row splits of a run: shuffled with ``seed``, stratified for
+    classification, never splitting a group where ``groups`` are given."""
+    splitter: Any
+    if groups is not None:
+        if task == "classification":
+            splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
+        else:
+            try:
+                splitter = GroupKFold(cv, shuffle=True, random_state=seed)
+            except TypeError:  # scikit-learn < 1.6: no shuffling, the same folds for any seed
+                splitter = GroupKFold(cv)
+        return list(splitter.split(np.zeros((len(y), 1)), y, groups))
+    splitter = (
+        StratifiedKFold(cv, shuffle=True, random_state=seed)
+        if task == "classification"
+        else KFold(cv, shuffle=True, random_state=seed)
+    )
+    return list(splitter.split(X, y))
 
 
 class Evaluator:
@@ -46,11 +71,13 @@ class Evaluator:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or a table
+        A float matrix, or a table's raw columns (a pandas DataFrame, with ``profile``).
     y : ndarray of shape (n_samples,)
     task : {"classification", "regression"}
     cv : int, default=3
-        Number of folds (stratified for classification).
+        Number of folds (stratified for classification; with ``groups``, no group is split:
+        ``StratifiedGroupKFold`` for classification, ``GroupKFold`` for regression).
     n_jobs : int, default=-1
         Worker processes; -1 uses every core. With 1 and no ``eval_timeout`` or
         ``max_memory``, folds train in the calling process instead (see
@@ -80,6 +107,13 @@ class Evaluator:
         With ``backend="dask"``: the scheduler's address (``tcp://HOST:PORT``); default: the
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
         processes started for this evaluator (stopped by :meth:`close`).
+    profile : DataProfile, optional
+        The data's columns (:class:`~evosearch.preprocess.DataProfile`): needed for a table,
+        whose preprocessing the genomes' genes choose.
+    groups : ndarray of shape (n_samples,), optional
+        Group labels: a group's rows are all in the same fold.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Row weights, used in each fold's loss and score.
 
     Attributes
     ----------
@@ -135,9 +169,15 @@ class Evaluator:
         fit_hook: FitHook | None = None,
         backend: str = "local",
         scheduler: str | None = None,
+        profile: DataProfile | None = None,
+        groups: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
-        self.X = np.ascontiguousarray(X, dtype=np.float32)
+        table = profile is not None and profile.columns is not None
+        self.X: Any = X if table else np.ascontiguousarray(X, dtype=np.float32)
         self.y = np.asarray(y)
+        self.profile = profile
+        self.sample_weight = sample_weight
         self.task = task
         self.cv = cv
         self.n_jobs = n_jobs
@@ -146,12 +186,7 @@ class Evaluator:
             eval_timeout, max_memory, fit_hook
         )
         self.backend, self.scheduler = check_backend(backend, scheduler)
-        splitter = (
-            StratifiedKFold(cv, shuffle=True, random_state=seed)
-            if task == "classification"
-            else KFold(cv, shuffle=True, random_state=seed)
-        )
-        self.folds = list(splitter.split(self.X, self.y))
+        self.folds = make_folds(self.X, self.y, task, cv, seed, groups)
         self._cache: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
         self._replay = _ReplayStore()
         self._partials = _PartialStore(len(self.folds))
@@ -186,6 +221,8 @@ class Evaluator:
                 task=self.task,
                 fit_hook=self.fit_hook,
                 max_memory=self.max_memory,
+                profile=self.profile,
+                sample_weight=self.sample_weight,
             )
         return self._context
 

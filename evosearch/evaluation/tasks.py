@@ -13,16 +13,17 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from evosearch.data import take_rows
 from evosearch.evaluation._memory import _address_space_limit, _MemoryProbe
 from evosearch.evaluation.result import FAILURE_SCORE
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.preprocess import DataProfile, build_preprocessor, gene_values
 from evosearch.space import Genome
 
 __all__ = ["FitHook", "FoldWeights", "build_estimator", "task_seed"]
@@ -36,10 +37,15 @@ def build_estimator(
     task: str,
     random_state: int | None = None,
     initial_weights: Mapping[str, np.ndarray] | None = None,
+    profile: DataProfile | None = None,
 ) -> Pipeline:
-    """Decode a genome into an unfitted scikit-learn pipeline (standardise, then GraphNet).
+    """Decode a genome into an unfitted scikit-learn pipeline (preprocess, then GraphNet).
 
-    Standardisation is part of the model so an exported estimator takes raw features.
+    Preprocessing is part of the model, so it is fitted on each training fold only and an
+    exported estimator takes raw features: for a plain matrix a scaler (``scale``, the
+    ``StandardScaler`` unless the genome's ``scale`` gene says otherwise), for a table (a
+    ``profile`` with columns) the ``ColumnTransformer`` of
+    :func:`~evosearch.preprocess.build_preprocessor`.
 
     Parameters
     ----------
@@ -50,15 +56,27 @@ def build_estimator(
     initial_weights : mapping of str to ndarray, optional
         Weight blocks (the format of the fitted network's ``weight_blocks()``) that training
         starts from instead of the random initialisation, where keys and shapes match.
+    profile : DataProfile, optional
+        The data's profile (:class:`~evosearch.preprocess.DataProfile`); None: a plain matrix.
     """
     net_class = GraphNetClassifier if task == "classification" else GraphNetRegressor
+    extra: dict[str, Any] = {}
+    class_weight = gene_values(genome.preprocessing, ("class_weight",))["class_weight"]
+    if class_weight != "none":
+        extra["class_weight"] = class_weight
     net = net_class(
         architecture=genome.to_architecture(),
         random_state=random_state,
         initial_weights=initial_weights,
         **genome.hyperparameters,
+        **extra,
     )
-    return Pipeline([("scale", StandardScaler()), ("net", net)])
+    if profile is None or profile.columns is None:
+        scaler = build_preprocessor(
+            profile or DataProfile(None, genome.n_inputs, 0, task), genome.preprocessing
+        )
+        return Pipeline([("scale", scaler), ("net", net)])
+    return Pipeline([("prep", build_preprocessor(profile, genome.preprocessing)), ("net", net)])
 
 
 def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
@@ -92,12 +110,14 @@ def _failed(seconds: float, error: str | None) -> _Outcome:
 class _Context:
     """What every fold of one evaluator needs besides the genome (sent once per worker)."""
 
-    X: np.ndarray
+    X: Any  # a float32 matrix, or a table (pandas DataFrame)
     y: np.ndarray
     folds: list[tuple[np.ndarray, np.ndarray]]
     task: str
     fit_hook: FitHook | None
     max_memory: float | None
+    profile: DataProfile | None = None
+    sample_weight: np.ndarray | None = None
 
 
 def _one_line(text: str) -> str:
@@ -107,6 +127,19 @@ def _one_line(text: str) -> str:
 def _error_text(exc: BaseException) -> str:
     message = _one_line(str(exc))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def fit_and_score(model: Pipeline, context: _Context, train: np.ndarray, test: np.ndarray) -> float:
+    """Fit ``model`` on the ``train`` rows and score it on the ``test`` rows (sample weights,
+    where the data has them, in the loss and the score)."""
+    rows_weight = context.sample_weight
+    if rows_weight is None:
+        model.fit(take_rows(context.X, train), context.y[train])
+        return float(model.score(take_rows(context.X, test), context.y[test]))
+    model.fit(take_rows(context.X, train), context.y[train], net__sample_weight=rows_weight[train])
+    return float(
+        model.score(take_rows(context.X, test), context.y[test], sample_weight=rows_weight[test])
+    )
 
 
 def _fit_fold(
@@ -130,9 +163,10 @@ def _fit_fold(
             if context.fit_hook is not None:
                 context.fit_hook(genome_hash, fold)
             with threadpool_limits(limits=1) if limit_threads else nullcontext():
-                model = build_estimator(genome, context.task, seed, initial_weights)
-                model.fit(context.X[train], context.y[train])
-                score = float(model.score(context.X[test], context.y[test]))
+                model = build_estimator(
+                    genome, context.task, seed, initial_weights, context.profile
+                )
+                score = fit_and_score(model, context, train, test)
                 if keep_weights:
                     weights = model[-1].weight_blocks()
         if not np.isfinite(score):

@@ -17,17 +17,18 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from evosearch.nn.graph import Network, Workspace, iter_blocks, parse_architecture
 from evosearch.nn.optim import OPTIMIZERS
-from evosearch.nn.train import Settings, init_network, split, train
+from evosearch.nn.train import Settings, init_network, loss_weights, split, train
 
 __all__ = ["GraphNetClassifier", "GraphNetRegressor"]
 
 _F32 = np.float32
 Array = NDArray[Any]
+_Opt = Array | None
 _Est = TypeVar("_Est", bound="_BaseGraphNet")
 
 
@@ -58,6 +59,7 @@ class _BaseGraphNet(BaseEstimator):
         tol: float = 1e-4,
         random_state: int | np.random.Generator | None = None,
         initial_weights: Mapping[str, Array] | None = None,
+        class_weight: str | Mapping[Any, float] | None = None,
     ) -> None:
         self.architecture = architecture
         self.optimizer = optimizer
@@ -72,6 +74,7 @@ class _BaseGraphNet(BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.initial_weights = initial_weights
+        self.class_weight = class_weight
 
     # ---- hooks -------------------------------------------------------------------------------
 
@@ -115,7 +118,7 @@ class _BaseGraphNet(BaseEstimator):
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1; got {value!r}")
 
-    def fit(self: _Est, X: Any, y: Any) -> _Est:
+    def fit(self: _Est, X: Any, y: Any, sample_weight: Any = None) -> _Est:
         """Train the network on ``X``, ``y``.
 
         Parameters
@@ -124,6 +127,9 @@ class _BaseGraphNet(BaseEstimator):
             Training data; cast to float32 once.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Class labels (classifier) or targets (regressor).
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights of the training loss (normalised to mean 1; with ``class_weight``
+            multiplied by it).
 
         Returns
         -------
@@ -165,7 +171,14 @@ class _BaseGraphNet(BaseEstimator):
             patience=self.patience,
             tol=self.tol,
         )
-        x_train, t_train, c_train, validation = split(settings, X, targets, class_index, rng)
+        if sample_weight is not None:  # scikit-learn's own checks (shape, type, finite)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        row_weights = loss_weights(
+            self.class_weight, class_index, sample_weight, target_attrs.get("classes_")
+        )
+        x_train, t_train, c_train, validation, split_weights = split(
+            settings, X, targets, class_index, rng, row_weights
+        )
         net, flat, grad_w, grad_b, grad, n_weights = init_network(steps, rng, self.initial_weights)
         # One BLAS thread: at these matrix sizes (batch <= a few hundred rows, <= 512 units) a
         # second thread gains ~10% on an idle machine and, since OpenBLAS threads spin while
@@ -175,7 +188,7 @@ class _BaseGraphNet(BaseEstimator):
         with threadpool_limits(limits=1, user_api="blas"):
             losses, scores, val_losses, best = train(settings, self._loss_and_delta, net,
                 flat, grad, grad_w, grad_b, n_weights, x_train, t_train, c_train, validation,
-                rng)  # fmt: skip
+                rng, split_weights)  # fmt: skip
 
         # Fitted attributes are set only once training succeeded.
         self.loss_curve_ = losses
@@ -219,9 +232,9 @@ class _BaseGraphNet(BaseEstimator):
         return {key: block.copy() for key, block in iter_blocks(self._steps, weights, biases)}
 
     def _loss_and_delta(
-        self, ws: Workspace, out: Array, targets: Array, classes: Array | None
+        self, ws: Workspace, out: Array, targets: Array, classes: _Opt, weights: _Opt = None
     ) -> float:
-        """Mean batch loss; leaves d(loss)/d(output pre-activation) in ``out``."""
+        """Mean (row-weighted) batch loss; leaves d(loss)/d(output pre-activation) in ``out``."""
         raise NotImplementedError
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -293,6 +306,9 @@ _PARAMS_DOC = """
         random initialisation, and keys naming edges or nodes the architecture lacks are
         ignored. The arrays are not modified. Only the type is validated at fit time
         (ValueError if not a mapping).
+    class_weight : {None, "balanced"} or dict, default=None
+        Classifier only: ``"balanced"`` weights each row's loss by ``n / (n_classes * size of
+        its class)``, so every class counts alike; a dict maps class labels to weights.
 """
 
 _ATTRS_DOC = """
@@ -364,7 +380,7 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
         return onehot, class_index, {"classes_": classes}
 
     def _loss_and_delta(
-        self, ws: Workspace, out: Array, targets: Array, classes: Array | None
+        self, ws: Workspace, out: Array, targets: Array, classes: _Opt, weights: _Opt = None
     ) -> float:
         # Softmax + cross-entropy fused: the delta is probabilities - onehot, and the loss is
         # log(sum(exp(z - max))) - (z_y - max), which needs no clipping.
@@ -375,10 +391,15 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
         true_logit = out[ws.rows, classes]
         np.exp(out, out=out)
         np.sum(out, axis=1, out=col)
-        loss = float(np.log(col).sum() - true_logit.sum()) / m
+        if weights is None:
+            loss = float(np.log(col).sum() - true_logit.sum()) / m
+        else:
+            loss = float(np.dot(weights, np.log(col) - true_logit)) / m
         out /= col[:, None]
         out -= targets
         out *= 1.0 / m
+        if weights is not None:
+            out *= weights[:, None]
         return loss
 
     def predict_proba(self, X: Any) -> Array:
@@ -447,9 +468,13 @@ class GraphNetRegressor(MultiOutputMixin, RegressorMixin, _BaseGraphNet):
         return targets, None, {"_y_ndim": y.ndim}
 
     def _loss_and_delta(
-        self, ws: Workspace, out: Array, targets: Array, classes: Array | None
+        self, ws: Workspace, out: Array, targets: Array, classes: _Opt, weights: _Opt = None
     ) -> float:
         out -= targets
+        if weights is not None:
+            loss = 0.5 * float(np.dot(weights, np.sum(out * out, axis=1))) / ws.m
+            out *= weights[:, None] / ws.m
+            return loss
         flat = out.reshape(-1)
         loss = 0.5 * float(np.dot(flat, flat)) / ws.m
         out *= 1.0 / ws.m

@@ -23,12 +23,14 @@ from evosearch.nn.graph import Network, Step, Workspace, iter_blocks
 from evosearch.nn.layers.base import Array
 from evosearch.nn.optim import make_optimizer
 
-__all__ = ["DivergenceError", "Settings", "init_network", "split", "train"]
+__all__ = ["DivergenceError", "Settings", "init_network", "loss_weights", "split", "train"]
 
 _F32 = np.float32
 
-LossAndDelta = Callable[[Workspace, Array, Array, "Array | None"], float]
-"""Mean batch loss; leaves d(loss)/d(output) in the output array it is given."""
+LossAndDelta = Callable[..., float]
+"""``(workspace, output, targets, classes[, row_weights])``: mean batch loss; leaves
+d(loss)/d(output) in the output array it is given. Row weights are passed only when the fit
+has them (class or sample weights)."""
 
 
 class DivergenceError(ArithmeticError):
@@ -92,22 +94,71 @@ def init_network(
     return Network(steps, weights, biases), flat, grad_w, grad_b, grad, n_weights
 
 
+def loss_weights(
+    class_weight: Any, class_index: Array | None, sample_weight: Any, classes: Any = None
+) -> Array | None:
+    """Per-row loss weights, ``class_weight`` times ``sample_weight`` scaled to mean 1 (so the
+    learning rate means what it means unweighted), float32; None when neither is given.
+
+    ``class_weight``: None/"none", "balanced" (``n / (n_classes * class size)``) or a dict of
+    class label to weight; ``class_index``: each row's class (None for a regressor).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``class_weight``, bad or all-zero ``sample_weight``.
+    """
+    cw = class_weight
+    if not (cw is None or cw in ("none", "balanced") or isinstance(cw, Mapping)):
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {cw!r}")
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        n_rows = None if class_index is None else class_index.size
+        if n_rows is not None and weights.size != n_rows:
+            raise ValueError(f"sample_weight has {weights.size} values for {n_rows} samples")
+        if not np.all(np.isfinite(weights)) or (weights < 0).any():
+            raise ValueError("sample_weight must be finite non-negative numbers")
+    if cw is not None and cw != "none":
+        if class_index is None:
+            raise ValueError("class_weight applies to classifiers only")
+        if isinstance(cw, Mapping):
+            per_class = np.array([float(cw.get(c, 1.0)) for c in classes.tolist()])
+        else:
+            counts = np.bincount(class_index).astype(np.float64)
+            per_class = class_index.size / (counts.size * np.maximum(counts, 1.0))
+        weights = per_class[class_index] * (1.0 if weights is None else weights)
+    if weights is None:
+        return None
+    if weights.sum() <= 0:
+        raise ValueError("sample weights are all zero: no row counts")
+    return (weights * (weights.size / weights.sum())).astype(_F32)
+
+
 def split(
     settings: Settings,
     X: Array,
     targets: Array,
     class_index: Array | None,
     rng: np.random.Generator,
-) -> tuple[Array, Array, Array | None, tuple[Array, Array, Array | None] | None]:
+    weights: Array | None = None,
+) -> tuple[
+    Array,
+    Array,
+    Array | None,
+    tuple[Array, Array, Array | None] | None,
+    tuple[Array, Array | None] | None,
+]:
     """Hold out the early-stopping validation slice (stratified for classifiers if possible).
 
     With fewer than 2 validation samples or no training sample left, early stopping is
-    skipped and all data are used for training.
+    skipped and all data are used for training. Row ``weights`` (if any) come back last, as
+    ``(training rows' weights, validation rows' weights or None)``.
     """
     n = X.shape[0]
     n_val = math.ceil(settings.validation_fraction * n)
     if not settings.early_stopping or n_val < 2 or n - n_val < 1:
-        return X, targets, class_index, None
+        return X, targets, class_index, None, None if weights is None else (weights, None)
     seed = int(rng.integers(2**32 - 1))
     indices = np.arange(n)
     try:
@@ -122,7 +173,10 @@ def split(
         return None if a is None else np.ascontiguousarray(a[idx])
 
     validation = (X[val_idx], targets[val_idx], take(class_index, val_idx))
-    return X[train_idx], targets[train_idx], take(class_index, train_idx), validation
+    train_part = X[train_idx], targets[train_idx], take(class_index, train_idx)
+    if weights is None:
+        return (*train_part, validation, None)
+    return (*train_part, validation, (weights[train_idx], weights[val_idx]))
 
 
 def _r2(pred: Array, target: Array, ss_tot: Array) -> float:
@@ -147,8 +201,12 @@ def train(
     c_train: Array | None,
     validation: tuple[Array, Array, Array | None] | None,
     rng: np.random.Generator,
+    row_weights: tuple[Array, Array | None] | None = None,
 ) -> tuple[list[float], list[float] | None, list[float] | None, float | None]:
     """Run the epochs; return the loss curve, validation scores and losses, best score.
+
+    ``row_weights``: the training rows' weights (handed to ``loss_and_delta``) and the
+    validation rows' (weighting the early-stopping loss), as :func:`split` returns them.
 
     Raises
     ------
@@ -166,6 +224,8 @@ def train(
     w_tmp = np.empty(n_weights, _F32) if (l1 or l2) else w_flat
     xs, ts = np.empty_like(x_train), np.empty_like(t_train)
     cs = None if c_train is None else np.empty_like(c_train)
+    w_train, w_val = (None, None) if row_weights is None else row_weights
+    wb = None if w_train is None else np.empty_like(w_train)
 
     val_ws = None
     if validation is not None:
@@ -191,15 +251,19 @@ def train(
             np.take(t_train, perm, axis=0, out=ts)
             if cs is not None and c_train is not None:
                 np.take(c_train, perm, axis=0, out=cs)
+            if wb is not None and w_train is not None:
+                np.take(w_train, perm, axis=0, out=wb)
             total = 0.0
             for start in range(0, n, batch):
                 stop = min(start + batch, n)
                 m = stop - start
                 ws = ws_full if m == batch else ws_last
                 out = net.forward(ws, xs[start:stop], rng)
-                loss = loss_and_delta(
-                    ws, out, ts[start:stop], None if cs is None else cs[start:stop]
-                )
+                c_batch = None if cs is None else cs[start:stop]
+                if wb is None:
+                    loss = loss_and_delta(ws, out, ts[start:stop], c_batch)
+                else:
+                    loss = loss_and_delta(ws, out, ts[start:stop], c_batch, wb[start:stop])
                 if l2:
                     loss += 0.5 * l2 * float(np.dot(w_flat, w_flat)) / m
                 if l1:
@@ -231,10 +295,17 @@ def train(
                     top = logits.max(axis=1)
                     log_norm = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
                     picked = logits[np.arange(logits.shape[0]), c_val]
-                    val_loss = float(np.mean(log_norm - picked))
+                    if w_val is None:
+                        val_loss = float(np.mean(log_norm - picked))
+                    else:
+                        val_loss = float(np.average(log_norm - picked, weights=w_val))
                 else:
                     score = _r2(pred, t_val, ss_tot)
-                    val_loss = 0.5 * float(np.mean(np.sum((pred - t_val) ** 2, axis=-1)))
+                    squared = np.sum((pred - t_val) ** 2, axis=-1)
+                    if w_val is None:
+                        val_loss = 0.5 * float(np.mean(squared))
+                    else:
+                        val_loss = 0.5 * float(np.average(squared, weights=w_val))
                 scores.append(score)
                 val_losses.append(val_loss)
                 # Validation *loss* decides: accuracy on a small slice plateaus within a few

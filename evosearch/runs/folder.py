@@ -368,7 +368,8 @@ def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str,
             n_inputs = nodes[0]["units"]
         except (KeyError, TypeError):
             raise RunFolderError(f"{where}: malformed genome") from None
-        if n_inputs != dataset.get("n_features"):
+        # A table's genomes take the width their encoding gives, not the raw column count.
+        if "columns" not in dataset and n_inputs != dataset.get("n_features"):
             raise RunFolderError(
                 f"{where}: genome takes {n_inputs} features but run.json's data has "
                 f"{dataset.get('n_features')}: this journal belongs to another run"
@@ -398,12 +399,14 @@ def load_run_dataset(record: RunRecord, X: Any = None, y: Any = None) -> Dataset
     from evosearch.data import check_dataset, load_dataset
 
     described = record.info["dataset"]
+    options = described.get("options", {})
     if X is not None and y is not None:
         dataset = check_dataset(X, y, task=described.get("task", "auto"), name="data")
     elif described.get("source"):
         source = described["source"]
         target = described.get("target") if source.endswith(".csv") else None
-        dataset = load_dataset(source, target=target, task=described["task"])
+        # Read the way the run read it (missing-value markers, column kinds, groups, weights).
+        dataset = load_dataset(source, target=target, task=described["task"], **options)
     else:
         raise RunFolderError(
             f"run {record.path} was fitted on in-memory arrays: pass X and y from Python "

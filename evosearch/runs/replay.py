@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, EvaluationResult, Evaluator
+from evosearch.preprocess import DataProfile
 from evosearch.runs.folder import RunRecord
 from evosearch.space import Genome
 
@@ -72,5 +73,8 @@ def reevaluate(
         seed=settings["random_state"],
         eval_timeout=settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
         max_memory=settings.get("max_memory"),
+        profile=DataProfile.of(dataset),
+        groups=dataset.groups,
+        sample_weight=dataset.sample_weight,
     )
     return evaluator.evaluate([m.trained for m in members])

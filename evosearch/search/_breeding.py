@@ -12,6 +12,7 @@ import numpy as np
 
 from evosearch.errors import InvalidGenomeError
 from evosearch.evaluation import Evaluator
+from evosearch.preprocess import DataProfile, encoded_width
 from evosearch.search._checkpoint import RunState
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search.halving import Schedule
@@ -25,6 +26,7 @@ from evosearch.space import (
     mut_hyperparameter,
     mutate,
 )
+from evosearch.space.preprocessing import active_genes, sample_preprocessing
 
 __all__ = ["Breeder"]
 
@@ -45,6 +47,9 @@ class Breeder:
     within_budget : callable
         ``within_budget(genome)``: False for a genome never to train (e.g. over ``max_params``);
         such a child is mutated again, like a duplicate.
+    profile : DataProfile, optional
+        The data's profile: which preprocessing genes are active, and the input width their
+        values give (:func:`~evosearch.preprocess.encoded_width`). None: no genes.
     """
 
     def __init__(
@@ -54,12 +59,47 @@ class Breeder:
         crossover_rate: float,
         weights: Sequence[float],
         within_budget: Callable[[Genome], bool],
+        profile: DataProfile | None = None,
     ) -> None:
         self.space = space
         self.population_size = population_size
         self.crossover_rate = crossover_rate
         self.weights = tuple(weights)
         self.within_budget = within_budget
+        self.profile = profile
+        self.active = active_genes(space.preprocessing, profile)
+
+    def _fit_input(self, genome: Genome) -> Genome:
+        """Set the input width the genome's preprocessing gives on this data (in place)."""
+        if self.profile is not None and self.profile.columns is not None:
+            genome.graph.nodes[0]["units"] = encoded_width(self.profile, genome.preprocessing)
+        return genome
+
+    def _random(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        rng: np.random.Generator,
+        innovations: InnovationCounter,
+    ) -> Genome:
+        """A random genome, its active preprocessing genes drawn after the rest."""
+        genome = Genome.random(self.space, n_inputs, n_outputs, rng, innovations)
+        if self.active:
+            genome.preprocessing = sample_preprocessing(self.active, rng)
+        return self._fit_input(genome)
+
+    def _adapt(self, genome: Genome, rng: np.random.Generator) -> Genome:
+        """A seed genome's preprocessing made the active genes of this data (kept where valid,
+        drawn where missing)."""
+        kept = {
+            key: value
+            for key, value in genome.preprocessing.items()
+            if key in self.active and self.active[key].contains(value)
+        }
+        missing = {key: domain for key, domain in self.active.items() if key not in kept}
+        genome.preprocessing = {**kept, **sample_preprocessing(missing, rng)}
+        genome.preprocessing = {k: genome.preprocessing[k] for k in self.active}
+        return self._fit_input(genome)
 
     def initial(
         self,
@@ -79,6 +119,7 @@ class Breeder:
             genome = seed_genome.copy()
             genome.graph.nodes[0]["units"] = n_features
             genome.graph.nodes[1]["units"] = n_outputs
+            self._adapt(genome, rng)  # draws only for active genes the seed lacks
             try:
                 genome.validate(self.space)
             except InvalidGenomeError:
@@ -92,7 +133,7 @@ class Breeder:
         for _ in range(self.population_size * _NOVELTY_TRIES):
             if len(genomes) == self.population_size:
                 break
-            genome = Genome.random(self.space, n_features, n_outputs, rng, innovations)
+            genome = self._random(n_features, n_outputs, rng, innovations)
             if genome.canonical_hash() not in seen and self.within_budget(genome):
                 seen.add(genome.canonical_hash())
                 genomes.append(genome)
@@ -128,13 +169,13 @@ class Breeder:
             else:
                 child = mother.genome
                 parents = [mother.result.genome_hash]
-            child, _ = mutate(child, self.space, rng, innovations)
+            child = self._fit_input(mutate(child, self.space, rng, innovations)[0])
             for _ in range(_NOVELTY_TRIES):
                 child_hash = child.canonical_hash()
                 novel = child_hash not in batch and evaluator.lookup(child, child_hash) is None
                 if novel and self.within_budget(child):
                     break
-                child, _ = mutate(child, self.space, rng, innovations)
+                child = self._fit_input(mutate(child, self.space, rng, innovations)[0])
             if not self.within_budget(child):
                 # Still too big: a hyperparameter change of the parent keeps its (legal) size.
                 child = mut_hyperparameter(mother.genome, self.space, rng, innovations)
@@ -162,7 +203,7 @@ class Breeder:
         for _ in range(n_genomes):
             chosen = None
             for _ in range(_NOVELTY_TRIES):
-                genome = Genome.random(self.space, like.n_inputs, like.n_outputs, rng, innovations)
+                genome = self._random(like.n_inputs, like.n_outputs, rng, innovations)
                 if not self.within_budget(genome):
                     continue
                 chosen = genome

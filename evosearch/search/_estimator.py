@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from evosearch.data import Dataset, check_dataset
+from evosearch.data import Dataset, check_dataset, conform_table
 from evosearch.errors import DataError
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 from evosearch.search._settings import Settings, check_settings
@@ -37,6 +37,7 @@ _TRANSIENT = (
     "_holdout_part",
     "_generation_start",
     "_counts_before",
+    "_profile",
 )
 
 
@@ -90,9 +91,13 @@ class EstimatorMethods(BaseEstimator):
         X = self._features(X)
         return float(self.best_estimator_.score(X, y))
 
-    def _features(self, X: Any) -> np.ndarray:
-        """``X`` checked against what fit saw (width, column names), as float64."""
+    def _features(self, X: Any) -> Any:
+        """``X`` checked against what fit saw (width, column names), as float64; new rows of
+        a table typed as in training (refused naming missing or extra columns)."""
         check_is_fitted(self)
+        dataset = getattr(self, "dataset_", None)
+        if dataset is not None and dataset.columns:
+            return conform_table(X, dataset.columns, "X") if hasattr(X, "columns") else X
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -110,7 +115,15 @@ class EstimatorMethods(BaseEstimator):
         tags.target_tags.required = True
         return tags
 
-    def _check_input(self, X: Any, y: Any, settings: Settings) -> Dataset:
+    def _check_input(
+        self,
+        X: Any,
+        y: Any,
+        settings: Settings,
+        *,
+        groups: Any = None,
+        sample_weight: Any = None,
+    ) -> Dataset:
         """``X, y`` as a Dataset, refused (DataError) as scikit-learn's conventions expect.
 
         Besides :func:`~evosearch.data.check_dataset`: a missing ``y``, fewer rows than folds,
@@ -133,7 +146,14 @@ class EstimatorMethods(BaseEstimator):
                 f"X has {rows} sample(s) (n_samples={rows}): fewer than cv={settings.cv}"
             )
         try:
-            dataset = check_dataset(X, y, task=settings.task, n_splits=settings.cv)
+            dataset = check_dataset(
+                X,
+                y,
+                task=settings.task,
+                n_splits=settings.cv,
+                groups=groups,
+                sample_weight=sample_weight,
+            )
         except DataError:
             # Continuous values given with task="classification" fail on the folds first;
             # "they are no class labels" is the reason to give.
@@ -145,6 +165,8 @@ class EstimatorMethods(BaseEstimator):
             reason = _label_problem(dataset.y)  # e.g. an object array of numbers
             if reason is not None:
                 raise DataError(reason)
+        for note in dataset.notes:  # e.g. rows dropped for a missing target
+            warnings.warn(note, UserWarning, stacklevel=3)
         validate_data(self, X, reset=True, skip_check_array=True)
         return dataset
 

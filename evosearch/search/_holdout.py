@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
 from evosearch.search.archive import ParetoArchive
@@ -22,7 +20,7 @@ def split_holdout(
     -------
     (Dataset, Dataset or None)
         The rows the search sees and the held-out rows (None, and all rows searched, when
-        ``fraction`` is None).
+        ``fraction`` is None). With groups, whole groups are held out.
 
     Raises
     ------
@@ -31,19 +29,20 @@ def split_holdout(
     """
     if fraction is None:
         return dataset, None
-    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
 
-    splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
-        n_splits=1, test_size=fraction, random_state=seed
-    )
+    if dataset.groups is not None:  # held-out groups are never seen by the search
+        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    else:
+        splitter = (StratifiedShuffleSplit if dataset.task == "classification" else ShuffleSplit)(
+            n_splits=1, test_size=fraction, random_state=seed
+        )
     try:
-        search_rows, held_rows = next(splitter.split(dataset.X, dataset.y))
+        search_rows, held_rows = next(splitter.split(dataset.X, dataset.y, dataset.groups))
     except ValueError as exc:
         raise SettingsError(f"holdout={fraction} cannot split this data: {exc}") from None
-    held = replace(
-        dataset, X=dataset.X[held_rows], y=dataset.y[held_rows], name=f"{dataset.name} holdout"
-    )
-    return replace(dataset, X=dataset.X[search_rows], y=dataset.y[search_rows]), held
+    held = dataset.subset(held_rows, name=f"{dataset.name} holdout")
+    return dataset.subset(search_rows), held
 
 
 def score_holdout(
@@ -52,4 +51,4 @@ def score_holdout(
     """Refit every archive member on the search rows and set its ``holdout_score``."""
     for entry in archive:
         model = refit(Genome.from_json(entry.genome), entry.genome_hash, search, seed, cv)
-        entry.holdout_score = float(model.score(held.X, held.y))
+        entry.holdout_score = float(model.score(held.X, held.y, sample_weight=held.sample_weight))

@@ -66,6 +66,13 @@ def run_info(evolver: Evolver, settings: Settings, dataset: Dataset) -> dict[str
             "n_features": dataset.n_features,
             "target": dataset.target_name,
             "fingerprint": dataset.fingerprint(),
+            # Only for tables and for data read with options: other runs' run.json is unchanged.
+            **({"options": dataset.options} if dataset.options else {}),
+            **(
+                {"columns": [c.to_json() for c in dataset.columns]}
+                if dataset.columns is not None
+                else {}
+            ),
         },
         "versions": {
             "evosearch": __version__,

@@ -16,12 +16,15 @@ import numpy as np
 
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
-from evosearch.evaluation import FitHook, check_backend, check_limits
+from evosearch.evaluation import Evaluator, FitHook, check_backend, check_limits
 from evosearch.objectives import Objective, resolve_objectives
+from evosearch.preprocess import DataProfile
+from evosearch.search._checkpoint import RunState
+from evosearch.search.archive import ParetoArchive
 from evosearch.search.strategies import get_strategy
-from evosearch.space import SearchSpace
+from evosearch.space import InnovationCounter, SearchSpace
 
-__all__ = ["Settings", "check_folds", "check_settings"]
+__all__ = ["Settings", "check_folds", "check_settings", "fresh_state"]
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
 
 
 def check_folds(dataset: Dataset, cv: int) -> None:
-    """Refuse data too small for ``cv`` folds (per class, for classification)."""
+    """Refuse data too small for ``cv`` folds (per class, for classification; per group)."""
     if dataset.task == "classification":
         counts = np.unique(dataset.y, return_counts=True)[1]
         if counts.min() < cv:
@@ -187,6 +190,9 @@ def check_folds(dataset: Dataset, cv: int) -> None:
             )
     elif dataset.n_samples < cv:
         raise SettingsError(f"cv={cv} needs at least {cv} rows")
+    groups = 0 if dataset.groups is None else np.unique(dataset.groups.astype(str)).size
+    if 0 < groups < cv:  # e.g. after whole groups went to the holdout
+        raise SettingsError(f"cv={cv} needs at least {cv} groups; the search has {groups}")
 
 
 def _load_space(genome: Any) -> SearchSpace:
@@ -195,3 +201,28 @@ def _load_space(genome: Any) -> SearchSpace:
             f"genome must be a preset name, a genome TOML path or a SearchSpace, got {genome!r}"
         )
     return SearchSpace.load(genome)
+
+
+def fresh_state(settings: Settings, dataset: Dataset) -> RunState:
+    """The loop's state before generation 0: seeded generator, evaluator, empty archive."""
+    return RunState(
+        rng=np.random.default_rng(np.random.SeedSequence(settings.random_state)),
+        innovations=InnovationCounter(),
+        evaluator=Evaluator(
+            dataset.X,
+            dataset.y,
+            dataset.task,
+            cv=settings.cv,
+            n_jobs=settings.n_jobs,
+            seed=settings.random_state,
+            eval_timeout=settings.eval_timeout,
+            max_memory=settings.max_memory,
+            fit_hook=settings.fit_hook,
+            backend=settings.backend,
+            scheduler=settings.scheduler,
+            profile=DataProfile.of(dataset),
+            groups=dataset.groups,
+            sample_weight=dataset.sample_weight,
+        ),
+        archive=ParetoArchive(weights=settings.weights, objectives=settings.objectives),
+    )

@@ -26,8 +26,9 @@ import numpy as np
 
 from evosearch.data import Dataset
 from evosearch.errors import EvosearchError, SettingsError
-from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, Evaluator, FitHook
+from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, FitHook
 from evosearch.objectives import DEFAULT_OBJECTIVES
+from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
@@ -43,13 +44,12 @@ from evosearch.search._holdout import score_holdout, split_holdout
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import run_info
-from evosearch.search._settings import Settings, check_folds
-from evosearch.search.archive import ParetoArchive
+from evosearch.search._settings import Settings, check_folds, fresh_state
 from evosearch.search.export import refit
 from evosearch.search.inheritance import WeightStore
 from evosearch.search.member import Member
 from evosearch.search.strategies import Breed, get_strategy
-from evosearch.space import Genome, InnovationCounter, SearchSpace
+from evosearch.space import Genome, SearchSpace
 
 __all__ = ["Callback", "Evolver", "GenerationRecord"]
 
@@ -257,15 +257,21 @@ class Evolver(EstimatorMethods):
         self.objectives = objectives
 
     # ------------------------------------------------------------------ public API
-    def fit(self, X: Any, y: Any) -> Evolver:
+    def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
         """Run the search on ``X, y`` and refit the most accurate archive member on all of it.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
-            Numeric features.
+            Numeric features, or a pandas DataFrame with text, boolean and category columns
+            and missing cells (see :func:`~evosearch.data.check_dataset`): its preprocessing
+            is searched too.
         y : array-like of shape (n_samples,)
             Class labels or regression targets.
+        groups : array-like of shape (n_samples,), optional
+            Group labels: cross-validation folds never split a group.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights, used in the loss and the score.
 
         Returns
         -------
@@ -279,7 +285,8 @@ class Evolver(EstimatorMethods):
             If the data is unusable (e.g. NaN, too few rows per class for ``cv``).
         """
         settings = self._configure()
-        dataset = self._check_input(X, y, settings)  # sets n_features_in_, feature_names_in_
+        # Sets n_features_in_, feature_names_in_; notes (e.g. rows dropped) become warnings.
+        dataset = self._check_input(X, y, settings, groups=groups, sample_weight=sample_weight)
         return self._fit_checked(settings, dataset, None, None, numbered=True)
 
     def fit_dataset(
@@ -422,6 +429,7 @@ class Evolver(EstimatorMethods):
     def _run(self, dataset: Dataset, state: RunState) -> Evolver:
         settings = self._settings
         self.dataset_ = dataset
+        self._profile = DataProfile.of(dataset)
         self.task_ = dataset.task
         self.space_ = settings.space
         self.objectives_ = settings.objectives
@@ -497,6 +505,7 @@ class Evolver(EstimatorMethods):
             settings.crossover_rate,
             settings.weights,
             self._within_budget,
+            getattr(self, "_profile", None),
         )
 
     def _initial_genomes(self, dataset: Dataset, state: RunState) -> list[Genome]:
@@ -562,25 +571,7 @@ class Evolver(EstimatorMethods):
         return search
 
     def _fresh_state(self, dataset: Dataset) -> RunState:
-        settings = self._settings
-        return RunState(
-            rng=np.random.default_rng(np.random.SeedSequence(settings.random_state)),
-            innovations=InnovationCounter(),
-            evaluator=Evaluator(
-                dataset.X,
-                dataset.y,
-                dataset.task,
-                cv=settings.cv,
-                n_jobs=settings.n_jobs,
-                seed=settings.random_state,
-                eval_timeout=settings.eval_timeout,
-                max_memory=settings.max_memory,
-                fit_hook=settings.fit_hook,
-                backend=settings.backend,
-                scheduler=settings.scheduler,
-            ),
-            archive=ParetoArchive(weights=settings.weights, objectives=settings.objectives),
-        )
+        return fresh_state(self._settings, dataset)
 
     def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:
         if not self._settings.inherit_weights:

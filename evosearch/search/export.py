@@ -1,8 +1,10 @@
 """Refit an archive member on all the data and write it out as a standalone model.
 
-An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, standardisation
-included, so it takes raw features as the user gave them), ``genome.json`` (the genome) and
-``model.json`` (where it came from and how well it cross-validated)::
+An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, preprocessing
+included, so it takes raw features as the user gave them: for a table, a DataFrame of its raw
+columns, text and missing cells included), ``genome.json`` (the genome) and ``model.json``
+(where it came from, how well it cross-validated, the columns it takes); ``evosearch predict``
+applies it to a CSV file::
 
     import joblib
     model = joblib.load("exported/model.joblib")
@@ -23,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import build_estimator, task_seed
+from evosearch.preprocess import DataProfile
 from evosearch.runs import RunRecord, atomic_write_json
 from evosearch.search.archive import ArchiveEntry, ParetoArchive
 from evosearch.space import Genome
@@ -36,7 +39,11 @@ def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int
     The seed is the one of a virtual fold number ``cv`` (one past the last CV fold), so a refit
     is reproducible and independent of the CV fits.
     """
-    estimator = build_estimator(genome, dataset.task, task_seed(seed, genome_hash, cv))
+    estimator = build_estimator(
+        genome, dataset.task, task_seed(seed, genome_hash, cv), profile=DataProfile.of(dataset)
+    )
+    if dataset.sample_weight is not None:
+        return estimator.fit(dataset.X, dataset.y, net__sample_weight=dataset.sample_weight)
     return estimator.fit(dataset.X, dataset.y)
 
 
@@ -101,6 +108,9 @@ def export_member(
         "architecture": genome.describe(),
         "features": dataset.feature_names,
         "target": dataset.target_name,
+        # What `evosearch predict` checks a new table against and reads it with.
+        "columns": [c.to_json() for c in dataset.columns] if dataset.columns is not None else None,
+        "options": dataset.options,
     }
     atomic_write_json(out / "model.json", metadata)
     return metadata

@@ -13,6 +13,11 @@ A :class:`Genome` is plain data:
   the layers two parents inherited from a common ancestor.
 * ``hyperparameters`` -- the training settings: ``optimizer``, ``learning_rate``, ``l1``, ``l2``,
   ``batch_size``, ``max_epochs``.
+* ``preprocessing`` -- the values of the preprocessing genes active on the run's data
+  (:mod:`evosearch.space.preprocessing`): empty for data that needs none, and then the genome's
+  JSON and hash are those of a genome from before such genes existed. The input node's
+  ``units`` is the width of the *encoded* input (one-hot columns and missing indicators
+  included), so ``n_params`` counts what the encoding adds.
 
 A node with several predecessors takes the **concatenation** of their outputs (in ascending
 predecessor id order), so skip connections never need matching widths. A valid genome is acyclic,
@@ -30,7 +35,7 @@ import json
 import math
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -108,6 +113,7 @@ class Genome:
 
     graph: nx.DiGraph
     hyperparameters: dict[str, Any]
+    preprocessing: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -165,7 +171,8 @@ class Genome:
             if kind is not None
         }
         classes = sorted(kinds, key=lambda cls: cls.name)
-        return {"graph": graph, "hyperparameters": self.hyperparameters, "kinds": classes}
+        state = {"graph": graph, "hyperparameters": self.hyperparameters, "kinds": classes}
+        return {**state, "preprocessing": self.preprocessing}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for cls in state.get("kinds", ()):
@@ -173,10 +180,13 @@ class Genome:
                 register_layer_kind(cls)
         self.graph = state["graph"]
         self.hyperparameters = state["hyperparameters"]
+        self.preprocessing = state.get("preprocessing", {})
 
     def copy(self) -> Genome:
         """A deep copy: operators never modify their parents."""
-        return Genome(self.graph.copy(), copy.deepcopy(self.hyperparameters))
+        return Genome(
+            self.graph.copy(), copy.deepcopy(self.hyperparameters), dict(self.preprocessing)
+        )
 
     # ------------------------------------------------------------------ queries
     @property
@@ -286,7 +296,10 @@ class Genome:
         skips = len(self.jump_edges())
         skip_text = f" +{skips} skip" + ("s" if skips != 1 else "") if skips else ""
         hp = self.hyperparameters
-        return f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"
+        text = f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"
+        if self.preprocessing:
+            text += " | " + " ".join(f"{k}={v}" for k, v in self.preprocessing.items())
+        return text
 
     # ------------------------------------------------------------------ invariants
     def validate(self, space: SearchSpace | None = None) -> None:
@@ -355,6 +368,10 @@ class Genome:
                 raise InvalidGenomeError(
                     f"{key}={self.hyperparameters[key]!r} is outside the space"
                 )
+        for key, value in self.preprocessing.items():
+            domain = space.preprocessing.get(key)
+            if domain is None or not domain.contains(value):
+                raise InvalidGenomeError(f"preprocessing {key}={value!r} is outside the space")
 
     # ------------------------------------------------------------------ identity
     def _labelled_graph(self) -> nx.DiGraph:
@@ -383,12 +400,17 @@ class Genome:
             structure = nx.weisfeiler_lehman_graph_hash(
                 graph, node_attr="label", iterations=graph.number_of_nodes(), digest_size=16
             )
-        payload = json.dumps([structure, self.hyperparameters], sort_keys=True)
+        parts: list[Any] = [structure, self.hyperparameters]
+        if self.preprocessing:  # only then: genomes without such genes keep their hashes
+            parts.append(self.preprocessing)
+        payload = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
     def equivalent(self, other: Genome) -> bool:
         """True when both genomes have isomorphic attributed graphs and equal hyperparameters."""
         if self.hyperparameters != other.hyperparameters:
+            return False
+        if self.preprocessing != other.preprocessing:
             return False
         return nx.is_isomorphic(
             self._labelled_graph(),
@@ -402,11 +424,14 @@ class Genome:
         graph = nx.node_link_data(self.graph, edges="edges")
         graph["nodes"] = sorted(graph["nodes"], key=lambda n: n["id"])
         graph["edges"] = sorted(graph["edges"], key=lambda e: (e["source"], e["target"]))
-        return {
+        data = {
             "format_version": GENOME_FORMAT_VERSION,
             "graph": graph,
             "hyperparameters": dict(self.hyperparameters),
         }
+        if self.preprocessing:  # only then: the JSON of other genomes stays as it was
+            data["preprocessing"] = dict(self.preprocessing)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> Genome:
@@ -416,9 +441,10 @@ class Genome:
                 raise ValueError(f"unsupported genome format {data.get('format_version')!r}")
             graph = nx.DiGraph(nx.node_link_graph(data["graph"], directed=True, edges="edges"))
             hyperparameters = dict(data["hyperparameters"])
+            preprocessing = dict(data.get("preprocessing", {}))
         except (AttributeError, KeyError, TypeError, nx.NetworkXError) as exc:
             raise ValueError(f"malformed genome JSON: {exc!r}") from None
-        genome = cls(graph, hyperparameters)
+        genome = cls(graph, hyperparameters, preprocessing)
         try:
             genome.validate()
         except InvalidGenomeError as exc:

@@ -6,7 +6,8 @@ invariant of :class:`~evosearch.genome.Genome` inside the given search space. An
 cannot apply (``mut_add_layer`` at the depth bound, say) reports so through
 :func:`applicable_mutations` rather than returning an invalid genome.
 
-Besides the structural mutations and ``hyperparameter`` (:data:`MUTATIONS`), every attribute a
+Besides the structural mutations, ``hyperparameter`` and ``preprocessing`` (applicable only to
+genomes that carry preprocessing genes with a choice; :data:`MUTATIONS`), every attribute a
 layer kind of the space declares is a mutation of its own, named after the attribute
 (``units``, ``activation``, ``dropout`` for ``dense``): :func:`mut_layer_attribute` perturbs it
 in one random layer that has it.
@@ -33,6 +34,7 @@ __all__ = [
     "mut_add_skip",
     "mut_hyperparameter",
     "mut_layer_attribute",
+    "mut_preprocessing",
     "mut_remove_layer",
     "mut_remove_skip",
     "mutate",
@@ -166,12 +168,41 @@ def mut_hyperparameter(
     return child
 
 
+def _mutable_genes(genome: Genome, space: SearchSpace) -> list[str]:
+    """The genome's preprocessing genes whose domain in ``space`` has another value."""
+    return sorted(
+        key
+        for key in genome.preprocessing
+        if key in space.preprocessing and len(space.preprocessing[key].values) > 1
+    )
+
+
+def mut_preprocessing(
+    genome: Genome,
+    space: SearchSpace,
+    rng: np.random.Generator,
+    innovations: InnovationCounter,
+) -> Genome:
+    """Change one of the genome's preprocessing genes to another value of its domain.
+
+    The input width the new value gives is set by whoever knows the data (the search's
+    breeder); here the genome keeps its width.
+    """
+    child = genome.copy()
+    keys = _mutable_genes(child, space)
+    if keys:
+        key = _pick(rng, keys)
+        child.preprocessing[key] = space.preprocessing[key].perturb(child.preprocessing[key], rng)
+    return child
+
+
 MUTATIONS: dict[str, Mutation] = {
     "add_layer": mut_add_layer,
     "remove_layer": mut_remove_layer,
     "add_skip": mut_add_skip,
     "remove_skip": mut_remove_skip,
     "hyperparameter": mut_hyperparameter,
+    "preprocessing": mut_preprocessing,
 }
 """The mutations every space has; :func:`mutations` adds one per layer attribute."""
 
@@ -179,11 +210,20 @@ MUTATIONS: dict[str, Mutation] = {
 def mutations(space: SearchSpace) -> dict[str, Mutation]:
     """Every mutation of ``space`` by name: the structural ones, one per layer attribute
     (:func:`layer_attribute_names`), and ``hyperparameter``."""
-    structural = {name: fn for name, fn in MUTATIONS.items() if name != "hyperparameter"}
+    structural = {
+        name: fn
+        for name, fn in MUTATIONS.items()
+        if name not in ("hyperparameter", "preprocessing")
+    }
     attributes = {
         key: functools.partial(mut_layer_attribute, key=key) for key in layer_attribute_names(space)
     }
-    return {**structural, **attributes, "hyperparameter": mut_hyperparameter}
+    return {
+        **structural,
+        **attributes,
+        "hyperparameter": mut_hyperparameter,
+        "preprocessing": mut_preprocessing,
+    }
 
 
 def _mutable(param: object) -> bool:
@@ -212,6 +252,8 @@ def applicable_mutations(genome: Genome, space: SearchSpace) -> list[str]:
             if any(key in params and _mutable(params[key]) for params in domains)
         ]
     names.append("hyperparameter")
+    if _mutable_genes(genome, space):  # only genomes that carry searched genes
+        names.append("preprocessing")
     return names
 
 
@@ -268,6 +310,9 @@ def cx_aligned(
     for key in sorted(child.hyperparameters):
         if key in secondary.hyperparameters and rng.random() < 0.5:
             child.hyperparameters[key] = secondary.hyperparameters[key]
+    for key in sorted(child.preprocessing):  # none (and no draw) for data that needs none
+        if key in secondary.preprocessing and rng.random() < 0.5:
+            child.preprocessing[key] = secondary.preprocessing[key]
     _repair(child, space, rng, keep=set(primary.graph))
     return child
 

@@ -33,6 +33,8 @@ import numpy as np
 from evosearch.errors import SearchSpaceError
 from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerAttribute, get_layer_kind, layer_kinds
 from evosearch.nn.optim import OPTIMIZERS
+from evosearch.preprocess import gene_names
+from evosearch.space.preprocessing import parse_preprocessing
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -155,7 +157,7 @@ _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...
     "max_epochs": (_INTEGER, 1, 100_000, ()),
 }
 _ARCHITECTURE_KEYS = ("min_layers", "max_layers", "initial_layers", "skip_connections")
-_TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", "training")
+_TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", "training", "preprocessing")
 
 
 def _attribute_rule(attribute: LayerAttribute) -> tuple[str, float | None, float | None, tuple]:
@@ -282,6 +284,9 @@ class SearchSpace:
     training_params : dict
         Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``,
         ``batch_size``, ``max_epochs``) to its :class:`Choice` or :class:`Range`.
+    preprocessing : dict
+        Preprocessing gene (``impute``, ``encode``, ``scale``, ``class_weight``) to its
+        :class:`Choice` (see :mod:`evosearch.space.preprocessing`).
     source : str
         Where the space came from, used in error messages.
 
@@ -303,6 +308,9 @@ class SearchSpace:
     layers: dict[str, dict[str, Param]] = field(compare=True)
     training_params: dict[str, Param] = field(compare=True)
     source: str = field(default="<dict>", compare=False)
+    preprocessing: dict[str, Choice] = field(
+        default_factory=lambda: parse_preprocessing("<default>", {}, _parse_param)
+    )
 
     @classmethod
     def load(cls, genome: str | Path) -> SearchSpace:
@@ -360,6 +368,9 @@ class SearchSpace:
             )
             for key, rule in _TRAINING_RULES.items()
         }
+        section = _check_table(
+            source, "preprocessing", data.get("preprocessing", {}), tuple(gene_names())
+        )
         return cls(
             name=name,
             description=description,
@@ -370,6 +381,7 @@ class SearchSpace:
             layers=layers,
             training_params=training_params,
             source=source,
+            preprocessing=parse_preprocessing(source, section, _parse_param),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -388,6 +400,7 @@ class SearchSpace:
                 for kind, params in self.layers.items()
             },
             "training": {k: p.to_toml_value() for k, p in self.training_params.items()},
+            "preprocessing": {k: list(p.values) for k, p in self.preprocessing.items()},
         }
 
     def sample_layer(self, rng: np.random.Generator) -> dict[str, Value]:

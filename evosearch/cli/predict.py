@@ -1,0 +1,109 @@
+"""``evosearch predict MODEL_DIR DATA.csv``: apply an exported model to a new table.
+
+The table must hold the model's feature columns (by name, in any order; text and missing cells
+as in training); the target, group and weight columns may be there too and are not features.
+Another column set is refused with one line naming the missing or unexpected columns.
+Predictions go to ``--out`` (CSV: one row per input row, the target's name as header; with
+``--proba`` one probability column per class) or to standard output. When the table holds the
+target too, the score on those rows is printed (to standard error when the predictions go to
+standard output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evosearch.errors import DataError, SettingsError
+
+__all__ = ["run"]
+
+
+def _read_model(folder: Path) -> tuple[Any, dict[str, Any]]:
+    import joblib
+
+    info_path, model_path = folder / "model.json", folder / "model.joblib"
+    for path in (info_path, model_path):
+        if not path.is_file():
+            raise SettingsError(f"{folder} is not an exported model: {path.name} is missing")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"cannot read {info_path}: {exc}") from None
+    return joblib.load(model_path), info
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the predictions of the model in ``args.model`` for the rows of ``args.data``."""
+    import numpy as np
+    import pandas as pd
+
+    from evosearch.data import NUMERIC, Column, conform_table, read_csv_cells
+
+    model, info = _read_model(args.model)
+    data = str(args.data)
+    if not data.lower().endswith(".csv"):
+        raise DataError(f"predict reads CSV files, not {data}")
+    cells = read_csv_cells(data)
+    options = info.get("options") or {}
+    plain = info.get("columns") is None
+    columns = (
+        [Column(name, NUMERIC) for name in info["features"]]
+        if plain
+        else [Column.from_json(c) for c in info["columns"]]
+    )
+    target = info.get("target")
+    roles = [c for c in (target, options.get("groups"), options.get("sample_weight")) if c]
+    X = conform_table(cells, columns, data, options.get("na_values", ()), ignore=roles)
+    if plain:
+        if X.isna().to_numpy().any():
+            raise DataError(
+                f"{data} has missing cells, but the model was trained on complete numeric data"
+            )
+        X = X.to_numpy(dtype=np.float64)
+    if args.proba:
+        if info.get("task") != "classification":
+            raise SettingsError("--proba needs a classifier; this model is a regressor")
+        proba = model.predict_proba(X)
+        out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
+        predicted = model.classes_[np.argmax(proba, axis=1)]
+        out.insert(0, target or "prediction", predicted)
+    else:
+        predicted = model.predict(X)
+        out = pd.DataFrame({target or "prediction": predicted})
+    if args.out is None:
+        out.to_csv(sys.stdout, index=False)
+    else:
+        out.to_csv(args.out, index=False)
+    note = _score_note(model, X, cells, target, info, predicted)
+    where = f" -> {args.out}" if args.out is not None else ""
+    message = f"predicted {len(out)} rows of {data}{where}" + (f"; {note}" if note else "")
+    print(message, file=sys.stderr if args.out is None else sys.stdout)
+    return 0
+
+
+def _score_note(
+    model: Any, X: Any, cells: Any, target: str | None, info: dict[str, Any], predicted: Any
+) -> str | None:
+    """The score on the rows whose target the table holds, if it holds the target column."""
+    import numpy as np
+
+    from evosearch.data.table import MISSING_TEXT
+
+    if not target or target not in cells.columns:
+        return None
+    truth = cells[target].astype(str).to_numpy()
+    known = np.array([t.lower() not in MISSING_TEXT for t in truth])
+    if not known.any():
+        return None
+    if info.get("task") == "classification":
+        labels = np.array([str(p) for p in predicted])
+        accuracy = float(np.mean(labels[known] == truth[known]))
+        return f"accuracy {accuracy:.4f} on the {int(known.sum())} rows with a known '{target}'"
+    from sklearn.metrics import r2_score
+
+    r2 = r2_score(truth[known].astype(float), np.asarray(predicted, float)[known])
+    return f"R² {r2:.4f} on the {int(known.sum())} rows with a known '{target}'"

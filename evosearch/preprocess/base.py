@@ -1,0 +1,151 @@
+"""The preprocessing gene contract, the data profile genes read, and the registry of genes.
+
+A *preprocessing gene* is one choice about how a table's raw columns become the network's
+input (or, for ``class_weight``, how its rows count in the loss): a name (its key in the
+search space's ``[preprocessing]`` section and in the genome), the values it knows, the value a
+genome without it gets, and when it can change the model at all. A gene is drawn and mutated
+only where it can (:meth:`PreprocessGene.relevant`, e.g. imputation only for data with missing
+cells) and only where the space gives it more than its default, so a run on data that needs
+none of them draws no random number for them and gives the results it always gave.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evosearch.data import CATEGORICAL, NUMERIC, Column, Dataset
+
+__all__ = [
+    "DataProfile",
+    "PreprocessGene",
+    "gene_names",
+    "get_gene",
+    "preprocess_genes",
+    "register_gene",
+]
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What decides which genes matter and how wide the network's input is.
+
+    Attributes
+    ----------
+    columns : tuple of Column or None
+        The table's columns; None for a plain float matrix.
+    n_features : int
+        Raw feature columns.
+    n_rows : int
+    task : str
+    class_counts : tuple of int
+        Rows per class (classification), else empty.
+    """
+
+    columns: tuple[Column, ...] | None
+    n_features: int
+    n_rows: int
+    task: str
+    class_counts: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DataProfile:
+        """The profile of a dataset."""
+        counts: tuple[int, ...] = ()
+        if dataset.task == "classification":
+            counts = tuple(int(c) for c in np.unique(dataset.y, return_counts=True)[1])
+        return cls(dataset.columns, dataset.n_features, dataset.n_samples, dataset.task, counts)
+
+    @property
+    def numeric(self) -> list[Column]:
+        """The numeric columns (every column of a plain matrix counts, with no missing cell)."""
+        if self.columns is None:
+            return [Column(f"x{i}", NUMERIC) for i in range(self.n_features)]
+        return [c for c in self.columns if c.kind == NUMERIC]
+
+    @property
+    def categorical(self) -> list[Column]:
+        return [c for c in self.columns or () if c.kind == CATEGORICAL]
+
+    @property
+    def missing_numeric(self) -> list[Column]:
+        """Numeric columns with missing cells."""
+        return [c for c in self.numeric if c.n_missing]
+
+    def imbalanced(self) -> bool:
+        """Classification whose smallest class has under half the rows of the largest."""
+        return bool(self.class_counts) and 2 * min(self.class_counts) < max(self.class_counts)
+
+
+class PreprocessGene(ABC):
+    """Contract of a preprocessing gene (a registered subclass is one choice of the search).
+
+    Class attributes
+    ----------------
+    name : str
+        Key in the ``[preprocessing]`` section and in ``Genome.preprocessing``.
+    choices : tuple of str
+        Every value the gene knows.
+    default : str
+        What a genome that does not carry the gene gets.
+    default_domain : tuple of str
+        The choices of a search space that does not name the gene.
+    """
+
+    name: ClassVar[str]
+    choices: ClassVar[tuple[str, ...]]
+    default: ClassVar[str]
+    default_domain: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def relevant(self, profile: DataProfile) -> bool:
+        """Whether the gene can change the model on data of this profile."""
+
+    def __repr__(self) -> str:
+        return f"<preprocessing gene {self.name!r}>"
+
+
+_REGISTRY: dict[str, PreprocessGene] = {}
+
+
+def register_gene(gene: type[PreprocessGene]) -> type[PreprocessGene]:
+    """Register a gene class (usable as a decorator); genes are drawn in registration order."""
+    instance = gene()
+    if instance.default not in instance.choices or not set(instance.default_domain) <= set(
+        instance.choices
+    ):
+        raise ValueError(f"gene {instance.name!r}: default and domain must be among its choices")
+    _REGISTRY[instance.name] = instance
+    return gene
+
+
+def preprocess_genes() -> dict[str, PreprocessGene]:
+    """The registered genes by name, in registration (= drawing) order."""
+    return dict(_REGISTRY)
+
+
+def gene_names() -> list[str]:
+    """Names of the registered genes, in drawing order."""
+    return list(_REGISTRY)
+
+
+def get_gene(name: str) -> PreprocessGene:
+    """The gene called ``name``.
+
+    Raises
+    ------
+    KeyError
+        Naming the known genes.
+    """
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown preprocessing gene {name!r} (known: {', '.join(_REGISTRY)})")
+    return _REGISTRY[name]
+
+
+def gene_values(genes: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, str]:
+    """Every gene's value: the genome's where it has one, else the gene's default."""
+    return {n: str(genes.get(n, _REGISTRY[n].default)) for n in (names or _REGISTRY)}
