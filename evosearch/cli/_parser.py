@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAMES",
         help="comma-separated objectives, 'score' first (default: score,params)",
     )
+    evolve.add_argument(
+        "--scoring",
+        metavar="NAME",
+        help="what 'score' is: a scikit-learn scorer name (balanced_accuracy, f1_macro, "
+        "roc_auc_ovr, neg_log_loss, r2, neg_root_mean_squared_error, ...; default: accuracy / R²)",
+    )
     _add_backend_options(evolve, resume=False)
 
     resume = commands.add_parser(

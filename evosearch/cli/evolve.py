@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         halving=args.halving,
         inherit_weights=args.inherit_weights,
         objectives=tuple(name.strip() for name in args.objectives.split(",")),
+        scoring=args.scoring,
         backend=args.backend,
         scheduler=args.scheduler,
     )

@@ -24,6 +24,7 @@ inheritance); see :class:`Evaluator`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -34,8 +35,9 @@ from evosearch.evaluation._batch import _Batch, _combine
 from evosearch.evaluation._checks import _check_folds, _check_initial_weights, check_limits
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, check_backend, get_backend
-from evosearch.evaluation.result import EvaluationResult
+from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
 from evosearch.evaluation.tasks import FitHook, _Context, _Outcome
+from evosearch.objectives import Scoring
 from evosearch.space import Genome
 
 __all__ = ["Evaluator"]
@@ -80,6 +82,10 @@ class Evaluator:
         With ``backend="dask"``: the scheduler's address (``tcp://HOST:PORT``); default: the
         ``EVOSEARCH_DASK_SCHEDULER`` environment variable, else a local cluster of ``n_jobs``
         processes started for this evaluator (stopped by :meth:`close`).
+    scoring : str or callable, optional
+        What each test fold is scored with: a scikit-learn scorer name or callable
+        (``scorer(estimator, X, y)``); None: accuracy / R², the mean clipped to at least
+        :data:`FAILURE_SCORE` (a scorer's mean is not clipped). Must pickle for workers.
 
     Attributes
     ----------
@@ -135,6 +141,7 @@ class Evaluator:
         fit_hook: FitHook | None = None,
         backend: str = "local",
         scheduler: str | None = None,
+        scoring: Scoring = None,
     ) -> None:
         self.X = np.ascontiguousarray(X, dtype=np.float32)
         self.y = np.asarray(y)
@@ -146,6 +153,9 @@ class Evaluator:
             eval_timeout, max_memory, fit_hook
         )
         self.backend, self.scheduler = check_backend(backend, scheduler)
+        self.scoring = scoring
+        # Accuracy / R² means are clipped to the failure score as always; a scorer's are not.
+        self._floor = FAILURE_SCORE if scoring is None else -math.inf
         splitter = (
             StratifiedKFold(cv, shuffle=True, random_state=seed)
             if task == "classification"
@@ -186,6 +196,7 @@ class Evaluator:
                 task=self.task,
                 fit_hook=self.fit_hook,
                 max_memory=self.max_memory,
+                scoring=self.scoring,
             )
         return self._context
 
@@ -362,7 +373,7 @@ class Evaluator:
                     on_result(genome, result)
             else:  # nothing new to train for this partial request
                 results[index] = _combine(
-                    genome, genome_hash, stored, len(self.folds), wanted, keep_weights
+                    genome, genome_hash, stored, len(self.folds), wanted, keep_weights, self._floor
                 )
                 self.cache_hits += 1
 
@@ -405,7 +416,9 @@ class Evaluator:
         keep_weights: bool,
     ) -> EvaluationResult:
         """The result of a genome whose asked-for folds are all done; counted and kept."""
-        result = _combine(genome, genome_hash, outcomes, len(self.folds), wanted, keep_weights)
+        result = _combine(
+            genome, genome_hash, outcomes, len(self.folds), wanted, keep_weights, self._floor
+        )
         if wanted is None:
             self.evaluations += 1
             self.remember(genome, result)

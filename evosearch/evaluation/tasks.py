@@ -23,9 +23,10 @@ from threadpoolctl import threadpool_limits
 from evosearch.evaluation._memory import _address_space_limit, _MemoryProbe
 from evosearch.evaluation.result import FAILURE_SCORE
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.objectives import Scoring, get_scorer
 from evosearch.space import Genome
 
-__all__ = ["FitHook", "FoldWeights", "build_estimator", "task_seed"]
+__all__ = ["FitHook", "FoldWeights", "build_estimator", "fold_score", "task_seed"]
 
 #: ``fit_hook(genome_hash, fold)``: called in the worker right before a fold is trained.
 FitHook = Callable[[str, int], None]
@@ -59,6 +60,12 @@ def build_estimator(
         **genome.hyperparameters,
     )
     return Pipeline([("scale", StandardScaler()), ("net", net)])
+
+
+def fold_score(model: Pipeline, X: np.ndarray, y: np.ndarray, scoring: Scoring = None) -> float:
+    """``model``'s score on ``X, y``: its own ``score`` (accuracy / R²), or ``scoring``'s."""
+    scorer = get_scorer(scoring)
+    return float(model.score(X, y) if scorer is None else scorer(model, X, y))
 
 
 def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
@@ -98,6 +105,8 @@ class _Context:
     task: str
     fit_hook: FitHook | None
     max_memory: float | None
+    # None: the estimator's own score (accuracy / R²); else a scorer name or callable.
+    scoring: Scoring = None
 
 
 def _one_line(text: str) -> str:
@@ -132,7 +141,7 @@ def _fit_fold(
             with threadpool_limits(limits=1) if limit_threads else nullcontext():
                 model = build_estimator(genome, context.task, seed, initial_weights)
                 model.fit(context.X[train], context.y[train])
-                score = float(model.score(context.X[test], context.y[test]))
+                score = fold_score(model, context.X[test], context.y[test], context.scoring)
                 if keep_weights:
                     weights = model[-1].weight_blocks()
         if not np.isfinite(score):

@@ -33,6 +33,7 @@ def prepare_resume(
     fit_hook: FitHook | None,
     backend: str | None,
     scheduler: str | None,
+    scoring: Any = None,
 ) -> tuple[Evolver, Dataset, RunState]:
     """The Evolver of the run in ``path``, its search data and its restored loop state.
 
@@ -57,6 +58,13 @@ def prepare_resume(
             recorded["generations"] = generations
         if n_jobs is not None:
             recorded["n_jobs"] = n_jobs
+        if settings.get("scoring_callable"):
+            if not callable(scoring):
+                raise RunFolderError(
+                    f"{path} was scored by the callable {recorded['scoring']!r}, which run.json "
+                    "cannot hold: pass it again (Evolver.resume(..., scoring=...))"
+                )
+            recorded["scoring"] = scoring
         evolver = evolver_class(
             genome=space,
             callbacks=callbacks,
@@ -72,6 +80,7 @@ def prepare_resume(
     evolver.out = Path(path)
     dataset = evolver._search_part(load_run_dataset(record, X, y))
     evolver._check_folds(dataset)
+    evolver._check_scoring(dataset)
     try:
         evolver._seed_genomes = [Genome.from_json(g) for g in info.get("initial_population", [])]
     except ValueError as exc:

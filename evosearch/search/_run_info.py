@@ -12,7 +12,7 @@ import numpy as np
 from evosearch import __version__
 from evosearch.data import Dataset
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT
-from evosearch.objectives import DEFAULT_OBJECTIVES
+from evosearch.objectives import DEFAULT_OBJECTIVES, scoring_name
 from evosearch.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
     import networkx
     import sklearn
 
-    return {
+    info: dict[str, Any] = {
         "settings": {
             "genome": str(evolver.genome)
             if not isinstance(evolver.genome, SearchSpace)
@@ -75,6 +75,13 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if evolver.scoring is not None:
+        # Only then: default runs keep run.json as before. A callable is recorded by name;
+        # resuming such a run needs it passed again.
+        info["settings"]["scoring"] = scoring_name(evolver.scoring)
+        if not isinstance(evolver.scoring, str):
+            info["settings"]["scoring_callable"] = True
+    return info
 
 
 def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +115,8 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         "inherit_weights": settings.get("inherit_weights", False),
         # Older runs wrote "n_params", an alias of "params".
         "objectives": tuple(objectives) or DEFAULT_OBJECTIVES,
+        # Runs written before scorers existed scored accuracy / R².
+        "scoring": settings.get("scoring"),
     }
 
 

@@ -29,8 +29,16 @@ from evosearch.evaluation import (
     FitHook,
     check_backend,
     check_limits,
+    fold_score,
 )
-from evosearch.objectives import DEFAULT_OBJECTIVES, resolve_objectives
+from evosearch.objectives import (
+    DEFAULT_OBJECTIVES,
+    Scoring,
+    check_scoring,
+    resolve_objectives,
+    scoring_name,
+    with_scoring,
+)
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
@@ -150,6 +158,10 @@ class Evolver:
         Registered objectives (:func:`~evosearch.objectives.objective_names`), in the order of
         the archive's objective vectors; ``score`` must be the first (the run refits the
         best-scoring member). ``n_params``, the name older run folders use, means ``params``.
+    scoring : str or callable, optional
+        The ``score`` objective: a scikit-learn scorer name (``"f1_macro"``, ``"neg_log_loss"``,
+        ...) or a callable ``scorer(estimator, X, y)``, greater is better (losses negated, as
+        sklearn's ``neg_`` scorers); default accuracy / R². See :mod:`evosearch.objectives.score`.
 
     Attributes
     ----------
@@ -197,6 +209,7 @@ class Evolver:
         halving: bool = False,
         inherit_weights: bool = True,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+        scoring: Scoring = None,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome
@@ -247,6 +260,7 @@ class Evolver:
         #: The objectives, resolved from their names (aliases of old run folders accepted).
         self.objective_set = resolve_objectives(objectives)
         self.objectives = tuple(o.name for o in self.objective_set)
+        self.scoring = scoring
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
@@ -278,6 +292,7 @@ class Evolver:
         parent : dict, optional
             Where ``initial_population`` came from, recorded in ``run.json``.
         """
+        self._check_scoring(dataset)
         info = run_info(self, dataset)
         dataset = self._search_part(dataset)
         self._check_folds(dataset)
@@ -311,6 +326,7 @@ class Evolver:
         fit_hook: FitHook | None = None,
         backend: str | None = None,
         scheduler: str | None = None,
+        scoring: Scoring = None,
     ) -> Evolver:
         """Continue the run in folder ``path`` from what it journalled.
 
@@ -339,6 +355,9 @@ class Evolver:
             Where the rest of the run evaluates (results do not depend on it); default: the
             run's own settings (a scheduler recorded for the Dask backend is dropped when
             ``backend`` changes it to ``local``).
+        scoring : callable, optional
+            Only for a run scored by a callable (run.json records its name only): the same
+            scorer again.
 
         Returns
         -------
@@ -362,6 +381,7 @@ class Evolver:
                 fit_hook=fit_hook,
                 backend=backend,
                 scheduler=scheduler,
+                scoring=scoring,
             )
             try:
                 return evolver._run(dataset, state)
@@ -428,7 +448,8 @@ class Evolver:
         )
         self.best_genome_ = best_genome
         if self._holdout_part is not None:
-            score_holdout(self.archive_, dataset, self._holdout_part, self.random_state, self.cv)
+            held, seed = self._holdout_part, self.random_state
+            score_holdout(self.archive_, dataset, held, seed, self.cv, self.scoring)
             if self._folder is not None:
                 self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
@@ -439,8 +460,9 @@ class Evolver:
         return self._fitted().predict(X)
 
     def score(self, X: Any, y: Any) -> float:
-        """Accuracy (classification) or R² (regression) of :attr:`best_estimator_`."""
-        return float(self._fitted().score(X, y))
+        """The score of :attr:`best_estimator_` on ``X, y``: ``scoring``'s, else accuracy
+        (classification) or R² (regression)."""
+        return fold_score(self._fitted(), X, y, self.scoring)
 
     @property
     def _weights_tuple(self) -> tuple[float, ...]:
@@ -514,6 +536,11 @@ class Evolver:
         search, self._holdout_part = split_holdout(dataset, self.holdout, self.random_state)
         return search
 
+    def _check_scoring(self, dataset: Dataset) -> None:
+        """Check ``scoring`` against the data; score the ``score`` objective with it."""
+        check_scoring(self.scoring, dataset.task, dataset.X, dataset.y)
+        self.objective_set = with_scoring(self.objective_set, scoring_name(self.scoring))
+
     def _check_folds(self, dataset: Dataset) -> None:
         if dataset.task == "classification":
             counts = np.unique(dataset.y, return_counts=True)[1]
@@ -541,8 +568,11 @@ class Evolver:
                 fit_hook=self.fit_hook,
                 backend=self.backend,
                 scheduler=self.scheduler,
+                scoring=self.scoring,
             ),
-            archive=ParetoArchive(weights=self._weights_tuple, objectives=self.objectives),
+            archive=ParetoArchive(
+                self._weights_tuple, objectives=self.objectives, scoring=scoring_name(self.scoring)
+            ),
         )
 
     def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:

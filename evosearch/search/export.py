@@ -95,6 +95,7 @@ def export_member(
         "genome_hash": entry.genome_hash,
         "task": dataset.task,
         "cv_score": values.get("score", entry.objectives[0]),
+        "scoring": settings.get("scoring"),
         "fold_scores": entry.fold_scores,
         "n_params": int(values.get("params", genome.n_params())),
         "objectives": values,
