@@ -169,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="size budget: genomes with more parameters are never trained",
     )
     evolve.add_argument(
+        "--max-bytes",
+        type=_count(1),
+        metavar="N",
+        help="size budget on the weight payload (objective bytes): larger genomes never train",
+    )
+    evolve.add_argument(
         "--holdout",
         type=_fraction,
         metavar="FRACTION",

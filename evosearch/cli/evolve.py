@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         max_time=args.max_time,
         max_memory=args.max_memory,
         max_params=args.max_params,
+        max_bytes=args.max_bytes,
         holdout=args.holdout,
         strategy=args.strategy,
         halving=args.halving,

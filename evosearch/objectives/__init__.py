@@ -2,7 +2,8 @@
 
 The built-in objectives are ``score`` (mean CV score, maximised: accuracy or R² by default, or
 any scikit-learn scorer, see :mod:`evosearch.objectives.score`) and ``params`` (parameter
-count, minimised, known before training). A new objective subclasses
+count, minimised, known before training), ``bytes`` (weight payload size) and ``flops`` (FLOPs
+of one prediction), both minimised and known before training. A new objective subclasses
 :class:`Objective` and calls :func:`register_objective`; the search, the archive, the tables and
 the contract suite (:mod:`evosearch.testing.objectives`) then take it by name.
 """
@@ -19,6 +20,8 @@ from evosearch.objectives.base import (
     register_objective,
     resolve_objectives,
 )
+from evosearch.objectives.bytes import BYTES_PER_PARAMETER, Bytes, model_bytes
+from evosearch.objectives.flops import Flops
 from evosearch.objectives.params import DEFAULT_PARAM_REFERENCE, Params
 from evosearch.objectives.score import (
     Score,
@@ -31,8 +34,11 @@ from evosearch.objectives.score import (
 )
 
 __all__ = [
+    "BYTES_PER_PARAMETER",
     "DEFAULT_OBJECTIVES",
     "DEFAULT_PARAM_REFERENCE",
+    "Bytes",
+    "Flops",
     "Objective",
     "Params",
     "Score",
@@ -43,6 +49,7 @@ __all__ = [
     "find_objective",
     "get_objective",
     "get_scorer",
+    "model_bytes",
     "objective_names",
     "objective_vector",
     "register_objective",

@@ -75,6 +75,8 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if evolver.max_bytes is not None:  # only then: default runs keep run.json as before
+        info["settings"]["max_bytes"] = evolver.max_bytes
     if evolver.scoring is not None:
         # Only then: default runs keep run.json as before. A callable is recorded by name;
         # resuming such a run needs it passed again.
@@ -108,6 +110,7 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         "eval_timeout": settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
         "max_memory": settings.get("max_memory"),
         "max_params": settings.get("max_params"),
+        "max_bytes": settings.get("max_bytes"),
         "holdout": settings.get("holdout"),
         # Runs written before these settings existed used the plain generational loop.
         "strategy": settings.get("strategy", "nsga2"),

@@ -42,6 +42,7 @@ from evosearch.objectives import (
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
+from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
     RunState,
@@ -128,6 +129,8 @@ class Evolver:
     max_params : int, optional
         Size budget. The parameter count is known before training, so a genome over the
         budget is never trained: a child over it is mutated again, like a duplicate.
+    max_bytes : int, optional
+        Size budget on the weight payload (objective ``bytes``), screened the same way.
     holdout : float, optional
         Fraction of the rows (stratified for classification, drawn with ``random_state``) kept
         out of the whole search. At the end every archive member is refit on the search rows
@@ -202,6 +205,7 @@ class Evolver:
         max_memory: float | None = None,
         fit_hook: FitHook | None = None,
         max_params: int | None = None,
+        max_bytes: int | None = None,
         holdout: float | None = None,
         backend: str = "local",
         scheduler: str | None = None,
@@ -243,6 +247,7 @@ class Evolver:
             raise SettingsError(f"max_time must be a positive number of seconds, got {max_time!r}")
         self.max_time = None if max_time is None else float(max_time)
         self.max_params = None if max_params is None else _check_int("max_params", max_params, 1)
+        self.max_bytes = None if max_bytes is None else _check_int("max_bytes", max_bytes, 1)
         if holdout is not None and (
             isinstance(holdout, bool)
             or not isinstance(holdout, (int, float))
@@ -485,13 +490,14 @@ class Evolver:
         )
         if not genomes:
             raise SettingsError(
-                f"max_params={self.max_params} is below every random genome of this search space "
+                f"{self._within_budget} is below every random genome of this search space "
                 f"on {dataset.n_features} features: raise it or allow smaller layers"
             )
         return genomes
 
-    def _within_budget(self, genome: Genome) -> bool:
-        return self.max_params is None or genome.n_params() <= self.max_params
+    @property
+    def _within_budget(self) -> SizeBudget:
+        return SizeBudget(self.max_params, self.max_bytes)
 
     def _breeding(self, state: RunState, generation: int, deadline: float | None) -> Breed:
         """The ``breed`` callable the strategy gets for ``generation``."""

@@ -254,6 +254,13 @@ class Genome:
             total += kind.n_params(attrs, in_shape)
         return total
 
+    def n_macs(self) -> int:
+        """Multiply-adds of one sample's forward pass, computed from the graph alone."""
+        return sum(
+            self._kind(node)[0].macs(self._kind(node)[1], in_shape)
+            for node, (in_shape, _) in self.shapes().items()
+        )
+
     def layer(self, node: int) -> dict[str, Any]:
         """The declared attributes of one hidden layer (without its ``kind``)."""
         attrs = self.graph.nodes[node]
