@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from evosearch.nn.graph import Network, Workspace, iter_blocks, parse_architecture
-from evosearch.nn.optim import OPTIMIZERS
+from evosearch.nn.optim import LR_SCHEDULES, OPTIMIZERS
 from evosearch.nn.train import Settings, init_network, split, train
 
 __all__ = ["GraphNetClassifier", "GraphNetRegressor"]
@@ -58,6 +58,8 @@ class _BaseGraphNet(BaseEstimator):
         tol: float = 1e-4,
         random_state: int | np.random.Generator | None = None,
         initial_weights: Mapping[str, Array] | None = None,
+        lr_schedule: str = "constant",
+        clip_norm: float = 0.0,
     ) -> None:
         self.architecture = architecture
         self.optimizer = optimizer
@@ -72,6 +74,8 @@ class _BaseGraphNet(BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.initial_weights = initial_weights
+        self.lr_schedule = lr_schedule
+        self.clip_norm = clip_norm
 
     # ---- hooks -------------------------------------------------------------------------------
 
@@ -92,8 +96,13 @@ class _BaseGraphNet(BaseEstimator):
             raise ValueError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
             )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}"
+            )
         checks = [
             ("learning_rate", self.learning_rate, lambda v: v > 0, "> 0"),
+            ("clip_norm", self.clip_norm, lambda v: v >= 0, ">= 0"),
             ("l1", self.l1, lambda v: v >= 0, ">= 0"),
             ("l2", self.l2, lambda v: v >= 0, ">= 0"),
             ("tol", self.tol, lambda v: v >= 0, ">= 0"),
@@ -164,6 +173,8 @@ class _BaseGraphNet(BaseEstimator):
             validation_fraction=self.validation_fraction,
             patience=self.patience,
             tol=self.tol,
+            lr_schedule=self.lr_schedule,
+            clip_norm=float(self.clip_norm),
         )
         x_train, t_train, c_train, validation = split(settings, X, targets, class_index, rng)
         net, flat, grad_w, grad_b, grad, n_weights = init_network(steps, rng, self.initial_weights)
@@ -250,11 +261,13 @@ _PARAMS_DOC = """
     architecture : dict or None, default=None
         Layer graph ``{"layers": [...], "edges": [...]}`` (see :mod:`evosearch.nn.graph`);
         ``None`` is one hidden layer of 100 relu units. Validated at fit time (ValueError).
-    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad"}
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad", \
+"adadelta"}
         Update rule; momentum and nesterov use 0.9, adam/adamax betas (0.9, 0.999), rmsprop
-        rho 0.9, epsilon 1e-8.
+        rho 0.9, epsilon 1e-8; adadelta rho 0.9, epsilon 1e-6, its step times the learning
+        rate (PyTorch's form; 1.0 is the paper's rule).
     learning_rate : float, default=1e-3
-        Step size, constant during training.
+        Step size (at the start of training, see ``lr_schedule``).
     l1, l2 : float, default=0.0 and 1e-4
         Penalties ``l1 * |W|_1 + l2 / 2 * ||W||^2`` on weights (not biases), divided by the batch
         size in each step as scikit-learn does (so ``l2`` means MLPClassifier's ``alpha``).
@@ -293,6 +306,13 @@ _PARAMS_DOC = """
         random initialisation, and keys naming edges or nodes the architecture lacks are
         ignored. The arrays are not modified. Only the type is validated at fit time
         (ValueError if not a mapping).
+    lr_schedule : {"constant", "step", "cosine"}, default="constant"
+        The learning rate by epoch: constant; ``step`` divides it by 10 at half and again at
+        three quarters of ``max_epochs``; ``cosine`` anneals it from ``learning_rate`` towards 0
+        over ``max_epochs`` (:func:`evosearch.nn.optim.schedule_factor`).
+    clip_norm : float, default=0.0
+        When > 0, each step's gradient (of all parameters together, penalties included) is
+        scaled down to this Euclidean norm when it is longer; 0: no clipping.
 """
 
 _ATTRS_DOC = """

@@ -45,6 +45,7 @@ from evosearch.nn.layers import (
     get_layer_kind,
     register_layer_kind,
 )
+from evosearch.space._optional import OPTIONAL_TRAINING, value_of
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
@@ -352,16 +353,17 @@ class Genome:
                     raise InvalidGenomeError(
                         f"layer {node}: {key}={graph.nodes[node].get(key)!r} is outside the space"
                     )
-        if set(self.hyperparameters) != set(space.training_params):
+        # Optional genes that are off are left out (see evosearch.space._optional).
+        required = set(space.training_params) - set(OPTIONAL_TRAINING)
+        if not required <= set(self.hyperparameters) <= set(space.training_params):
             raise InvalidGenomeError(
                 f"hyperparameters {sorted(self.hyperparameters)} do not match the space's "
                 f"{sorted(space.training_params)}"
             )
         for key, param in space.training_params.items():
-            if not param.contains(self.hyperparameters[key]):
-                raise InvalidGenomeError(
-                    f"{key}={self.hyperparameters[key]!r} is outside the space"
-                )
+            value = value_of(self.hyperparameters, key)
+            if not param.contains(value):
+                raise InvalidGenomeError(f"{key}={value!r} is outside the space")
 
     # ------------------------------------------------------------------ identity
     def _labelled_graph(self) -> nx.DiGraph:

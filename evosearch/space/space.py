@@ -6,7 +6,8 @@ A search space file has four sections::
     description = "..."
     [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
     [layers.dense]   units, activation, dropout   (one section per layer kind used)
-    [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs
+    [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs,
+                     lr_schedule, clip_norm (optional genes, off unless searched)
 
 Each layer or training parameter is a list of choices (``units = [32, 64]``), a range table
 (``learning_rate = { low = 1e-4, high = 1e-1, log = true }``, ``integer = true`` for integers) or a
@@ -32,7 +33,8 @@ import numpy as np
 
 from evosearch.errors import SearchSpaceError
 from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerAttribute, get_layer_kind, layer_kinds
-from evosearch.nn.optim import OPTIMIZERS
+from evosearch.nn.optim import LR_SCHEDULES, OPTIMIZERS
+from evosearch.space._optional import OPTIONAL_TRAINING, unsearched, without_off
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,6 +155,8 @@ _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...
     "l2": (_NUMBER, 0.0, 100.0, ()),
     "batch_size": (_INTEGER, 1, 1_000_000, ()),
     "max_epochs": (_INTEGER, 1, 100_000, ()),
+    "lr_schedule": (_STRING, None, None, LR_SCHEDULES),
+    "clip_norm": (_NUMBER, 0.0, 1e6, ()),
 }
 _ARCHITECTURE_KEYS = ("min_layers", "max_layers", "initial_layers", "skip_connections")
 _TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", "training")
@@ -281,7 +285,8 @@ class SearchSpace:
         layers take a kind drawn uniformly among these (in this order).
     training_params : dict
         Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``,
-        ``batch_size``, ``max_epochs``) to its :class:`Choice` or :class:`Range`.
+        ``batch_size``, ``max_epochs``, ``lr_schedule``, ``clip_norm``) to its
+        :class:`Choice` or :class:`Range`.
     source : str
         Where the space came from, used in error messages.
 
@@ -290,8 +295,8 @@ class SearchSpace:
     >>> space = SearchSpace.load("mlp")
     >>> space.min_layers <= space.max_layers
     True
-    >>> sorted(space.training_params)
-    ['batch_size', 'l1', 'l2', 'learning_rate', 'max_epochs', 'optimizer']
+    >>> sorted(space.training_params)[:6]
+    ['batch_size', 'clip_norm', 'l1', 'l2', 'learning_rate', 'lr_schedule']
     """
 
     name: str
@@ -387,7 +392,11 @@ class SearchSpace:
                 kind: {k: p.to_toml_value() for k, p in params.items()}
                 for kind, params in self.layers.items()
             },
-            "training": {k: p.to_toml_value() for k, p in self.training_params.items()},
+            "training": {
+                k: p.to_toml_value()
+                for k, p in self.training_params.items()
+                if k not in unsearched(self.training_params)
+            },
         }
 
     def sample_layer(self, rng: np.random.Generator) -> dict[str, Value]:
@@ -401,8 +410,9 @@ class SearchSpace:
         return {"kind": kind, **{key: p.sample(rng) for key, p in self.layers[kind].items()}}
 
     def sample_training(self, rng: np.random.Generator) -> dict[str, Value]:
-        """Draw a full set of training hyperparameters."""
-        return {key: param.sample(rng) for key, param in self.training_params.items()}
+        """Draw a full set of training hyperparameters (optional genes that are off left out;
+        a parameter with one value draws no random number)."""
+        return without_off({key: param.sample(rng) for key, param in self.training_params.items()})
 
 
 def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, int], bool]:
@@ -470,10 +480,12 @@ def _parse_layers(source: str, table: Any) -> dict[str, dict[str, Param]]:
 
 
 _DEFAULT_TRAINING: dict[str, Any] = {
-    "optimizer": list(OPTIMIZERS),
+    # Not adadelta: spaces that leave the key out search what they searched before it existed.
+    "optimizer": [o for o in OPTIMIZERS if o != "adadelta"],
     "learning_rate": {"low": 1e-4, "high": 1e-1, "log": True},
     "l1": {"low": 1e-8, "high": 1e-3, "log": True},
     "l2": {"low": 1e-6, "high": 1e-1, "log": True},
     "batch_size": [32, 64, 128, 256],
     "max_epochs": [50, 100],
+    **OPTIONAL_TRAINING,
 }
