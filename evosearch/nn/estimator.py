@@ -20,8 +20,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from evosearch.nn._options import OPTIONS_DOC, check_options
+from evosearch.nn.compress import encode, is_compressed, prune_finetune_quantise
 from evosearch.nn.graph import Network, Workspace, iter_blocks, parse_architecture
-from evosearch.nn.optim import LR_SCHEDULES, OPTIMIZERS
+from evosearch.nn.optim import OPTIMIZERS
 from evosearch.nn.train import Settings, init_network, split, train
 
 __all__ = ["GraphNetClassifier", "GraphNetRegressor"]
@@ -60,6 +62,9 @@ class _BaseGraphNet(BaseEstimator):
         initial_weights: Mapping[str, Array] | None = None,
         lr_schedule: str = "constant",
         clip_norm: float = 0.0,
+        prune: float = 0.0,
+        precision: str = "float32",
+        finetune_epochs: int = 5,
     ) -> None:
         self.architecture = architecture
         self.optimizer = optimizer
@@ -74,8 +79,8 @@ class _BaseGraphNet(BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.initial_weights = initial_weights
-        self.lr_schedule = lr_schedule
-        self.clip_norm = clip_norm
+        self.lr_schedule, self.clip_norm = lr_schedule, clip_norm
+        self.prune, self.precision, self.finetune_epochs = prune, precision, finetune_epochs
 
     # ---- hooks -------------------------------------------------------------------------------
 
@@ -96,13 +101,9 @@ class _BaseGraphNet(BaseEstimator):
             raise ValueError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
             )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}"
-            )
+        check_options(self)
         checks = [
             ("learning_rate", self.learning_rate, lambda v: v > 0, "> 0"),
-            ("clip_norm", self.clip_norm, lambda v: v >= 0, ">= 0"),
             ("l1", self.l1, lambda v: v >= 0, ">= 0"),
             ("l2", self.l2, lambda v: v >= 0, ">= 0"),
             ("tol", self.tol, lambda v: v >= 0, ">= 0"),
@@ -187,6 +188,10 @@ class _BaseGraphNet(BaseEstimator):
             losses, scores, val_losses, best = train(settings, self._loss_and_delta, net,
                 flat, grad, grad_w, grad_b, n_weights, x_train, t_train, c_train, validation,
                 rng)  # fmt: skip
+            if is_compressed(self.prune, self.precision):
+                losses = losses + prune_finetune_quantise(settings, self._loss_and_delta, net,
+                    flat, grad, grad_w, grad_b, n_weights, (x_train, t_train, c_train), rng,
+                    self.prune, self.precision, self.finetune_epochs)[1]  # fmt: skip
 
         # Fitted attributes are set only once training succeeded.
         self.loss_curve_ = losses
@@ -202,6 +207,12 @@ class _BaseGraphNet(BaseEstimator):
         self.coefs_ = {s.node_id: w for s, w in zip(steps, net.weights, strict=True)}
         self.intercepts_ = {s.node_id: b for s, b in zip(steps, net.biases, strict=True)}
         return self
+
+    def payload(self) -> bytes:
+        """The fitted weights as the payload an export writes (:mod:`evosearch.nn.compress`)."""
+        check_is_fitted(self)
+        weights, biases = self.coefs_.values(), self.intercepts_.values()
+        return encode(list(weights), list(biases), float(self.prune), self.precision)
 
     def weight_blocks(self) -> dict[str, Array]:
         """Copies of the fitted weights, split per edge, in the ``initial_weights`` format.
@@ -306,14 +317,8 @@ _PARAMS_DOC = """
         random initialisation, and keys naming edges or nodes the architecture lacks are
         ignored. The arrays are not modified. Only the type is validated at fit time
         (ValueError if not a mapping).
-    lr_schedule : {"constant", "step", "cosine"}, default="constant"
-        The learning rate by epoch: constant; ``step`` divides it by 10 at half and again at
-        three quarters of ``max_epochs``; ``cosine`` anneals it from ``learning_rate`` towards 0
-        over ``max_epochs`` (:func:`evosearch.nn.optim.schedule_factor`).
-    clip_norm : float, default=0.0
-        When > 0, each step's gradient (of all parameters together, penalties included) is
-        scaled down to this Euclidean norm when it is longer; 0: no clipping.
 """
+
 
 _ATTRS_DOC = """
     n_features_in_ : int
@@ -347,6 +352,7 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
     with cross-entropy.
 """
         + _PARAMS_DOC
+        + OPTIONS_DOC
         + """
     Attributes
     ----------
@@ -442,6 +448,7 @@ class GraphNetRegressor(MultiOutputMixin, RegressorMixin, _BaseGraphNet):
     A 1-D ``y`` gives 1-D predictions.
 """
         + _PARAMS_DOC
+        + OPTIONS_DOC
         + """
     Attributes
     ----------

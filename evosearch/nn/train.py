@@ -150,8 +150,12 @@ def train(
     c_train: Array | None,
     validation: tuple[Array, Array, Array | None] | None,
     rng: np.random.Generator,
+    mask: Array | None = None,
 ) -> tuple[list[float], list[float] | None, list[float] | None, float | None]:
     """Run the epochs; return the loss curve, validation scores and losses, best score.
+
+    ``mask`` (float32, one per weight): multiplied into the weights after every step, so pruned
+    weights stay 0 while the rest fine-tune (:mod:`evosearch.nn.compress`).
 
     Raises
     ------
@@ -228,6 +232,8 @@ def train(
                 if settings.clip_norm > 0.0:
                     clip_by_norm(grad, settings.clip_norm)
                 optimizer.step(flat, grad)
+                if mask is not None:
+                    w_flat *= mask
             losses.append(total / n)
 
             if val_ws is not None:

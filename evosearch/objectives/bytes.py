@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evosearch.nn.compress import is_compressed, payload_bytes
 from evosearch.objectives._scale import check_reference, log_size
 from evosearch.objectives.base import Objective, TrainedResult, register_objective
 
@@ -22,14 +23,23 @@ DEFAULT_BYTE_REFERENCE = 4e7
 
 
 def model_bytes(genome: Genome) -> int:
-    """Bytes of ``genome``'s weight payload: 4 per parameter (float32 values)."""
-    return BYTES_PER_PARAMETER * genome.n_params()
+    """Bytes of ``genome``'s weight payload as an export writes it: 4 per parameter (float32
+    values), or with compression genes (``prune``, ``precision``) the compressed payload's
+    exact size (:func:`evosearch.nn.compress.payload_bytes`)."""
+    prune = float(genome.hyperparameters.get("prune", 0.0))
+    precision = str(genome.hyperparameters.get("precision", "float32"))
+    if not is_compressed(prune, precision):
+        return BYTES_PER_PARAMETER * genome.n_params()
+    return payload_bytes(genome.parameter_shapes(), prune, precision)
 
 
 class Bytes(Objective):
     """Size of the weight payload in bytes, minimised; known before training.
 
-    An uncompressed model stores every parameter as a float32: 4 bytes per parameter.
+    An uncompressed model stores every parameter as a float32: 4 bytes per parameter. With the
+    compression genes of a ``[compression]`` section it is the exact size of the compressed
+    payload (kept values, per-channel scales, sparsity pattern, biases) that ``export`` writes
+    to ``weights.bin``: see :mod:`evosearch.nn.compress`.
 
     Normalised on a log scale: ``clip(1 - log10(max(b, 1)) / log10(reference), 0, 1)``.
 

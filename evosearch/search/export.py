@@ -1,8 +1,10 @@
 """Refit an archive member on all the data and write it out as a standalone model.
 
 An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, standardisation
-included, so it takes raw features as the user gave them), ``genome.json`` (the genome) and
-``model.json`` (where it came from and how well it cross-validated)::
+included, so it takes raw features as the user gave them), ``genome.json`` (the genome),
+``weights.bin`` (the network's weights as a compact payload, compressed where the genome has
+compression genes: :func:`evosearch.nn.compress.decode` reads it back; its size is the
+``bytes`` objective) and ``model.json`` (where it came from and how well it cross-validated)::
 
     import joblib
     model = joblib.load("exported/model.joblib")
@@ -86,6 +88,9 @@ def export_member(
     model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / "model.joblib")
+    # The weights as the bytes objective counts them (compressed where the genome says so).
+    payload = model[-1].payload()
+    (out / "weights.bin").write_bytes(payload)
     atomic_write_json(out / "genome.json", genome.to_json())
     values = ParetoArchive.from_dict(record.archive).named(entry) if record.archive else {}
     metadata = {
@@ -98,6 +103,7 @@ def export_member(
         "scoring": settings.get("scoring"),
         "fold_scores": entry.fold_scores,
         "n_params": int(values.get("params", genome.n_params())),
+        "payload_bytes": len(payload),
         "objectives": values,
         "architecture": genome.describe(),
         "features": dataset.feature_names,

@@ -45,7 +45,7 @@ from evosearch.nn.layers import (
     get_layer_kind,
     register_layer_kind,
 )
-from evosearch.space._optional import OPTIONAL_TRAINING, value_of
+from evosearch.space._training import OPTIONAL_TRAINING, value_of
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
@@ -255,6 +255,13 @@ class Genome:
             total += kind.n_params(attrs, in_shape)
         return total
 
+    def parameter_shapes(self) -> list[tuple[Shape, Shape]]:
+        """``(weights, biases)`` array shapes of every layer, from the graph alone."""
+        return [
+            self._kind(node)[0].parameter_shapes(self._kind(node)[1], in_shape)
+            for node, (in_shape, _) in self.shapes().items()
+        ]
+
     def n_macs(self) -> int:
         """Multiply-adds of one sample's forward pass, computed from the graph alone."""
         return sum(
@@ -294,7 +301,10 @@ class Genome:
         skips = len(self.jump_edges())
         skip_text = f" +{skips} skip" + ("s" if skips != 1 else "") if skips else ""
         hp = self.hyperparameters
-        return f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"
+        text = f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"
+        if "prune" in hp or "precision" in hp:  # compression genes that are on
+            text += f" | prune {hp.get('prune', 0.0):g} {hp.get('precision', 'float32')}"
+        return text
 
     # ------------------------------------------------------------------ invariants
     def validate(self, space: SearchSpace | None = None) -> None:
@@ -353,7 +363,7 @@ class Genome:
                     raise InvalidGenomeError(
                         f"layer {node}: {key}={graph.nodes[node].get(key)!r} is outside the space"
                     )
-        # Optional genes that are off are left out (see evosearch.space._optional).
+        # Optional genes that are off are left out (see evosearch.space._training).
         required = set(space.training_params) - set(OPTIONAL_TRAINING)
         if not required <= set(self.hyperparameters) <= set(space.training_params):
             raise InvalidGenomeError(

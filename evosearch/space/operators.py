@@ -21,7 +21,7 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
-from evosearch.space._optional import OPTIONAL_TRAINING, unsearched, value_of, without_off
+from evosearch.space._training import OPTIONAL_TRAINING, unsearched, value_of, without_off
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.space import SearchSpace
 
