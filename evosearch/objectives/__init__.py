@@ -3,7 +3,8 @@
 The built-in objectives are ``score`` (mean CV score, maximised: accuracy or R² by default, or
 any scikit-learn scorer, see :mod:`evosearch.objectives.score`) and ``params`` (parameter
 count, minimised, known before training), ``bytes`` (weight payload size) and ``flops`` (FLOPs
-of one prediction), both minimised and known before training. A new objective subclasses
+of one prediction) and ``latency`` (one row's prediction time from the run's calibrated cost
+model), minimised and known before training. A new objective subclasses
 :class:`Objective` and calls :func:`register_objective`; the search, the archive, the tables and
 the contract suite (:mod:`evosearch.testing.objectives`) then take it by name.
 """
@@ -22,6 +23,7 @@ from evosearch.objectives.base import (
 )
 from evosearch.objectives.bytes import BYTES_PER_PARAMETER, Bytes, model_bytes
 from evosearch.objectives.flops import Flops
+from evosearch.objectives.latency import Latency
 from evosearch.objectives.params import DEFAULT_PARAM_REFERENCE, Params
 from evosearch.objectives.score import (
     Score,
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_PARAM_REFERENCE",
     "Bytes",
     "Flops",
+    "Latency",
     "Objective",
     "Params",
     "Score",

@@ -80,6 +80,7 @@ def prepare_resume(
     evolver.out = Path(path)
     dataset = evolver._search_part(load_run_dataset(record, X, y))
     evolver._check_folds(dataset)
+    evolver._recorded_latency = info.get("latency_model")  # never measured again: exact resume
     evolver._check_scoring(dataset)
     try:
         evolver._seed_genomes = [Genome.from_json(g) for g in info.get("initial_population", [])]

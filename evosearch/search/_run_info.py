@@ -75,6 +75,8 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if hasattr(evolver, "latency_model_"):  # the cost model the latency objective estimates with
+        info["latency_model"] = evolver.latency_model_.to_dict()
     if evolver.max_bytes is not None:  # only then: default runs keep run.json as before
         info["settings"]["max_bytes"] = evolver.max_bytes
     if evolver.scoring is not None:

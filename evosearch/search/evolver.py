@@ -31,14 +31,7 @@ from evosearch.evaluation import (
     check_limits,
     fold_score,
 )
-from evosearch.objectives import (
-    DEFAULT_OBJECTIVES,
-    Scoring,
-    check_scoring,
-    resolve_objectives,
-    scoring_name,
-    with_scoring,
-)
+from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring, resolve_objectives, scoring_name
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
@@ -52,6 +45,7 @@ from evosearch.search._checkpoint import (
 )
 from evosearch.search._holdout import score_holdout, split_holdout
 from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search._objectives import prepare_objectives
 from evosearch.search._run_info import run_info
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.export import refit
@@ -187,6 +181,10 @@ class Evolver:
     >>> len(evolver.history_)
     2
     """
+
+    # With a latency objective: its cost model (run.json's on resume; see _objectives.py).
+    _recorded_latency: dict[str, Any] | None = None
+    latency_model_: Any
 
     def __init__(
         self,
@@ -543,9 +541,8 @@ class Evolver:
         return search
 
     def _check_scoring(self, dataset: Dataset) -> None:
-        """Check ``scoring`` against the data; score the ``score`` objective with it."""
-        check_scoring(self.scoring, dataset.task, dataset.X, dataset.y)
-        self.objective_set = with_scoring(self.objective_set, scoring_name(self.scoring))
+        """Check ``scoring``; set the objectives' scorer and latency model (see the module)."""
+        prepare_objectives(self, dataset, getattr(self, "_recorded_latency", None))
 
     def _check_folds(self, dataset: Dataset) -> None:
         if dataset.task == "classification":

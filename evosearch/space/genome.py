@@ -262,6 +262,15 @@ class Genome:
             for node, (in_shape, _) in self.shapes().items()
         ]
 
+    def layer_costs(self) -> list[tuple[str, int, int]]:
+        """``(kind, multiply-adds, output values)`` of every layer (the output layer is a
+        ``dense`` one), from the graph alone: what a latency model estimates from."""
+        costs = []
+        for node, (in_shape, out_shape) in self.shapes().items():
+            kind, attrs = self._kind(node)
+            costs.append((kind.name, kind.macs(attrs, in_shape), math.prod(out_shape)))
+        return costs
+
     def n_macs(self) -> int:
         """Multiply-adds of one sample's forward pass, computed from the graph alone."""
         return sum(
