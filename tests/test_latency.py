@@ -56,3 +56,33 @@ def test_a_run_records_its_model_and_resume_reuses_it(tmp_path, monkeypatch) -> 
     assert resumed.latency_model_ == FIXED
     for entry in resumed.archive_.members:
         assert entry.objectives[2] == Latency(FIXED).value(Genome.from_json(entry.genome))
+
+
+@pytest.mark.slow
+def test_a_three_objective_run_resumes_exactly_and_exports(tmp_path, monkeypatch) -> None:
+    """score, bytes, latency on a compressed space: resume after generation 1 reaches the
+    uninterrupted run's archive and history; show, report and export work."""
+    from evosearch.cli.main import main
+    from evosearch.testing._tiny import TINY_TOML
+
+    path = tmp_path / "compressed.toml"
+    path.write_text(TINY_TOML + '\n[compression]\nprecision = ["float32", "int8"]\n', "utf-8")
+    X, y = iris()
+    monkeypatch.setattr(latency_module, "calibrate", lambda: FIXED)
+    objectives = ("score", "bytes", "latency")
+    common = {"population_size": 4, "n_jobs": 1, "cv": 2, "objectives": objectives}
+    whole = Evolver(path, generations=3, out=tmp_path / "whole", **common).fit(X, y)
+    Evolver(path, generations=1, out=tmp_path / "part", **common).fit(X, y)
+    resumed = Evolver.resume(tmp_path / "part", X=X, y=y, generations=3)
+    assert resumed.archive_.to_dict() == whole.archive_.to_dict()
+    assert [r.hypervolume for r in resumed.history_] == [r.hypervolume for r in whole.history_]
+    assert main(["show", str(tmp_path / "whole")]) == 0
+    assert main(["report", str(tmp_path / "whole")]) == 0
+    assert (tmp_path / "whole" / "report" / "objectives.png").is_file()
+    from evosearch.runs import load_run, load_run_dataset
+    from evosearch.search.export import export_member
+
+    record = load_run(tmp_path / "whole")
+    metadata = export_member(record, load_run_dataset(record, X, y), None, tmp_path / "model")
+    assert metadata["payload_bytes"] == metadata["objectives"]["bytes"]
+    assert set(metadata["objectives"]) == set(objectives)

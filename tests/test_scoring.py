@@ -133,3 +133,30 @@ def test_cli_evolve_with_a_scorer(tmp_path) -> None:
     )
     assert good.returncode == 0, good.stderr
     assert "best balanced_accuracy 0." in good.stdout
+
+
+SCORERS_BY_DATA = [
+    ("iris", "balanced_accuracy"),
+    ("iris", "f1_macro"),
+    ("wine", "roc_auc_ovr"),
+    ("wine", "neg_log_loss"),
+    ("breast_cancer", "roc_auc"),
+    ("breast_cancer", "f1"),
+    ("diabetes", "r2"),
+    ("diabetes", "neg_root_mean_squared_error"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("data", "scoring"), SCORERS_BY_DATA)
+def test_each_scorer_runs_on_a_bundled_dataset(tmp_path, data, scoring) -> None:
+    from evosearch.data import load_dataset
+
+    dataset = load_dataset(data, n_splits=2)
+    evolver = Evolver(tiny_space(tmp_path), **TINY, scoring=scoring).fit_dataset(dataset)
+    assert len(evolver.archive_) >= 1
+    best = evolver.archive_.best(0).objectives[0]
+    assert math.isfinite(best)
+    if scoring.startswith("neg_"):
+        assert best <= 0
+    assert 0 <= evolver.archive_.hypervolume() <= 1
