@@ -133,6 +133,12 @@ def test_cli_evolve_with_a_scorer(tmp_path) -> None:
     )
     assert good.returncode == 0, good.stderr
     assert "best balanced_accuracy 0." in good.stdout
+    # Generation 0 (no inherited weights) re-evaluates to its recorded scores with the scorer.
+    again = evosearch(
+        "replay", "good", "--generation", "0", "--evaluate", "--n-jobs", "1", cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr
+    assert "4 of 4 members reproduce their recorded score exactly" in again.stdout
 
 
 SCORERS_BY_DATA = [

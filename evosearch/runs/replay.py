@@ -63,6 +63,11 @@ def reevaluate(
 ) -> list[EvaluationResult]:
     """Cross-validate ``members`` again exactly as the run did (same folds, seeds, limits)."""
     settings = record.info["settings"]
+    if settings.get("scoring_callable"):
+        raise SettingsError(
+            f"run {record.path} was scored by the callable {settings['scoring']!r}: re-evaluate "
+            "it in Python with an Evaluator(scoring=...) of that scorer"
+        )
     evaluator = Evaluator(
         dataset.X,
         dataset.y,
@@ -72,5 +77,6 @@ def reevaluate(
         seed=settings["random_state"],
         eval_timeout=settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
         max_memory=settings.get("max_memory"),
+        scoring=settings.get("scoring"),
     )
     return evaluator.evaluate([m.trained for m in members])
