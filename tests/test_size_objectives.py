@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from evosearch import Evolver
+from evosearch.errors import SettingsError
 from evosearch.objectives import Bytes, Flops, get_objective
 from evosearch.search import ArchiveEntry, ParetoArchive
 from evosearch.space import Genome, InnovationCounter
@@ -71,7 +72,11 @@ def test_max_bytes_screens_before_training_and_a_three_objective_run_plots_each_
     figure = plot_objective_pairs(out)
     gids = {artist.get_gid() for ax in figure.axes for artist in ax.collections}
     assert gids == {"pair-0-1", "pair-0-2", "pair-1-2"}
-    with pytest.raises(Exception, match="max_bytes=8 is below every random genome"):
+    unchecked = Evolver(tiny_space(tmp_path), max_bytes=0)
+    assert unchecked.max_bytes == 0  # stored as given, checked when fit runs
+    with pytest.raises(SettingsError, match="max_bytes must be an integer >= 1"):
+        unchecked.fit(X, y)
+    with pytest.raises(SettingsError, match="max_bytes=8 is below every random genome"):
         Evolver(tiny_space(tmp_path), population_size=4, generations=1, n_jobs=1, max_bytes=8).fit(
             X, y
         )

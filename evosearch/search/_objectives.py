@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from evosearch.data import Dataset
-from evosearch.errors import RunFolderError
+from evosearch.errors import RunFolderError, SettingsError
 from evosearch.objectives import Latency, check_scoring, scoring_name, with_scoring
 
 if TYPE_CHECKING:
@@ -17,11 +19,17 @@ __all__ = ["prepare_objectives"]
 def prepare_objectives(
     evolver: Evolver, dataset: Dataset, latency_model: dict[str, Any] | None = None
 ) -> None:
-    """Check ``evolver.scoring`` against the data and set ``evolver.objective_set``'s score
-    scorer; with a ``latency`` objective, calibrate its cost model on this machine (or read
-    ``latency_model``, the one run.json recorded) into ``evolver.latency_model_``."""
+    """Check ``evolver.max_bytes`` and ``evolver.scoring`` (against the data) and set
+    ``evolver.objective_set``'s score scorer; with a ``latency`` objective, calibrate its cost
+    model on this machine (or read ``latency_model``, the one run.json recorded) into
+    ``evolver.latency_model_``."""
     from evosearch.nn.latency import LatencyModel, calibrate
 
+    budget = evolver.max_bytes
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1
+    ):
+        raise SettingsError(f"max_bytes must be an integer >= 1, got {budget!r}")
     check_scoring(evolver.scoring, dataset.task, dataset.X, dataset.y)
     objectives = with_scoring(evolver.objective_set, scoring_name(evolver.scoring))
     if any(isinstance(o, Latency) for o in objectives):

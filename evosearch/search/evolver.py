@@ -245,7 +245,7 @@ class Evolver:
             raise SettingsError(f"max_time must be a positive number of seconds, got {max_time!r}")
         self.max_time = None if max_time is None else float(max_time)
         self.max_params = None if max_params is None else _check_int("max_params", max_params, 1)
-        self.max_bytes = None if max_bytes is None else _check_int("max_bytes", max_bytes, 1)
+        self.max_bytes = max_bytes  # checked when fit runs (search/_objectives.py)
         if holdout is not None and (
             isinstance(holdout, bool)
             or not isinstance(holdout, (int, float))
