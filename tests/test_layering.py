@@ -31,7 +31,7 @@ ORDER = [
 LEVEL = {name: level for level, names in enumerate(ORDER) for name in names}
 MAX_LINES = 500
 #: Modules allowed past it, with the reason stated in their docstring.
-LONGER = {"search/evolver.py": 600}  # the Evolver's public docstrings are half of it
+LONGER = {"search/evolver.py": 625}  # the Evolver's public docstrings are half of it
 
 
 def subsystem(path: Path) -> str:

@@ -220,6 +220,7 @@ LEARNING_RATES = {
     "adamax": 0.02,
     "rmsprop": 0.005,
     "adagrad": 0.1,
+    "adadelta": 1.0,  # the paper's rule
 }
 
 

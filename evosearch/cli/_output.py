@@ -24,8 +24,9 @@ def make_console() -> Console:
 
 def summary(console: Console, archive: ParetoArchive, task: str, seconds: float, out: Path) -> None:
     from evosearch.cli.console import archive_table, best_line
+    from evosearch.objectives import scoring_label
 
-    score_name = "accuracy" if task == "classification" else "R²"
+    score_name = scoring_label(task, archive.scoring)
     console.print(archive_table(archive, score_name))
     console.print(
         f"{best_line(archive, score_name)}; "
@@ -46,8 +47,11 @@ def deadline_note(console: Console, evolver: Evolver, folder: Path) -> None:
 
 
 def score_name(record: RunRecord) -> str:
-    """What the score objective is called for the run's task."""
-    return "accuracy" if record.info["dataset"]["task"] == "classification" else "R²"
+    """What the score objective is called in the run: its scorer, else accuracy / R²."""
+    from evosearch.objectives import scoring_label
+
+    info = record.info
+    return scoring_label(info["dataset"]["task"], info["settings"].get("scoring"))
 
 
 def data_notes(dataset: Any, scoring: str | None = None) -> list[str]:

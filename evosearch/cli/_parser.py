@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="size budget: genomes with more parameters are never trained",
     )
     evolve.add_argument(
+        "--max-bytes",
+        type=_count(1),
+        metavar="N",
+        help="size budget on the weight payload (objective bytes): larger genomes never train",
+    )
+    evolve.add_argument(
         "--holdout",
         type=_fraction,
         metavar="FRACTION",
@@ -234,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="score,params",
         metavar="NAMES",
         help="comma-separated objectives, 'score' first (default: score,params)",
+    )
+    evolve.add_argument(
+        "--scoring",
+        metavar="NAME",
+        help="what 'score' is: a scikit-learn scorer name (balanced_accuracy, f1_macro, "
+        "roc_auc_ovr, neg_log_loss, r2, neg_root_mean_squared_error, ...; default: accuracy / R²)",
     )
     _add_backend_options(evolve, resume=False)
 

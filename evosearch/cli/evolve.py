@@ -46,11 +46,13 @@ def run(args: argparse.Namespace) -> int:
         max_time=args.max_time,
         max_memory=args.max_memory,
         max_params=args.max_params,
+        max_bytes=args.max_bytes,
         holdout=args.holdout,
         strategy=args.strategy,
         halving=args.halving,
         inherit_weights=args.inherit_weights,
         objectives=tuple(name.strip() for name in args.objectives.split(",")),
+        scoring=args.scoring,
         backend=args.backend,
         scheduler=args.scheduler,
     )

@@ -109,6 +109,7 @@ def _continue(
         inherit_weights=settings.get("inherit_weights", False),
         # Older run folders name "params" "n_params", an alias.
         objectives=[o["name"] for o in record.info["objectives"]],
+        scoring=None if settings.get("scoring_callable") else settings.get("scoring"),
     )
     console.print(
         f"continuing from generation {args.generation} of {record.path} into {args.continue_to}",

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
         f"{dataset['n_features']} features)\n"
         f"  genome    {settings['genome']} (search space '{info['search_space']['name']}')\n"
         f"  settings  population {settings['population_size']}, {settings['cv']}-fold CV, "
-        f"seed {settings['random_state']}, crossover rate {settings['crossover_rate']}",
+        f"seed {settings['random_state']}, crossover rate {settings['crossover_rate']}"
+        + (f", scoring {settings['scoring']}" if settings.get("scoring") else ""),
         markup=False,
     )
     if dataset.get("columns"):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     )
     from evosearch.evaluation.evaluator import Evaluator, make_folds
     from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
-    from evosearch.evaluation.tasks import FitHook, build_estimator, task_seed
+    from evosearch.evaluation.tasks import FitHook, build_estimator, fold_score, task_seed
 
 __all__ = [
     "DEFAULT_EVAL_TIMEOUT",
@@ -40,6 +40,7 @@ __all__ = [
     "build_estimator",
     "check_backend",
     "check_limits",
+    "fold_score",
     "get_backend",
     "make_folds",
     "register_backend",
@@ -63,6 +64,7 @@ __getattr__, __dir__ = lazy_exports(
         "build_estimator": "tasks",
         "check_backend": "backends",
         "check_limits": "_checks",
+        "fold_score": "tasks",
         "get_backend": "backends",
         "make_folds": "evaluator",
         "register_backend": "backends",

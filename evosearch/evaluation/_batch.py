@@ -109,15 +109,19 @@ def _combine(
     n_folds: int,
     wanted: list[int] | None = None,
     keep_weights: bool = False,
+    floor: float = FAILURE_SCORE,
 ) -> EvaluationResult:
-    """One result from fold outcomes: of every fold (``wanted`` None) or of ``wanted``."""
+    """One result from fold outcomes: of every fold (``wanted`` None) or of ``wanted``.
+
+    A valid mean is clipped to at least ``floor`` (``-inf`` with a scorer: no clipping).
+    """
     chosen = range(n_folds) if wanted is None else wanted
     # A failure is final: it decides every result of the genome, and the folds it kept
     # from training count as skipped (0 epochs).
     errors = [outcomes[f].error for f in sorted(outcomes) if outcomes[f].error is not None]
     ordered = [outcomes[fold] if fold in outcomes else _failed(0.0, None) for fold in chosen]
     fold_scores = [] if errors else [outcome.score for outcome in ordered]
-    score = max(float(np.mean(fold_scores)), FAILURE_SCORE) if fold_scores else FAILURE_SCORE
+    score = max(float(np.mean(fold_scores)), floor) if fold_scores else FAILURE_SCORE
     peaks = [outcome.peak_mb for outcome in ordered if outcome.peak_mb is not None]
     fold_weights: list[FoldWeights | None] | None = None
     if keep_weights:

@@ -24,6 +24,7 @@ inheritance); see :class:`Evaluator`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -35,8 +36,9 @@ from evosearch.evaluation._batch import _Batch, _combine
 from evosearch.evaluation._checks import _check_folds, _check_initial_weights, check_limits
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, check_backend, get_backend
-from evosearch.evaluation.result import EvaluationResult
+from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
 from evosearch.evaluation.tasks import FitHook, _Context, _Outcome
+from evosearch.objectives import Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.space import Genome
 
@@ -114,6 +116,10 @@ class Evaluator:
         Group labels: a group's rows are all in the same fold.
     sample_weight : ndarray of shape (n_samples,), optional
         Row weights, used in each fold's loss and score.
+    scoring : str or callable, optional
+        What each test fold is scored with: a scikit-learn scorer name or callable
+        (``scorer(estimator, X, y)``); None: accuracy / R², the mean clipped to at least
+        :data:`FAILURE_SCORE` (a scorer's mean is not clipped). Must pickle for workers.
 
     Attributes
     ----------
@@ -172,6 +178,7 @@ class Evaluator:
         profile: DataProfile | None = None,
         groups: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        scoring: Scoring = None,
     ) -> None:
         table = profile is not None and profile.columns is not None
         self.X: Any = X if table else np.ascontiguousarray(X, dtype=np.float32)
@@ -186,6 +193,9 @@ class Evaluator:
             eval_timeout, max_memory, fit_hook
         )
         self.backend, self.scheduler = check_backend(backend, scheduler)
+        self.scoring = scoring
+        # Accuracy / R² means are clipped to the failure score as always; a scorer's are not.
+        self._floor = FAILURE_SCORE if scoring is None else -math.inf
         self.folds = make_folds(self.X, self.y, task, cv, seed, groups)
         self._cache: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
         self._replay = _ReplayStore()
@@ -223,6 +233,7 @@ class Evaluator:
                 max_memory=self.max_memory,
                 profile=self.profile,
                 sample_weight=self.sample_weight,
+                scoring=self.scoring,
             )
         return self._context
 
@@ -399,7 +410,7 @@ class Evaluator:
                     on_result(genome, result)
             else:  # nothing new to train for this partial request
                 results[index] = _combine(
-                    genome, genome_hash, stored, len(self.folds), wanted, keep_weights
+                    genome, genome_hash, stored, len(self.folds), wanted, keep_weights, self._floor
                 )
                 self.cache_hits += 1
 
@@ -442,7 +453,9 @@ class Evaluator:
         keep_weights: bool,
     ) -> EvaluationResult:
         """The result of a genome whose asked-for folds are all done; counted and kept."""
-        result = _combine(genome, genome_hash, outcomes, len(self.folds), wanted, keep_weights)
+        result = _combine(
+            genome, genome_hash, outcomes, len(self.folds), wanted, keep_weights, self._floor
+        )
         if wanted is None:
             self.evaluations += 1
             self.remember(genome, result)

@@ -24,8 +24,8 @@ class EvaluationResult:
     genome_hash : str
         The genome's canonical hash.
     fold_scores : list of float
-        Accuracy (classification) or R² (regression) on each test fold (each fold of ``folds``
-        for a partial result); empty on failure.
+        Accuracy (classification) or R² (regression), or the run's scorer's score, on each
+        test fold (each fold of ``folds`` for a partial result); empty on failure.
     score : float
         Mean of ``fold_scores`` clipped to at least :data:`FAILURE_SCORE`, or
         :data:`FAILURE_SCORE` when the evaluation failed.

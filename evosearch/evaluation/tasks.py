@@ -23,10 +23,11 @@ from evosearch.data import take_rows
 from evosearch.evaluation._memory import _address_space_limit, _MemoryProbe
 from evosearch.evaluation.result import FAILURE_SCORE
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.objectives import Scoring, get_scorer
 from evosearch.preprocess import DataProfile, build_preprocessor, gene_values
 from evosearch.space import Genome
 
-__all__ = ["FitHook", "FoldWeights", "build_estimator", "task_seed"]
+__all__ = ["FitHook", "FoldWeights", "build_estimator", "fold_score", "task_seed"]
 
 #: ``fit_hook(genome_hash, fold)``: called in the worker right before a fold is trained.
 FitHook = Callable[[str, int], None]
@@ -79,6 +80,22 @@ def build_estimator(
     return Pipeline([("prep", build_preprocessor(profile, genome.preprocessing)), ("net", net)])
 
 
+def fold_score(
+    model: Pipeline,
+    X: Any,
+    y: np.ndarray,
+    scoring: Scoring = None,
+    sample_weight: np.ndarray | None = None,
+) -> float:
+    """``model``'s score on ``X, y``: its own ``score`` (accuracy / R²), or ``scoring``'s;
+    weighted by ``sample_weight`` where given."""
+    scorer = get_scorer(scoring)
+    weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
+    if scorer is None:
+        return float(model.score(X, y, **weighted))
+    return float(scorer(model, X, y, **weighted))
+
+
 def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
     """Seed of one fold's training: a function of run seed, genome and fold only."""
     sequence = np.random.SeedSequence([int(run_seed), int(genome_hash, 16), int(fold)])
@@ -118,6 +135,8 @@ class _Context:
     max_memory: float | None
     profile: DataProfile | None = None
     sample_weight: np.ndarray | None = None
+    # None: the estimator's own score (accuracy / R²); else a scorer name or callable.
+    scoring: Scoring = None
 
 
 def _one_line(text: str) -> str:
@@ -133,13 +152,12 @@ def fit_and_score(model: Pipeline, context: _Context, train: np.ndarray, test: n
     """Fit ``model`` on the ``train`` rows and score it on the ``test`` rows (sample weights,
     where the data has them, in the loss and the score)."""
     rows_weight = context.sample_weight
+    X_train, X_test = take_rows(context.X, train), take_rows(context.X, test)
     if rows_weight is None:
-        model.fit(take_rows(context.X, train), context.y[train])
-        return float(model.score(take_rows(context.X, test), context.y[test]))
-    model.fit(take_rows(context.X, train), context.y[train], net__sample_weight=rows_weight[train])
-    return float(
-        model.score(take_rows(context.X, test), context.y[test], sample_weight=rows_weight[test])
-    )
+        model.fit(X_train, context.y[train])
+        return fold_score(model, X_test, context.y[test], context.scoring)
+    model.fit(X_train, context.y[train], net__sample_weight=rows_weight[train])
+    return fold_score(model, X_test, context.y[test], context.scoring, rows_weight[test])
 
 
 def _fit_fold(

@@ -1,8 +1,8 @@
 """Neural networks in numpy: layer kinds, the layer-graph network and its estimators.
 
 ``layers/`` holds the layer-kind contract, the kinds and their registry; ``graph`` the execution
-plan of a layer DAG; ``optim`` the optimisers; ``train`` the training loop; ``estimator`` the
-scikit-learn estimators.
+plan of a layer DAG; ``optim`` the optimisers; ``train`` the training loop; ``compress``
+pruning, quantisation and the weight payload; ``estimator`` the scikit-learn estimators.
 """
 
 from __future__ import annotations

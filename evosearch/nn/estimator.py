@@ -8,7 +8,6 @@ more to pay off.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -20,8 +19,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from evosearch.nn._options import OPTIONS_DOC, check_params
+from evosearch.nn.compress import encode, is_compressed, prune_finetune_quantise
 from evosearch.nn.graph import Network, Workspace, iter_blocks, parse_architecture
-from evosearch.nn.optim import OPTIMIZERS
 from evosearch.nn.train import Settings, init_network, loss_weights, split, train
 
 __all__ = ["GraphNetClassifier", "GraphNetRegressor"]
@@ -60,6 +60,11 @@ class _BaseGraphNet(BaseEstimator):
         random_state: int | np.random.Generator | None = None,
         initial_weights: Mapping[str, Array] | None = None,
         class_weight: str | Mapping[Any, float] | None = None,
+        lr_schedule: str = "constant",
+        clip_norm: float = 0.0,
+        prune: float = 0.0,
+        precision: str = "float32",
+        finetune_epochs: int = 5,
     ) -> None:
         self.architecture = architecture
         self.optimizer = optimizer
@@ -75,6 +80,8 @@ class _BaseGraphNet(BaseEstimator):
         self.random_state = random_state
         self.initial_weights = initial_weights
         self.class_weight = class_weight
+        self.lr_schedule, self.clip_norm = lr_schedule, clip_norm
+        self.prune, self.precision, self.finetune_epochs = prune, precision, finetune_epochs
 
     # ---- hooks -------------------------------------------------------------------------------
 
@@ -86,37 +93,7 @@ class _BaseGraphNet(BaseEstimator):
     # ---- fitting -----------------------------------------------------------------------------
 
     def _check_params(self) -> None:
-        if self.initial_weights is not None and not isinstance(self.initial_weights, Mapping):
-            raise ValueError(
-                "initial_weights must be None or a mapping of block keys ('w:{pred}:{node}', "
-                f"'b:{{node}}') to arrays; got {type(self.initial_weights).__name__}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
-            )
-        checks = [
-            ("learning_rate", self.learning_rate, lambda v: v > 0, "> 0"),
-            ("l1", self.l1, lambda v: v >= 0, ">= 0"),
-            ("l2", self.l2, lambda v: v >= 0, ">= 0"),
-            ("tol", self.tol, lambda v: v >= 0, ">= 0"),
-            ("validation_fraction", self.validation_fraction, lambda v: 0 < v < 1, "in (0, 1)"),
-        ]
-        for name, value, ok, rule in checks:
-            if (
-                not isinstance(value, numbers.Real)
-                or isinstance(value, bool)
-                or not math.isfinite(value)
-                or not ok(value)
-            ):
-                raise ValueError(f"{name} must be a finite number {rule}; got {value!r}")
-        for name, value in (
-            ("batch_size", self.batch_size),
-            ("max_epochs", self.max_epochs),
-            ("patience", self.patience),
-        ):
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+        check_params(self)
 
     def fit(self: _Est, X: Any, y: Any, sample_weight: Any = None) -> _Est:
         """Train the network on ``X``, ``y``.
@@ -170,6 +147,8 @@ class _BaseGraphNet(BaseEstimator):
             validation_fraction=self.validation_fraction,
             patience=self.patience,
             tol=self.tol,
+            lr_schedule=self.lr_schedule,
+            clip_norm=float(self.clip_norm),
         )
         if sample_weight is not None:  # scikit-learn's own checks (shape, type, finite)
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -189,6 +168,10 @@ class _BaseGraphNet(BaseEstimator):
             losses, scores, val_losses, best = train(settings, self._loss_and_delta, net,
                 flat, grad, grad_w, grad_b, n_weights, x_train, t_train, c_train, validation,
                 rng, split_weights)  # fmt: skip
+            if is_compressed(self.prune, self.precision):
+                losses = losses + prune_finetune_quantise(settings, self._loss_and_delta, net,
+                    flat, grad, grad_w, grad_b, n_weights, (x_train, t_train, c_train), rng,
+                    self.prune, self.precision, self.finetune_epochs, split_weights)[1]  # fmt: skip
 
         # Fitted attributes are set only once training succeeded.
         self.loss_curve_ = losses
@@ -204,6 +187,12 @@ class _BaseGraphNet(BaseEstimator):
         self.coefs_ = {s.node_id: w for s, w in zip(steps, net.weights, strict=True)}
         self.intercepts_ = {s.node_id: b for s, b in zip(steps, net.biases, strict=True)}
         return self
+
+    def payload(self) -> bytes:
+        """The fitted weights as the payload an export writes (:mod:`evosearch.nn.compress`)."""
+        check_is_fitted(self)
+        weights, biases = self.coefs_.values(), self.intercepts_.values()
+        return encode(list(weights), list(biases), float(self.prune), self.precision)
 
     def weight_blocks(self) -> dict[str, Array]:
         """Copies of the fitted weights, split per edge, in the ``initial_weights`` format.
@@ -263,11 +252,13 @@ _PARAMS_DOC = """
     architecture : dict or None, default=None
         Layer graph ``{"layers": [...], "edges": [...]}`` (see :mod:`evosearch.nn.graph`);
         ``None`` is one hidden layer of 100 relu units. Validated at fit time (ValueError).
-    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad"}
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad", \
+"adadelta"}
         Update rule; momentum and nesterov use 0.9, adam/adamax betas (0.9, 0.999), rmsprop
-        rho 0.9, epsilon 1e-8.
+        rho 0.9, epsilon 1e-8; adadelta rho 0.9, epsilon 1e-6, its step times the learning
+        rate (PyTorch's form; 1.0 is the paper's rule).
     learning_rate : float, default=1e-3
-        Step size, constant during training.
+        Step size (at the start of training, see ``lr_schedule``).
     l1, l2 : float, default=0.0 and 1e-4
         Penalties ``l1 * |W|_1 + l2 / 2 * ||W||^2`` on weights (not biases), divided by the batch
         size in each step as scikit-learn does (so ``l2`` means MLPClassifier's ``alpha``).
@@ -311,6 +302,7 @@ _PARAMS_DOC = """
         its class)``, so every class counts alike; a dict maps class labels to weights.
 """
 
+
 _ATTRS_DOC = """
     n_features_in_ : int
         Number of input features.
@@ -343,6 +335,7 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
     with cross-entropy.
 """
         + _PARAMS_DOC
+        + OPTIONS_DOC
         + """
     Attributes
     ----------
@@ -443,6 +436,7 @@ class GraphNetRegressor(MultiOutputMixin, RegressorMixin, _BaseGraphNet):
     A 1-D ``y`` gives 1-D predictions.
 """
         + _PARAMS_DOC
+        + OPTIONS_DOC
         + """
     Attributes
     ----------

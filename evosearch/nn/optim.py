@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["OPTIMIZERS", "make_optimizer"]
+__all__ = ["LR_SCHEDULES", "OPTIMIZERS", "clip_by_norm", "make_optimizer", "schedule_factor"]
 
 OPTIMIZERS: tuple[str, ...] = (
     "sgd",
@@ -22,8 +22,43 @@ OPTIMIZERS: tuple[str, ...] = (
     "adamax",
     "rmsprop",
     "adagrad",
+    "adadelta",
 )
 """Names accepted by the ``optimizer`` parameter (and by a search space's ``optimizer``)."""
+
+LR_SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine")
+"""Learning-rate schedules (``lr_schedule``): see :func:`schedule_factor`."""
+
+
+def schedule_factor(schedule: str, epoch: int, max_epochs: int) -> float:
+    """The factor on the learning rate during ``epoch`` (0-based) of ``max_epochs``.
+
+    ``constant``: 1. ``step``: 1, then 0.1 from half the epoch budget on, 0.01 from three
+    quarters on. ``cosine``: ``(1 + cos(pi * epoch / max_epochs)) / 2``, from 1 towards 0.
+    Early stopping may end training before the budget, the schedule still counts in budget.
+
+    Examples
+    --------
+    >>> [schedule_factor("step", e, 8) for e in (0, 3, 4, 6)]
+    [1.0, 1.0, 0.1, 0.01]
+    >>> schedule_factor("cosine", 5, 10)
+    0.5
+    """
+    if schedule == "constant":
+        return 1.0
+    if schedule == "step":
+        return 1.0 if 2 * epoch < max_epochs else 0.1 if 4 * epoch < 3 * max_epochs else 0.01
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / max_epochs))
+    raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {schedule!r}")
+
+
+def clip_by_norm(grad: Array, max_norm: float) -> None:
+    """Scale ``grad`` in place so that its Euclidean norm is at most ``max_norm`` (> 0)."""
+    norm = math.sqrt(float(np.dot(grad, grad)))
+    if norm > max_norm:
+        grad *= _F32(max_norm / norm)
+
 
 Array = NDArray[Any]
 _F32 = np.float32
@@ -140,6 +175,37 @@ class _RMSprop(_Optimizer):
         params -= tmp
 
 
+class _Adadelta(_Optimizer):
+    """Adadelta (Zeiler 2012), rho 0.9, epsilon 1e-6, its step scaled by the learning rate as
+    in PyTorch and Keras (the paper's rule is a learning rate of 1)."""
+
+    def __init__(self, size: int, learning_rate: float) -> None:
+        super().__init__(size, learning_rate)
+        self.rho, self.eps = 0.9, 1e-6
+        self.v = np.zeros(size, _F32)  # running mean of squared gradients
+        self.u = np.zeros(size, _F32)  # running mean of squared updates
+        self.delta = np.empty(size, _F32)
+
+    def step(self, params: Array, grad: Array) -> None:
+        v, u, tmp, delta = self.v, self.u, self.tmp, self.delta
+        v *= self.rho
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - self.rho
+        v += tmp
+        # delta = sqrt(u + eps) / sqrt(v + eps) * grad
+        np.add(u, self.eps, out=delta)
+        np.add(v, self.eps, out=tmp)
+        np.divide(delta, tmp, out=delta)
+        np.sqrt(delta, out=delta)
+        delta *= grad
+        u *= self.rho
+        np.multiply(delta, delta, out=tmp)
+        tmp *= 1.0 - self.rho
+        u += tmp
+        delta *= self.lr
+        params -= delta
+
+
 def make_optimizer(name: str, size: int, learning_rate: float) -> _Optimizer:
     if name == "sgd":
         return _SGD(size, learning_rate)
@@ -153,4 +219,6 @@ def make_optimizer(name: str, size: int, learning_rate: float) -> _Optimizer:
         return _RMSprop(size, learning_rate, rho=0.9)
     if name == "adagrad":
         return _RMSprop(size, learning_rate, rho=None)
+    if name == "adadelta":
+        return _Adadelta(size, learning_rate)
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")

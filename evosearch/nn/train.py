@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 
 from evosearch.nn.graph import Network, Step, Workspace, iter_blocks
 from evosearch.nn.layers.base import Array
-from evosearch.nn.optim import make_optimizer
+from evosearch.nn.optim import clip_by_norm, make_optimizer, schedule_factor
 
 __all__ = ["DivergenceError", "Settings", "init_network", "loss_weights", "split", "train"]
 
@@ -51,6 +51,9 @@ class Settings:
     validation_fraction: float
     patience: int
     tol: float
+    # Off by default: training is then exactly what it was before these options existed.
+    lr_schedule: str = "constant"
+    clip_norm: float = 0.0
 
 
 def init_network(
@@ -202,11 +205,14 @@ def train(
     validation: tuple[Array, Array, Array | None] | None,
     rng: np.random.Generator,
     row_weights: tuple[Array, Array | None] | None = None,
+    mask: Array | None = None,
 ) -> tuple[list[float], list[float] | None, list[float] | None, float | None]:
     """Run the epochs; return the loss curve, validation scores and losses, best score.
 
     ``row_weights``: the training rows' weights (handed to ``loss_and_delta``) and the
     validation rows' (weighting the early-stopping loss), as :func:`split` returns them.
+    ``mask`` (float32, one per weight): multiplied into the weights after every step, so pruned
+    weights stay 0 while the rest fine-tune (:mod:`evosearch.nn.compress`).
 
     Raises
     ------
@@ -246,6 +252,9 @@ def train(
     # them would only be noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(settings.max_epochs):
+            if settings.lr_schedule != "constant":
+                factor = schedule_factor(settings.lr_schedule, epoch, settings.max_epochs)
+                optimizer.lr = settings.learning_rate * factor
             perm = rng.permutation(n)
             np.take(x_train, perm, axis=0, out=xs)
             np.take(t_train, perm, axis=0, out=ts)
@@ -283,7 +292,11 @@ def train(
                     np.sign(w_flat, out=w_tmp)
                     w_tmp *= l1 / m
                     gw_flat += w_tmp
+                if settings.clip_norm > 0.0:
+                    clip_by_norm(grad, settings.clip_norm)
                 optimizer.step(flat, grad)
+                if mask is not None:
+                    w_flat *= mask
             losses.append(total / n)
 
             if val_ws is not None:

@@ -1,7 +1,8 @@
 """Plots and the HTML report of a run; reads run folders, never writes them.
 
 Modules: :mod:`~evosearch.report.pareto`, :mod:`~evosearch.report.convergence` and
-:mod:`~evosearch.report.architecture` (one figure each), :mod:`~evosearch.report.html` (the
+:mod:`~evosearch.report.architecture` and :mod:`~evosearch.report.objective_pairs` (one figure
+each), :mod:`~evosearch.report.html` (the
 report), ``_rundata`` (:class:`RunData`, :func:`run_data`, :func:`pick_members`: what they are
 all drawn from) and ``_figures`` (the figure factory they share). Several runs:
 :mod:`~evosearch.report.compare` (checks, groups by settings, final figures:
@@ -26,6 +27,7 @@ __all__ = [
     "pick_members",
     "plot_architecture",
     "plot_convergence",
+    "plot_objective_pairs",
     "plot_pareto",
     "run_data",
     "write_comparison",
@@ -41,6 +43,7 @@ _LOCATIONS = {
     "plot_architecture": "architecture",
     "plot_convergence": "convergence",
     "plot_pareto": "pareto",
+    "plot_objective_pairs": "objective_pairs",
     "Comparison": "compare",
     "compare_runs": "compare",
     "write_comparison": "compare_html",
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     from evosearch.report.compare_html import write_comparison
     from evosearch.report.convergence import plot_convergence
     from evosearch.report.html import Report, write_report
+    from evosearch.report.objective_pairs import plot_objective_pairs
     from evosearch.report.pareto import plot_pareto
 
 

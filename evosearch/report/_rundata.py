@@ -78,8 +78,10 @@ class RunData:
 
     @property
     def score_name(self) -> str:
-        """``"accuracy"`` or ``"R²"``."""
-        return "R²" if self.task == "regression" else "accuracy"
+        """``"accuracy"`` or ``"R²"``, or the run's scorer (``"neg_log_loss"``)."""
+        from evosearch.objectives import scoring_label
+
+        return scoring_label(self.task, self.archive.scoring)
 
 
 def run_data(source: str | Path | RunRecord | Evolver | RunData) -> RunData:

@@ -8,6 +8,8 @@ still running; by default the files go to ``RUN/report/``:
     score against parameter count, every evaluated candidate and the Pareto archive;
 ``convergence.png``
     best score, hypervolume and archive size by generation;
+``objectives.png``
+    the archive by each pair of objectives, when they are other than score and parameters;
 ``architecture-best.png``, ``architecture-smallest.png``, ``architecture-knee.png``
     the layer graphs of those archive members (see :func:`evosearch.report.pick_members`);
     none before the first generation finished;
@@ -136,17 +138,21 @@ def render_images(data: RunData) -> dict[str, bytes]:
     -------
     dict of str to bytes
         Keys ``"pareto"``, ``"convergence"`` and, once the archive has members,
-        ``"architecture-best"``, ``"architecture-smallest"`` and ``"architecture-knee"``.
+        ``"architecture-best"``, ``"architecture-smallest"`` and ``"architecture-knee"``;
+        ``"objectives"`` when the objectives are other than score and parameters.
     """
     from evosearch.report._rundata import pick_members
     from evosearch.report.architecture import plot_architecture
     from evosearch.report.convergence import plot_convergence
+    from evosearch.report.objective_pairs import needs_pairs, plot_objective_pairs
     from evosearch.report.pareto import plot_pareto
 
     images = {
         "pareto": _png(plot_pareto(data)),
         "convergence": _png(plot_convergence(data)),
     }
+    if needs_pairs(data):
+        images["objectives"] = _png(plot_objective_pairs(data))
     chosen = pick_members(data.archive)
     for role in ROLES:
         if role in chosen:
@@ -248,6 +254,14 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
             "convergence",
             f"Best {score_name} in the archive, hypervolume and archive size by generation.",
         ),
+        _figure(
+            images,
+            "objectives",
+            "The archive by each pair of its objectives (minimised ones on a log scale), "
+            "coloured by generation.",
+        )
+        if "objectives" in images
+        else "",
         "</div>",
     ]
     chosen = pick_members(data.archive)

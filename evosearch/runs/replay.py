@@ -64,6 +64,11 @@ def reevaluate(
 ) -> list[EvaluationResult]:
     """Cross-validate ``members`` again exactly as the run did (same folds, seeds, limits)."""
     settings = record.info["settings"]
+    if settings.get("scoring_callable"):
+        raise SettingsError(
+            f"run {record.path} was scored by the callable {settings['scoring']!r}: re-evaluate "
+            "it in Python with an Evaluator(scoring=...) of that scorer"
+        )
     evaluator = Evaluator(
         dataset.X,
         dataset.y,
@@ -76,5 +81,6 @@ def reevaluate(
         profile=DataProfile.of(dataset),
         groups=dataset.groups,
         sample_weight=dataset.sample_weight,
+        scoring=settings.get("scoring"),
     )
     return evaluator.evaluate([m.trained for m in members])

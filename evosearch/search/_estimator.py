@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from evosearch.data import Dataset, check_dataset, conform_table
 from evosearch.errors import DataError
+from evosearch.evaluation import fold_score
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 from evosearch.search._settings import Settings, check_settings
 
@@ -82,14 +83,16 @@ class EstimatorMethods(BaseEstimator):
         X = self._features(X)  # first: unfitted is NotFittedError
         return self.best_estimator_.decision_function(X)
 
-    def score(self, X: Any, y: Any) -> float:
-        """The run's score of :attr:`best_estimator_` on ``X, y`` (accuracy or R²)."""
-        return self._score(X, y)
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The run's score of :attr:`best_estimator_` on ``X, y`` (``scoring``'s, else accuracy
+        or R²), weighted by ``sample_weight`` where given."""
+        return self._score(X, y, sample_weight)
 
-    def _score(self, X: Any, y: Any) -> float:
+    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         # The one place that scores with the run's scoring: score() and nothing else uses it.
         X = self._features(X)
-        return float(self.best_estimator_.score(X, y))
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        return fold_score(self.best_estimator_, X, y, self.scoring, weights)
 
     def _features(self, X: Any) -> Any:
         """``X`` checked against what fit saw (width, column names), as float64; new rows of

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
+from evosearch.evaluation import fold_score
+from evosearch.objectives import Scoring
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.export import refit
 from evosearch.space import Genome
@@ -46,9 +48,15 @@ def split_holdout(
 
 
 def score_holdout(
-    archive: ParetoArchive, search: Dataset, held: Dataset, seed: int, cv: int
+    archive: ParetoArchive,
+    search: Dataset,
+    held: Dataset,
+    seed: int,
+    cv: int,
+    scoring: Scoring = None,
 ) -> None:
-    """Refit every archive member on the search rows and set its ``holdout_score``."""
+    """Refit every archive member on the search rows and set its ``holdout_score``
+    (``scoring``'s score, else accuracy / R²)."""
     for entry in archive:
         model = refit(Genome.from_json(entry.genome), entry.genome_hash, search, seed, cv)
-        entry.holdout_score = float(model.score(held.X, held.y, sample_weight=held.sample_weight))
+        entry.holdout_score = fold_score(model, held.X, held.y, scoring, held.sample_weight)

@@ -11,6 +11,7 @@ from evosearch.errors import RunFolderError
 from evosearch.evaluation import FitHook
 from evosearch.runs import RunFolder, RunRecord, load_run, load_run_dataset
 from evosearch.search._checkpoint import RunState, restore_state
+from evosearch.search._objectives import prepare_objectives
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import recorded_settings
 from evosearch.search._settings import check_folds
@@ -35,6 +36,7 @@ def prepare_resume(
     fit_hook: FitHook | None,
     backend: str | None,
     scheduler: str | None,
+    scoring: Any = None,
 ) -> tuple[Evolver, Dataset, RunState]:
     """The Evolver of the run in ``path``, its search data and its restored loop state.
 
@@ -59,6 +61,13 @@ def prepare_resume(
             recorded["generations"] = generations
         if n_jobs is not None:
             recorded["n_jobs"] = n_jobs
+        if settings.get("scoring_callable"):
+            if not callable(scoring):
+                raise RunFolderError(
+                    f"{path} was scored by the callable {recorded['scoring']!r}, which run.json "
+                    "cannot hold: pass it again (Evolver.resume(..., scoring=...))"
+                )
+            recorded["scoring"] = scoring
         # genome is the recorded space itself (not its name): a clone can fit it again.
         evolver = evolver_class(
             genome=space,
@@ -75,6 +84,8 @@ def prepare_resume(
     checked = evolver._configure()
     dataset = evolver._search_part(load_run_dataset(record, X, y))
     check_folds(dataset, checked.cv)
+    # The latency cost model is never measured again: the resume is exact.
+    prepare_objectives(evolver, dataset, info.get("latency_model"))
     try:
         evolver._seed_genomes = [Genome.from_json(g) for g in info.get("initial_population", [])]
     except ValueError as exc:

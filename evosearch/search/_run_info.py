@@ -12,7 +12,7 @@ import numpy as np
 from evosearch import __version__
 from evosearch.data import Dataset
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT
-from evosearch.objectives import DEFAULT_OBJECTIVES
+from evosearch.objectives import DEFAULT_OBJECTIVES, scoring_name
 from evosearch.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def run_info(evolver: Evolver, settings: Settings, dataset: Dataset) -> dict[str
     import networkx
     import sklearn
 
-    return {
+    info: dict[str, Any] = {
         "settings": {
             "genome": str(evolver.genome)
             if not isinstance(evolver.genome, SearchSpace)
@@ -84,6 +84,17 @@ def run_info(evolver: Evolver, settings: Settings, dataset: Dataset) -> dict[str
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if settings.latency_model is not None:  # what the latency objective estimates with
+        info["latency_model"] = settings.latency_model.to_dict()
+    if settings.max_bytes is not None:  # only then: default runs keep run.json as before
+        info["settings"]["max_bytes"] = settings.max_bytes
+    if settings.scoring is not None:
+        # Only then: default runs keep run.json as before. A callable is recorded by name;
+        # resuming such a run needs it passed again.
+        info["settings"]["scoring"] = scoring_name(settings.scoring)
+        if not isinstance(settings.scoring, str):
+            info["settings"]["scoring_callable"] = True
+    return info
 
 
 def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +121,7 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         "eval_timeout": settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
         "max_memory": settings.get("max_memory"),
         "max_params": settings.get("max_params"),
+        "max_bytes": settings.get("max_bytes"),
         "holdout": settings.get("holdout"),
         # Runs written before these settings existed used the plain generational loop.
         "strategy": settings.get("strategy", "nsga2"),
@@ -117,6 +129,8 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         "inherit_weights": settings.get("inherit_weights", False),
         # Older runs wrote "n_params", an alias of "params".
         "objectives": tuple(objectives) or DEFAULT_OBJECTIVES,
+        # Runs written before scorers existed scored accuracy / R².
+        "scoring": settings.get("scoring"),
     }
 
 

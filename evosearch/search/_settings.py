@@ -17,7 +17,7 @@ import numpy as np
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
 from evosearch.evaluation import Evaluator, FitHook, check_backend, check_limits
-from evosearch.objectives import Objective, resolve_objectives
+from evosearch.objectives import Objective, resolve_objectives, scoring_name
 from evosearch.preprocess import DataProfile
 from evosearch.search._checkpoint import RunState
 from evosearch.search.archive import ParetoArchive
@@ -52,8 +52,14 @@ class Settings:
     strategy: str
     halving: bool
     inherit_weights: bool
-    #: The objectives, resolved from their names (aliases of old run folders accepted).
+    #: The objectives, resolved from their names (aliases of old run folders accepted); fit
+    #: sets the score's scorer and the latency's cost model (search/_objectives.py).
     objective_set: tuple[Objective, ...]
+    max_bytes: int | None = None
+    #: None, a scorer's name or a scorer callable (checked against the data by fit).
+    scoring: Any = None
+    #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
+    latency_model: Any = None
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -146,6 +152,12 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
     max_params = params["max_params"]
     if max_params is not None:
         max_params = _check_int("max_params", max_params, 1)
+    max_bytes = params.get("max_bytes")
+    if max_bytes is not None:
+        max_bytes = _check_int("max_bytes", max_bytes, 1)
+    scoring = params.get("scoring")
+    if scoring is not None and not isinstance(scoring, str) and not callable(scoring):
+        raise SettingsError(f"scoring must be a scorer name or a callable, got {scoring!r}")
     holdout = params["holdout"]
     if holdout is not None and (not _check_number(holdout) or not 0.0 < holdout <= 0.5):
         raise SettingsError(f"holdout must be a fraction in (0, 0.5], got {holdout!r}")
@@ -176,6 +188,8 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
         strategy=strategy,
         halving=halving,
         inherit_weights=inherit_weights,
+        max_bytes=max_bytes,
+        scoring=scoring,
         objective_set=objective_set,
     )
 
@@ -223,6 +237,9 @@ def fresh_state(settings: Settings, dataset: Dataset) -> RunState:
             profile=DataProfile.of(dataset),
             groups=dataset.groups,
             sample_weight=dataset.sample_weight,
+            scoring=settings.scoring,
         ),
-        archive=ParetoArchive(weights=settings.weights, objectives=settings.objectives),
+        archive=ParetoArchive(
+            settings.weights, objectives=settings.objectives, scoring=scoring_name(settings.scoring)
+        ),
     )

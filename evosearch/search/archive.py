@@ -24,9 +24,11 @@ from evosearch.objectives import (
     DEFAULT_OBJECTIVES,
     Objective,
     Params,
+    Score,
     canonical_name,
     get_objective,
 )
+from evosearch.search._hypervolume import hypervolume_2d
 
 __all__ = ["ArchiveEntry", "ParetoArchive", "hypervolume_2d"]
 
@@ -166,6 +168,9 @@ class ParetoArchive:
         The objectives' registered names, in order (see :mod:`evosearch.objectives`); needed
         by :meth:`hypervolume`. Default: ``("score", "params")`` when the weights are
         ``(+, -)``, else unknown.
+    scoring : str, optional
+        Name of the run's scorer (see :mod:`evosearch.objectives.score`); it sets the score's
+        normalisation in :meth:`hypervolume`. None: accuracy / R².
 
     Examples
     --------
@@ -187,8 +192,10 @@ class ParetoArchive:
         weights: Sequence[float] = (1.0, -1.0),
         param_reference: float = 1e7,
         objectives: Sequence[str] | None = None,
+        scoring: str | None = None,
     ) -> None:
         self.weights = tuple(float(w) for w in weights)
+        self.scoring = scoring
         if not self.weights or any(w == 0 or not math.isfinite(w) for w in self.weights):
             raise ValueError(f"weights must be finite, non-zero and non-empty: {self.weights}")
         if not (math.isfinite(param_reference) and param_reference > 1):
@@ -312,8 +319,15 @@ class ParetoArchive:
                 f"{self.weights}"
             )
         objectives = [get_objective(name) for name in self.objective_names]
-        # param_reference (a key of the JSON form) sets the params objective's reference.
-        return [Params(self.param_reference) if isinstance(o, Params) else o for o in objectives]
+        # param_reference and scoring (keys of the JSON form) set those objectives' scales.
+        return [
+            Params(self.param_reference)
+            if isinstance(o, Params)
+            else Score(self.scoring)
+            if isinstance(o, Score)
+            else o
+            for o in objectives
+        ]
 
     def hypervolume(self) -> float:
         """Return the normalised hypervolume of the members (see the class docstring).
@@ -381,7 +395,8 @@ class ParetoArchive:
         dict
             ``{"format_version": 1, "weights": [...], "param_reference": ...,
             "members": [entry dicts, in :attr:`members` order]}``, plus ``"objectives"``
-            (their names) when they are not the default ``("score", "params")``.
+            (their names) when they are not the default ``("score", "params")`` and
+            ``"scoring"`` when set.
         """
         data: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
@@ -391,6 +406,8 @@ class ParetoArchive:
         if self.objective_names is not None and self.objective_names != DEFAULT_OBJECTIVES:
             # Only then: archives of default runs keep the exact form of earlier versions.
             data["objectives"] = list(self.objective_names)
+        if self.scoring is not None:
+            data["scoring"] = self.scoring
         data["members"] = [m.to_dict() for m in self.members]
         return data
 
@@ -426,7 +443,10 @@ class ParetoArchive:
             not isinstance(names, list) or not all(isinstance(n, str) for n in names)
         ):
             raise ValueError(f"archive 'objectives' must be a list of names, got {names!r}")
-        archive = cls(weights=d["weights"], param_reference=d["param_reference"], objectives=names)
+        scoring = d.get("scoring")
+        if scoring is not None and not isinstance(scoring, str):
+            raise ValueError(f"archive 'scoring' must be a scorer's name, got {scoring!r}")
+        archive = cls(d["weights"], d["param_reference"], names, scoring)
         for item in d["members"]:
             entry = ArchiveEntry.from_dict(item)
             archive._check_objectives(entry)
@@ -451,50 +471,3 @@ def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x >= y for x, y in zip(a, b, strict=True)) and any(
         x > y for x, y in zip(a, b, strict=True)
     )
-
-
-def hypervolume_2d(points: np.ndarray, reference: Sequence[float]) -> float:
-    """Exact hypervolume of 2-D points, both coordinates maximised.
-
-    The area of the union of the rectangles spanned by each point and ``reference``; points
-    not strictly better than the reference in both coordinates add nothing. Dominated and
-    duplicate points are allowed.
-
-    Parameters
-    ----------
-    points : numpy.ndarray of shape (n, 2)
-        The points (``n`` may be 0). No NaN.
-    reference : sequence of 2 floats
-        The reference (worst) point.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        If the shapes are wrong or a value is NaN.
-
-    Examples
-    --------
-    >>> hypervolume_2d(np.array([[1.0, 2.0], [2.0, 1.0]]), (0.0, 0.0))
-    3.0
-    """
-    pts = np.asarray(points, dtype=np.float64)
-    ref = np.asarray(reference, dtype=np.float64)
-    if ref.shape != (2,) or np.isnan(ref).any():
-        raise ValueError(f"reference must be 2 numbers, got {reference!r}")
-    if pts.size == 0:
-        return 0.0
-    if pts.ndim != 2 or pts.shape[1] != 2 or np.isnan(pts).any():
-        raise ValueError(f"points must be an (n, 2) array without NaN, got shape {pts.shape}")
-    pts = pts[(pts[:, 0] > ref[0]) & (pts[:, 1] > ref[1])]
-    if pts.shape[0] == 0:
-        return 0.0
-    # Sweep by x descending: each point adds the strip between the highest y seen so far and
-    # its own y, as wide as its x (every point seen before it lies lower).
-    order = np.lexsort((-pts[:, 1], -pts[:, 0]))
-    x, y = pts[order, 0], pts[order, 1]
-    floor = np.concatenate(([ref[1]], np.maximum.accumulate(y)[:-1]))
-    return float(np.sum((x - ref[0]) * np.maximum(y - floor, 0.0)))

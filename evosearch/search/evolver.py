@@ -27,11 +27,12 @@ import numpy as np
 from evosearch.data import Dataset
 from evosearch.errors import EvosearchError, SettingsError
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, FitHook
-from evosearch.objectives import DEFAULT_OBJECTIVES
+from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
 from evosearch.search._breeding import Breeder
+from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
     RunState,
@@ -42,6 +43,7 @@ from evosearch.search._checkpoint import (
 from evosearch.search._estimator import EstimatorMethods, drop_transient
 from evosearch.search._holdout import score_holdout, split_holdout
 from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search._objectives import prepare_objectives
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import run_info
 from evosearch.search._settings import Settings, check_folds, fresh_state
@@ -119,6 +121,8 @@ class Evolver(EstimatorMethods):
     max_params : int, optional
         Size budget. The parameter count is known before training, so a genome over the
         budget is never trained: a child over it is mutated again, like a duplicate.
+    max_bytes : int, optional
+        Size budget on the weight payload (objective ``bytes``), screened the same way.
     holdout : float, optional
         Fraction of the rows (stratified for classification, drawn with ``random_state``) kept
         out of the whole search. At the end every archive member is refit on the search rows
@@ -149,6 +153,10 @@ class Evolver(EstimatorMethods):
         Registered objectives (:func:`~evosearch.objectives.objective_names`), in the order of
         the archive's objective vectors; ``score`` must be the first (the run refits the
         best-scoring member). ``n_params``, the name older run folders use, means ``params``.
+    scoring : str or callable, optional
+        The ``score`` objective: a scikit-learn scorer name (``"f1_macro"``, ``"neg_log_loss"``,
+        ...) or a callable ``scorer(estimator, X, y)``, greater is better (losses negated, as
+        sklearn's ``neg_`` scorers); default accuracy / R². See :mod:`evosearch.objectives.score`.
 
     Attributes
     ----------
@@ -224,6 +232,7 @@ class Evolver(EstimatorMethods):
         max_memory: float | None = None,
         fit_hook: FitHook | None = None,
         max_params: int | None = None,
+        max_bytes: int | None = None,
         holdout: float | None = None,
         backend: str = "local",
         scheduler: str | None = None,
@@ -231,6 +240,7 @@ class Evolver(EstimatorMethods):
         halving: bool = False,
         inherit_weights: bool = True,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+        scoring: Scoring = None,
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
@@ -248,6 +258,7 @@ class Evolver(EstimatorMethods):
         self.max_memory = max_memory
         self.fit_hook = fit_hook
         self.max_params = max_params
+        self.max_bytes = max_bytes
         self.holdout = holdout
         self.backend = backend
         self.scheduler = scheduler
@@ -255,6 +266,7 @@ class Evolver(EstimatorMethods):
         self.halving = halving
         self.inherit_weights = inherit_weights
         self.objectives = objectives
+        self.scoring = scoring
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
@@ -326,6 +338,7 @@ class Evolver(EstimatorMethods):
         *,
         numbered: bool,
     ) -> Evolver:
+        settings = prepare_objectives(self, dataset)  # the scorer, the latency's cost model
         info = run_info(self, settings, dataset)
         dataset = self._search_part(dataset)
         check_folds(dataset, settings.cv)
@@ -365,6 +378,7 @@ class Evolver(EstimatorMethods):
         fit_hook: FitHook | None = None,
         backend: str | None = None,
         scheduler: str | None = None,
+        scoring: Scoring = None,
     ) -> Evolver:
         """Continue the run in folder ``path`` from what it journalled.
 
@@ -393,6 +407,9 @@ class Evolver(EstimatorMethods):
             Where the rest of the run evaluates (results do not depend on it); default: the
             run's own settings (a scheduler recorded for the Dask backend is dropped when
             ``backend`` changes it to ``local``).
+        scoring : callable, optional
+            Only for a run scored by a callable (run.json records its name only): the same
+            scorer again.
 
         Returns
         -------
@@ -416,6 +433,7 @@ class Evolver(EstimatorMethods):
                 fit_hook=fit_hook,
                 backend=backend,
                 scheduler=scheduler,
+                scoring=scoring,
             )
             try:
                 return evolver._run(dataset, state)
@@ -491,7 +509,7 @@ class Evolver(EstimatorMethods):
             self.classes_ = self.best_estimator_.classes_
         self.cv_results_ = self._results.as_dict()
         if self._holdout_part is not None:
-            score_holdout(self.archive_, dataset, self._holdout_part, seed, cv)
+            score_holdout(self.archive_, dataset, self._holdout_part, seed, cv, settings.scoring)
             if self._folder is not None:
                 self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
@@ -516,14 +534,14 @@ class Evolver(EstimatorMethods):
         )
         if not genomes:
             raise SettingsError(
-                f"max_params={self._settings.max_params} is below every random genome of this "
-                f"search space on {dataset.n_features} features: raise it or allow smaller layers"
+                f"{self._within_budget} is below every random genome of this search space on "
+                f"{dataset.n_features} features: raise it or allow smaller layers"
             )
         return genomes
 
-    def _within_budget(self, genome: Genome) -> bool:
-        limit = self._settings.max_params
-        return limit is None or genome.n_params() <= limit
+    @property
+    def _within_budget(self) -> SizeBudget:
+        return SizeBudget(self._settings.max_params, self._settings.max_bytes)
 
     def _breeding(self, state: RunState, generation: int, deadline: float | None) -> Breed:
         """The ``breed`` callable the strategy gets for ``generation``."""

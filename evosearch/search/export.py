@@ -2,9 +2,11 @@
 
 An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, preprocessing
 included, so it takes raw features as the user gave them: for a table, a DataFrame of its raw
-columns, text and missing cells included), ``genome.json`` (the genome) and ``model.json``
-(where it came from, how well it cross-validated, the columns it takes); ``evosearch predict``
-applies it to a CSV file::
+columns, text and missing cells included), ``genome.json`` (the genome), ``weights.bin`` (the
+network's weights as a compact payload, compressed where the genome has compression genes:
+:func:`evosearch.nn.compress.decode` reads it back; its size is the ``bytes`` objective) and
+``model.json`` (where it came from, how well it cross-validated, the columns it takes);
+``evosearch predict`` applies it to a CSV file::
 
     import joblib
     model = joblib.load("exported/model.joblib")
@@ -93,6 +95,9 @@ def export_member(
     model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / "model.joblib")
+    # The weights as the bytes objective counts them (compressed where the genome says so).
+    payload = model[-1].payload()
+    (out / "weights.bin").write_bytes(payload)
     atomic_write_json(out / "genome.json", genome.to_json())
     values = ParetoArchive.from_dict(record.archive).named(entry) if record.archive else {}
     metadata = {
@@ -102,8 +107,10 @@ def export_member(
         "genome_hash": entry.genome_hash,
         "task": dataset.task,
         "cv_score": values.get("score", entry.objectives[0]),
+        "scoring": settings.get("scoring"),
         "fold_scores": entry.fold_scores,
         "n_params": int(values.get("params", genome.n_params())),
+        "payload_bytes": len(payload),
         "objectives": values,
         "architecture": genome.describe(),
         "features": dataset.feature_names,

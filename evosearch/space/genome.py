@@ -50,6 +50,7 @@ from evosearch.nn.layers import (
     get_layer_kind,
     register_layer_kind,
 )
+from evosearch.space._training import OPTIONAL_TRAINING, value_of
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
@@ -264,6 +265,29 @@ class Genome:
             total += kind.n_params(attrs, in_shape)
         return total
 
+    def parameter_shapes(self) -> list[tuple[Shape, Shape]]:
+        """``(weights, biases)`` array shapes of every layer, from the graph alone."""
+        return [
+            self._kind(node)[0].parameter_shapes(self._kind(node)[1], in_shape)
+            for node, (in_shape, _) in self.shapes().items()
+        ]
+
+    def layer_costs(self) -> list[tuple[str, int, int]]:
+        """``(kind, multiply-adds, output values)`` of every layer (the output layer is a
+        ``dense`` one), from the graph alone: what a latency model estimates from."""
+        costs = []
+        for node, (in_shape, out_shape) in self.shapes().items():
+            kind, attrs = self._kind(node)
+            costs.append((kind.name, kind.macs(attrs, in_shape), math.prod(out_shape)))
+        return costs
+
+    def n_macs(self) -> int:
+        """Multiply-adds of one sample's forward pass, computed from the graph alone."""
+        return sum(
+            self._kind(node)[0].macs(self._kind(node)[1], in_shape)
+            for node, (in_shape, _) in self.shapes().items()
+        )
+
     def layer(self, node: int) -> dict[str, Any]:
         """The declared attributes of one hidden layer (without its ``kind``)."""
         attrs = self.graph.nodes[node]
@@ -299,6 +323,8 @@ class Genome:
         text = f"{layers}{skip_text} | {hp.get('optimizer')} lr={hp.get('learning_rate'):g}"
         if self.preprocessing:
             text += " | " + " ".join(f"{k}={v}" for k, v in self.preprocessing.items())
+        if "prune" in hp or "precision" in hp:  # compression genes that are on
+            text += f" | prune {hp.get('prune', 0.0):g} {hp.get('precision', 'float32')}"
         return text
 
     # ------------------------------------------------------------------ invariants
@@ -358,16 +384,17 @@ class Genome:
                     raise InvalidGenomeError(
                         f"layer {node}: {key}={graph.nodes[node].get(key)!r} is outside the space"
                     )
-        if set(self.hyperparameters) != set(space.training_params):
+        # Optional genes that are off are left out (see evosearch.space._training).
+        required = set(space.training_params) - set(OPTIONAL_TRAINING)
+        if not required <= set(self.hyperparameters) <= set(space.training_params):
             raise InvalidGenomeError(
                 f"hyperparameters {sorted(self.hyperparameters)} do not match the space's "
                 f"{sorted(space.training_params)}"
             )
         for key, param in space.training_params.items():
-            if not param.contains(self.hyperparameters[key]):
-                raise InvalidGenomeError(
-                    f"{key}={self.hyperparameters[key]!r} is outside the space"
-                )
+            value = value_of(self.hyperparameters, key)
+            if not param.contains(value):
+                raise InvalidGenomeError(f"{key}={value!r} is outside the space")
         for key, value in self.preprocessing.items():
             domain = space.preprocessing.get(key)
             if domain is None or not domain.contains(value):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
+from evosearch.space._training import OPTIONAL_TRAINING, unsearched, value_of, without_off
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.space import SearchSpace
 
@@ -163,8 +164,11 @@ def mut_hyperparameter(
 ) -> Genome:
     """Perturb one training hyperparameter (``key``, or a random one)."""
     child = genome.copy()
-    key = key or _pick(rng, sorted(space.training_params))
-    child.hyperparameters[key] = space.training_params[key].perturb(child.hyperparameters[key], rng)
+    # Optional genes the space does not search are neither picked nor written.
+    keys = sorted(set(space.training_params) - unsearched(space.training_params))
+    key = key or _pick(rng, keys)
+    value = space.training_params[key].perturb(value_of(child.hyperparameters, key), rng)
+    child.hyperparameters = without_off({**child.hyperparameters, key: value})
     return child
 
 
@@ -307,9 +311,14 @@ def cx_aligned(
         if u in extra or v in extra or rng.random() < 0.5:
             if not nx.has_path(graph, v, u):
                 graph.add_edge(u, v)
-    for key in sorted(child.hyperparameters):
-        if key in secondary.hyperparameters and rng.random() < 0.5:
-            child.hyperparameters[key] = secondary.hyperparameters[key]
+    mine, theirs = child.hyperparameters, secondary.hyperparameters
+    for key in sorted(set(mine) | set(theirs)):
+        # An optional gene a genome leaves out is off; another missing key is not inherited.
+        if key not in OPTIONAL_TRAINING and not (key in mine and key in theirs):
+            continue
+        if rng.random() < 0.5:
+            mine[key] = value_of(theirs, key)
+    child.hyperparameters = without_off(mine)
     for key in sorted(child.preprocessing):  # none (and no draw) for data that needs none
         if key in secondary.preprocessing and rng.random() < 0.5:
             child.preprocessing[key] = secondary.preprocessing[key]

@@ -6,7 +6,9 @@ A search space file has four sections::
     description = "..."
     [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
     [layers.dense]   units, activation, dropout   (one section per layer kind used)
-    [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs
+    [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs,
+                     lr_schedule, clip_norm (optional genes, off unless searched)
+    [compression]    prune, precision, finetune_epochs (optional, off unless searched)
 
 Each layer or training parameter is a list of choices (``units = [32, 64]``), a range table
 (``learning_rate = { low = 1e-4, high = 1e-1, log = true }``, ``integer = true`` for integers) or a
@@ -32,8 +34,18 @@ import numpy as np
 
 from evosearch.errors import SearchSpaceError
 from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerAttribute, get_layer_kind, layer_kinds
-from evosearch.nn.optim import OPTIMIZERS
 from evosearch.preprocess import gene_names
+from evosearch.space._training import (
+    _DEFAULT_TRAINING,
+    _INTEGER,
+    _STRING,
+    _TRAINING_KEYS,
+    _TRAINING_RULES,
+    COMPRESSION_KEYS,
+    section_of,
+    unsearched,
+    without_off,
+)
 from evosearch.space.preprocessing import parse_preprocessing
 
 if sys.version_info >= (3, 11):
@@ -146,18 +158,10 @@ class Range:
 
 Param = Choice | Range
 
-# Rules per parameter: (kind of value, lowest allowed, highest allowed, allowed strings).
-_NUMBER, _INTEGER, _STRING = "number", "integer", "string"
-_TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
-    "optimizer": (_STRING, None, None, OPTIMIZERS),
-    "learning_rate": (_NUMBER, 1e-12, 10.0, ()),
-    "l1": (_NUMBER, 0.0, 100.0, ()),
-    "l2": (_NUMBER, 0.0, 100.0, ()),
-    "batch_size": (_INTEGER, 1, 1_000_000, ()),
-    "max_epochs": (_INTEGER, 1, 100_000, ()),
-}
+
 _ARCHITECTURE_KEYS = ("min_layers", "max_layers", "initial_layers", "skip_connections")
-_TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", "training", "preprocessing")
+_GENE_SECTIONS = ("training", "compression", "preprocessing")
+_TOP_LEVEL_KEYS = ("name", "description", "architecture", "layers", *_GENE_SECTIONS)
 
 
 def _attribute_rule(attribute: LayerAttribute) -> tuple[str, float | None, float | None, tuple]:
@@ -283,7 +287,9 @@ class SearchSpace:
         layers take a kind drawn uniformly among these (in this order).
     training_params : dict
         Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``,
-        ``batch_size``, ``max_epochs``) to its :class:`Choice` or :class:`Range`.
+        ``batch_size``, ``max_epochs``, ``lr_schedule``, ``clip_norm``) and compression gene
+        (``prune``, ``precision``, ``finetune_epochs``: the ``[compression]`` section) to its
+        :class:`Choice` or :class:`Range`.
     preprocessing : dict
         Preprocessing gene (``impute``, ``encode``, ``scale``, ``class_weight``) to its
         :class:`Choice` (see :mod:`evosearch.space.preprocessing`).
@@ -295,7 +301,7 @@ class SearchSpace:
     >>> space = SearchSpace.load("mlp")
     >>> space.min_layers <= space.max_layers
     True
-    >>> sorted(space.training_params)
+    >>> sorted(space.to_dict()["training"])  # the optional genes are off in the preset
     ['batch_size', 'l1', 'l2', 'learning_rate', 'max_epochs', 'optimizer']
     """
 
@@ -359,12 +365,13 @@ class SearchSpace:
         )
         min_layers, max_layers, initial, skips = _parse_architecture(source, architecture)
         layers = _parse_layers(source, data.get("layers", {}))
-        training = _check_table(
-            source, "training", data.get("training", {}), tuple(_TRAINING_RULES)
+        training = _check_table(source, "training", data.get("training", {}), _TRAINING_KEYS)
+        training |= _check_table(
+            source, "compression", data.get("compression", {}), COMPRESSION_KEYS
         )
         training_params = {
             key: _parse_param(
-                source, f"training.{key}", training.get(key, _DEFAULT_TRAINING[key]), rule
+                source, f"{section_of(key)}.{key}", training.get(key, _DEFAULT_TRAINING[key]), rule
             )
             for key, rule in _TRAINING_RULES.items()
         }
@@ -399,7 +406,16 @@ class SearchSpace:
                 kind: {k: p.to_toml_value() for k, p in params.items()}
                 for kind, params in self.layers.items()
             },
-            "training": {k: p.to_toml_value() for k, p in self.training_params.items()},
+            **{
+                section: {
+                    k: p.to_toml_value()
+                    for k, p in self.training_params.items()
+                    if section_of(k) == section and k not in unsearched(self.training_params)
+                }
+                for section in ("training", "compression")
+                # An empty [compression] is left out: run.json as before it existed.
+                if section == "training" or set(COMPRESSION_KEYS) - unsearched(self.training_params)
+            },
             "preprocessing": {k: list(p.values) for k, p in self.preprocessing.items()},
         }
 
@@ -414,8 +430,9 @@ class SearchSpace:
         return {"kind": kind, **{key: p.sample(rng) for key, p in self.layers[kind].items()}}
 
     def sample_training(self, rng: np.random.Generator) -> dict[str, Value]:
-        """Draw a full set of training hyperparameters."""
-        return {key: param.sample(rng) for key, param in self.training_params.items()}
+        """Draw a full set of training hyperparameters (optional genes that are off left out;
+        a parameter with one value draws no random number)."""
+        return without_off({key: param.sample(rng) for key, param in self.training_params.items()})
 
 
 def _parse_architecture(source: str, table: dict) -> tuple[int, int, tuple[int, int], bool]:
@@ -480,13 +497,3 @@ def _parse_layers(source: str, table: Any) -> dict[str, dict[str, Param]]:
             for attribute in kind.attributes
         }
     return layers
-
-
-_DEFAULT_TRAINING: dict[str, Any] = {
-    "optimizer": list(OPTIMIZERS),
-    "learning_rate": {"low": 1e-4, "high": 1e-1, "log": True},
-    "l1": {"low": 1e-8, "high": 1e-3, "log": True},
-    "l2": {"low": 1e-6, "high": 1e-1, "log": True},
-    "batch_size": [32, 64, 128, 256],
-    "max_epochs": [50, 100],
-}

@@ -150,7 +150,8 @@ def check_gradients(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) -> No
 
 def check_shapes_and_counts(kind: LayerKind, attrs: dict[str, Any]) -> None:
     """Declared output shapes, parameter shapes and counts equal the built (float32) arrays,
-    and the genome's ``n_params()`` equals the network's; multiply-adds are a count."""
+    and the genome's ``n_params()`` equals the network's; multiply-adds are a count of at
+    least one per weight, and the genome's ``n_macs()`` is their sum."""
     steps = _plan(kind, attrs)
     net, flat, _, _, _, n_weights = init_network(steps, np.random.default_rng(0))
     for step, w, b in zip(steps, net.weights, net.biases, strict=True):
@@ -158,7 +159,8 @@ def check_shapes_and_counts(kind: LayerKind, attrs: dict[str, Any]) -> None:
         assert w.dtype == b.dtype == np.float32
         assert step.kind.n_params(step.attrs, step.in_shape) == w.size + b.size
         macs = step.kind.macs(step.attrs, step.in_shape)
-        assert isinstance(macs, int) and macs >= 0
+        # Every weight multiplies at least once per sample (a weightless layer may do none).
+        assert isinstance(macs, int) and macs >= w.size
     assert n_weights == sum(w.size for w in net.weights)
     architecture = _architecture(kind, attrs)
     assert count_parameters(architecture, _N_FEATURES, _N_OUTPUTS) == flat.size
@@ -179,6 +181,7 @@ def check_shapes_and_counts(kind: LayerKind, attrs: dict[str, Any]) -> None:
     graph.add_edges_from(map(tuple, architecture["edges"]))
     genome.validate()
     assert genome.n_params() == flat.size
+    assert genome.n_macs() == sum(step.kind.macs(step.attrs, step.in_shape) for step in steps)
     assert genome.to_architecture()["layers"][1] == {"id": 3, "kind": kind.name, **attrs}
 
 

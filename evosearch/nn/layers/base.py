@@ -197,7 +197,11 @@ class LayerKind(ABC):
 
     @abstractmethod
     def macs(self, attrs: Mapping[str, Any], in_shape: Shape) -> int:
-        """Multiply-adds of a forward pass of one sample (from the shapes alone)."""
+        """Multiply-adds of a forward pass of one sample (from the shapes alone).
+
+        At least one per weight (each weight multiplies at least once per sample: a dense
+        layer's count is its weight count, a convolution's its weight count times its output
+        positions); the ``flops`` objective counts two FLOPs per multiply-add."""
 
     # ------------------------------------------------------------------ phenotype
     @abstractmethod

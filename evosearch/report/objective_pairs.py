@@ -1,0 +1,90 @@
+"""The objective-pairs plot: the archive seen through every pair of its objectives.
+
+With two objectives the Pareto plot (:mod:`evosearch.report.pareto`) says it all; with three or
+more (or two other than score and parameters) a front is a surface, and one scatter plot per
+pair of objectives shows how its members trade each against each.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evosearch.report._figures import _colormap, _empty, _new_figure
+from evosearch.report._rundata import RunData, run_data
+from evosearch.runs import RunRecord
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from evosearch.search import Evolver
+
+__all__ = ["needs_pairs", "plot_objective_pairs"]
+
+
+def needs_pairs(data: RunData) -> bool:
+    """Whether the run's objectives are other than ``(score, params)``: the report then draws
+    :func:`plot_objective_pairs` too."""
+    names = data.archive.objective_names
+    return names is not None and tuple(names) != ("score", "params")
+
+
+def plot_objective_pairs(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
+    """One scatter plot of the archive's members per pair of objectives.
+
+    Objectives that are minimised (sizes, FLOPs, latency) are drawn on a log scale; members are
+    coloured by the generation that found them.
+
+    Parameters
+    ----------
+    source : path-like, RunRecord, Evolver or RunData
+        The run (see :func:`~evosearch.report.run_data`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per pair ``(i, j)``, ``i < j``, with ``gid`` ``"pair-I-J"`` on its points.
+    """
+    from evosearch.objectives import find_objective
+
+    data = run_data(source)
+    archive = data.archive
+    names = list(archive.objective_names or [f"objective {i}" for i in range(len(archive.weights))])
+    pairs = list(itertools.combinations(range(len(names)), 2))
+    columns = min(3, max(len(pairs), 1))
+    rows = max(1, -(-len(pairs) // columns))
+    figure = _new_figure(figsize=(4.2 * columns, 3.6 * rows), layout="constrained")
+    members = archive.members
+
+    def label(index: int) -> str:
+        if names[index] == "score":
+            return f"cross-validated {data.score_name}"
+        objective = find_objective(names[index])
+        return objective.label if objective else names[index]
+
+    for number, (i, j) in enumerate(pairs, start=1):
+        ax = figure.add_subplot(rows, columns, number)
+        if not members:
+            _empty(ax, "no archive yet")
+            continue
+        xs = [m.objectives[j] for m in members]
+        ys = [m.objectives[i] for m in members]
+        points = ax.scatter(
+            xs,
+            ys,
+            c=[m.generation for m in members],
+            cmap=_colormap("viridis"),
+            s=36,
+            edgecolors="black",
+            linewidths=0.5,
+        )
+        points.set_gid(f"pair-{i}-{j}")
+        for index, axis in ((j, "x"), (i, "y")):
+            if archive.weights[index] < 0 and min(xs if axis == "x" else ys) > 0:
+                (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        ax.set_xlabel(label(j))
+        ax.set_ylabel(label(i))
+        ax.grid(True, alpha=0.3)
+    figure.suptitle(f"Archive by pairs of objectives: {data.name} ({len(members)} members)")
+    return figure

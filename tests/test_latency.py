@@ -1,0 +1,88 @@
+"""The ``latency`` objective: a cost model calibrated once per run, recorded, reused on resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import evosearch.nn.latency as latency_module
+from evosearch import Evolver
+from evosearch.nn.latency import LatencyModel, calibrate
+from evosearch.objectives import Latency
+from evosearch.space import Genome, InnovationCounter
+from evosearch.testing._tiny import iris, tiny_space
+
+FIXED = LatencyModel(1e-5, {"dense": 2e-6}, {"dense": 1e-9}, {"dense": 1e-8})
+
+
+def test_calibration_fits_a_non_negative_model_that_round_trips() -> None:
+    model = calibrate(repeats=3)
+    values = [model.per_network, *model.per_layer.values(), *model.per_mac.values()]
+    assert all(v >= 0 for v in values) and sum(values) > 0
+    assert LatencyModel.from_dict(json.loads(json.dumps(model.to_dict()))) == model
+    with pytest.raises(ValueError):
+        LatencyModel.from_dict({**model.to_dict(), "per_network": -1.0})
+
+
+def test_the_estimate_grows_with_the_network(tmp_path) -> None:
+    space = tiny_space(tmp_path)
+    rng, counter = np.random.default_rng(0), InnovationCounter()
+    small = Genome.chain(4, 3, [], {})
+    big = Genome.random(space, 4, 3, rng, counter)
+    objective = Latency(FIXED)
+    assert objective.value(small) < objective.value(big)
+    assert objective.value(small) == pytest.approx((1e-5 + 2e-6 + 12e-9 + 3e-8) * 1e6)
+
+
+def test_a_run_records_its_model_and_resume_reuses_it(tmp_path, monkeypatch) -> None:
+    X, y = iris()
+    out = tmp_path / "run"
+    monkeypatch.setattr(latency_module, "calibrate", lambda: FIXED)
+    settings = {"population_size": 4, "n_jobs": 1, "cv": 2, "out": out}
+    objectives = ("score", "params", "latency")
+    evolver = Evolver(tiny_space(tmp_path), generations=1, objectives=objectives, **settings)
+    evolver.fit(X, y)
+    assert json.loads((out / "run.json").read_text())["latency_model"] == FIXED.to_dict()
+    for entry in evolver.archive_.members:
+        assert entry.objectives[2] == Latency(FIXED).value(Genome.from_json(entry.genome))
+
+    def no_measuring() -> LatencyModel:
+        raise AssertionError("resume must not calibrate again")
+
+    monkeypatch.setattr(latency_module, "calibrate", no_measuring)
+    resumed = Evolver.resume(out, X=X, y=y, generations=2)
+    assert json.loads((out / "run.json").read_text())["latency_model"] == FIXED.to_dict()
+    for entry in resumed.archive_.members:
+        assert entry.objectives[2] == Latency(FIXED).value(Genome.from_json(entry.genome))
+
+
+@pytest.mark.slow
+def test_a_three_objective_run_resumes_exactly_and_exports(tmp_path, monkeypatch) -> None:
+    """score, bytes, latency on a compressed space: resume after generation 1 reaches the
+    uninterrupted run's archive and history; show, report and export work."""
+    from evosearch.cli.main import main
+    from evosearch.testing._tiny import TINY_TOML
+
+    path = tmp_path / "compressed.toml"
+    path.write_text(TINY_TOML + '\n[compression]\nprecision = ["float32", "int8"]\n', "utf-8")
+    X, y = iris()
+    monkeypatch.setattr(latency_module, "calibrate", lambda: FIXED)
+    objectives = ("score", "bytes", "latency")
+    common = {"population_size": 4, "n_jobs": 1, "cv": 2, "objectives": objectives}
+    whole = Evolver(path, generations=3, out=tmp_path / "whole", **common).fit(X, y)
+    Evolver(path, generations=1, out=tmp_path / "part", **common).fit(X, y)
+    resumed = Evolver.resume(tmp_path / "part", X=X, y=y, generations=3)
+    assert resumed.archive_.to_dict() == whole.archive_.to_dict()
+    assert [r.hypervolume for r in resumed.history_] == [r.hypervolume for r in whole.history_]
+    assert main(["show", str(tmp_path / "whole")]) == 0
+    assert main(["report", str(tmp_path / "whole")]) == 0
+    assert (tmp_path / "whole" / "report" / "objectives.png").is_file()
+    from evosearch.runs import load_run, load_run_dataset
+    from evosearch.search.export import export_member
+
+    record = load_run(tmp_path / "whole")
+    metadata = export_member(record, load_run_dataset(record, X, y), None, tmp_path / "model")
+    assert metadata["payload_bytes"] == metadata["objectives"]["bytes"]
+    assert set(metadata["objectives"]) == set(objectives)

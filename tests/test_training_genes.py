@@ -1,0 +1,92 @@
+"""Training options as genes: learning-rate schedules, gradient clipping, Adadelta."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from evosearch import Evolver
+from evosearch.nn import GraphNetClassifier
+from evosearch.nn.optim import clip_by_norm, schedule_factor
+from evosearch.space import Genome, InnovationCounter, SearchSpace, cx_aligned, mutate
+from evosearch.testing._tiny import TINY_TOML, iris
+
+
+def test_schedules_decay_from_the_learning_rate() -> None:
+    assert [schedule_factor("constant", e, 10) for e in range(10)] == [1.0] * 10
+    steps = [schedule_factor("step", e, 8) for e in range(8)]
+    assert steps == [1.0] * 4 + [0.1] * 2 + [0.01] * 2
+    cosine = [schedule_factor("cosine", e, 10) for e in range(10)]
+    assert cosine[0] == 1.0 and all(a > b > 0 for a, b in itertools.pairwise(cosine))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        schedule_factor("linear", 0, 10)
+
+
+def test_clip_by_norm_shortens_long_gradients_only() -> None:
+    grad = np.array([3.0, 4.0], np.float32)
+    clip_by_norm(grad, 10.0)
+    assert grad.tolist() == [3.0, 4.0]
+    clip_by_norm(grad, 1.0)
+    assert np.linalg.norm(grad) == pytest.approx(1.0, rel=1e-6)
+    assert grad[1] / grad[0] == pytest.approx(4 / 3)
+
+
+@pytest.mark.parametrize("options", [{"lr_schedule": "cosine"}, {"clip_norm": 0.05}])
+def test_each_option_changes_training_and_still_learns(options) -> None:
+    X, y = iris()
+    common = {"learning_rate": 0.01, "max_epochs": 30, "early_stopping": False, "random_state": 0}
+    plain = GraphNetClassifier(**common).fit(X, y)
+    varied = GraphNetClassifier(**common, **options).fit(X, y)
+    assert varied.loss_curve_ != plain.loss_curve_
+    assert varied.score(X, y) > 0.85
+    with pytest.raises(ValueError, match=next(iter(options))):
+        GraphNetClassifier(**{next(iter(options)): "bad"}).fit(X, y)
+
+
+SEARCHED = (
+    TINY_TOML.replace('optimizer = ["adam", "rmsprop"]', 'optimizer = ["adam", "adadelta"]')
+    + 'lr_schedule = ["constant", "step", "cosine"]\nclip_norm = [0.0, 1.0]\n'
+)
+
+
+def test_genomes_leave_out_genes_that_are_off_and_stay_valid(tmp_path) -> None:
+    path = tmp_path / "searched.toml"
+    path.write_text(SEARCHED, encoding="utf-8")
+    space = SearchSpace.from_toml(path)
+    assert SearchSpace.from_dict(space.to_dict()) == space
+    rng, counter = np.random.default_rng(0), InnovationCounter()
+    genomes = [Genome.random(space, 4, 3, rng, counter) for _ in range(12)]
+    for _ in range(3):
+        genomes += [mutate(g, space, rng, counter)[0] for g in genomes[-12:]]
+        pairs = zip(genomes[-12:-1], genomes[-11:], strict=True)
+        genomes += [cx_aligned(a, b, space, rng) for a, b in pairs]
+    seen = set()
+    for genome in genomes:
+        genome.validate(space)
+        hp = genome.hyperparameters
+        assert hp.get("lr_schedule") != "constant" and hp.get("clip_norm") != 0.0
+        seen.update({hp.get("lr_schedule", "constant"), hp.get("clip_norm", 0.0)})
+    assert seen >= {"constant", "step", "cosine", 0.0, 1.0}
+    # A space that does not search them writes and draws nothing for them.
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(TINY_TOML, encoding="utf-8")
+    plain = SearchSpace.from_toml(tiny)
+    assert "lr_schedule" not in plain.to_dict()["training"]
+    assert set(Genome.random(plain, 4, 3, rng, counter).hyperparameters) == {
+        "optimizer", "learning_rate", "l1", "l2", "batch_size", "max_epochs"
+    }  # fmt: skip
+
+
+def test_a_run_searches_the_training_genes(tmp_path) -> None:
+    path = tmp_path / "searched.toml"
+    path.write_text(SEARCHED, encoding="utf-8")
+    X, y = iris()
+    out = tmp_path / "run"
+    Evolver(path, population_size=4, generations=1, n_jobs=1, cv=2, out=out).fit(X, y)
+    lines = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    assert all(line["error"] is None for line in lines)
+    genes = {json.dumps(line["genome"]["hyperparameters"], sort_keys=True) for line in lines}
+    assert any("lr_schedule" in g for g in genes) and any("clip_norm" in g for g in genes)
