@@ -390,6 +390,12 @@ class SearchSpace:
             "training": {k: p.to_toml_value() for k, p in self.training_params.items()},
         }
 
+    @property
+    def needs_image(self) -> bool:
+        """Whether a layer kind of the space reads images (``conv2d``, ...): its genomes need
+        data with an image shape."""
+        return any(get_layer_kind(kind).image_input for kind in self.layers)
+
     def sample_layer(self, rng: np.random.Generator) -> dict[str, Value]:
         """Draw a new layer: ``{"kind": ..., **attributes}``.
 
