@@ -169,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="size budget: genomes with more parameters are never trained",
     )
     evolve.add_argument(
+        "--input-shape",
+        metavar="HxW[xC]",
+        help="read each row of flat features as an image (e.g. 28x28, 28x28x3; channels last) "
+        "for --genome cnn; digits and NPZ image sets bring their own",
+    )
+    evolve.add_argument(
         "--holdout",
         type=_fraction,
         metavar="FRACTION",

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from evosearch.data.images import flatten_images, parse_input_shape
 from evosearch.errors import DataError
 
 __all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task"]
@@ -65,6 +66,9 @@ class Dataset:
         One name per column of ``X``.
     target_name : str
         Name of the target column.
+    input_shape : tuple of int or None
+        ``(height, width, channels)`` when a row is an image (channels last; bundled digits
+        are 8x8x1), else None. Not part of the :meth:`fingerprint`.
     """
 
     X: np.ndarray
@@ -73,6 +77,7 @@ class Dataset:
     task: str
     feature_names: list[str]
     target_name: str
+    input_shape: tuple[int, int, int] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -162,6 +167,7 @@ def check_dataset(
     name: str = "data",
     feature_names: Sequence[str] | None = None,
     target_name: str = "y",
+    input_shape: Any = None,
 ) -> Dataset:
     """Validate in-memory arrays and wrap them in a :class:`Dataset`.
 
@@ -181,6 +187,10 @@ def check_dataset(
         Defaults to ``x0, x1, ...``.
     target_name : str, default="y"
         Used in messages and stored as :attr:`Dataset.target_name`.
+    input_shape : str or sequence of int, optional
+        How a row reads as an image (``"8x8"``, ``(8, 8, 1)``; stored as
+        :attr:`Dataset.input_shape`). An ``X`` of shape ``(n, h, w)`` or ``(n, h, w, c)`` is
+        an image set: its rows are flattened and its shape taken from it.
 
     Returns
     -------
@@ -200,7 +210,13 @@ def check_dataset(
     _check_task_name(task)
     if n_splits is not None and n_splits < 2:
         raise DataError(f"n_splits must be at least 2 for cross-validation, got {n_splits}")
+    found = None
+    if getattr(X, "ndim", 2) in (3, 4):
+        X, found = flatten_images(np.asarray(X))
     X_arr = _as_feature_matrix(X)
+    image = None
+    if input_shape is not None or found is not None:
+        image = parse_input_shape(found if input_shape is None else input_shape, X_arr.shape[1])
     y_arr = _as_target_vector(y)
     if X_arr.shape[0] != y_arr.shape[0]:
         raise DataError(f"X has {X_arr.shape[0]} rows but y has {y_arr.shape[0]} values")
@@ -218,6 +234,7 @@ def check_dataset(
         task=resolved,
         feature_names=names,
         target_name=target_name,
+        input_shape=image,
     )
 
 

@@ -27,7 +27,7 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
     import networkx
     import sklearn
 
-    return {
+    info: dict[str, Any] = {
         "settings": {
             "genome": str(evolver.genome)
             if not isinstance(evolver.genome, SearchSpace)
@@ -75,6 +75,10 @@ def run_info(evolver: Evolver, dataset: Dataset) -> dict[str, Any]:
         },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if evolver.input_shape is not None:  # recorded only when given: older run.json unchanged
+        shape = evolver.input_shape
+        info["settings"]["input_shape"] = shape if isinstance(shape, str) else list(shape)
+    return info
 
 
 def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +112,7 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         "inherit_weights": settings.get("inherit_weights", False),
         # Older runs wrote "n_params", an alias of "params".
         "objectives": tuple(objectives) or DEFAULT_OBJECTIVES,
+        "input_shape": settings.get("input_shape"),
     }
 
 

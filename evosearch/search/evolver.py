@@ -33,7 +33,7 @@ from evosearch.evaluation import (
 from evosearch.objectives import DEFAULT_OBJECTIVES, resolve_objectives
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
-from evosearch.search._breeding import Breeder
+from evosearch.search._breeding import Breeder, image_shape
 from evosearch.search._checkpoint import (
     GenerationRecord,
     RunState,
@@ -146,6 +146,10 @@ class Evolver:
         A child starts training from its (first) parent's trained weights wherever a layer
         and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
         rows are ever seen in training.
+    input_shape : str or sequence of int, optional
+        How a row of flat features reads as an image, ``"28x28"`` or ``"28x28x3"`` (channels
+        last), for genomes of image layers (``genome="cnn"``); image data (bundled digits, an
+        NPZ of images, 3-D or 4-D ``X``) bring their own. Checked against the data by ``fit``.
     objectives : sequence of str, default=("score", "params")
         Registered objectives (:func:`~evosearch.objectives.objective_names`), in the order of
         the archive's objective vectors; ``score`` must be the first (the run refits the
@@ -197,6 +201,7 @@ class Evolver:
         halving: bool = False,
         inherit_weights: bool = True,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+        input_shape: str | Sequence[int] | None = None,
     ) -> None:
         self.space = genome if isinstance(genome, SearchSpace) else SearchSpace.load(genome)
         self.genome = genome
@@ -247,6 +252,7 @@ class Evolver:
         #: The objectives, resolved from their names (aliases of old run folders accepted).
         self.objective_set = resolve_objectives(objectives)
         self.objectives = tuple(o.name for o in self.objective_set)
+        self.input_shape = input_shape  # validated against the data by fit
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> Evolver:
@@ -278,6 +284,7 @@ class Evolver:
         parent : dict, optional
             Where ``initial_population`` came from, recorded in ``run.json``.
         """
+        image_shape(self.space, dataset, self.input_shape)  # refused before anything is written
         info = run_info(self, dataset)
         dataset = self._search_part(dataset)
         self._check_folds(dataset)
@@ -459,7 +466,12 @@ class Evolver:
         n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
         seeds = getattr(self, "_seed_genomes", ())
         genomes = self._breeder().initial(
-            seeds, dataset.n_features, n_outputs, state.rng, state.innovations
+            seeds,
+            dataset.n_features,
+            n_outputs,
+            state.rng,
+            state.innovations,
+            image_shape(self.space, dataset, self.input_shape),
         )
         if not genomes:
             raise SettingsError(
