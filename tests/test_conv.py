@@ -221,3 +221,23 @@ def test_bad_image_settings_are_one_line_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and words in err
     assert not out.exists()
+
+
+def test_memory_bounded_passes_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation and prediction of image networks run in chunks of rows bounded by
+    ``PREDICT_BYTES``; a chunk of a single row gives what one pass over all rows gives."""
+    import evosearch.nn.graph as graph
+
+    X, y = small_digits(200)
+    architecture = {
+        "input_shape": [8, 8, 1],
+        "layers": [{"id": 2, **CONV, "filters": 2, "kernel": 3, "stride": 2}],
+        "edges": [[0, 2], [2, 1]],
+    }
+    settings = {"optimizer": "adam", "learning_rate": 0.01, "max_epochs": 3, "random_state": 0}
+    whole = GraphNetClassifier(architecture=architecture, **settings).fit(X, y)
+    monkeypatch.setattr(graph, "PREDICT_BYTES", 1)
+    assert graph.predict_chunk(whole._steps, 4) == 1
+    chunked = GraphNetClassifier(architecture=architecture, **settings).fit(X, y)
+    np.testing.assert_allclose(chunked.validation_scores_, whole.validation_scores_)
+    np.testing.assert_allclose(chunked.predict_proba(X), whole.predict_proba(X), atol=1e-6)

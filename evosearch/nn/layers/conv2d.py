@@ -75,7 +75,11 @@ class _Buffers:
         self.flags = np.empty((m, ho, wo, f), np.bool_) if train else None
         self.ones: Array | None = np.ones(m * ho * wo, dtype) if train else None
         # The input gradient: patch gradients, folded back onto a padded input (train only).
-        self.dpatches: Array | None = np.empty((m, ho, wo, k, k, c), dtype) if train else None
+        # They take the patches' place: backward has used the patches by then, and the next
+        # forward pass unfolds its batch afresh.
+        self.dpatches: Array | None = None
+        if train:
+            self.dpatches = np.empty((m, ho, wo, k, k, c), dtype) if direct else self.patches
         self.dpadded: Array | None = (
             np.empty((m, h + 2 * p, w + 2 * p, c), dtype) if train and not direct else None
         )
