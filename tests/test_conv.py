@@ -42,7 +42,7 @@ learning_rate = 0.01
 l1 = 0.0
 l2 = 1e-4
 batch_size = [64]
-max_epochs = [2]
+max_epochs = [4]
 """
 
 
