@@ -241,3 +241,26 @@ def test_memory_bounded_passes_give_the_same_results(monkeypatch: pytest.MonkeyP
     chunked = GraphNetClassifier(architecture=architecture, **settings).fit(X, y)
     np.testing.assert_allclose(chunked.validation_scores_, whole.validation_scores_)
     np.testing.assert_allclose(chunked.predict_proba(X), whole.predict_proba(X), atol=1e-6)
+
+
+def test_show_and_report_give_each_layer_its_image_shape() -> None:
+    from evosearch.cli.console import genome_text
+    from evosearch.report.architecture import plot_architecture
+
+    layers = [
+        {"kind": "conv2d", "filters": 4, "kernel": 3, "stride": 1, "activation": "relu", "dropout": 0.0},
+        {"kind": "pool", "mode": "max"},
+    ]  # fmt: skip
+    genome = Genome.chain(
+        64, 10, layers, {"optimizer": "adam", "learning_rate": 0.01}, None, (8, 8, 1)
+    )
+    text = genome_text(genome)
+    assert "input    8x8x1 image (64 features)" in text
+    assert "conv 4 filters 3x3 stride 1 relu -> 8x8x4" in text and "max pool 2x2 -> 4x4x4" in text
+    figure = plot_architecture(genome)
+    labels = [t.get_text() for t in figure.axes[0].texts]
+    assert "input\n8x8x1 image" in labels
+    assert any(
+        label.startswith("conv 3x3 /1\n4 filters") and label.endswith("→ 8x8x4") for label in labels
+    )
+    assert "max pool\n2x2 /2\n→ 4x4x4" in labels
