@@ -247,10 +247,7 @@ def test_show_and_report_give_each_layer_its_image_shape() -> None:
     from evosearch.cli.console import genome_text
     from evosearch.report.architecture import plot_architecture
 
-    layers = [
-        {"kind": "conv2d", "filters": 4, "kernel": 3, "stride": 1, "activation": "relu", "dropout": 0.0},
-        {"kind": "pool", "mode": "max"},
-    ]  # fmt: skip
+    layers = [{**CONV, "filters": 4, "kernel": 3, "stride": 1}, {"kind": "pool", "mode": "max"}]
     genome = Genome.chain(
         64, 10, layers, {"optimizer": "adam", "learning_rate": 0.01}, None, (8, 8, 1)
     )
