@@ -211,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="size budget on the weight payload (objective bytes): larger genomes never train",
     )
     evolve.add_argument(
+        "--input-shape",
+        metavar="HxW[xC]",
+        help="read each row of flat features as an image (e.g. 28x28, 28x28x3; channels last) "
+        "for --genome cnn; digits and NPZ image sets bring their own",
+    )
+    evolve.add_argument(
         "--holdout",
         type=_fraction,
         metavar="FRACTION",

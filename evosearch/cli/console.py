@@ -168,6 +168,10 @@ def best_line(archive: ParetoArchive, score_name: str) -> str:
     return line + "".join(f", {extra}" for extra in extras)
 
 
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(side) for side in shape)
+
+
 def genome_text(genome: Genome) -> str:
     """The genome drawn as text: one line per layer with its inputs, then hyperparameters."""
     from evosearch.nn.layers import get_layer_kind
@@ -175,16 +179,24 @@ def genome_text(genome: Genome) -> str:
 
     graph = genome.graph
     chain = set(genome.hidden_layers())
+    # An image genome also shows each layer's output shape (height x width x channels).
+    shapes = genome.shapes() if "shape" in graph.nodes[INPUT] else None
     lines = []
     for node in [INPUT, *genome.hidden_layers(), OUTPUT]:
         attrs = graph.nodes[node]
         if node == INPUT:
             what = f"input    {attrs['units']} features"
+            if shapes is not None:
+                what = (
+                    f"input    {_shape_text(genome.input_shape)} image ({attrs['units']} features)"
+                )
         elif node == OUTPUT:
             what = f"output   {attrs['units']} units"
         else:
             kind = get_layer_kind(attrs["kind"])
             what = f"{kind.name:<8} {kind.line_label(attrs)}"
+            if shapes is not None:
+                what += f" -> {_shape_text(shapes[node][1])}"
         inputs = sorted(graph.predecessors(node))
         if inputs:
             # A skip jumps over layers: its target is also reachable through other layers.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from evosearch.cli._output import data_notes, deadline_note, make_console, summary
 
@@ -19,6 +20,21 @@ def _default_run_folder(genome: str, seed: int) -> Path:
         suffix += 1
         folder = Path("runs") / f"{stem}-{suffix}"
     return folder
+
+
+def _check_image_shape(space: Any, dataset: Any, input_shape: str | None) -> None:
+    """Refuse a bad ``--input-shape``, or an image genome on data without one, in one line
+    before the run starts."""
+    from evosearch.data import parse_input_shape
+    from evosearch.errors import SettingsError
+
+    if input_shape is not None:
+        parse_input_shape(input_shape, dataset.n_features)
+    elif space.needs_image and dataset.input_shape is None:
+        raise SettingsError(
+            f"--genome {space.name} has image layers but {dataset.name} "
+            f"({dataset.n_features} features) has no image shape: give --input-shape HxW or HxWxC"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         scoring=args.scoring,
         backend=args.backend,
         scheduler=args.scheduler,
+        input_shape=args.input_shape,
     )
     # Checked before the data is loaded, as fit would: a bad setting is one line, exit 2.
     space = check_settings(evolver.get_params(deep=False)).space
@@ -69,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         groups=args.groups,
         sample_weight=args.sample_weight,
     )
+    _check_image_shape(space, dataset, args.input_shape)
     console.print(
         f"evolving {space.name} genomes on {dataset.name} ({dataset.task}, "
         f"{dataset.n_samples} rows x {dataset.n_features} features), population "

@@ -8,6 +8,7 @@ from evosearch.data.dataset import (
     check_dataset,
     infer_task,
 )
+from evosearch.data.images import ImageShape, parse_input_shape
 from evosearch.data.loading import load_dataset, read_csv_cells
 from evosearch.data.table import (
     CATEGORICAL,
@@ -25,11 +26,13 @@ __all__ = [
     "TASKS",
     "Column",
     "Dataset",
+    "ImageShape",
     "check_dataset",
     "conform_table",
     "describe_columns",
     "infer_task",
     "load_dataset",
+    "parse_input_shape",
     "read_csv_cells",
     "take_rows",
 ]

@@ -36,6 +36,7 @@ from evosearch.data._checks import (
     check_row_extras,
     missing_targets,
 )
+from evosearch.data.images import flatten_images, parse_input_shape
 from evosearch.data.table import Column, check_ids, table_fingerprint, take_rows, type_frame
 from evosearch.errors import DataError
 
@@ -89,6 +90,9 @@ class Dataset:
         ``sample_weight`` column names), recorded so a resume reads it the same way.
     notes : tuple of str
         One-line remarks on the reading (e.g. rows dropped for a missing target).
+    input_shape : tuple of int or None
+        ``(height, width, channels)`` when a row is an image (channels last; bundled digits
+        are 8x8x1), else None. Not part of the :meth:`fingerprint`.
     """
 
     X: Any
@@ -102,6 +106,7 @@ class Dataset:
     sample_weight: np.ndarray | None = None
     options: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    input_shape: tuple[int, int, int] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -218,6 +223,7 @@ def check_dataset(
     numeric: Sequence[str] = (),
     groups: Any = None,
     sample_weight: Any = None,
+    input_shape: Any = None,
 ) -> Dataset:
     """Validate in-memory data and wrap it in a :class:`Dataset`.
 
@@ -245,6 +251,10 @@ def check_dataset(
         Group labels: cross-validation folds never split a group.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative row weights, used in the loss and the score.
+    input_shape : str or sequence of int, optional
+        How a row reads as an image (``"8x8"``, ``(8, 8, 1)``; stored as
+        :attr:`Dataset.input_shape`). An ``X`` of shape ``(n, h, w)`` or ``(n, h, w, c)`` is
+        an image set: its rows are flattened and its shape taken from it.
 
     Returns
     -------
@@ -265,6 +275,8 @@ def check_dataset(
     if n_splits is not None and n_splits < 2:
         raise DataError(f"n_splits must be at least 2 for cross-validation, got {n_splits}")
     if _is_table(X, categorical, numeric):
+        if input_shape is not None:
+            raise DataError("input_shape is for numeric image data, not a table with text columns")
         return _check_frame(
             X, y, task=task, n_splits=n_splits, name=name, target_name=target_name,
             categorical=categorical, numeric=numeric, groups=groups,
@@ -273,6 +285,7 @@ def check_dataset(
     return check_arrays(
         X, y, task=task, n_splits=n_splits, name=name, feature_names=feature_names,
         target_name=target_name, groups=groups, sample_weight=sample_weight,
+        input_shape=input_shape,
     )  # fmt: skip
 
 
@@ -288,10 +301,17 @@ def check_arrays(
     groups: Any,
     sample_weight: Any,
     note: str | None = None,
+    input_shape: Any = None,
 ) -> Dataset:
     """:func:`check_dataset` for a numeric matrix (``note``: rows dropped for their target)."""
     after = f" after {note}" if note else ""
+    found = None
+    if getattr(X, "ndim", 2) in (3, 4):
+        X, found = flatten_images(np.asarray(X))
     X_arr = _as_feature_matrix(X)
+    image = None
+    if input_shape is not None or found is not None:
+        image = parse_input_shape(found if input_shape is None else input_shape, X_arr.shape[1])
     y_arr = _as_target_vector(y)
     if X_arr.shape[0] != y_arr.shape[0]:
         raise DataError(f"X has {X_arr.shape[0]} rows but y has {y_arr.shape[0]} values")
@@ -313,6 +333,7 @@ def check_arrays(
         groups=group_arr,
         sample_weight=weight_arr,
         notes=(note,) if note else (),
+        input_shape=image,
     )
 
 

@@ -25,11 +25,15 @@ from evosearch.data.dataset import (
     check_dataset,
     table_dataset,
 )
+from evosearch.data.images import flatten_images
 from evosearch.data.table import MISSING_TEXT, NUMERIC, type_text_columns
 from evosearch.errors import DataError
 
 __all__ = ["load_dataset", "read_csv_cells"]
 
+
+# Bundled sets whose rows are images.
+_BUNDLED_IMAGES = {"digits": (8, 8, 1)}
 
 # Column names used where the bundled loaders give none.
 _BUNDLED_TARGET_NAMES = {
@@ -62,8 +66,9 @@ def load_dataset(
         A CSV file needs a header row; its feature columns may be numeric or text (categorical)
         and have missing cells (empty, NA, NaN, N/A, null), see
         :mod:`evosearch.data.table`; rows with a missing target are dropped (a note says how
-        many). An NPZ file needs arrays ``X`` (2-D numeric, finite) and ``y`` (1-D), and may
-        hold ``feature_names``.
+        many). An NPZ file needs arrays ``X`` (2-D numeric, finite, or images
+        ``(n, height, width[, channels])``, channels last, whose rows are flattened) and ``y``
+        (1-D), and may hold ``feature_names``.
     target : str or None, default=None
         CSV only: the name of the target column (default: the last column).
     task : {"auto", "classification", "regression"}, default="auto"
@@ -151,6 +156,7 @@ def _load_bundled(name: str, *, task: str, n_splits: int | None) -> Dataset:
         name=name,
         feature_names=[str(n) for n in bunch.feature_names],
         target_name=_BUNDLED_TARGET_NAMES[name],
+        input_shape=_BUNDLED_IMAGES.get(name),
     )
 
 
@@ -165,10 +171,12 @@ def _load_npz(path: str, *, task: str, n_splits: int | None) -> Dataset:
             present = ", ".join(sorted(arrays)) or "none"
             raise DataError(f"NPZ file {path} has no array '{key}' (arrays present: {present})")
     X, y = arrays["X"], arrays["y"]
-    if X.ndim != 2 or X.dtype.kind not in "biuf":
+    if X.ndim not in (2, 3, 4) or X.dtype.kind not in "biuf":
         raise DataError(
-            f"array 'X' in {path} must be 2-D numeric, got shape {X.shape} dtype {X.dtype}"
+            f"array 'X' in {path} must be numeric, 2-D (rows, features) or images (rows, "
+            f"height, width[, channels]), got shape {X.shape} dtype {X.dtype}"
         )
+    X, image = flatten_images(X)
     y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
     if y.ndim != 1:
         raise DataError(f"array 'y' in {path} must be 1-D, got shape {y.shape}")
@@ -182,6 +190,7 @@ def _load_npz(path: str, *, task: str, n_splits: int | None) -> Dataset:
         n_splits=n_splits,
         name=path,
         feature_names=None if names is None else [str(n) for n in names.ravel().tolist()],
+        input_shape=image,
     )
 
 

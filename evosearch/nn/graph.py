@@ -23,6 +23,7 @@ except that the output node is a linear dense layer.
 from __future__ import annotations
 
 import heapq
+import math
 import numbers
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ OUTPUT_ID = 1
 _F32 = np.float32
 # Rows per forward pass at predict time: bounds memory on large inputs.
 _PREDICT_CHUNK = 4096
+PREDICT_BYTES = 64 * 2**20
+"""Bytes of buffers a forward pass without gradients aims at (see :func:`predict_chunk`)."""
 
 
 def output_layer(n_outputs: int) -> tuple[LayerKind, dict[str, Any]]:
@@ -82,6 +85,9 @@ class Step:
     cols: tuple[tuple[int, int], ...]
     in_shape: Shape
     out_shape: Shape
+    views: tuple[Shape, ...] = ()
+    """Per predecessor, the shape in which this step reads its output (its kind's
+    ``input_view``: a dense layer flattens an image); empty: as the predecessor made it."""
 
     def parameter_shapes(self) -> tuple[Shape, Shape]:
         return self.kind.parameter_shapes(self.attrs, self.in_shape)
@@ -117,10 +123,37 @@ def _parse_layers(architecture: Mapping[str, Any]) -> dict[int, tuple[LayerKind,
     return layers
 
 
+def input_shape_of(architecture: Mapping[str, Any] | None, n_inputs: int) -> Shape:
+    """The shape of one input sample: the spec's ``input_shape`` (an image ``[height, width,
+    channels]`` whose size is ``n_inputs``) or ``(n_inputs,)``.
+
+    Examples
+    --------
+    >>> input_shape_of({"input_shape": [8, 8, 1], "layers": [], "edges": []}, 64)
+    (8, 8, 1)
+    """
+    raw = None if architecture is None else architecture.get("input_shape")
+    if raw is None:
+        return (int(n_inputs),)
+    if (
+        not isinstance(raw, (list, tuple))
+        or len(raw) != 3
+        or not all(_is_int(side) and side >= 1 for side in raw)
+    ):
+        raise _bad(f"input_shape must be [height, width, channels] of positive ints, got {raw!r}")
+    shape = tuple(int(side) for side in raw)
+    if shape[0] * shape[1] * shape[2] != n_inputs:
+        raise _bad(f"input_shape {list(shape)} does not hold the {n_inputs} input features")
+    return shape
+
+
 def parse_architecture(
     architecture: Mapping[str, Any] | None, n_inputs: int, n_outputs: int
 ) -> list[Step]:
-    """Validate an architecture spec and return its execution plan (output step last)."""
+    """Validate an architecture spec and return its execution plan (output step last).
+
+    An ``input_shape`` key (``[height, width, channels]``) makes the flat input rows images.
+    """
     if not _is_int(n_inputs) or n_inputs < 1:
         raise ValueError(f"n_inputs must be a positive int, got {n_inputs!r}")
     if not _is_int(n_outputs) or n_outputs < 1:
@@ -180,22 +213,23 @@ def parse_architecture(
         raise _bad(f"layer(s) {off_path} not on a path from input node 0 to output node 1")
 
     # Every node is an ancestor of the output, so the output comes last in the order.
-    shape: dict[int, Shape] = {INPUT_ID: (n_inputs,)}
+    shape: dict[int, Shape] = {INPUT_ID: input_shape_of(architecture, n_inputs)}
     buffer_of = {INPUT_ID: 0}
     steps: list[Step] = []
     for node in order[1:]:
         kind, attrs = output_layer(n_outputs) if node == OUTPUT_ID else layers[node]
         pred_ids = tuple(sorted(preds[node]))
+        views = tuple(kind.input_view(shape[pred]) for pred in pred_ids)
         try:
-            in_shape = kind.merge_shapes([shape[pred] for pred in pred_ids])
+            in_shape = kind.merge_shapes(views)
             shape[node] = kind.output_shape(attrs, in_shape)
         except ValueError as exc:
             raise _bad(f"layer {node} ({kind.name}): {exc}") from None
         cols = []
         start = 0
-        for pred in pred_ids:
-            cols.append((start, start + shape[pred][-1]))
-            start += shape[pred][-1]
+        for view in views:
+            cols.append((start, start + view[-1]))
+            start += view[-1]
         steps.append(
             Step(
                 node_id=node,
@@ -206,10 +240,34 @@ def parse_architecture(
                 cols=tuple(cols),
                 in_shape=in_shape,
                 out_shape=shape[node],
+                views=views,
             )
         )
         buffer_of[node] = len(steps)
     return steps
+
+
+def _viewed(array: Array, view: Shape) -> Array:
+    """``array`` (a batch) read in the shape ``view`` of one sample: a reshaped view of it
+    when the shapes differ (an image read by a dense layer, flat input rows read as images)."""
+    if not view or array.shape[1:] == view:
+        return array
+    return array.reshape(array.shape[0], *view)
+
+
+def predict_chunk(steps: list[Step], itemsize: int) -> int:
+    """Rows per forward pass without gradients: 4096, fewer for a network with image layers
+    whose rows' buffers are large, so that a pass stays near :data:`PREDICT_BYTES`."""
+    if not any(s.kind.image_input for s in steps):
+        return _PREDICT_CHUNK
+    per_row = sum(math.prod(s.in_shape) * _width_factor(s) + math.prod(s.out_shape) for s in steps)
+    return int(max(1, min(_PREDICT_CHUNK, PREDICT_BYTES // max(1, per_row * itemsize))))
+
+
+def _width_factor(step: Step) -> int:
+    # A convolution's unfolded input holds kernel * kernel copies of each input value.
+    kernel = step.attrs.get("kernel", 1) if step.kind.image_input else 1
+    return 1 + int(kernel) ** 2
 
 
 def _reachable(start: int, neighbours: Mapping[int, list[int]]) -> set[int]:
@@ -301,12 +359,13 @@ class Network:
         # For each step, the non-input predecessors that receive a gradient, with a flag saying
         # whether this is the first contribution in the backward order (then it overwrites).
         written: set[int] = set()
-        back: list[list[tuple[int, tuple[int, int], bool]]] = [[] for _ in steps]
+        back: list[list[tuple[int, Shape, tuple[int, int], bool]]] = [[] for _ in steps]
         for k in reversed(range(len(steps))):
-            for pred, cols in zip(steps[k].preds, steps[k].cols, strict=True):
+            step = steps[k]
+            for pred, view, cols in zip(step.preds, step.views, step.cols, strict=True):
                 if pred == 0:
                     continue  # the input needs no gradient
-                back[k].append((pred - 1, cols, pred not in written))
+                back[k].append((pred - 1, view, cols, pred not in written))
                 written.add(pred)
         self.back = back
 
@@ -328,11 +387,11 @@ class Network:
     def _gather_input(self, ws: Workspace, k: int) -> Array:
         step = self.steps[k]
         if len(step.preds) == 1:
-            return ws.acts[step.preds[0]]
+            return _viewed(ws.acts[step.preds[0]], step.views[0])
         buf = ws.concat[k]
         assert buf is not None
-        for pred, (c0, c1) in zip(step.preds, step.cols, strict=True):
-            buf[..., c0:c1] = ws.acts[pred]
+        for pred, view, (c0, c1) in zip(step.preds, step.views, step.cols, strict=True):
+            buf[..., c0:c1] = _viewed(ws.acts[pred], view)
         return buf
 
     def backward(self, ws: Workspace, grad_w: list[Array], grad_b: list[Array]) -> None:
@@ -341,17 +400,21 @@ class Network:
             step = self.steps[k]
             g = ws.grad[k]
             # The forward pass left the merged input (or the single input) in place.
-            inp = ws.acts[step.preds[0]] if len(step.preds) == 1 else ws.concat[k]
-            assert inp is not None
-            step.kind.backward(
-                step.attrs, self.weights[k], inp, g, ws.layer[k], grad_w[k], grad_b[k]
+            inp = (
+                _viewed(ws.acts[step.preds[0]], step.views[0])
+                if len(step.preds) == 1
+                else ws.concat[k]
             )
-            for target, cols, first in self.back[k]:
+            assert inp is not None
+            kind, attrs, w, buffers = step.kind, step.attrs, self.weights[k], ws.layer[k]
+            kind.backward(attrs, w, inp, g, buffers, grad_w[k], grad_b[k])
+            for target, view, cols, first in self.back[k]:
                 if first:
-                    step.kind.input_grad(step.attrs, self.weights[k], g, cols, ws.grad[target])
+                    out = _viewed(ws.grad[target], view)
+                    kind.input_grad_buffered(attrs, w, g, buffers, cols, out)
                 else:
                     scratch = ws.scratch[target]
-                    step.kind.input_grad(step.attrs, self.weights[k], g, cols, scratch)
+                    kind.input_grad_buffered(attrs, w, g, buffers, cols, _viewed(scratch, view))
                     ws.grad[target] += scratch
 
     def predict_raw(self, x: Array) -> Array:
@@ -363,8 +426,9 @@ class Network:
         dtype = self.biases[-1].dtype.type
         result = np.empty((n, *self.steps[-1].out_shape), dtype)
         ws: Workspace | None = None
-        for start in range(0, n, _PREDICT_CHUNK):
-            stop = min(start + _PREDICT_CHUNK, n)
+        chunk = predict_chunk(self.steps, np.dtype(dtype).itemsize)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
             if ws is None or ws.m != stop - start:
                 ws = Workspace(self.steps, stop - start, train=False, dtype=dtype)
             result[start:stop] = self.forward(ws, x[start:stop], None)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from evosearch.nn.graph import Network, Step, Workspace, iter_blocks
+from evosearch.nn.graph import Network, Step, Workspace, iter_blocks, predict_chunk
 from evosearch.nn.layers.base import Array
 from evosearch.nn.optim import clip_by_norm, make_optimizer, schedule_factor
 
@@ -182,6 +182,20 @@ def split(
     return (*train_part, validation, (weights[train_idx], weights[val_idx]))
 
 
+def _forward_all(net: Network, ws: Workspace, x: Array) -> Array:
+    """The outputs for all rows of ``x``, without training noise, in chunks of ``ws.m`` rows."""
+    n = x.shape[0]
+    if n <= ws.m:
+        return net.forward(ws, x, None)
+    out = np.empty((n, *net.steps[-1].out_shape), _F32)
+    for start in range(0, n, ws.m):
+        stop = min(start + ws.m, n)
+        if stop - start < ws.m:
+            ws = Workspace(net.steps, stop - start, train=False)
+        out[start:stop] = net.forward(ws, x[start:stop], None)
+    return out
+
+
 def _r2(pred: Array, target: Array, ss_tot: Array) -> float:
     """Uniform-average R² (as :func:`sklearn.metrics.r2_score`, with finite fallbacks)."""
     ss_res = np.sum((target.astype(np.float64) - pred) ** 2, axis=0)
@@ -239,7 +253,8 @@ def train(
         if c_val is None:
             t_val64 = t_val.astype(np.float64)
             ss_tot = np.sum((t_val64 - t_val64.mean(axis=0)) ** 2, axis=0)
-        val_ws = Workspace(steps, x_val.shape[0], train=False)
+        # Image networks check the validation rows in chunks (their buffers are large).
+        val_ws = Workspace(steps, min(x_val.shape[0], predict_chunk(steps, 4)), train=False)
         best_flat = flat.copy()
         best_score = -np.inf
         best_loss = np.inf
@@ -300,7 +315,7 @@ def train(
             losses.append(total / n)
 
             if val_ws is not None:
-                pred = net.forward(val_ws, x_val, None)
+                pred = _forward_all(net, val_ws, x_val)
                 if c_val is not None:
                     score = float(np.mean(np.argmax(pred, axis=1) == c_val))
                     # forward() leaves logits: cross-entropy via a stable log-sum-exp.

@@ -98,8 +98,10 @@ def plot_architecture(
     ax.set_axis_off()
     for edge in edges:
         _draw_edge(ax, edge)
+    # An image genome's boxes also show each layer's output shape (height x width x channels).
+    shapes = genome.shapes() if "shape" in graph.nodes[0] else {}
     for node in graph.nodes:
-        _draw_node(ax, node, graph.nodes[node], positions[node])
+        _draw_node(ax, node, graph.nodes[node], positions[node], shapes.get(node, (None, None))[1])
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
     ax.set_aspect("equal")
@@ -216,12 +218,20 @@ def _route_edges(graph: nx.DiGraph, positions: dict[int, tuple[float, float]]) -
     return edges
 
 
-def _draw_node(ax: Axes, node: int, attrs: dict[str, Any], xy: tuple[float, float]) -> None:
+def _draw_node(
+    ax: Axes,
+    node: int,
+    attrs: dict[str, Any],
+    xy: tuple[float, float],
+    shape: tuple[int, ...] | None = None,
+) -> None:
     from matplotlib.patches import FancyBboxPatch
 
     kind = attrs.get("kind")
     if kind == "input":
         text, color = f"input\n{attrs['units']} features", _NODE_COLORS["input"]
+        if "shape" in attrs:
+            text = "input\n" + "x".join(str(side) for side in attrs["shape"]) + " image"
     elif kind == "output":
         text, color = f"output\n{attrs['units']} units", _NODE_COLORS["output"]
     else:
@@ -234,6 +244,8 @@ def _draw_node(ax: Axes, node: int, attrs: dict[str, Any], xy: tuple[float, floa
         else:
             text, color = layer_kind.box_label(attrs), layer_kind.colour(attrs)
         color = color or _NODE_COLORS["layer"]
+        if shape is not None:
+            text += "\n→ " + "x".join(str(side) for side in shape)
     (x, y), (width, height) = xy, _BOX
     box = FancyBboxPatch(
         (x - width / 2, y - height / 2),

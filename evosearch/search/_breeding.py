@@ -7,10 +7,12 @@ a run and a resume continues it exactly.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from evosearch.errors import InvalidGenomeError
+from evosearch.data import Dataset, parse_input_shape
+from evosearch.errors import DataError, InvalidGenomeError, SettingsError
 from evosearch.evaluation import Evaluator
 from evosearch.preprocess import DataProfile, encoded_width
 from evosearch.search._checkpoint import RunState
@@ -28,7 +30,7 @@ from evosearch.space import (
 )
 from evosearch.space.preprocessing import active_genes, sample_preprocessing
 
-__all__ = ["Breeder"]
+__all__ = ["Breeder", "image_shape"]
 
 # How often a child equal to an evaluated genome is mutated again before it is accepted anyway.
 _NOVELTY_TRIES = 10
@@ -81,9 +83,10 @@ class Breeder:
         n_outputs: int,
         rng: np.random.Generator,
         innovations: InnovationCounter,
+        input_shape: tuple[int, ...] | None = None,
     ) -> Genome:
         """A random genome, its active preprocessing genes drawn after the rest."""
-        genome = Genome.random(self.space, n_inputs, n_outputs, rng, innovations)
+        genome = Genome.random(self.space, n_inputs, n_outputs, rng, innovations, input_shape)
         if self.active:
             genome.preprocessing = sample_preprocessing(self.active, rng)
         return self._fit_input(genome)
@@ -108,16 +111,20 @@ class Breeder:
         n_outputs: int,
         rng: np.random.Generator,
         innovations: InnovationCounter,
+        input_shape: tuple[int, int, int] | None = None,
     ) -> list[Genome]:
         """The initial population: the fitting ``seeds`` first, then distinct random genomes.
 
-        Empty when no genome is within the budget.
+        Empty when no genome is within the budget. ``input_shape``: the image shape of an
+        image space's genomes (see :func:`image_shape`).
         """
         genomes: list[Genome] = []
         seen: set[str] = set()
         for seed_genome in seeds:
             genome = seed_genome.copy()
             genome.graph.nodes[0]["units"] = n_features
+            if input_shape is not None:
+                genome.graph.nodes[0]["shape"] = list(input_shape)
             genome.graph.nodes[1]["units"] = n_outputs
             self._adapt(genome, rng)  # draws only for active genes the seed lacks
             try:
@@ -133,7 +140,7 @@ class Breeder:
         for _ in range(self.population_size * _NOVELTY_TRIES):
             if len(genomes) == self.population_size:
                 break
-            genome = self._random(n_features, n_outputs, rng, innovations)
+            genome = self._random(n_features, n_outputs, rng, innovations, input_shape)
             if genome.canonical_hash() not in seen and self.within_budget(genome):
                 seen.add(genome.canonical_hash())
                 genomes.append(genome)
@@ -203,7 +210,9 @@ class Breeder:
         for _ in range(n_genomes):
             chosen = None
             for _ in range(_NOVELTY_TRIES):
-                genome = self._random(like.n_inputs, like.n_outputs, rng, innovations)
+                genome = self._random(
+                    like.n_inputs, like.n_outputs, rng, innovations, like.input_shape
+                )
                 if not self.within_budget(genome):
                     continue
                 chosen = genome
@@ -243,3 +252,32 @@ class Breeder:
             return schedule(make, evaluate, n_children, self.weights)
 
         return breed
+
+
+def image_shape(
+    space: SearchSpace, dataset: Dataset, input_shape: Any
+) -> tuple[int, int, int] | None:
+    """The image shape the genomes of ``space`` read: ``input_shape`` (the Evolver's setting,
+    checked against the data) or the data's own; None for a space without image layers.
+
+    Raises
+    ------
+    SettingsError
+        If ``input_shape`` is malformed or does not match the features, or if an image space
+        gets data without an image shape.
+    """
+    shape = dataset.input_shape
+    if input_shape is not None:
+        try:
+            shape = parse_input_shape(input_shape, dataset.n_features)
+        except DataError as exc:
+            raise SettingsError(str(exc)) from None
+    if not space.needs_image:
+        return None
+    if shape is None:
+        raise SettingsError(
+            f"genome {space.name!r} has image layers but the data ({dataset.n_features} "
+            "features) have no image shape: give one with --input-shape HxW or HxWxC "
+            "(input_shape= in Evolver)"
+        )
+    return shape

@@ -94,6 +94,9 @@ def run_info(evolver: Evolver, settings: Settings, dataset: Dataset) -> dict[str
         info["settings"]["scoring"] = scoring_name(settings.scoring)
         if not isinstance(settings.scoring, str):
             info["settings"]["scoring_callable"] = True
+    if evolver.input_shape is not None:  # recorded only when given: older run.json unchanged
+        shape = evolver.input_shape
+        info["settings"]["input_shape"] = shape if isinstance(shape, str) else list(shape)
     return info
 
 
@@ -131,6 +134,7 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         "objectives": tuple(objectives) or DEFAULT_OBJECTIVES,
         # Runs written before scorers existed scored accuracy / R².
         "scoring": settings.get("scoring"),
+        "input_shape": settings.get("input_shape"),
     }
 
 

@@ -31,7 +31,7 @@ from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
-from evosearch.search._breeding import Breeder
+from evosearch.search._breeding import Breeder, image_shape
 from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
@@ -149,6 +149,10 @@ class Evolver(EstimatorMethods):
         A child starts training from its (first) parent's trained weights wherever a layer
         and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
         rows are ever seen in training.
+    input_shape : str or sequence of int, optional
+        How a row of flat features reads as an image, ``"28x28"`` or ``"28x28x3"`` (channels
+        last), for genomes of image layers (``genome="cnn"``); image data (bundled digits, an
+        NPZ of images, 3-D or 4-D ``X``) bring their own. Checked against the data by ``fit``.
     objectives : sequence of str, default=("score", "params")
         Registered objectives (:func:`~evosearch.objectives.objective_names`), in the order of
         the archive's objective vectors; ``score`` must be the first (the run refits the
@@ -241,6 +245,7 @@ class Evolver(EstimatorMethods):
         inherit_weights: bool = True,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
         scoring: Scoring = None,
+        input_shape: str | Sequence[int] | None = None,
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
@@ -267,6 +272,7 @@ class Evolver(EstimatorMethods):
         self.inherit_weights = inherit_weights
         self.objectives = objectives
         self.scoring = scoring
+        self.input_shape = input_shape
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
@@ -338,6 +344,7 @@ class Evolver(EstimatorMethods):
         *,
         numbered: bool,
     ) -> Evolver:
+        image_shape(settings.space, dataset, self.input_shape)  # refused before anything is written
         settings = prepare_objectives(self, dataset)  # the scorer, the latency's cost model
         info = run_info(self, settings, dataset)
         dataset = self._search_part(dataset)
@@ -530,7 +537,12 @@ class Evolver(EstimatorMethods):
         n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
         seeds = getattr(self, "_seed_genomes", ())
         genomes = self._breeder().initial(
-            seeds, dataset.n_features, n_outputs, state.rng, state.innovations
+            seeds,
+            dataset.n_features,
+            n_outputs,
+            state.rng,
+            state.innovations,
+            image_shape(self._settings.space, dataset, self.input_shape),
         )
         if not genomes:
             raise SettingsError(

@@ -5,7 +5,8 @@ Vocabulary and invariants
 A :class:`Genome` is plain data:
 
 * ``graph`` -- a :class:`networkx.DiGraph` whose nodes are layers and whose edges are data flow.
-  Node ``0`` is the input (``kind="input"``, ``units`` = number of features), node ``1`` the output
+  Node ``0`` is the input (``kind="input"``, ``units`` = number of features, and for a genome of
+  image layers ``shape`` = ``[height, width, channels]``, channels last), node ``1`` the output
   (``kind="output"``, ``units`` = number of classes, or of regression targets). Every other node is
   a hidden layer of a registered kind (:mod:`evosearch.nn.layers`) carrying that kind's declared
   attributes (``kind="dense"``: ``units``, ``activation`` and ``dropout``); its id is an
@@ -50,7 +51,6 @@ from evosearch.nn.layers import (
     get_layer_kind,
     register_layer_kind,
 )
-from evosearch.space._training import OPTIONAL_TRAINING, value_of
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
@@ -125,15 +125,19 @@ class Genome:
         layers: list[dict[str, Any]],
         hyperparameters: dict[str, Any],
         innovations: InnovationCounter | None = None,
+        input_shape: Shape | None = None,
     ) -> Genome:
         """Build a chain ``input -> layers... -> output``.
 
         Each layer is an attribute dict with its ``kind`` (``"dense"`` when left out), as
-        :meth:`SearchSpace.sample_layer` returns.
+        :meth:`SearchSpace.sample_layer` returns. ``input_shape`` ``(height, width, channels)``
+        makes the input rows images (for image layers).
         """
         innovations = innovations or InnovationCounter()
         graph = nx.DiGraph()
         graph.add_node(INPUT, kind="input", units=int(n_inputs))
+        if input_shape is not None:
+            graph.nodes[INPUT]["shape"] = [int(side) for side in input_shape]
         graph.add_node(OUTPUT, kind="output", units=int(n_outputs))
         previous = INPUT
         for layer in layers:
@@ -154,12 +158,26 @@ class Genome:
         n_outputs: int,
         rng: np.random.Generator,
         innovations: InnovationCounter | None = None,
+        input_shape: Shape | None = None,
     ) -> Genome:
-        """Draw a chain genome with ``space.initial_layers`` hidden layers and random settings."""
+        """Draw a chain genome with ``space.initial_layers`` hidden layers and random settings.
+
+        A space with image layers (:attr:`SearchSpace.needs_image`) needs ``input_shape``
+        ``(height, width, channels)``; its layers are drawn so that each accepts the shape
+        before it (fewer layers when nothing more fits). Other spaces ignore ``input_shape``.
+        """
         low, high = space.initial_layers
         n_layers = int(rng.integers(low, high + 1))
-        layers = [space.sample_layer(rng) for _ in range(n_layers)]
-        return cls.chain(n_inputs, n_outputs, layers, space.sample_training(rng), innovations)
+        if not space.needs_image:
+            layers = [space.sample_layer(rng) for _ in range(n_layers)]
+            return cls.chain(n_inputs, n_outputs, layers, space.sample_training(rng), innovations)
+        from evosearch.space._image import check_image_shape, random_image_layers
+
+        shape = check_image_shape(space, input_shape, n_inputs)
+        layers = random_image_layers(space, shape, n_layers, rng)
+        return cls.chain(
+            n_inputs, n_outputs, layers, space.sample_training(rng), innovations, shape
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # The classes of the layer kinds used ride along, pickled by reference: a process that
@@ -193,6 +211,13 @@ class Genome:
     @property
     def n_inputs(self) -> int:
         return int(self.graph.nodes[INPUT]["units"])
+
+    @property
+    def input_shape(self) -> Shape:
+        """The shape of one input sample: ``(height, width, channels)`` for images, else
+        ``(n_inputs,)``."""
+        shape = self.graph.nodes[INPUT].get("shape")
+        return (self.n_inputs,) if shape is None else tuple(int(side) for side in shape)
 
     @property
     def n_outputs(self) -> int:
@@ -239,14 +264,15 @@ class Genome:
         ValueError
             If a layer's kind refuses its input (names the layer).
         """
-        out: dict[int, Shape] = {INPUT: (self.n_inputs,)}
+        out: dict[int, Shape] = {INPUT: self.input_shape}
         result: dict[int, tuple[Shape, Shape]] = {}
         for node in nx.lexicographical_topological_sort(self.graph):
             if node == INPUT:
                 continue
             kind, attrs = self._kind(node)
             try:
-                merged = kind.merge_shapes([out[p] for p in sorted(self.graph.predecessors(node))])
+                views = [kind.input_view(out[p]) for p in sorted(self.graph.predecessors(node))]
+                merged = kind.merge_shapes(views)
                 out[node] = kind.output_shape(attrs, merged)
             except ValueError as exc:
                 raise ValueError(f"layer {node} ({kind.name}): {exc}") from None
@@ -295,13 +321,16 @@ class Genome:
 
     def to_architecture(self) -> dict[str, Any]:
         """The architecture spec that :mod:`evosearch.nn.graph` decodes."""
-        return {
+        spec: dict[str, Any] = {
             "layers": [
                 {"id": n, "kind": self.graph.nodes[n]["kind"], **self.layer(n)}
                 for n in sorted(self.hidden_layers())
             ],
             "edges": [[int(u), int(v)] for u, v in sorted(self.graph.edges)],
         }
+        if "shape" in self.graph.nodes[INPUT]:
+            spec["input_shape"] = list(self.input_shape)
+        return spec
 
     def describe(self) -> str:
         """One line: hidden layers in order (``>`` in series, ``|`` in parallel), skip
@@ -333,72 +362,11 @@ class Genome:
 
         Without ``space`` only the structural invariants are checked.
         """
-        graph = self.graph
-        for node, kind in ((INPUT, "input"), (OUTPUT, "output")):
-            if node not in graph or graph.nodes[node].get("kind") != kind:
-                raise InvalidGenomeError(f"node {node} must be the {kind}")
-        for node, attrs in graph.nodes(data=True):
-            if not isinstance(node, int) or isinstance(node, bool):
-                raise InvalidGenomeError(f"node id {node!r} is not an integer innovation number")
-            if node in (INPUT, OUTPUT):
-                units = attrs.get("units")
-                if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-                    raise InvalidGenomeError(f"node {node} has invalid units {units!r}")
-                continue
-            layer_kind = _kind_of(attrs)
-            if layer_kind is None:
-                raise InvalidGenomeError(f"node {node} has kind {attrs.get('kind')!r}")
-            try:
-                layer_kind.check_attributes(attrs, complete=True)
-            except ValueError as exc:
-                raise InvalidGenomeError(f"node {node} ({layer_kind.name}) has {exc}") from None
-        if nx.number_of_selfloops(graph) or not nx.is_directed_acyclic_graph(graph):
-            raise InvalidGenomeError("the layer graph has a cycle")
-        on_path = (nx.descendants(graph, INPUT) | {INPUT}) & (
-            nx.ancestors(graph, OUTPUT) | {OUTPUT}
-        )
-        stranded = set(graph.nodes) - on_path
-        if stranded:
-            raise InvalidGenomeError(f"nodes {sorted(stranded)} are not on an input-output path")
-        try:
-            self.shapes()
-        except ValueError as exc:
-            raise InvalidGenomeError(str(exc)) from None
-        if space is not None:
-            self._validate_against(space)
+        from evosearch.space._validation import check_in_space, check_structure
 
-    def _validate_against(self, space: SearchSpace) -> None:
-        graph = self.graph
-        if not space.min_layers <= self.depth <= space.max_layers:
-            raise InvalidGenomeError(
-                f"{self.depth} hidden layers, outside [{space.min_layers}, {space.max_layers}]"
-            )
-        if not space.skip_connections and any(d > 1 for _, d in graph.out_degree()):
-            raise InvalidGenomeError("skip connections are not allowed in this space")
-        for node in self.hidden_layers():
-            kind = graph.nodes[node].get("kind")
-            if kind not in space.layers:
-                raise InvalidGenomeError(f"layer {node}: kind {kind!r} is not in the space")
-            for key, param in space.layers[kind].items():
-                if not param.contains(graph.nodes[node].get(key)):
-                    raise InvalidGenomeError(
-                        f"layer {node}: {key}={graph.nodes[node].get(key)!r} is outside the space"
-                    )
-        # Optional genes that are off are left out (see evosearch.space._training).
-        required = set(space.training_params) - set(OPTIONAL_TRAINING)
-        if not required <= set(self.hyperparameters) <= set(space.training_params):
-            raise InvalidGenomeError(
-                f"hyperparameters {sorted(self.hyperparameters)} do not match the space's "
-                f"{sorted(space.training_params)}"
-            )
-        for key, param in space.training_params.items():
-            value = value_of(self.hyperparameters, key)
-            if not param.contains(value):
-                raise InvalidGenomeError(f"{key}={value!r} is outside the space")
-        for key, value in self.preprocessing.items():
-            domain = space.preprocessing.get(key)
-            if domain is None or not domain.contains(value):
-                raise InvalidGenomeError(f"preprocessing {key}={value!r} is outside the space")
+        check_structure(self)
+        if space is not None:
+            check_in_space(self, space)
 
     # ------------------------------------------------------------------ identity
     def _labelled_graph(self) -> nx.DiGraph:
@@ -406,7 +374,7 @@ class Genome:
         for node, attrs in self.graph.nodes(data=True):
             # Input and output: their width; a layer: its kind's declared attributes in order.
             kind = None if node in (INPUT, OUTPUT) else _kind_of(attrs)
-            keys = ("units",) if kind is None else kind.attribute_names()
+            keys = ("units", "shape") if kind is None else kind.attribute_names()
             label = "|".join(f"{k}={attrs[k]}" for k in ("kind", *keys) if k in attrs)
             labelled.add_node(node, label=label)
         labelled.add_edges_from(self.graph.edges)

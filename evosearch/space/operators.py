@@ -22,6 +22,7 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
+from evosearch.space import _image
 from evosearch.space._training import OPTIONAL_TRAINING, unsearched, value_of, without_off
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.space import SearchSpace
@@ -54,6 +55,8 @@ def mut_add_layer(
     genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
 ) -> Genome:
     """Split a random edge ``u -> v`` with a new random layer ``u -> new -> v``."""
+    if space.needs_image:
+        return _image.image_add_layer(genome, space, rng, innovations)
     child = genome.copy()
     if child.depth >= space.max_layers:
         return child
@@ -81,6 +84,8 @@ def mut_remove_layer(
     genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
 ) -> Genome:
     """Remove a random hidden layer, bridging its inputs to its outputs."""
+    if space.needs_image:
+        return _image.image_remove_layer(genome, space, rng, innovations)
     child = genome.copy()
     if child.depth <= space.min_layers:
         return child
@@ -102,6 +107,8 @@ def mut_add_skip(
     genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
 ) -> Genome:
     """Add an edge from a layer to a later one (in topological order), keeping the graph acyclic."""
+    if space.needs_image:
+        return _image.image_add_skip(genome, space, rng, innovations)
     child = genome.copy()
     candidates = _skip_candidates(child) if space.skip_connections else []
     if candidates:
@@ -146,6 +153,8 @@ def mut_layer_attribute(
 ) -> Genome:
     """Perturb attribute ``key`` of a random hidden layer that has it (for a choice: usually a
     neighbouring value; for a range: a Gaussian step)."""
+    if space.needs_image:
+        return _image.image_attribute(genome, space, rng, innovations, key)
     child = genome.copy()
     layers = _layers_with(child, space, key)
     if layers:
@@ -243,7 +252,11 @@ def applicable_mutations(genome: Genome, space: SearchSpace) -> list[str]:
         names.append("add_layer")
     if genome.depth > space.min_layers:
         names.append("remove_layer")
-    if space.skip_connections and _skip_candidates(genome):
+    if space.skip_connections and (
+        _image.skip_candidates(genome, _skip_candidates(genome))
+        if space.needs_image
+        else _skip_candidates(genome)
+    ):
         names.append("add_skip")
     if genome.skip_edges():
         names.append("remove_skip")
@@ -323,6 +336,8 @@ def cx_aligned(
         if key in secondary.preprocessing and rng.random() < 0.5:
             child.preprocessing[key] = secondary.preprocessing[key]
     _repair(child, space, rng, keep=set(primary.graph))
+    if space.needs_image:
+        _image.cx_repair(child, primary)
     return child
 
 

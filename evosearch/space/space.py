@@ -9,6 +9,7 @@ A search space file has four sections::
     [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs,
                      lr_schedule, clip_norm (optional genes, off unless searched)
     [compression]    prune, precision, finetune_epochs (optional, off unless searched)
+    [preprocessing]  impute, encode, scale, class_weight (tables: see space/preprocessing.py)
 
 Each layer or training parameter is a list of choices (``units = [32, 64]``), a range table
 (``learning_rate = { low = 1e-4, high = 1e-1, log = true }``, ``integer = true`` for integers) or a
@@ -53,13 +54,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = [
-    "Choice",
-    "Param",
-    "Range",
-    "SearchSpace",
-    "list_presets",
-]
+__all__ = ["Choice", "Param", "Range", "SearchSpace", "list_presets"]
 
 Value = int | float | str | bool
 
@@ -418,6 +413,12 @@ class SearchSpace:
             },
             "preprocessing": {k: list(p.values) for k, p in self.preprocessing.items()},
         }
+
+    @property
+    def needs_image(self) -> bool:
+        """Whether a layer kind of the space reads images (``conv2d``, ...): its genomes need
+        data with an image shape."""
+        return any(get_layer_kind(kind).image_input for kind in self.layers)
 
     def sample_layer(self, rng: np.random.Generator) -> dict[str, Value]:
         """Draw a new layer: ``{"kind": ..., **attributes}``.

@@ -16,7 +16,9 @@ Use it from a test module (Optuna's habit)::
 The parameter list is built from :func:`~evosearch.nn.layers.layer_kinds` when the module is
 collected, so import (register) plug-ins at the top of that module. The checks are also plain
 functions (``check_*``) that take a kind, for use without pytest. The networks built here have a
-flat input (shape ``(features,)``); a kind that refuses such input is skipped with its reason.
+flat input (shape ``(features,)``), or for a kind that reads images (``image_input``) a 4x4x2
+image input and a 1x1 ``conv2d`` before the kind; a kind that refuses both is skipped with its
+reason.
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ __all__ = [
 ]
 
 _N_FEATURES, _N_OUTPUTS, _BATCH = 5, 3, 4
+_IMAGE = (4, 4, 2)
+
+
+def _n_features(kind: LayerKind) -> int:
+    return int(np.prod(_IMAGE)) if kind.image_input else _N_FEATURES
+
+
+def _input_shape(kind: LayerKind) -> tuple[int, ...] | None:
+    return _IMAGE if kind.image_input else None
 
 
 def default_space(kind: LayerKind, **architecture: Any) -> SearchSpace:
@@ -72,27 +83,43 @@ def example_layers(kind: LayerKind, limit: int = 24) -> list[dict[str, Any]]:
     return examples[:limit]
 
 
-def _architecture(kind: LayerKind, attrs: dict[str, Any]) -> dict[str, Any]:
+def _architecture(kind: LayerKind, attrs: dict[str, Any], own: bool = True) -> dict[str, Any]:
     """``0 -> 2 (dense tanh) -> 3 (kind) -> 1`` plus ``0 -> 3`` and ``3 -> 4 (kind) -> 1``: the
-    kind merges two inputs, passes a gradient back to a layer, and feeds one of its own."""
-    tanh = {"id": 2, "kind": "dense", "units": 4, "activation": "tanh", "dropout": 0.0}
-    return {
-        "layers": [
-            tanh,
-            {"id": 3, "kind": kind.name, **attrs},
-            {"id": 4, "kind": kind.name, **attrs},
-        ],
+    kind merges two inputs, passes a gradient back to a layer, and feeds one of its own.
+
+    For an image kind node 2 is a 1x1 ``conv2d`` (tanh) on a 4x4x2 image; when the kind cannot
+    read its own output (``global_pool`` makes a vector) node 4 is a dense tanh layer
+    (``own=False``)."""
+    tanh: dict[str, Any] = {"id": 2, "kind": "dense", "units": 4, "activation": "tanh"}
+    if kind.image_input:
+        tanh = {"id": 2, "kind": "conv2d", "filters": 3, "kernel": 1, "stride": 1}
+        tanh["activation"] = "tanh"
+    fourth = (
+        {"id": 4, "kind": kind.name, **attrs}
+        if own
+        else {"id": 4, "kind": "dense", "units": 4, "activation": "tanh", "dropout": 0.0}
+    )
+    architecture: dict[str, Any] = {
+        "layers": [{**tanh, "dropout": 0.0}, {"id": 3, "kind": kind.name, **attrs}, fourth],
         "edges": [[0, 2], [0, 3], [2, 3], [3, 4], [3, 1], [4, 1]],
     }
+    if kind.image_input:
+        architecture["input_shape"] = list(_IMAGE)
+    try:
+        parse_architecture(architecture, _n_features(kind), _N_OUTPUTS)
+    except ValueError:
+        if own:
+            return _architecture(kind, attrs, own=False)
+    return architecture
 
 
 def _plan(kind: LayerKind, attrs: dict[str, Any]) -> Any:
     try:
-        return parse_architecture(_architecture(kind, attrs), _N_FEATURES, _N_OUTPUTS)
+        return parse_architecture(_architecture(kind, attrs), _n_features(kind), _N_OUTPUTS)
     except ValueError as exc:
         import pytest
 
-        pytest.skip(f"{kind.name} refuses flat inputs: {exc}")
+        pytest.skip(f"{kind.name} refuses its test inputs: {exc}")
 
 
 def check_gradients(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) -> None:
@@ -110,7 +137,7 @@ def check_gradients(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) -> No
         step.kind.initialize(step.attrs, step.in_shape, weights[-1], biases[-1], rng)
     net = Network(steps, weights, biases)
     ws = Workspace(steps, _BATCH, train=True, dtype=np.float64)
-    x = rng.normal(size=(_BATCH, _N_FEATURES))
+    x = rng.normal(size=(_BATCH, _n_features(kind)))
     probe = rng.normal(size=(_BATCH, _N_OUTPUTS))
 
     def loss() -> float:
@@ -163,17 +190,18 @@ def check_shapes_and_counts(kind: LayerKind, attrs: dict[str, Any]) -> None:
         assert isinstance(macs, int) and macs >= w.size
     assert n_weights == sum(w.size for w in net.weights)
     architecture = _architecture(kind, attrs)
-    assert count_parameters(architecture, _N_FEATURES, _N_OUTPUTS) == flat.size
+    n_features = _n_features(kind)
+    assert count_parameters(architecture, n_features, _N_OUTPUTS) == flat.size
     for train in (True, False):
         ws = Workspace(steps, _BATCH, train=train)
-        x = np.random.default_rng(1).normal(size=(_BATCH, _N_FEATURES)).astype(np.float32)
+        x = np.random.default_rng(1).normal(size=(_BATCH, n_features)).astype(np.float32)
         out = net.forward(ws, x, np.random.default_rng(2) if train else None)
         for k, step in enumerate(steps):
             assert ws.acts[k + 1].shape == (_BATCH, *step.out_shape), step.node_id
         assert out.shape == (_BATCH, _N_OUTPUTS)
         assert np.isfinite(out).all()
     # The genome of the same graph counts the same parameters from its attributes alone.
-    genome = Genome.chain(_N_FEATURES, _N_OUTPUTS, [], {})
+    genome = Genome.chain(n_features, _N_OUTPUTS, [], {}, input_shape=_input_shape(kind))
     graph = genome.graph
     graph.remove_edge(0, 1)
     for layer in architecture["layers"]:
@@ -191,7 +219,10 @@ def check_mutations_keep_genomes_valid(kind: LayerKind, seed: int = 0, rounds: i
     rng = np.random.default_rng(seed)
     for space in (default_space(kind), default_space(kind, skip_connections=False)):
         counter = InnovationCounter()
-        population = [Genome.random(space, _N_FEATURES, _N_OUTPUTS, rng, counter) for _ in range(4)]
+        population = [
+            Genome.random(space, _n_features(kind), _N_OUTPUTS, rng, counter, _input_shape(kind))
+            for _ in range(4)
+        ]
         for _ in range(rounds):
             genome = population[int(rng.integers(len(population)))]
             for key in kind.attribute_names():
@@ -210,7 +241,8 @@ def check_mutations_keep_genomes_valid(kind: LayerKind, seed: int = 0, rounds: i
             child = cx_aligned(child, other, space, rng)
             child.validate(space)
             architecture = child.to_architecture()
-            assert count_parameters(architecture, _N_FEATURES, _N_OUTPUTS) == child.n_params()
+            n_params = count_parameters(architecture, _n_features(kind), _N_OUTPUTS)
+            assert n_params == child.n_params()
             population[int(rng.integers(len(population)))] = child
 
 

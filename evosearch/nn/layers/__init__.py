@@ -1,7 +1,8 @@
 """Layer kinds: the :class:`LayerKind` contract and the registry of kinds by name.
 
-``dense`` is registered here. A plug-in kind is a subclass of :class:`LayerKind` in a module of
-its own that calls :func:`register_layer_kind` when imported; from then on search spaces accept a
+``dense`` and the image kinds ``conv2d``, ``pool`` and ``global_pool`` are registered here. A
+plug-in kind is a subclass of :class:`LayerKind` in a module of its own that
+calls :func:`register_layer_kind` when imported; from then on search spaces accept a
 ``[layers.<name>]`` section, genomes and networks accept its nodes, and the reports draw them.
 Evaluation workers get the kinds their genomes use: a pickled genome carries its kinds' classes
 by reference, so unpickling imports (and so registers) their modules. A process that never
@@ -20,15 +21,21 @@ True
 from __future__ import annotations
 
 from evosearch.nn.layers.base import LayerAttribute, LayerKind, Shape
+from evosearch.nn.layers.conv2d import Conv2D
 from evosearch.nn.layers.dense import ACTIVATIONS, Dense
+from evosearch.nn.layers.global_pool import GlobalPool
+from evosearch.nn.layers.pool import Pool
 from evosearch.plugins import load_plugins
 
 __all__ = [
     "ACTIVATIONS",
     "DEFAULT_LAYER_KIND",
+    "Conv2D",
     "Dense",
+    "GlobalPool",
     "LayerAttribute",
     "LayerKind",
+    "Pool",
     "Shape",
     "get_layer_kind",
     "layer_kinds",
@@ -92,3 +99,7 @@ def layer_kinds() -> dict[str, LayerKind]:
 
 
 register_layer_kind(Dense)
+# Image layers (channels-last): a space using them needs data with an image shape.
+register_layer_kind(Conv2D)
+register_layer_kind(Pool)
+register_layer_kind(GlobalPool)

@@ -130,6 +130,10 @@ class LayerKind(ABC):
 
     name: ClassVar[str]
     attributes: ClassVar[tuple[LayerAttribute, ...]]
+    image_input: ClassVar[bool] = False
+    """Whether the kind reads image tensors ``(height, width, channels)``: a search space with
+    such a kind needs data with an image shape, and its operators keep layers that read images
+    after the input and other image layers."""
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other)
@@ -173,6 +177,11 @@ class LayerKind(ABC):
         return values
 
     # ------------------------------------------------------------------ shapes
+    def input_view(self, shape: Shape) -> Shape:
+        """The shape in which the kind reads a predecessor's output of ``shape`` (default: as
+        it is; ``dense`` flattens an image to a vector). Views are taken before merging."""
+        return shape
+
     def merge_shapes(self, shapes: Sequence[Shape]) -> Shape:
         """The shape of the merged input of several predecessors (concatenated on the last
         axis, which all other axes must share), or ``ValueError``."""
@@ -256,6 +265,20 @@ class LayerKind(ABC):
     ) -> None:
         """Write the loss gradient with respect to the merged input's last-axis range
         ``cols`` (one predecessor's part) into ``out``, from the ``g`` :meth:`backward` left."""
+
+    def input_grad_buffered(
+        self,
+        attrs: Mapping[str, Any],
+        weights: Array,
+        g: Array,
+        buffers: Any,
+        cols: tuple[int, int],
+        out: Array,
+    ) -> None:
+        """:meth:`input_grad` with the layer's buffers at hand, which is what the network
+        calls; a kind whose input gradient is costly (a convolution) overrides it to compute
+        the whole input gradient once per backward pass and hand out channel ranges of it."""
+        self.input_grad(attrs, weights, g, cols, out)
 
     def weight_blocks(
         self,

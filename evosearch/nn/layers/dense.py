@@ -113,6 +113,10 @@ class Dense(LayerKind):
         LayerAttribute("dropout", "number", [0.0, 0.1, 0.2, 0.3, 0.5], 0.0, 0.95, default=0.0),
     )
 
+    def input_view(self, shape: Shape) -> Shape:
+        # An image (the output of a convolution, say) is read flattened, channels last.
+        return shape if len(shape) == 1 else (math.prod(shape),)
+
     def output_shape(self, attrs: Mapping[str, Any], in_shape: Shape) -> Shape:
         if len(in_shape) != 1:
             raise ValueError(f"a dense layer needs flat inputs, got shape {in_shape}")
