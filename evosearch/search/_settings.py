@@ -194,8 +194,10 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
     )
 
 
-def check_folds(dataset: Dataset, cv: int) -> None:
-    """Refuse data too small for ``cv`` folds (per class, for classification; per group)."""
+def check_folds(dataset: Dataset, cv: int, scoring: Any = None) -> None:
+    """Refuse data too small for ``cv`` folds (per class, for classification; per group), and
+    groups that leave a class out of a fold's training rows where ``scoring`` needs every
+    class's probability."""
     if dataset.task == "classification":
         counts = np.unique(dataset.y, return_counts=True)[1]
         if counts.min() < cv:
@@ -207,6 +209,30 @@ def check_folds(dataset: Dataset, cv: int) -> None:
     groups = 0 if dataset.groups is None else np.unique(dataset.groups.astype(str)).size
     if 0 < groups < cv:  # e.g. after whole groups went to the holdout
         raise SettingsError(f"cv={cv} needs at least {cv} groups; the search has {groups}")
+    if groups and dataset.task == "classification" and _needs_probabilities(scoring):
+        _check_classes_span_groups(dataset.y, dataset.groups, scoring)  # type: ignore[arg-type]
+
+
+def _needs_probabilities(scoring: Any) -> bool:
+    if not isinstance(scoring, str):
+        return False
+    from sklearn.metrics import get_scorer
+
+    method = getattr(get_scorer(scoring), "_response_method", ())
+    return "predict_proba" in ((method,) if isinstance(method, str) else tuple(method))
+
+
+def _check_classes_span_groups(y: np.ndarray, groups: np.ndarray, scoring: str) -> None:
+    # A class confined to one group is absent from the training rows of the fold that tests
+    # that group: the fold's model has no probability column for it and every genome fails.
+    for label in np.unique(y):
+        held = np.unique(groups[y == label].astype(str))
+        if held.size == 1:
+            raise SettingsError(
+                f"class {label!r} occurs in one group only ({held[0]!r}): the fold testing that "
+                f"group trains without it, and scoring {scoring!r} needs every class's "
+                "probability; use other groups or a scoring of labels (e.g. balanced_accuracy)"
+            )
 
 
 def _load_space(genome: Any) -> SearchSpace:

@@ -1,0 +1,65 @@
+"""Where the merged features meet: tables (issue 15) x estimator (issue 19) x scoring (issue 14).
+
+Each test here failed on the first merge of the three and names what broke.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evosearch import Evolver
+from evosearch.errors import DataError, SettingsError
+from evosearch.testing._tables import mixed_table
+from evosearch.testing._tiny import TINY_TOML
+
+
+@pytest.fixture(scope="module")
+def tiny_space(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("space") / "tiny.toml"
+    path.write_text(TINY_TOML, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def table_fit(tiny_space: str) -> tuple[Evolver, object, object]:
+    X, y = mixed_table(40)
+    evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, n_jobs=1)
+    return evolver.fit(X, y), X, y
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_a_table_model_refuses_a_bare_array_in_one_line(table_fit, method) -> None:
+    # Fitted on a table with text columns, predict(ndarray) was scikit-learn's ValueError
+    # "Specifying the columns using strings is only supported for dataframes".
+    evolver, X, y = table_fit
+    args = (X.to_numpy(),) if method != "score" else (X.to_numpy(), y)
+    with pytest.raises(DataError, match=r"fitted on a table.*'size'.*DataFrame"):
+        getattr(evolver, method)(*args)
+    # A DataFrame still predicts.
+    assert len(evolver.predict(X.head(3))) == 3
+
+
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "roc_auc"])
+def test_a_class_in_one_group_is_refused_before_training_with_a_probability_scorer(
+    tiny_space: str, scoring: str
+) -> None:
+    # Every 'yes' row in group 'A': the folds testing 'A' train without 'yes', and a scorer of
+    # probabilities failed every genome ("Got predict_proba of shape (n, 1)") with the hint
+    # "check the search space (e.g. a smaller learning_rate)".
+    X, y = mixed_table(40)
+    groups = np.where(y == "yes", "A", np.where(np.arange(40) % 2, "B", "C"))
+    evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, n_jobs=1)
+    evolver.set_params(scoring=scoring)
+    with pytest.raises(SettingsError, match=r"class 'yes' occurs in one group only"):
+        evolver.fit(X, y, groups=groups)
+
+
+def test_a_class_in_one_group_is_fine_with_a_label_scorer(tiny_space: str, tmp_path: Path) -> None:
+    X, y = mixed_table(40)
+    groups = np.where(y == "yes", "A", np.where(np.arange(40) % 2, "B", "C"))
+    evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, n_jobs=1)
+    evolver.fit(X, y, groups=groups)
+    assert len(evolver.archive_)
