@@ -63,3 +63,32 @@ def test_a_class_in_one_group_is_fine_with_a_label_scorer(tiny_space: str, tmp_p
     evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, n_jobs=1)
     evolver.fit(X, y, groups=groups)
     assert len(evolver.archive_)
+
+
+def test_predict_scores_known_rows_with_the_runs_scoring_and_weights(
+    tiny_space: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    # predict's note on rows with a known target said plain accuracy, unweighted, for a run
+    # searched with --scoring balanced_accuracy and --sample-weight.
+    from sklearn.metrics import balanced_accuracy_score
+
+    from evosearch.cli.main import main
+
+    X, y = mixed_table(40)
+    weights = np.linspace(0.5, 2.0, 40)
+    X.assign(w=weights, label=y).to_csv(tmp_path / "t.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    evolve = ["evolve", "--data", "t.csv", "--target", "label", "--genome", tiny_space,
+              "--population", "2", "--generations", "1", "--cv", "2", "--n-jobs", "1",
+              "--quiet", "--scoring", "balanced_accuracy", "--sample-weight", "w",
+              "--out", "run"]  # fmt: skip
+    assert main(evolve) == 0
+    assert main(["export", "run", "--out", "model"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "model", "t.csv", "--out", "p.csv"]) == 0
+    note = capsys.readouterr().out
+    import pandas as pd
+
+    predicted = pd.read_csv("p.csv")["label"].to_numpy()
+    expected = balanced_accuracy_score(y, predicted, sample_weight=weights)
+    assert f"balanced_accuracy {expected:.4f} (weighted by 'w') on the 40 rows" in note, note
