@@ -92,3 +92,19 @@ def test_predict_scores_known_rows_with_the_runs_scoring_and_weights(
     predicted = pd.read_csv("p.csv")["label"].to_numpy()
     expected = balanced_accuracy_score(y, predicted, sample_weight=weights)
     assert f"balanced_accuracy {expected:.4f} (weighted by 'w') on the 40 rows" in note, note
+
+
+def test_an_in_memory_run_with_groups_and_weights_resumes_to_the_uninterrupted_result(
+    tiny_space: str, tmp_path: Path
+) -> None:
+    # Evolver.resume took X and y only: a run fitted with groups or sample_weight could not be
+    # resumed at all ("fingerprint mismatch"), and nothing could pass them again.
+    X, y = mixed_table(40)
+    extra = {"groups": np.arange(40) % 5, "sample_weight": np.linspace(0.5, 2.0, 40)}
+    kw = {"genome": tiny_space, "population_size": 2, "cv": 2, "n_jobs": 1}
+    whole = Evolver(generations=2, out=tmp_path / "whole", **kw).fit(X, y, **extra)
+    Evolver(generations=1, out=tmp_path / "part", **kw).fit(X, y, **extra)
+    with pytest.raises(Exception, match="groups and sample_weight"):
+        Evolver.resume(tmp_path / "part", X=X, y=y, generations=2)
+    resumed = Evolver.resume(tmp_path / "part", X=X, y=y, generations=2, **extra)
+    assert resumed.archive_.to_dict() == whole.archive_.to_dict()

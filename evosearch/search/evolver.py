@@ -379,6 +379,8 @@ class Evolver(EstimatorMethods):
         backend: str | None = None,
         scheduler: str | None = None,
         scoring: Scoring = None,
+        groups: Any = None,
+        sample_weight: Any = None,
     ) -> Evolver:
         """Continue the run in folder ``path`` from what it journalled.
 
@@ -410,6 +412,9 @@ class Evolver(EstimatorMethods):
         scoring : callable, optional
             Only for a run scored by a callable (run.json records its name only): the same
             scorer again.
+        groups, sample_weight : array-like, optional
+            With ``X, y``: the ones the run was fitted with (they are part of the data's
+            fingerprint).
 
         Returns
         -------
@@ -434,6 +439,8 @@ class Evolver(EstimatorMethods):
                 backend=backend,
                 scheduler=scheduler,
                 scoring=scoring,
+                groups=groups,
+                sample_weight=sample_weight,
             )
             try:
                 return evolver._run(dataset, state)
