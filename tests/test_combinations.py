@@ -93,6 +93,24 @@ def test_predict_scores_known_rows_with_the_runs_scoring_and_weights(
     expected = balanced_accuracy_score(y, predicted, sample_weight=weights)
     assert f"balanced_accuracy {expected:.4f} (weighted by 'w') on the 40 rows" in note, note
 
+    # `evosearch predict MODEL DATA | head`: the closed pipe was a BrokenPipeError traceback.
+    class ClosedPipe:
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return self.fd
+
+    with open(tmp_path / "sink", "w") as sink:
+        monkeypatch.setattr("sys.stdout", ClosedPipe(sink.fileno()))
+        assert main(["predict", "model", "t.csv"]) == 1
+
 
 def test_an_in_memory_run_with_groups_and_weights_resumes_to_the_uninterrupted_result(
     tiny_space: str, tmp_path: Path

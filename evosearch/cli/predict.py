@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,13 @@ def run(args: argparse.Namespace) -> int:
         predicted = model.predict(X)
         out = pd.DataFrame({target or "prediction": predicted})
     if args.out is None:
-        out.to_csv(sys.stdout, index=False)
+        try:
+            out.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): end quietly, as Python's docs advise.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     else:
         out.to_csv(args.out, index=False)
     note = _score_note(model, X, cells, target, info, predicted)
