@@ -126,3 +126,15 @@ def test_an_in_memory_run_with_groups_and_weights_resumes_to_the_uninterrupted_r
         Evolver.resume(tmp_path / "part", X=X, y=y, generations=2)
     resumed = Evolver.resume(tmp_path / "part", X=X, y=y, generations=2, **extra)
     assert resumed.archive_.to_dict() == whole.archive_.to_dict()
+
+
+@pytest.mark.parametrize(("scoring", "hint"), [("roc_auc", "roc_auc_ovr"), ("f1", "f1_macro")])
+def test_a_two_class_scoring_on_three_classes_names_the_multiclass_one(
+    tiny_space: str, scoring: str, hint: str
+) -> None:
+    # A 3-class table with --scoring roc_auc said only "multi_class must be in ('ovo', 'ovr')".
+    X, y = mixed_table(40)
+    y = np.where(np.arange(40) % 5 == 0, "maybe", y)
+    evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, scoring=scoring)
+    with pytest.raises(SettingsError, match=rf"3 classes: try {hint}\b"):
+        evolver.fit(X, y)
