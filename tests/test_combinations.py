@@ -138,3 +138,31 @@ def test_a_two_class_scoring_on_three_classes_names_the_multiclass_one(
     evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, scoring=scoring)
     with pytest.raises(SettingsError, match=rf"3 classes: try {hint}\b"):
         evolver.fit(X, y)
+
+
+def test_replay_continue_to_other_data_keeps_the_runs_table_roles_and_budgets(
+    tiny_space: str, tmp_path: Path, monkeypatch
+) -> None:
+    # replay --continue-to --data NEW.csv dropped --groups/--sample-weight (their columns became
+    # features) and --max-params/--max-bytes (the continuation trained genomes over budget).
+    import json
+
+    from evosearch.cli.main import main
+
+    X, y = mixed_table(40)
+    table = X.assign(g=np.arange(40) % 5, w=np.linspace(0.5, 2.0, 40), label=y)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    table.iloc[::-1].to_csv(tmp_path / "new.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    evolve = ["evolve", "--data", "t.csv", "--target", "label", "--genome", tiny_space,
+              "--population", "2", "--generations", "1", "--cv", "2", "--n-jobs", "1",
+              "--quiet", "--groups", "g", "--sample-weight", "w", "--max-params", "5000",
+              "--max-bytes", "20000", "--out", "run"]  # fmt: skip
+    assert main(evolve) == 0
+    replay = ["replay", "run", "--generation", "1", "--continue-to", "next", "--generations",
+              "1", "--data", "new.csv", "--target", "label", "--quiet"]  # fmt: skip
+    assert main(replay) == 0
+    info = json.loads((tmp_path / "next" / "run.json").read_text())
+    assert info["dataset"]["options"] == {"groups": "g", "sample_weight": "w"}
+    assert info["dataset"]["n_features"] == 4
+    assert (info["settings"]["max_params"], info["settings"]["max_bytes"]) == (5000, 20000)
