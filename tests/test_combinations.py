@@ -53,7 +53,7 @@ def test_a_class_in_one_group_is_refused_before_training_with_a_probability_scor
     groups = np.where(y == "yes", "A", np.where(np.arange(40) % 2, "B", "C"))
     evolver = Evolver(genome=tiny_space, population_size=2, generations=1, cv=2, n_jobs=1)
     evolver.set_params(scoring=scoring)
-    with pytest.raises(SettingsError, match=r"class 'yes' occurs in one group only"):
+    with pytest.raises(SettingsError, match=r"CV fold \d has no 'yes' in its (training|test) rows"):
         evolver.fit(X, y, groups=groups)
 
 

@@ -85,7 +85,7 @@ def prepare_resume(
         raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
     checked = evolver._configure()
     dataset = evolver._search_part(load_run_dataset(record, X, y, groups, sample_weight))
-    check_folds(dataset, checked.cv, checked.scoring)
+    check_folds(dataset, checked.cv, checked.scoring, checked.random_state)
     # The latency cost model is never measured again: the resume is exact.
     prepare_objectives(evolver, dataset, info.get("latency_model"))
     try:

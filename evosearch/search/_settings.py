@@ -194,10 +194,10 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
     )
 
 
-def check_folds(dataset: Dataset, cv: int, scoring: Any = None) -> None:
+def check_folds(dataset: Dataset, cv: int, scoring: Any = None, seed: int = 0) -> None:
     """Refuse data too small for ``cv`` folds (per class, for classification; per group), and
-    groups that leave a class out of a fold's training rows where ``scoring`` needs every
-    class's probability."""
+    groups whose folds (``seed``'s) leave a class out of a fold's training or test rows where
+    ``scoring`` needs every class's probability."""
     if dataset.task == "classification":
         counts = np.unique(dataset.y, return_counts=True)[1]
         if counts.min() < cv:
@@ -210,7 +210,7 @@ def check_folds(dataset: Dataset, cv: int, scoring: Any = None) -> None:
     if 0 < groups < cv:  # e.g. after whole groups went to the holdout
         raise SettingsError(f"cv={cv} needs at least {cv} groups; the search has {groups}")
     if groups and dataset.task == "classification" and _needs_probabilities(scoring):
-        _check_classes_span_groups(dataset.y, dataset.groups, scoring)  # type: ignore[arg-type]
+        _check_classes_in_folds(dataset, cv, scoring, seed)
 
 
 def _needs_probabilities(scoring: Any) -> bool:
@@ -222,17 +222,24 @@ def _needs_probabilities(scoring: Any) -> bool:
     return "predict_proba" in ((method,) if isinstance(method, str) else tuple(method))
 
 
-def _check_classes_span_groups(y: np.ndarray, groups: np.ndarray, scoring: str) -> None:
-    # A class confined to one group is absent from the training rows of the fold that tests
-    # that group: the fold's model has no probability column for it and every genome fails.
-    for label in np.unique(y):
-        held = np.unique(groups[y == label].astype(str))
-        if held.size == 1:
-            raise SettingsError(
-                f"class {label!r} occurs in one group only ({held[0]!r}): the fold testing that "
-                f"group trains without it, and scoring {scoring!r} needs every class's "
-                "probability; use other groups or a scoring of labels (e.g. balanced_accuracy)"
-            )
+def _check_classes_in_folds(dataset: Dataset, cv: int, scoring: str, seed: int) -> None:
+    # Groups can keep a class out of a fold (stratification without groups cannot): a model
+    # trained without it has no probability column for it, a log loss or AUC of test rows
+    # without it is undefined, and every genome failed with scikit-learn's message.
+    from evosearch.evaluation import make_folds
+
+    labels = np.unique(dataset.y)
+    folds = make_folds(dataset.X, dataset.y, dataset.task, cv, seed, dataset.groups)
+    for k, (train, test) in enumerate(folds):
+        for part, rows in (("training", train), ("test", test)):
+            absent = np.setdiff1d(labels, dataset.y[rows])
+            if absent.size:
+                label = absent.tolist()[0]
+                raise SettingsError(
+                    f"with these groups, CV fold {k} has no {label!r} in its {part} rows, "
+                    f"and scoring {scoring!r} needs every class in each fold; use other groups "
+                    "or fewer folds, or a scoring of labels (e.g. balanced_accuracy)"
+                )
 
 
 def _load_space(genome: Any) -> SearchSpace:

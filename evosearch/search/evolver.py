@@ -341,7 +341,7 @@ class Evolver(EstimatorMethods):
         settings = prepare_objectives(self, dataset)  # the scorer, the latency's cost model
         info = run_info(self, settings, dataset)
         dataset = self._search_part(dataset)
-        check_folds(dataset, settings.cv, settings.scoring)
+        check_folds(dataset, settings.cv, settings.scoring, settings.random_state)
         self._seed_genomes = list(initial_population or ())
         state = self._fresh_state(dataset)
         if parent is not None:
