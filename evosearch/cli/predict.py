@@ -5,7 +5,8 @@ as in training); the target, group and weight columns may be there too and are n
 Another column set is refused with one line naming the missing or unexpected columns.
 Predictions go to ``--out`` (CSV: one row per input row, the target's name as header; with
 ``--proba`` one probability column per class) or to standard output. When the table holds the
-target too, the score on those rows is printed (to standard error when the predictions go to
+target too, the score on those rows is printed (with the run's scoring, weighted by the run's
+sample-weight column where the table holds it; to standard error when the predictions go to
 standard output).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,13 @@ def run(args: argparse.Namespace) -> int:
         predicted = model.predict(X)
         out = pd.DataFrame({target or "prediction": predicted})
     if args.out is None:
-        out.to_csv(sys.stdout, index=False)
+        try:
+            out.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): end quietly, as Python's docs advise.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     else:
         out.to_csv(args.out, index=False)
     note = _score_note(model, X, cells, target, info, predicted)
@@ -99,6 +107,9 @@ def _score_note(
     known = np.array([t.lower() not in MISSING_TEXT for t in truth])
     if not known.any():
         return None
+    weighted = _scored_note(model, X, cells, target, info, truth, known)
+    if weighted is not None:
+        return weighted
     if info.get("task") == "classification":
         labels = np.array([str(p) for p in predicted])
         accuracy = float(np.mean(labels[known] == truth[known]))
@@ -107,3 +118,40 @@ def _score_note(
 
     r2 = r2_score(truth[known].astype(float), np.asarray(predicted, float)[known])
     return f"R² {r2:.4f} on the {int(known.sum())} rows with a known '{target}'"
+
+
+def _scored_note(
+    model: Any, X: Any, cells: Any, target: str, info: dict[str, Any], truth: Any, known: Any
+) -> str | None:
+    """The note with the run's scoring and sample weights, where the run had either; None
+    where it had neither or they cannot score these rows (e.g. a label the model never saw)."""
+    import numpy as np
+    import pandas as pd
+
+    from evosearch.evaluation import fold_score
+    from evosearch.objectives import scoring_label
+
+    scoring, task = info.get("scoring"), str(info.get("task"))
+    column = (info.get("options") or {}).get("sample_weight")
+    weights = None
+    if column and column in cells.columns:
+        values = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=np.float64)[known]
+        weights = values if np.isfinite(values).all() and (values >= 0).all() else None
+    if scoring is None and weights is None:
+        return None
+    rows = np.flatnonzero(known)
+    if task == "classification":
+        lookup = {str(c): c for c in model.classes_}
+        if not all(t in lookup for t in truth[rows]):
+            return None
+        y = np.asarray([lookup[t] for t in truth[rows]])
+    else:
+        y = truth[rows].astype(np.float64)
+    part = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+    try:
+        value = fold_score(model, part, y, scoring, weights)
+    except ValueError:
+        return None
+    how = f" (weighted by '{column}')" if weights is not None else ""
+    label = scoring_label(task, scoring)
+    return f"{label} {value:.4f}{how} on the {rows.size} rows with a known '{target}'"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evosearch.cli._output import make_console, score_name
 from evosearch.cli.console import archive_table, population_table
@@ -91,7 +91,8 @@ def _continue(
     if args.data is None:
         dataset = load_run_dataset(record)
     else:
-        dataset = load_dataset(args.data, target=args.target, task=settings["task"])
+        options = _table_options(record, str(args.data))
+        dataset = load_dataset(args.data, target=args.target, task=settings["task"], **options)
     reporter = ConsoleReporter(console)
     evolver = Evolver(
         genome=_space_of(record),
@@ -107,6 +108,8 @@ def _continue(
         strategy=settings.get("strategy", "nsga2"),
         halving=settings.get("halving", False),
         inherit_weights=settings.get("inherit_weights", False),
+        max_params=settings.get("max_params"),
+        max_bytes=settings.get("max_bytes"),
         # Older run folders name "params" "n_params", an alias.
         objectives=[o["name"] for o in record.info["objectives"]],
         scoring=None if settings.get("scoring_callable") else settings.get("scoring"),
@@ -132,3 +135,27 @@ def _space_of(record: RunRecord) -> SearchSpace:
     from evosearch.space import SearchSpace
 
     return SearchSpace.from_dict(record.info["search_space"], source=f"{record.path}/run.json")
+
+
+def _table_options(record: RunRecord, data: str) -> dict[str, Any]:
+    """The run's way of reading its CSV (missing-value texts, column kinds, group and weight
+    columns), for other data: each column role kept where ``data`` has that column."""
+    options = dict(record.info["dataset"].get("options") or {})
+    if not data.lower().endswith(".csv") or not options:
+        return {}
+    import pandas as pd
+
+    try:
+        header = {str(c) for c in pd.read_csv(data, nrows=0).columns}
+    except (OSError, ValueError):  # load_dataset says what is wrong with the file, in one line
+        return {}
+    kept: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in ("groups", "sample_weight"):
+            if value in header:
+                kept[key] = value
+        elif key in ("categorical", "numeric"):
+            kept[key] = [c for c in value if c in header]
+        else:
+            kept[key] = value
+    return kept

@@ -125,7 +125,19 @@ def _probe(scoring: str, task: str, X: Any, y: Any) -> None:
         message = " ".join(str(exc).split()).split(". ")[0]
         raise SettingsError(
             f"scoring {scoring!r} cannot score this {task} target: {message}"
+            f"{_multiclass_hint(scoring, task, y)}"
         ) from None
+
+
+def _multiclass_hint(scoring: str, task: str, y: Any) -> str:
+    """For a two-class scorer on more classes: its multiclass sibling (roc_auc_ovr, f1_macro)."""
+    from sklearn.metrics import get_scorer_names
+
+    n_classes = np.unique(np.asarray(y).astype(str)).size if task == "classification" else 0
+    for sibling in (f"{scoring}_ovr", f"{scoring}_macro"):
+        if n_classes > 2 and sibling in get_scorer_names():
+            return f"; this target has {n_classes} classes: try {sibling}"
+    return ""
 
 
 class Score(Objective):

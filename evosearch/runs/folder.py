@@ -390,8 +390,11 @@ def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str,
             )
 
 
-def load_run_dataset(record: RunRecord, X: Any = None, y: Any = None) -> Dataset:
-    """The data a run was started on: reloaded by name or path, or checked from ``X, y``.
+def load_run_dataset(
+    record: RunRecord, X: Any = None, y: Any = None, groups: Any = None, sample_weight: Any = None
+) -> Dataset:
+    """The data a run was started on: reloaded by name or path, or checked from ``X, y`` (and
+    the ``groups`` and ``sample_weight`` the run was fitted with, if any).
 
     Raises :class:`RunFolderError` when the run used in-memory arrays and none are given, or
     when the data's fingerprint differs from the one in ``run.json``.
@@ -401,7 +404,14 @@ def load_run_dataset(record: RunRecord, X: Any = None, y: Any = None) -> Dataset
     described = record.info["dataset"]
     options = described.get("options", {})
     if X is not None and y is not None:
-        dataset = check_dataset(X, y, task=described.get("task", "auto"), name="data")
+        dataset = check_dataset(
+            X,
+            y,
+            task=described.get("task", "auto"),
+            name="data",
+            groups=groups,
+            sample_weight=sample_weight,
+        )
     elif described.get("source"):
         source = described["source"]
         target = described.get("target") if source.endswith(".csv") else None
@@ -413,8 +423,15 @@ def load_run_dataset(record: RunRecord, X: Any = None, y: Any = None) -> Dataset
             "(Evolver.resume(path, X=X, y=y))"
         )
     if dataset.fingerprint() != described.get("fingerprint"):
+        # In-memory groups and weights are part of the fingerprint and not in run.json.
+        hint = (
+            "; a run fitted with groups and sample_weight needs the same again "
+            "(Evolver.resume(path, X=X, y=y, groups=..., sample_weight=...))"
+            if X is not None and not described.get("source")
+            else ""
+        )
         raise RunFolderError(
             f"the data ({dataset.name}) differs from the data run {record.path} was started on "
-            "(fingerprint mismatch)"
+            f"(fingerprint mismatch){hint}"
         )
     return dataset

@@ -100,7 +100,15 @@ class EstimatorMethods(BaseEstimator):
         check_is_fitted(self)
         dataset = getattr(self, "dataset_", None)
         if dataset is not None and dataset.columns:
-            return conform_table(X, dataset.columns, "X") if hasattr(X, "columns") else X
+            if not hasattr(X, "columns"):
+                # The pipeline picks the table's columns by name: a bare array cannot be one.
+                names = ", ".join(repr(c.name) for c in dataset.columns[:5])
+                more = ", ..." if len(dataset.columns) > 5 else ""
+                raise DataError(
+                    f"this Evolver was fitted on a table ({names}{more}): X must be a pandas "
+                    f"DataFrame with those columns, got {type(X).__name__}"
+                )
+            return conform_table(X, dataset.columns, "X")
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -37,6 +37,8 @@ def prepare_resume(
     backend: str | None,
     scheduler: str | None,
     scoring: Any = None,
+    groups: Any = None,
+    sample_weight: Any = None,
 ) -> tuple[Evolver, Dataset, RunState]:
     """The Evolver of the run in ``path``, its search data and its restored loop state.
 
@@ -82,8 +84,8 @@ def prepare_resume(
     except KeyError as exc:
         raise RunFolderError(f"{path}/run.json: settings lack {exc}") from None
     checked = evolver._configure()
-    dataset = evolver._search_part(load_run_dataset(record, X, y))
-    check_folds(dataset, checked.cv)
+    dataset = evolver._search_part(load_run_dataset(record, X, y, groups, sample_weight))
+    check_folds(dataset, checked.cv, checked.scoring, checked.random_state)
     # The latency cost model is never measured again: the resume is exact.
     prepare_objectives(evolver, dataset, info.get("latency_model"))
     try:

@@ -194,8 +194,10 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
     )
 
 
-def check_folds(dataset: Dataset, cv: int) -> None:
-    """Refuse data too small for ``cv`` folds (per class, for classification; per group)."""
+def check_folds(dataset: Dataset, cv: int, scoring: Any = None, seed: int = 0) -> None:
+    """Refuse data too small for ``cv`` folds (per class, for classification; per group), and
+    groups whose folds (``seed``'s) leave a class out of a fold's training or test rows where
+    ``scoring`` needs every class's probability."""
     if dataset.task == "classification":
         counts = np.unique(dataset.y, return_counts=True)[1]
         if counts.min() < cv:
@@ -207,6 +209,37 @@ def check_folds(dataset: Dataset, cv: int) -> None:
     groups = 0 if dataset.groups is None else np.unique(dataset.groups.astype(str)).size
     if 0 < groups < cv:  # e.g. after whole groups went to the holdout
         raise SettingsError(f"cv={cv} needs at least {cv} groups; the search has {groups}")
+    if groups and dataset.task == "classification" and _needs_probabilities(scoring):
+        _check_classes_in_folds(dataset, cv, scoring, seed)
+
+
+def _needs_probabilities(scoring: Any) -> bool:
+    if not isinstance(scoring, str):
+        return False
+    from sklearn.metrics import get_scorer
+
+    method = getattr(get_scorer(scoring), "_response_method", ())
+    return "predict_proba" in ((method,) if isinstance(method, str) else tuple(method))
+
+
+def _check_classes_in_folds(dataset: Dataset, cv: int, scoring: str, seed: int) -> None:
+    # Groups can keep a class out of a fold (stratification without groups cannot): a model
+    # trained without it has no probability column for it, a log loss or AUC of test rows
+    # without it is undefined, and every genome failed with scikit-learn's message.
+    from evosearch.evaluation import make_folds
+
+    labels = np.unique(dataset.y)
+    folds = make_folds(dataset.X, dataset.y, dataset.task, cv, seed, dataset.groups)
+    for k, (train, test) in enumerate(folds):
+        for part, rows in (("training", train), ("test", test)):
+            absent = np.setdiff1d(labels, dataset.y[rows])
+            if absent.size:
+                label = absent.tolist()[0]
+                raise SettingsError(
+                    f"with these groups, CV fold {k} has no {label!r} in its {part} rows, "
+                    f"and scoring {scoring!r} needs every class in each fold; use other groups "
+                    "or fewer folds, or a scoring of labels (e.g. balanced_accuracy)"
+                )
 
 
 def _load_space(genome: Any) -> SearchSpace:

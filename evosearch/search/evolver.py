@@ -348,7 +348,7 @@ class Evolver(EstimatorMethods):
         settings = prepare_objectives(self, dataset)  # the scorer, the latency's cost model
         info = run_info(self, settings, dataset)
         dataset = self._search_part(dataset)
-        check_folds(dataset, settings.cv)
+        check_folds(dataset, settings.cv, settings.scoring, settings.random_state)
         self._seed_genomes = list(initial_population or ())
         state = self._fresh_state(dataset)
         if parent is not None:
@@ -386,6 +386,8 @@ class Evolver(EstimatorMethods):
         backend: str | None = None,
         scheduler: str | None = None,
         scoring: Scoring = None,
+        groups: Any = None,
+        sample_weight: Any = None,
     ) -> Evolver:
         """Continue the run in folder ``path`` from what it journalled.
 
@@ -417,6 +419,9 @@ class Evolver(EstimatorMethods):
         scoring : callable, optional
             Only for a run scored by a callable (run.json records its name only): the same
             scorer again.
+        groups, sample_weight : array-like, optional
+            With ``X, y``: the ones the run was fitted with (they are part of the data's
+            fingerprint).
 
         Returns
         -------
@@ -441,6 +446,8 @@ class Evolver(EstimatorMethods):
                 backend=backend,
                 scheduler=scheduler,
                 scoring=scoring,
+                groups=groups,
+                sample_weight=sample_weight,
             )
             try:
                 return evolver._run(dataset, state)
