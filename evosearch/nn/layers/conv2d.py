@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from evosearch.nn.layers.base import Array, LayerAttribute, LayerKind, Shape
-from evosearch.nn.layers.dense import _COLOURS, ACTIVATIONS, _activate, _activation_grad
+from evosearch.nn.layers.dense import (
+    _COLOURS,
+    ACTIVATIONS,
+    _activate,
+    _activation_grad,
+    _apply_dropout,
+)
 
 __all__ = ["Conv2D", "check_image", "same_padding_output"]
 
@@ -182,14 +188,7 @@ class Conv2D(LayerKind):
         np.dot(patches, weights.reshape(-1, f), out=pre.reshape(-1, f))
         pre += biases
         _activate(attrs["activation"], pre, buffers.scratch)
-        dropout = attrs["dropout"]
-        if rng is not None and dropout > 0.0:
-            mask, keep, dropped = buffers.dropmask, buffers.dropkeep, buffers.dropped
-            assert mask is not None and keep is not None and dropped is not None
-            rng.random(dtype=mask.dtype.type, out=mask)
-            np.greater_equal(mask, dropout, out=keep)
-            np.multiply(keep, 1.0 / (1.0 - dropout), out=mask)
-            np.multiply(pre, mask, out=dropped)
+        _apply_dropout(buffers, pre, attrs["dropout"], rng)
         return buffers.out
 
     def backward(

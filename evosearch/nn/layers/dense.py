@@ -51,6 +51,22 @@ def _activate(name: str, a: Array, scratch: Array) -> None:
     # LINEAR: logits / linear outputs stay as they are.
 
 
+def _apply_dropout(
+    buffers: Any, values: Array, dropout: float, rng: np.random.Generator | None
+) -> None:
+    """Training only: write ``values`` with inverted dropout into ``buffers.dropped``, keeping
+    the scaled mask in ``buffers.dropmask`` for the backward pass (dense and conv layers)."""
+    if rng is None or dropout <= 0.0:
+        return
+    mask, keep, dropped = buffers.dropmask, buffers.dropkeep, buffers.dropped
+    assert mask is not None and keep is not None and dropped is not None
+    rng.random(dtype=mask.dtype.type, out=mask)
+    np.greater_equal(mask, dropout, out=keep)
+    # Inverted dropout: scale kept units so the expected activation is unchanged.
+    np.multiply(keep, 1.0 / (1.0 - dropout), out=mask)
+    np.multiply(values, mask, out=dropped)
+
+
 def _activation_grad(name: str, a: Array, g: Array, scratch: Array, flags: Array) -> None:
     """Multiply ``g`` in place by the activation's derivative, expressed via its output ``a``."""
     if name == "relu":
@@ -161,15 +177,7 @@ class Dense(LayerKind):
         np.dot(x, weights, out=out)
         out += biases
         _activate(attrs["activation"], out, buffers.scratch)
-        dropout = attrs["dropout"]
-        if rng is not None and dropout > 0.0:
-            mask, keep, dropped = buffers.dropmask, buffers.dropkeep, buffers.dropped
-            assert mask is not None and keep is not None and dropped is not None
-            rng.random(dtype=mask.dtype.type, out=mask)
-            np.greater_equal(mask, dropout, out=keep)
-            # Inverted dropout: scale kept units so the expected activation is unchanged.
-            np.multiply(keep, 1.0 / (1.0 - dropout), out=mask)
-            np.multiply(out, mask, out=dropped)
+        _apply_dropout(buffers, out, attrs["dropout"], rng)
         return buffers.out
 
     def backward(
