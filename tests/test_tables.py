@@ -233,3 +233,15 @@ def test_variation_keeps_genes_in_the_space_and_the_width_encoded(seed: int) -> 
         a.validate(space)
         assert set(a.preprocessing) == set(active_genes(space.preprocessing, profile)) >= {"scale"}
         assert a.n_inputs == encoded_width(profile, a.preprocessing)
+
+
+def test_role_columns_must_differ_and_weights_must_be_present(tmp_path) -> None:
+    from evosearch.data import load_dataset
+    from evosearch.errors import DataError
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,w,g,y\n1,1,p,0\n2,,p,1\n3,2,q,0\n4,1,q,1\n5,1,r,0\n6,1,r,1\n")
+    with pytest.raises(DataError, match="--groups and --sample-weight columns must differ"):
+        load_dataset(str(path), target="y", groups="g", sample_weight="g")
+    with pytest.raises(DataError, match=r"'w' of .* has a missing value \(line 3\)"):
+        load_dataset(str(path), target="y", sample_weight="w")

@@ -233,7 +233,13 @@ def _load_csv(
     target_col = _target_column(table.header, target, path)
     groups_col = _role_column(table.header, options.get("groups"), "groups", path)
     weight_col = _role_column(table.header, options.get("sample_weight"), "sample-weight", path)
-    roles = {target_col, groups_col, weight_col} - {None}
+    named = [c for c in (target_col, groups_col, weight_col) if c is not None]
+    if len(set(named)) < len(named):  # one column cannot play two roles
+        raise DataError(
+            f"{path}: the target, --groups and --sample-weight columns must differ "
+            f"({', '.join(repr(table.header[c]) for c in named)} given)"
+        )
+    roles = set(named)
     feature_cols = [i for i in range(len(table.header)) if i not in roles]
     if not feature_cols:
         raise DataError(
@@ -379,6 +385,11 @@ def _parse_weights(table: _Table, column: int, path: str) -> np.ndarray:
     texts = table.cells[column].tolist()
     values = [_parse_float(t) for t in texts]
     bad = next((i for i, v in enumerate(values) if v is None), None)
+    if bad is not None and texts[bad].strip().lower() in MISSING_TEXT:
+        raise DataError(
+            f"sample-weight column '{table.header[column]}' of {path} has a missing value "
+            f"(line {table.lines[bad]}): give every row a weight"
+        )
     if bad is not None:
         raise DataError(
             f"sample-weight column '{table.header[column]}' of {path} has a non-number "
