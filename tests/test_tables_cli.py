@@ -93,4 +93,8 @@ def test_the_run_header_hints_at_balanced_accuracy_for_rare_classes() -> None:
     rare = np.where(np.arange(60) < 5, "rare", "common")
     hint = [n for n in data_notes(check_dataset(X, rare)) if "balanced_accuracy" in n]
     assert len(hint) == 1 and "8.3%" in hint[0]
+    # Eleven balanced classes are each under 10 % of the rows (9.1 %): no hint for those.
+    labels = np.tile(np.arange(11), 10)
+    balanced = check_dataset(labels[::-1, None].astype(float), labels)
+    assert not any("balanced_accuracy" in n for n in data_notes(balanced))
     assert not [n for n in data_notes(check_dataset(X, rare), "f1") if "balanced" in n]
