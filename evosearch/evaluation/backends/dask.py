@@ -9,8 +9,10 @@ threads to one inside the task, so a search gives the same archive and history o
 (timings and memory aside). The data is scattered to every worker once, one task is submitted
 per fold, longest first (task priorities), and the local backend's failure rules are kept:
 
-* a worker that dies mid-task: Dask re-runs the task elsewhere; a task that killed
-  ``distributed.scheduler.allowed-failures`` + 1 workers fails its genome with ``WorkerDied``;
+* a worker that dies mid-task: Dask re-runs the task elsewhere; a task Dask gives up on after
+  ``distributed.scheduler.allowed-failures`` + 1 worker deaths is submitted once more (Dask
+  also counts folds merely queued on the dying worker), and fails its genome with
+  ``WorkerDied`` if its workers die again;
 * ``eval_timeout``, counted from the moment the task started on its worker (the task reports
   its start through a Dask event): the genome fails with ``TimeoutError``, the future is
   cancelled and, because Dask cannot stop a running thread, that worker is restarted (in the
@@ -60,6 +62,10 @@ _POLL = 1.0
 # How often a task whose future was cancelled by the cluster (not by us; e.g. its scattered
 # data was lost with the workers holding it) is submitted again before its genome fails.
 _RESUBMITS = 3
+
+# How often a task Dask gave up on (KilledWorker) is submitted again under a fresh key: Dask
+# also blames folds that were only queued on a worker another fold crashed, and those succeed.
+_KILLED_RESUBMITS = 1
 
 # Seconds close() waits for a worker restart to finish.
 _RESTART_WAIT = 60.0
@@ -246,6 +252,7 @@ class DaskBackend(Backend):
         done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         futures: dict[Any, tuple[TaskKey, str]] = {}  # future -> (task, Dask key)
         attempts: dict[TaskKey, int] = {}
+        killed: dict[TaskKey, int] = {}
 
         def submit(task: TaskKey, priority: int) -> None:
             self._serial += 1
@@ -335,7 +342,12 @@ class DaskBackend(Backend):
                         failure = future.exception()
                         if isinstance(failure, KilledWorker):
                             # Dask gave up after allowed-failures deaths of workers running it
-                            # (a fold queued on a dying worker counts too, so it may be a twin).
+                            # (a fold queued on a dying worker counts too): once more, so a
+                            # bystander runs; a fold that kills its workers again fails.
+                            killed[task] = killed.get(task, 0) + 1
+                            if killed[task] <= _KILLED_RESUBMITS:
+                                submit(task, priorities[task])
+                                continue
                             error = (
                                 f"WorkerDied: fold {task[1]}: the Dask workers running it died "
                                 "repeatedly (a crash in native code, os._exit(), or the system "
