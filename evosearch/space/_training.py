@@ -51,12 +51,12 @@ def value_of(hyperparameters: Mapping[str, Any], key: str) -> Any:
 
 def unsearched(training_params: Mapping[str, Any]) -> set[str]:
     """The optional genes whose domain in ``training_params`` is only their "off" value."""
-    from evosearch.space.space import Choice
-
+    # A Choice of the one "off" value (a Range has no ``values``); duck-typed so that this
+    # module stays below space.py, which builds its rules from it.
     return {
         key
         for key, off in OPTIONAL_TRAINING.items()
-        if key in training_params and training_params[key] == Choice((off,))
+        if key in training_params and getattr(training_params[key], "values", None) == (off,)
     }
 
 

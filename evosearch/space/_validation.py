@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from evosearch.errors import InvalidGenomeError
+from evosearch.space._nodes import INPUT, OUTPUT, _kind_of
 from evosearch.space._training import OPTIONAL_TRAINING, value_of
-from evosearch.space.genome import INPUT, OUTPUT, _kind_of
 
 if TYPE_CHECKING:
     from evosearch.space.genome import Genome

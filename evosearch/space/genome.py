@@ -51,21 +51,12 @@ from evosearch.nn.layers import (
     get_layer_kind,
     register_layer_kind,
 )
+from evosearch.space._nodes import INPUT, OUTPUT, _kind_of
 from evosearch.space.space import SearchSpace
 
 __all__ = ["INPUT", "OUTPUT", "Genome", "InnovationCounter"]
 
-INPUT = 0
-OUTPUT = 1
 GENOME_FORMAT_VERSION = 1
-
-
-def _kind_of(attrs: dict[str, Any]) -> LayerKind | None:
-    """The registered kind of a hidden node, or None."""
-    try:
-        return get_layer_kind(attrs.get("kind"))  # type: ignore[arg-type]
-    except KeyError:
-        return None
 
 
 class InnovationCounter:
@@ -171,7 +162,7 @@ class Genome:
         if not space.needs_image:
             layers = [space.sample_layer(rng) for _ in range(n_layers)]
             return cls.chain(n_inputs, n_outputs, layers, space.sample_training(rng), innovations)
-        from evosearch.space._image import check_image_shape, random_image_layers
+        from evosearch.space._image_layers import check_image_shape, random_image_layers
 
         shape = check_image_shape(space, input_shape, n_inputs)
         layers = random_image_layers(space, shape, n_layers, rng)

@@ -23,8 +23,9 @@ import networkx as nx
 import numpy as np
 
 from evosearch.space import _image
+from evosearch.space._nodes import INPUT, OUTPUT, _remove_node, _skip_candidates
 from evosearch.space._training import OPTIONAL_TRAINING, unsearched, value_of, without_off
-from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
+from evosearch.space.genome import Genome, InnovationCounter
 from evosearch.space.space import SearchSpace
 
 __all__ = [
@@ -69,17 +70,6 @@ def mut_add_layer(
     return child
 
 
-def _remove_node(genome: Genome, node: int) -> None:
-    """Remove a hidden layer in place, wiring each predecessor to each successor."""
-    graph = genome.graph
-    predecessors = list(graph.predecessors(node))
-    successors = list(graph.successors(node))
-    graph.remove_node(node)
-    for p in predecessors:
-        for s in successors:
-            graph.add_edge(p, s)
-
-
 def mut_remove_layer(
     genome: Genome, space: SearchSpace, rng: np.random.Generator, innovations: InnovationCounter
 ) -> Genome:
@@ -91,16 +81,6 @@ def mut_remove_layer(
         return child
     _remove_node(child, _pick(rng, child.hidden_layers()))
     return child
-
-
-def _skip_candidates(genome: Genome) -> list[tuple[int, int]]:
-    order = list(nx.lexicographical_topological_sort(genome.graph))
-    return [
-        (u, v)
-        for i, u in enumerate(order)
-        for v in order[i + 1 :]
-        if u != OUTPUT and v != INPUT and not genome.graph.has_edge(u, v)
-    ]
 
 
 def mut_add_skip(
