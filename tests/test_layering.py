@@ -23,6 +23,7 @@ ORDER = [
     ("objectives",),
     ("evaluation",),
     ("runs",),
+    ("deploy",),
     ("search",),
     ("report",),
     ("cli",),

@@ -276,13 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", type=Path, help="the run folder")
 
     export = commands.add_parser(
-        "export", help="refit an archive member on all data and save it (joblib + genome JSON)"
+        "export", help="refit an archive member on all data and save it as a deployable model"
     )
     export.add_argument("run", type=Path, help="the run folder")
     which = export.add_mutually_exclusive_group()
     which.add_argument("--member", type=_count(0), help="archive index as `show` numbers it")
     which.add_argument("--best", action="store_true", help="the most accurate member (default)")
     export.add_argument("--out", type=Path, help="folder (default: RUN/models/member-K)")
+    export.add_argument(
+        "--format",
+        default="joblib",
+        metavar="NAME",
+        help="model format: joblib (default; a pickle needing evosearch to load)",
+    )
 
     replay = commands.add_parser(
         "replay", help="show, re-evaluate or continue from a recorded generation"

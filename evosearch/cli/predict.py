@@ -13,29 +13,13 @@ standard output).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from evosearch.errors import DataError, SettingsError
 
 __all__ = ["run"]
-
-
-def _read_model(folder: Path) -> tuple[Any, dict[str, Any]]:
-    import joblib
-
-    info_path, model_path = folder / "model.json", folder / "model.joblib"
-    for path in (info_path, model_path):
-        if not path.is_file():
-            raise SettingsError(f"{folder} is not an exported model: {path.name} is missing")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SettingsError(f"cannot read {info_path}: {exc}") from None
-    return joblib.load(model_path), info
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,8 +28,10 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from evosearch.data import NUMERIC, Column, conform_table, read_csv_cells
+    from evosearch.deploy import read_model
 
-    model, info = _read_model(args.model)
+    model: Any
+    model, info = read_model(args.model)
     data = str(args.data)
     if not data.lower().endswith(".csv"):
         raise DataError(f"predict reads CSV files, not {data}")

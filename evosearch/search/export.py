@@ -21,10 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import joblib
 from sklearn.pipeline import Pipeline
 
 from evosearch.data import Dataset
+from evosearch.deploy import DEFAULT_FORMAT, get_format, write_model
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import build_estimator, task_seed
 from evosearch.preprocess import DataProfile
@@ -66,9 +66,14 @@ def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEn
 
 
 def export_member(
-    record: RunRecord, dataset: Dataset, member: int | None, out: str | Path
+    record: RunRecord,
+    dataset: Dataset,
+    member: int | None,
+    out: str | Path,
+    fmt: str = DEFAULT_FORMAT,
 ) -> dict[str, Any]:
-    """Refit one archive member on all data and write model.joblib, genome.json, model.json.
+    """Refit one archive member on all data and write it in format ``fmt`` with genome.json,
+    weights.bin and model.json.
 
     Parameters
     ----------
@@ -80,6 +85,8 @@ def export_member(
         Archive index (as ``evosearch show`` numbers them), or None for the most accurate.
     out : path-like
         Folder to write; it must not exist yet or be empty.
+    fmt : str
+        A registered export format (:func:`evosearch.deploy.format_names`).
 
     Returns
     -------
@@ -89,12 +96,13 @@ def export_member(
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SettingsError(f"export folder {out} already exists and is not empty")
+    exporter = get_format(fmt)
+    exporter.check_available()
     index, entry = select_member(record, member)
     settings = record.info["settings"]
     genome = Genome.from_json(entry.genome)
     model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
     out.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, out / "model.joblib")
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
     (out / "weights.bin").write_bytes(payload)
@@ -119,5 +127,4 @@ def export_member(
         "columns": [c.to_json() for c in dataset.columns] if dataset.columns is not None else None,
         "options": dataset.options,
     }
-    atomic_write_json(out / "model.json", metadata)
-    return metadata
+    return write_model(model, out, metadata, exporter)

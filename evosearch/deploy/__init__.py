@@ -1,0 +1,33 @@
+"""Deployable models: export formats (one module each, in a registry by name) and the folder
+they write.
+
+An exported folder holds the format's model files, ``genome.json``, ``weights.bin`` (the
+network's weight payload, its size the ``bytes`` objective) and ``model.json``: where the model
+came from (run, member, genome hash), how well it cross-validated, the columns it takes, the
+format, the files it wrote and the package versions it was written with. :func:`write_model`
+writes the model files and ``model.json``; :func:`read_model` reads any format back for
+``evosearch predict``. Built-in formats: ``joblib`` (the default, a pickle of the fitted
+pipeline). A new format subclasses :class:`ExportFormat` and calls :func:`register_format`.
+"""
+
+from evosearch.deploy import joblib_format as _joblib_format  # noqa: F401  (registers joblib)
+from evosearch.deploy.base import (
+    ExportFormat,
+    Predictor,
+    format_names,
+    get_format,
+    register_format,
+)
+from evosearch.deploy.folder import DEFAULT_FORMAT, package_versions, read_model, write_model
+
+__all__ = [
+    "DEFAULT_FORMAT",
+    "ExportFormat",
+    "Predictor",
+    "format_names",
+    "get_format",
+    "package_versions",
+    "read_model",
+    "register_format",
+    "write_model",
+]

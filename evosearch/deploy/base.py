@@ -1,0 +1,125 @@
+"""The export-format contract: how a fitted model is written to a folder and read back.
+
+A format is a stateless object registered by name (:func:`register_format`). ``evosearch
+export --format NAME`` (and :meth:`~evosearch.search.Evolver.export`) refit an archive member and
+hand the fitted scikit-learn pipeline (preprocessing, then the network) to the format's
+:meth:`ExportFormat.write`; ``evosearch predict`` finds the format in the folder's
+``model.json`` and calls :meth:`ExportFormat.load`, which returns a :class:`Predictor`. The
+metadata (genome, run, CV score, package versions) is written beside the model by
+:func:`evosearch.deploy.write_model` whatever the format, so a format only writes its model files.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from evosearch.errors import SettingsError
+from evosearch.plugins import load_plugins
+
+__all__ = [
+    "ExportFormat",
+    "Predictor",
+    "format_names",
+    "get_format",
+    "register_format",
+]
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """What a loaded model offers ``evosearch predict``: scikit-learn's prediction methods.
+
+    ``X`` is what the exported pipeline takes: a float matrix for a plain numeric run, a
+    DataFrame of the raw columns for a table. ``classes_`` is only required of classifiers.
+    """
+
+    def predict(self, X: Any) -> np.ndarray: ...
+
+
+class ExportFormat(ABC):
+    """One way to write a fitted evosearch pipeline to disk and read it back.
+
+    Attributes
+    ----------
+    name : str
+        The ``--format`` name.
+    extra : str or None
+        The pip extra its dependencies come in (``pip install evosearch[onnx]``), None if the
+        core dependencies suffice; :meth:`check_available` names it when they are missing.
+    description : str
+        One line for ``--help``.
+    """
+
+    name: ClassVar[str]
+    extra: ClassVar[str | None] = None
+    description: ClassVar[str] = ""
+    #: Packages whose versions model.json records besides the core ones (e.g. onnxruntime).
+    packages: ClassVar[tuple[str, ...]] = ()
+
+    def check_available(self) -> None:
+        """Raise :class:`~evosearch.errors.SettingsError` (one line, naming the extra) when the
+        libraries this format needs are not installed. The default needs nothing."""
+        return None
+
+    @abstractmethod
+    def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
+        """Write the fitted pipeline ``model`` into the existing, empty-of-model ``folder``.
+
+        Parameters
+        ----------
+        model : sklearn.pipeline.Pipeline
+            Fitted: preprocessing step(s), then a GraphNetClassifier / GraphNetRegressor as the
+            last step (``model[-1]``).
+        folder : Path
+            Where to write; ``model.json`` and ``genome.json`` are not the format's business.
+        info : dict
+            The metadata that will be written to ``model.json`` (task, features, columns, ...).
+
+        Returns
+        -------
+        list of str
+            The names of the files written, relative to ``folder`` (recorded in model.json).
+        """
+
+    @abstractmethod
+    def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
+        """Read the model this format wrote into ``folder`` back as a :class:`Predictor`."""
+
+
+_REGISTRY: dict[str, ExportFormat] = {}
+
+
+def register_format(fmt: type[ExportFormat] | ExportFormat) -> type[ExportFormat] | ExportFormat:
+    """Register an export format (class or instance) under its ``name``; usable as a decorator.
+
+    Registering a name again replaces the earlier format (a reloaded plug-in module).
+    """
+    instance = fmt() if isinstance(fmt, type) else fmt
+    if not isinstance(instance, ExportFormat):
+        raise TypeError(f"{fmt!r} is not an ExportFormat")
+    _REGISTRY[instance.name] = instance
+    return fmt
+
+
+def format_names() -> list[str]:
+    """The names of the registered export formats, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_format(name: str) -> ExportFormat:
+    """The registered export format called ``name``.
+
+    Raises
+    ------
+    SettingsError
+        If no format has that name.
+    """
+    if name not in _REGISTRY:
+        load_plugins()
+    if name not in _REGISTRY:
+        raise SettingsError(f"unknown export format {name!r} (known: {', '.join(format_names())})")
+    return _REGISTRY[name]
