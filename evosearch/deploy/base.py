@@ -77,7 +77,8 @@ class ExportFormat(ABC):
         folder : Path
             Where to write; ``model.json`` and ``genome.json`` are not the format's business.
         info : dict
-            The metadata that will be written to ``model.json`` (task, features, columns, ...).
+            The metadata that will be written to ``model.json`` (task, features, columns, ...);
+            a format may add keys of its own (``onnx`` records its opset and inputs there).
 
         Returns
         -------
