@@ -40,7 +40,7 @@ _ARCH = {
     "layers": [{"id": 2, "units": 8, "activation": "tanh"}, {"id": 3, "units": 4}],
     "edges": [[0, 2], [2, 3], [3, 1], [0, 3]],
 }
-_FIT = {"max_epochs": 5, "random_state": 0, "learning_rate": 0.01}
+_FIT: dict[str, Any] = {"max_epochs": 5, "random_state": 0, "learning_rate": 0.01}
 
 
 @pytest.fixture(scope="module")
