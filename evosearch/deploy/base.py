@@ -65,6 +65,12 @@ class ExportFormat(ABC):
         libraries this format needs are not installed. The default needs nothing."""
         return None
 
+    def check_model(self, model: Any) -> None:
+        """Raise :class:`~evosearch.errors.SettingsError` (one line) if this format cannot write
+        the fitted pipeline ``model``; called before anything is written. The default takes
+        every model."""
+        return None
+
     @abstractmethod
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         """Write the fitted pipeline ``model`` into the existing, empty-of-model ``folder``.

@@ -46,20 +46,25 @@ class OnnxFormat(ExportFormat):
                 f"the onnx format needs {' and '.join(missing)}: pip install 'evosearch[onnx]'"
             )
 
+    def check_model(self, model: Any) -> None:
+        from evosearch.deploy._onnx_network import check_exportable
+
+        if len(model.steps) > 2:
+            raise SettingsError("the onnx format exports a pipeline of preprocessing and network")
+        check_exportable(model.steps[-1][1])
+
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         import onnx
         from onnx import TensorProto
 
         from evosearch.deploy._onnx_graph import OPSET, OnnxGraph
-        from evosearch.deploy._onnx_network import check_exportable, emit_head, emit_network
+        from evosearch.deploy._onnx_network import emit_head, emit_network
         from evosearch.deploy._onnx_preprocess import emit_preprocessing
 
+        self.check_model(model)
         steps = [step for _, step in model.steps]
         net = steps[-1]
-        check_exportable(net)
         graph = OnnxGraph()
-        if len(steps) > 2:
-            raise SettingsError("the onnx format exports a pipeline of preprocessing and network")
         prep = steps[0] if len(steps) == 2 else "passthrough"
         features, inputs = emit_preprocessing(graph, prep)
         x = graph.op("Cast", [features], "net_input", to=TensorProto.FLOAT)

@@ -132,6 +132,7 @@ def write_member(
     genome = Genome.from_json(entry.genome)
     if model is None:
         model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
+    exporter.check_model(model)  # refused before the folder is made
     out.mkdir(parents=True, exist_ok=True)
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
