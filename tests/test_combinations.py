@@ -166,3 +166,28 @@ def test_replay_continue_to_other_data_keeps_the_runs_table_roles_and_budgets(
     assert info["dataset"]["options"] == {"groups": "g", "sample_weight": "w"}
     assert info["dataset"]["n_features"] == 4
     assert (info["settings"]["max_params"], info["settings"]["max_bytes"]) == (5000, 20000)
+
+
+def test_evolver_export_writes_a_deployable_folder_in_any_format(table_fit, tmp_path: Path) -> None:
+    # Evolver.export is `evosearch export` from Python: the best member as fitted, or another
+    # member refit, in any registered format, read back by evosearch.deploy.read_model.
+    from evosearch.deploy import read_model
+
+    evolver, X, _ = table_fit
+    info = evolver.export(tmp_path / "best", format="joblib")
+    assert (
+        info["format"] == "joblib" and info["genome_hash"] == evolver.best_genome_.canonical_hash()
+    )
+    loaded, _ = read_model(tmp_path / "best")
+    assert list(loaded.predict(X)) == list(evolver.predict(X))
+    assert evolver.export(tmp_path / "first", member=0)["member"] == 0
+    with pytest.raises(SettingsError, match="out of range"):
+        evolver.export(tmp_path / "none", member=99)
+    with pytest.raises(SettingsError, match="unknown export format 'pmml'"):
+        evolver.export(tmp_path / "none", format="pmml")
+    assert not (tmp_path / "none").exists()
+    pytest.importorskip("onnxruntime")
+    evolver.export(tmp_path / "onnx", format="onnx")
+    onnx_model, _ = read_model(tmp_path / "onnx")
+    assert list(onnx_model.predict(X)) == list(evolver.predict(X))
+    np.testing.assert_allclose(onnx_model.predict_proba(X), evolver.predict_proba(X), atol=1e-5)

@@ -7,10 +7,13 @@ came from (run, member, genome hash), how well it cross-validated, the columns i
 format, the files it wrote and the package versions it was written with. :func:`write_model`
 writes the model files and ``model.json``; :func:`read_model` reads any format back for
 ``evosearch predict``. Built-in formats: ``joblib`` (the default, a pickle of the fitted
-pipeline). A new format subclasses :class:`ExportFormat` and calls :func:`register_format`.
+pipeline) and ``onnx`` (one ONNX graph; needs ``pip install 'evosearch[onnx]'``). A new format
+subclasses :class:`ExportFormat` and calls :func:`register_format`; a plug-in layer kind gives
+the ``onnx`` format its ONNX form with :func:`register_onnx_layer`.
 """
 
 from evosearch.deploy import joblib_format as _joblib_format  # noqa: F401  (registers joblib)
+from evosearch.deploy import onnx_format as _onnx_format  # noqa: F401  (registers onnx)
 from evosearch.deploy.base import (
     ExportFormat,
     Predictor,
@@ -19,15 +22,21 @@ from evosearch.deploy.base import (
     register_format,
 )
 from evosearch.deploy.folder import DEFAULT_FORMAT, package_versions, read_model, write_model
+from evosearch.deploy.onnx_format import OnnxPredictor
+from evosearch.deploy.onnx_layers import OnnxLayer, onnx_layer_kinds, register_onnx_layer
 
 __all__ = [
     "DEFAULT_FORMAT",
     "ExportFormat",
+    "OnnxLayer",
+    "OnnxPredictor",
     "Predictor",
     "format_names",
     "get_format",
+    "onnx_layer_kinds",
     "package_versions",
     "read_model",
     "register_format",
+    "register_onnx_layer",
     "write_model",
 ]

@@ -65,6 +65,12 @@ class ExportFormat(ABC):
         libraries this format needs are not installed. The default needs nothing."""
         return None
 
+    def check_model(self, model: Any) -> None:
+        """Raise :class:`~evosearch.errors.SettingsError` (one line) if this format cannot write
+        the fitted pipeline ``model``; called before anything is written. The default takes
+        every model."""
+        return None
+
     @abstractmethod
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         """Write the fitted pipeline ``model`` into the existing, empty-of-model ``folder``.
@@ -77,7 +83,8 @@ class ExportFormat(ABC):
         folder : Path
             Where to write; ``model.json`` and ``genome.json`` are not the format's business.
         info : dict
-            The metadata that will be written to ``model.json`` (task, features, columns, ...).
+            The metadata that will be written to ``model.json`` (task, features, columns, ...);
+            a format may add keys of its own (``onnx`` records its opset and inputs there).
 
         Returns
         -------

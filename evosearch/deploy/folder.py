@@ -55,6 +55,7 @@ def write_model(
     folder = Path(folder)
     exporter = get_format(fmt) if isinstance(fmt, str) else fmt
     exporter.check_available()
+    exporter.check_model(model)
     files = exporter.write(model, folder, info)
     metadata = {
         **info,

@@ -13,7 +13,7 @@ from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evosearch.nn.estimator import GraphNetClassifier, GraphNetRegressor
-    from evosearch.nn.graph import DEFAULT_ARCHITECTURE, count_parameters
+    from evosearch.nn.graph import DEFAULT_ARCHITECTURE, count_parameters, parse_architecture
     from evosearch.nn.layers import (
         ACTIVATIONS,
         LayerAttribute,
@@ -37,6 +37,7 @@ __all__ = [
     "count_parameters",
     "get_layer_kind",
     "layer_kinds",
+    "parse_architecture",
     "register_layer_kind",
 ]
 
@@ -55,6 +56,7 @@ __getattr__, __dir__ = lazy_exports(
         "count_parameters": "graph",
         "get_layer_kind": "layers",
         "layer_kinds": "layers",
+        "parse_architecture": "graph",
         "register_layer_kind": "layers",
     },
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,9 @@ class EstimatorMethods(BaseEstimator):
 
     task: str
     best_estimator_: Any
+    archive_: Any
+    dataset_: Dataset
+    scoring: Any
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with :attr:`best_estimator_`."""
@@ -110,6 +114,48 @@ class EstimatorMethods(BaseEstimator):
                 )
             return conform_table(X, dataset.columns, "X")
         return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def export(
+        self, path: str | Path, member: int | None = None, format: str = "joblib"
+    ) -> dict[str, Any]:
+        """Write an archive member as a deployable model folder, as ``evosearch export`` does.
+
+        Parameters
+        ----------
+        path : path-like
+            The folder to write; it must not exist yet or be empty.
+        member : int or None, default=None
+            Archive index (smallest first, as ``evosearch show`` numbers them); None: the most
+            accurate member, i.e. :attr:`best_estimator_` as fitted. Another member is refit
+            on the rows the search saw, with the seed every refit of it uses.
+        format : str, default="joblib"
+            A registered export format (:func:`evosearch.deploy.format_names`): ``joblib``,
+            ``onnx`` (``pip install 'evosearch[onnx]'``), ...
+
+        Returns
+        -------
+        dict
+            What was written to the folder's ``model.json``.
+
+        Raises
+        ------
+        SettingsError
+            For an unknown format, a format whose extra is not installed, a member out of
+            range or a folder that is not empty.
+        """
+        from evosearch.search.export import pick_member, write_member
+
+        check_is_fitted(self)
+        index, entry = pick_member(self.archive_, member)
+        settings = check_settings(self.get_params(deep=False))
+        scoring = self.scoring if isinstance(self.scoring, str) else None
+        recorded = {"random_state": settings.random_state, "cv": settings.cv, "scoring": scoring}
+        best = self.archive_.best(self.archive_.objective("score"))
+        model = self.best_estimator_ if entry.genome_hash == best.genome_hash else None
+        run = getattr(self, "run_folder_", None)
+        return write_member(
+            entry, index, self.archive_, self.dataset_, recorded, run, path, format, model
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "best_estimator_")

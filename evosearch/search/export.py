@@ -1,8 +1,9 @@
 """Refit an archive member on all the data and write it out as a standalone model.
 
-An exported folder holds ``model.joblib`` (the fitted scikit-learn pipeline, preprocessing
-included, so it takes raw features as the user gave them: for a table, a DataFrame of its raw
-columns, text and missing cells included), ``genome.json`` (the genome), ``weights.bin`` (the
+An exported folder holds the format's model files (``model.joblib`` by default: the fitted
+scikit-learn pipeline, preprocessing included, so it takes raw features as the user gave them:
+for a table, a DataFrame of its raw columns, text and missing cells included; ``model.onnx``
+with ``--format onnx``), ``genome.json`` (the genome), ``weights.bin`` (the
 network's weights as a compact payload, compressed where the genome has compression genes:
 :func:`evosearch.nn.compress.decode` reads it back; its size is the ``bytes`` objective) and
 ``model.json`` (where it came from, how well it cross-validated, the columns it takes);
@@ -32,7 +33,7 @@ from evosearch.runs import RunRecord, atomic_write_json
 from evosearch.search.archive import ArchiveEntry, ParetoArchive
 from evosearch.space import Genome
 
-__all__ = ["export_member", "refit", "select_member"]
+__all__ = ["export_member", "pick_member", "refit", "select_member", "write_member"]
 
 
 def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int) -> Pipeline:
@@ -53,7 +54,11 @@ def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEn
     """The archive member to export: index ``member`` (smallest first), or the best if None."""
     if record.archive is None:
         raise RunFolderError(f"run {record.path} has no archive yet: no generation finished")
-    archive = ParetoArchive.from_dict(record.archive)
+    return pick_member(ParetoArchive.from_dict(record.archive), member)
+
+
+def pick_member(archive: ParetoArchive, member: int | None) -> tuple[int, ArchiveEntry]:
+    """Index and entry of ``archive``'s member ``member``, or of its most accurate if None."""
     members = archive.members
     if member is None:
         best = archive.best(archive.objective("score"))
@@ -93,24 +98,50 @@ def export_member(
     dict
         The metadata written to ``model.json``.
     """
+    get_format(fmt).check_available()
+    index, entry = select_member(record, member)
+    archive = ParetoArchive.from_dict(record.archive) if record.archive else None
+    return write_member(
+        entry, index, archive, dataset, record.info["settings"], record.path.resolve(), out, fmt
+    )
+
+
+def write_member(
+    entry: ArchiveEntry,
+    index: int,
+    archive: ParetoArchive | None,
+    dataset: Dataset,
+    settings: dict[str, Any],
+    run: Path | None,
+    out: str | Path,
+    fmt: str = DEFAULT_FORMAT,
+    model: Pipeline | None = None,
+) -> dict[str, Any]:
+    """Write archive member ``index`` (``entry``) of ``archive`` into the folder ``out``:
+    refit on ``dataset`` (unless its fitted ``model`` is given), in format ``fmt``, with
+    genome.json, weights.bin and model.json (see :func:`export_member`).
+
+    ``settings`` holds the run's ``random_state``, ``cv`` and ``scoring``; ``run`` is the run
+    folder recorded in model.json (None: a run that wrote none).
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SettingsError(f"export folder {out} already exists and is not empty")
     exporter = get_format(fmt)
     exporter.check_available()
-    index, entry = select_member(record, member)
-    settings = record.info["settings"]
     genome = Genome.from_json(entry.genome)
-    model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
+    if model is None:
+        model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
+    exporter.check_model(model)  # refused before the folder is made
     out.mkdir(parents=True, exist_ok=True)
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
     (out / "weights.bin").write_bytes(payload)
     atomic_write_json(out / "genome.json", genome.to_json())
-    values = ParetoArchive.from_dict(record.archive).named(entry) if record.archive else {}
+    values = archive.named(entry) if archive is not None else {}
     metadata = {
         "format_version": 1,
-        "run": str(record.path.resolve()),
+        "run": None if run is None else str(run),
         "member": index,
         "genome_hash": entry.genome_hash,
         "task": dataset.task,

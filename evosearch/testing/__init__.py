@@ -16,6 +16,10 @@ test module is collected go through the same checks.
 ``evosearch.testing.backends``
     :class:`~evosearch.testing.backends.BackendContract`: the same results as the local backend,
     each task reported as it finishes, time limits and deadlines.
+``evosearch.testing.export_formats``
+    every export format: a tiny classifier, regressor and table model written and read back
+    predict as the estimator does (classes equal, probabilities within 1e-5), and
+    ``model.json`` names the format, its files and the package versions.
 
 Use them from a test module after importing the plug-in::
 

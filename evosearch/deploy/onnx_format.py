@@ -1,0 +1,169 @@
+"""The ``onnx`` export format: the whole fitted pipeline as one ONNX graph (``model.onnx``).
+
+Preprocessing (scalers, imputation, missing indicators, level grouping, one-hot and ordinal
+encoding; :mod:`._onnx_preprocess`) runs in float64 as scikit-learn does, then the network
+(:mod:`._onnx_network`, one emitter per layer kind: :mod:`.onnx_layers`) in float32. Inputs:
+``X`` (float64, ``(n, n_features)``) for a model trained on a plain matrix; for a table one
+input per raw column, named as the column, ``(n, 1)`` float64 (NaN: missing) or string (``""``:
+missing). Outputs: ``label`` and ``probabilities`` for a classifier, ``variable`` for a
+regressor. A compressed network's weights are stored as the ``bytes`` objective counts them:
+int8 values with per-output-channel scales (``DequantizeLinear``), float16 (``Cast``), pruned
+tensors as sparse initializers where that is smaller. Runs under onnxruntime without evosearch
+or scikit-learn; needs ``pip install 'evosearch[onnx]'`` to write or to load here.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evosearch.deploy.base import ExportFormat, Predictor, register_format
+from evosearch.errors import SettingsError
+
+__all__ = ["OnnxFormat", "OnnxPredictor"]
+
+_FILE = "model.onnx"
+_META_KEY = "evosearch"
+
+
+@register_format
+class OnnxFormat(ExportFormat):
+    """One ONNX graph (preprocessing and network) in ``model.onnx``, run by onnxruntime."""
+
+    name = "onnx"
+    extra = "onnx"
+    description = "one ONNX graph of preprocessing and network (onnxruntime; any language)"
+    packages = ("onnx", "onnxruntime")
+
+    def check_available(self) -> None:
+        missing = [m for m in ("onnx", "onnxruntime") if find_spec(m) is None]
+        if missing:
+            raise SettingsError(
+                f"the onnx format needs {' and '.join(missing)}: pip install 'evosearch[onnx]'"
+            )
+
+    def check_model(self, model: Any) -> None:
+        from evosearch.deploy._onnx_network import check_exportable
+
+        if len(model.steps) > 2:
+            raise SettingsError("the onnx format exports a pipeline of preprocessing and network")
+        check_exportable(model.steps[-1][1])
+
+    def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
+        import onnx
+        from onnx import TensorProto
+
+        from evosearch.deploy._onnx_graph import OPSET, OnnxGraph
+        from evosearch.deploy._onnx_network import emit_head, emit_network
+        from evosearch.deploy._onnx_preprocess import emit_preprocessing
+
+        self.check_model(model)
+        steps = [step for _, step in model.steps]
+        net = steps[-1]
+        graph = OnnxGraph()
+        prep = steps[0] if len(steps) == 2 else "passthrough"
+        features, inputs = emit_preprocessing(graph, prep)
+        x = graph.op("Cast", [features], "net_input", to=TensorProto.FLOAT)
+        emit_head(graph, net, emit_network(graph, net, x))
+        meta: dict[str, Any] = {"inputs": inputs, "task": info.get("task")}
+        if hasattr(net, "classes_"):
+            meta["classes"] = [c.item() if hasattr(c, "item") else c for c in net.classes_]
+        else:
+            meta["y_ndim"] = int(getattr(net, "_y_ndim", 2))
+        doc = f"evosearch model: {info.get('architecture', '')}"
+        onnx_model = graph.model(doc, {_META_KEY: json.dumps(meta)})
+        onnx.save(onnx_model, folder / _FILE)
+        # model.json: what the graph takes and which opset it needs.
+        info["onnx"] = {
+            "opset": OPSET,
+            "inputs": inputs,
+            "outputs": [o.name for o in onnx_model.graph.output],
+            "bytes": (folder / _FILE).stat().st_size,
+        }
+        return [_FILE]
+
+    def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
+        return OnnxPredictor(folder / _FILE)
+
+
+class OnnxPredictor:
+    """An exported ``model.onnx`` under onnxruntime, with scikit-learn's prediction methods.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``model.onnx`` file.
+    threads : int or None, default=None
+        onnxruntime's intra-op threads (None: its default, every core).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels (classifiers only).
+    session : onnxruntime.InferenceSession
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            self._meta = json.loads(meta[_META_KEY])
+        except (KeyError, ValueError):
+            raise SettingsError(f"{path} is not an evosearch ONNX model") from None
+        self._inputs: list[dict[str, str]] = self._meta["inputs"]
+        if "classes" in self._meta:
+            self.classes_ = np.asarray(self._meta["classes"])
+
+    def _feeds(self, X: Any) -> dict[str, np.ndarray]:
+        import pandas as pd
+
+        if len(self._inputs) == 1 and self._inputs[0]["kind"] == "matrix":
+            values = X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else X
+            return {self._inputs[0]["name"]: np.asarray(values, dtype=np.float64)}
+        names = [i["name"] for i in self._inputs]
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(np.asarray(X, dtype=object), columns=names)
+        feeds = {}
+        for spec in self._inputs:
+            column = pd.Series(X[spec["name"]].to_numpy(), dtype=object)
+            missing = column.isna().to_numpy()
+            if spec["kind"] == "categorical":
+                # As LevelMapper reads a cell: its text; a missing cell is "".
+                text = column.map(str).to_numpy(dtype=object)
+                text[missing] = ""
+                feeds[spec["name"]] = text.reshape(-1, 1)
+            else:
+                numbers = np.full(len(column), np.nan)
+                numbers[~missing] = column[~missing].astype(np.float64).to_numpy()
+                feeds[spec["name"]] = numbers.reshape(-1, 1)
+        return feeds
+
+    def _run(self, outputs: list[str], X: Any) -> list[Any]:
+        result: list[Any] = self.session.run(outputs, self._feeds(X))
+        return result
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predicted class labels, or targets (1-D for a model fitted on a 1-D ``y``)."""
+        if hasattr(self, "classes_"):
+            (label,) = self._run(["label"], X)
+            return np.asarray(label).astype(self.classes_.dtype)
+        (values,) = self._run(["variable"], X)
+        values = np.asarray(values, dtype=np.float64)
+        return values.ravel() if self._meta.get("y_ndim") == 1 else values
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order (float64 of the float32 graph)."""
+        if not hasattr(self, "classes_"):
+            raise AttributeError("predict_proba: this model is a regressor")
+        (proba,) = self._run(["probabilities"], X)
+        return np.asarray(proba, dtype=np.float64)

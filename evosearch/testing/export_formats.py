@@ -1,0 +1,117 @@
+"""Contract suite for export formats, parametrised over the format registry.
+
+Use it from a test module (after importing any plug-in that registers a format)::
+
+    from evosearch.testing.export_formats import *  # noqa: F403
+
+For every registered format (skipped, naming the extra, where its libraries are missing): a
+tiny trained classifier (plain matrix), regressor and table model are written with
+:func:`evosearch.deploy.write_model` and read back with :func:`evosearch.deploy.read_model`;
+the loaded predictor gives the estimator's classes, its probabilities within 1e-5 and its
+regression outputs within 1e-5 relative, and ``model.json`` names the format, the files it
+wrote (all present) and the package versions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+
+from evosearch.data import check_dataset
+from evosearch.deploy import format_names, get_format, read_model, write_model
+from evosearch.errors import SettingsError
+from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.preprocess import DataProfile, build_preprocessor, make_scaler
+from evosearch.testing._tables import mixed_table
+from evosearch.testing._tiny import iris
+
+__all__ = [
+    "fitted_models",
+    "test_format_predicts_a_table_as_the_pipeline_does",
+    "test_format_predicts_as_the_estimator_does",
+    "test_format_records_itself_in_model_json",
+]
+
+_ARCH = {
+    "layers": [{"id": 2, "units": 8, "activation": "tanh"}, {"id": 3, "units": 4}],
+    "edges": [[0, 2], [2, 3], [3, 1], [0, 3]],
+}
+_FIT: dict[str, Any] = {"max_epochs": 5, "random_state": 0, "learning_rate": 0.01}
+
+
+@pytest.fixture(scope="module")
+def fitted_models() -> dict[str, tuple[Any, Any]]:
+    """Tiny fitted pipelines and the rows to predict: a classifier and a two-target regressor
+    on iris, and a classifier on a mixed table (missing cells, text, an unseen level)."""
+    X, y = iris()
+    clf = Pipeline([("scale", make_scaler("standard")), ("net", GraphNetClassifier(_ARCH, **_FIT))])
+    targets = np.column_stack([X[:, 0] * 10.0, X[:, 1] - 3.0])
+    reg = Pipeline([("scale", make_scaler("standard")), ("net", GraphNetRegressor(_ARCH, **_FIT))])
+    table, label = mixed_table(60)
+    dataset = check_dataset(table, label)
+    prep = build_preprocessor(DataProfile.of(dataset), {"impute": "median_indicator"})
+    tab = Pipeline([("prep", prep), ("net", GraphNetClassifier(_ARCH, **_FIT))])
+    new_rows = dataset.X.copy()
+    new_rows.loc[0, "color"] = "purple"  # a level never seen
+    return {
+        "classifier": (clf.fit(X, y), X),
+        "regressor": (reg.fit(X, targets), X),
+        "table": (tab.fit(dataset.X, dataset.y), new_rows),
+    }
+
+
+def _round_trip(name: str, model: Any, folder: Path, task: str) -> tuple[Any, dict[str, Any]]:
+    try:
+        get_format(name).check_available()
+    except SettingsError as exc:
+        pytest.skip(str(exc))
+    write_model(model, folder, {"task": task}, name)
+    return read_model(folder)
+
+
+def _check_same(model: Any, loaded: Any, X: Any) -> None:
+    expected = model.predict(X)
+    got = loaded.predict(X)
+    if hasattr(model, "classes_"):
+        assert list(loaded.classes_) == list(model.classes_)
+        assert list(got) == list(expected)
+        np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-5)
+    else:
+        assert np.shape(got) == np.shape(expected)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("which", ["classifier", "regressor"])
+def test_format_predicts_as_the_estimator_does(
+    name: str, which: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    model, X = fitted_models[which]
+    task = "classification" if which == "classifier" else "regression"
+    loaded, _ = _round_trip(name, model, tmp_path, task)
+    _check_same(model, loaded, X)
+
+
+@pytest.mark.parametrize("name", format_names())
+def test_format_predicts_a_table_as_the_pipeline_does(
+    name: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    model, X = fitted_models["table"]
+    loaded, _ = _round_trip(name, model, tmp_path, "classification")
+    _check_same(model, loaded, X)
+
+
+@pytest.mark.parametrize("name", format_names())
+def test_format_records_itself_in_model_json(
+    name: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    model, _ = fitted_models["classifier"]
+    _, info = _round_trip(name, model, tmp_path, "classification")
+    assert info["format"] == name
+    assert info["files"] and all((tmp_path / f).is_file() for f in info["files"])
+    assert {"python", "numpy", "scikit-learn"} <= set(info["versions"])
+    assert set(get_format(name).packages) <= set(info["versions"])
