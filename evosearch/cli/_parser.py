@@ -287,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         default="joblib",
         metavar="NAME",
-        help="model format: joblib (default; a pickle needing evosearch to load)",
+        help="model format: joblib (default; a pickle needing evosearch to load), python"
+        " (model.py + weights.npz, numpy alone)",
     )
 
     replay = commands.add_parser(

@@ -7,10 +7,12 @@ came from (run, member, genome hash), how well it cross-validated, the columns i
 format, the files it wrote and the package versions it was written with. :func:`write_model`
 writes the model files and ``model.json``; :func:`read_model` reads any format back for
 ``evosearch predict``. Built-in formats: ``joblib`` (the default, a pickle of the fitted
-pipeline). A new format subclasses :class:`ExportFormat` and calls :func:`register_format`.
+pipeline) and ``python`` (a ``model.py`` and ``weights.npz`` that predict with numpy alone).
+A new format subclasses :class:`ExportFormat` and calls :func:`register_format`.
 """
 
 from evosearch.deploy import joblib_format as _joblib_format  # noqa: F401  (registers joblib)
+from evosearch.deploy import python_format as _python_format  # noqa: F401  (registers python)
 from evosearch.deploy.base import (
     ExportFormat,
     Predictor,
