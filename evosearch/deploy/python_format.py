@@ -24,54 +24,63 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from evosearch.deploy._python_source import model_source
 from evosearch.deploy.base import ExportFormat, Predictor, register_format
 from evosearch.errors import SettingsError
 
-__all__ = ["NumpyModel", "PythonFormat"]
+__all__ = ["NumpyClassifier", "NumpyModel", "NumpyRegressor", "PythonFormat", "load_module"]
 
 MODULE_FILE = "model.py"
 WEIGHTS_FILE = "weights.npz"
 _loaded = itertools.count()
 
 
-class NumpyModel:
-    """A loaded ``model.py`` as a :class:`~evosearch.deploy.Predictor`.
+class NumpyModel(BaseEstimator):
+    """A loaded ``model.py`` as a :class:`~evosearch.deploy.Predictor`: a scikit-learn
+    classifier or regressor (:meth:`of` picks), so scorers and ``score`` work on it.
 
-    Attributes
+    Parameters
     ----------
     module : module
-        The model file, imported.
-    classes_ : ndarray
-        Classifiers only: the class labels, in the order of ``predict_proba``'s columns.
-    feature_names_in_ : ndarray of str
+        The model file, imported (:func:`load_module`).
     """
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: Any = None) -> None:
         self.module = module
-        self.feature_names_in_ = np.asarray(module.FEATURES, dtype=object)
-        if hasattr(module, "CLASSES"):
-            self.classes_ = module.CLASSES
+
+    @staticmethod
+    def of(module: Any) -> NumpyModel:
+        """The classifier or regressor wrapping ``module``."""
+        return NumpyClassifier(module) if hasattr(module, "CLASSES") else NumpyRegressor(module)
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        return np.asarray(self.module.FEATURES, dtype=object)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
 
     def predict(self, X: Any) -> np.ndarray:
         """The model file's ``predict(X)``."""
         return np.asarray(self.module.predict(X))
 
+
+class NumpyClassifier(ClassifierMixin, NumpyModel):
+    """A loaded classifier ``model.py``; ``classes_`` are its ``CLASSES``."""
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.module.CLASSES)
+
     def predict_proba(self, X: Any) -> np.ndarray:
-        """The model file's ``predict_proba(X)`` (classifiers)."""
-        if not hasattr(self.module, "predict_proba"):
-            raise AttributeError("a regressor has no predict_proba")
+        """The model file's ``predict_proba(X)``: one column per class of ``classes_``."""
         return np.asarray(self.module.predict_proba(X))
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Accuracy (classifiers) or R² (regressors) of the predictions on ``X``, as
-        scikit-learn's estimators score."""
-        from sklearn.metrics import accuracy_score, r2_score
 
-        if hasattr(self, "classes_"):
-            return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
-        return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+class NumpyRegressor(RegressorMixin, NumpyModel):
+    """A loaded regressor ``model.py``."""
 
 
 @register_format
@@ -90,7 +99,7 @@ class PythonFormat(ExportFormat):
         return [MODULE_FILE, WEIGHTS_FILE]
 
     def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
-        return NumpyModel(load_module(Path(folder) / MODULE_FILE))
+        return NumpyModel.of(load_module(Path(folder) / MODULE_FILE))
 
 
 def load_module(path: Path) -> Any:
