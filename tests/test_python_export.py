@@ -367,3 +367,71 @@ def test_a_kind_without_numpy_code_is_refused_in_one_line_and_one_with_it_export
     assert "\n" not in str(refused.value) and not any(tmp_path.iterdir())
     monkeypatch.setattr(toy_layer.Wave, "numpy_source", lambda self: (WAVE_SOURCE,))
     assert_same_classifier(model, export(model, tmp_path, plain_info("classification", 64)), X)
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+LEGACY_IRIS = Path(__file__).parent / "data" / "legacy" / "iris-0.1.0"
+
+
+def test_export_format_python_then_predict_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`evosearch export RUN --format python`, then `evosearch predict` on it: the predictions
+    of the joblib export of the same member (in-process commands; the slow test below runs the
+    real command on a table)."""
+    import json
+
+    from evosearch.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    run = str(LEGACY_IRIS)
+    assert main(["export", run, "--out", "numpy", "--format", "python"]) == 0
+    assert "(python: model.py, weights.npz)" in capsys.readouterr().out
+    assert main(["export", run, "--out", "pickle"]) == 0
+    info = json.loads(Path("numpy/model.json").read_text())
+    assert info["format"] == "python" and info["files"] == ["model.py", "weights.npz"]
+    X = np.random.default_rng(0).normal(5.0, 2.0, (30, 4))
+    pd.DataFrame(X, columns=info["features"]).to_csv("new.csv", index=False)
+    for folder in ("numpy", "pickle"):
+        assert main(["predict", folder, "new.csv", "--proba", "--out", f"{folder}.csv"]) == 0
+    got, expected = pd.read_csv("numpy.csv"), pd.read_csv("pickle.csv")
+    assert list(got.columns) == list(expected.columns) and len(got) == 30
+    assert (got.iloc[:, 0] == expected.iloc[:, 0]).all()
+    np.testing.assert_allclose(got.iloc[:, 1:], expected.iloc[:, 1:], rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_table_run_exported_as_python_predicts_through_the_real_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The python export of a table run: `evosearch predict` (the real command) on raw cells,
+    with the run's scoring in its note, equals the joblib export's predictions."""
+    from clitools import assert_clean, evosearch
+    from evosearch.cli.main import main
+    from evosearch.testing._tiny import tiny_toml
+
+    X, y = mixed_table(60)
+    X.assign(label=y).to_csv(tmp_path / "t.csv", index=False)
+    labels = ["yes", "no"] * 5
+    pd.DataFrame(raw_rows()).assign(label=labels).to_csv(tmp_path / "new.csv", index=False)
+    (tmp_path / "tiny.toml").write_text(tiny_toml(max_epochs=(3,)), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    evolve = ["evolve", "--data", "t.csv", "--target", "label", "--genome", "tiny.toml",
+              "--population", "2", "--generations", "1", "--cv", "2", "--n-jobs", "1",
+              "--quiet", "--scoring", "balanced_accuracy", "--na-values", "?",
+              "--out", "run"]  # fmt: skip
+    assert main(evolve) == 0
+    assert main(["export", "run", "--out", "numpy", "--format", "python"]) == 0
+    assert main(["export", "run", "--out", "pickle"]) == 0
+    assert main(["predict", "pickle", "new.csv", "--proba", "--out", "expected.csv"]) == 0
+    done = evosearch("predict", "numpy", "new.csv", "--proba", "--out", "got.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert_clean(done)
+    assert "balanced_accuracy" in done.stdout
+    assert "on the 10 rows with a known 'label'" in done.stdout
+    got, expected = pd.read_csv("got.csv"), pd.read_csv("expected.csv")
+    assert list(got.columns) == ["label", "proba_no", "proba_yes"]
+    assert (got["label"] == expected["label"]).all()
+    np.testing.assert_allclose(got.iloc[:, 1:], expected.iloc[:, 1:], rtol=0, atol=1e-5)
