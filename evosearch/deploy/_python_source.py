@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -73,6 +74,15 @@ def _call(target: str, function: str, args: list[str]) -> list[str]:
     if len(line) <= _LINE:
         return [line]
     return [f"    {target} = {function}(", *(f"        {arg}," for arg in args), "    )"]
+
+
+def _wrap(line: str) -> str:
+    """A long ``target = function(arguments)`` line with its arguments on a line of their own."""
+    match = re.fullmatch(r"(\s*)(\w+ = \w+)\((.*)\)", line)
+    if len(line) <= _LINE or match is None:
+        return line
+    indent, call, arguments = match.groups()
+    return f"{indent}{call}(\n{indent}    {arguments}\n{indent})"
 
 
 def _add_snippets(kind: Any, snippets: list[str], defined: dict[str, str]) -> None:
@@ -280,8 +290,8 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
         f"ROWS_PER_PASS = {chunk}",
     ]
     sections = [
-        _docstring(info, table, note),
-        "from __future__ import annotations\n\nimport csv\nimport math\nimport os\nimport sys\n"
+        _docstring(info, table, note)
+        + "\nfrom __future__ import annotations\n\nimport csv\nimport math\nimport os\nimport sys\n"
         "from collections.abc import Sequence\nfrom typing import Any\n\nimport numpy as np\n",
         "\n".join(constants) + "\n",
         _source(rt.load_weights),
@@ -290,7 +300,7 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
         "# ---- preprocessing: raw features -> the network's input ----\n",
         *(_source(helper) for helper in prep.helpers),
         'def preprocess(X):\n    """The network\'s input (a float64 matrix) for the rows of X."""\n'
-        + "\n".join(prep.body)
+        + "\n".join(_wrap(line) for line in prep.body)
         + "\n",
         "# ---- the network ----\n",
         *snippets,
