@@ -111,6 +111,6 @@ def load_module(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, SyntaxError, ImportError, zipfile.BadZipFile) as exc:
         raise SettingsError(f"cannot load {path}: {exc}") from None
     return module
