@@ -12,6 +12,9 @@ float64 from the float32 weights. Compressed weights are stored as the payload s
 (float16, or int8 with one float32 scale per output channel, 0 where pruned; the npz is
 compressed) and dequantised at load exactly as the estimator's were, so predictions equal the
 compressed estimator's. Written to be read, and ported to another language.
+
+``load`` imports ``model.py``, that is, runs it: like a pickle, load only exports you trust
+(or read the file first).
 """
 
 from __future__ import annotations
