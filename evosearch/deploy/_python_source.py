@@ -254,9 +254,24 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
     SettingsError
         One line naming a layer kind or preprocessing step there is no numpy code for.
     """
-    net = model[-1]
-    table = info.get("columns") is not None
-    prep = translate_preprocessing(model[0], table)
+    from sklearn.compose import ColumnTransformer
+
+    steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
+    if len(steps) > 2:
+        raise SettingsError("the python export format takes one preprocessing step at most")
+    net, first = steps[-1], steps[0] if len(steps) == 2 else "passthrough"
+    table = isinstance(first, ColumnTransformer)
+    # What model.json says, or failing that (a model built by hand) what the model knows.
+    names = getattr(first, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(int(net.n_features_in_))]
+    info = {
+        **info,
+        "task": info.get("task")
+        or ("classification" if hasattr(net, "classes_") else "regression"),
+        "features": info.get("features") or [str(name) for name in names],
+    }
+    prep = translate_preprocessing(first, table)
     snippets, network_lines, arrays, chunk = _network(net)
     overlap = set(arrays) & set(prep.arrays)
     if overlap:  # cannot happen with the built-in steps' names; a guard for new ones
