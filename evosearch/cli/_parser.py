@@ -288,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="joblib",
         metavar="NAME",
         help="model format: joblib (default; a pickle needing evosearch to load), onnx (one"
-        " ONNX graph for onnxruntime; pip install 'evosearch[onnx]')",
+        " ONNX graph for onnxruntime; pip install 'evosearch[onnx]'), python (model.py +"
+        " weights.npz, numpy alone)",
     )
 
     replay = commands.add_parser(

@@ -7,13 +7,15 @@ came from (run, member, genome hash), how well it cross-validated, the columns i
 format, the files it wrote and the package versions it was written with. :func:`write_model`
 writes the model files and ``model.json``; :func:`read_model` reads any format back for
 ``evosearch predict``. Built-in formats: ``joblib`` (the default, a pickle of the fitted
-pipeline) and ``onnx`` (one ONNX graph; needs ``pip install 'evosearch[onnx]'``). A new format
-subclasses :class:`ExportFormat` and calls :func:`register_format`; a plug-in layer kind gives
-the ``onnx`` format its ONNX form with :func:`register_onnx_layer`.
+pipeline), ``onnx`` (one ONNX graph; needs ``pip install 'evosearch[onnx]'``) and ``python``
+(a ``model.py`` and ``weights.npz`` that predict with numpy alone). A new format subclasses
+:class:`ExportFormat` and calls :func:`register_format`; a plug-in layer kind gives the ``onnx``
+format its ONNX form with :func:`register_onnx_layer`.
 """
 
 from evosearch.deploy import joblib_format as _joblib_format  # noqa: F401  (registers joblib)
 from evosearch.deploy import onnx_format as _onnx_format  # noqa: F401  (registers onnx)
+from evosearch.deploy import python_format as _python_format  # noqa: F401  (registers python)
 from evosearch.deploy.base import (
     ExportFormat,
     Predictor,

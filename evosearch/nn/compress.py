@@ -40,6 +40,7 @@ __all__ = [
     "payload_bytes",
     "prune_finetune_quantise",
     "prune_mask",
+    "unpack",
 ]
 
 Array = NDArray[Any]
@@ -156,10 +157,13 @@ def encode(
     return b"".join(parts)
 
 
-def decode(
+def unpack(
     shapes: Shapes, payload: bytes, prune: float, precision: str
-) -> tuple[list[Array], list[Array]]:
-    """The float32 weights and biases that :func:`encode` wrote into ``payload``.
+) -> list[tuple[Array, Array | None, Array]]:
+    """The arrays the payload stores, per layer: the weights as stored (``float32``,
+    ``float16`` or ``int8`` values in the weights' shape, 0 where pruned), the int8 scales
+    (float32, one per output channel; None for another precision or an empty layer) and the
+    biases as stored (float16 or float32). :func:`decode` reads the payload through it.
 
     Raises
     ------
@@ -180,7 +184,7 @@ def decode(
         at += size
         return array
 
-    weights, biases = [], []
+    layers: list[tuple[Array, Array | None, Array]] = []
     for w_shape, b_shape in shapes:
         n = math.prod(w_shape)
         kept = n - n_pruned(n, prune)
@@ -193,15 +197,33 @@ def decode(
                 keep = np.zeros(n, dtype=bool)
                 keep[take(kept, "<u2" if _index_bytes(n) == 2 else "<u4")] = True
         scales = take(_channels(w_shape), "<f4") if precision == "int8" and n else None
-        values = take(kept, _VALUE_DTYPE[precision])
-        flat = np.zeros(n, dtype=np.float32)
-        flat[keep] = values.astype(np.float32)
-        w = flat.reshape(w_shape)
+        values = np.zeros(n, dtype=_VALUE_DTYPE[precision])
+        values[keep] = take(kept, _VALUE_DTYPE[precision])
+        bias_dtype = "<f2" if precision == "float16" else "<f4"
+        biases = take(math.prod(b_shape), bias_dtype).reshape(b_shape)
+        layers.append((values.reshape(w_shape), scales, biases))
+    return layers
+
+
+def decode(
+    shapes: Shapes, payload: bytes, prune: float, precision: str
+) -> tuple[list[Array], list[Array]]:
+    """The float32 weights and biases that :func:`encode` wrote into ``payload``.
+
+    Raises
+    ------
+    ValueError
+        If the payload's size does not match the shapes and settings.
+    """
+    weights, biases = [], []
+    for (w_shape, _), (values, scales, stored_biases) in zip(
+        shapes, unpack(shapes, payload, prune, precision), strict=True
+    ):
+        w = values.astype(np.float32)
         if scales is not None:
             w = (w.reshape(-1, scales.size) * scales).reshape(w_shape)
         weights.append(w.astype(np.float32))
-        bias_dtype = "<f2" if precision == "float16" else "<f4"
-        biases.append(take(math.prod(b_shape), bias_dtype).astype(np.float32).reshape(b_shape))
+        biases.append(stored_biases.astype(np.float32))
     return weights, biases
 
 

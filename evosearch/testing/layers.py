@@ -4,7 +4,8 @@ Every registered kind (``dense``, and any plug-in registered before the tests ar
 checked for: gradients of forward/backward against central finite differences in float64 (the
 kind's input gradient included: it feeds a layer before it), declared output and parameter shapes
 and counts equal to the built arrays, labels, pickling, and mutation of each declared attribute
-keeping a genome valid (:meth:`~evosearch.space.Genome.validate`) and decodable.
+keeping a genome valid (:meth:`~evosearch.space.Genome.validate`) and decodable, and (where the
+kind has it) its numpy code for exported models against its forward pass.
 
 Use it from a test module (Optuna's habit)::
 
@@ -40,6 +41,7 @@ __all__ = [
     "check_gradients",
     "check_labels_and_pickling",
     "check_mutations_keep_genomes_valid",
+    "check_numpy_source",
     "check_shapes_and_counts",
     "default_space",
     "example_layers",
@@ -260,6 +262,34 @@ def check_labels_and_pickling(kind: LayerKind, attrs: dict[str, Any]) -> None:
     assert again == kind and type(again) is type(kind)
 
 
+def check_numpy_source(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) -> None:
+    """The kind's numpy code (:meth:`~LayerKind.numpy_source`, what a ``--format python``
+    export runs) computes what its ``forward`` computes (float64, no dropout), on the inputs of
+    the contract's network. A kind without numpy code passes (it cannot be exported so)."""
+    import textwrap
+
+    sources = kind.numpy_source()
+    if not sources:
+        return
+    namespace: dict[str, Any] = {"np": np}
+    for source in sources:
+        exec(textwrap.dedent(source), namespace)
+    function = namespace[f"{kind.name}_layer"]
+    rng = np.random.default_rng(seed)
+    for step in _plan(kind, attrs):
+        if step.kind != kind:
+            continue
+        w_shape, b_shape = step.parameter_shapes()
+        weights, biases = rng.normal(size=w_shape), rng.normal(size=b_shape)
+        x = rng.normal(size=(_BATCH, *step.in_shape))
+        buffers = kind.workspace(step.attrs, step.in_shape, _BATCH, False, np.float64)
+        expected = np.array(kind.forward(step.attrs, weights, biases, x, buffers, None))
+        got = function(
+            x, weights if weights.size else None, biases if biases.size else None, **step.attrs
+        )
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12, err_msg=str(attrs))
+
+
 class LayerKindContract:
     """Pytest test class: derive a ``Test...`` class from it to check every registered kind."""
 
@@ -282,6 +312,14 @@ class LayerKindContract:
     def test_labels_and_pickling(self, layer_kind: LayerKind) -> None:
         for attrs in example_layers(layer_kind):
             check_labels_and_pickling(layer_kind, attrs)
+
+    def test_numpy_code_computes_the_forward_pass(self, layer_kind: LayerKind) -> None:
+        if layer_kind.numpy_source() is None:
+            import pytest
+
+            pytest.skip(f"{layer_kind.name} has no numpy code (not exportable as python)")
+        for index, attrs in enumerate(example_layers(layer_kind)):
+            check_numpy_source(layer_kind, attrs, seed=index)
 
     def test_attributes_are_declared_as_data(self, layer_kind: LayerKind) -> None:
         names = layer_kind.attribute_names()

@@ -293,6 +293,21 @@ class LayerKind(ABC):
         yield f"w:{node_id}", weights
         yield f"b:{node_id}", biases
 
+    # ------------------------------------------------------------------ export
+    def numpy_source(self) -> tuple[str, ...] | None:
+        """Source of the numpy function an exported model (``--format python``) computes the
+        kind's forward pass with; None (the default): the kind cannot be exported that way.
+
+        The snippets are module-level definitions that import nothing but numpy (as ``np``);
+        one defines ``<name>_layer(x, weights, biases, **attributes)``: the merged input batch
+        (float64), the weights and biases (float64; None where the kind has no parameter) and
+        every attribute as a keyword, returning the output batch without dropout. A snippet
+        several kinds share (a helper) is written once. See
+        :mod:`evosearch.nn.layers.numpy_code` (whose ``function_sources`` gives a function's
+        source).
+        """
+        return None
+
     # ------------------------------------------------------------------ labels
     @abstractmethod
     def label(self, attrs: Mapping[str, Any]) -> str:

@@ -263,6 +263,11 @@ class Conv2D(LayerKind):
             yield f"w:{pred}:{node_id}", weights[:, :, c0:c1, :]
         yield f"b:{node_id}", biases
 
+    def numpy_source(self) -> tuple[str, ...]:
+        from evosearch.nn.layers.numpy_code import activate, conv2d_layer, function_sources
+
+        return function_sources(activate, conv2d_layer)
+
     def label(self, attrs: Mapping[str, Any]) -> str:
         text = f"conv{attrs['kernel']}x{attrs['kernel']}/{attrs['stride']} {attrs['filters']}"
         text += f" {attrs['activation']}"

@@ -217,6 +217,11 @@ class Dense(LayerKind):
             yield f"w:{pred}:{node_id}", weights[r0:r1]
         yield f"b:{node_id}", biases
 
+    def numpy_source(self) -> tuple[str, ...]:
+        from evosearch.nn.layers.numpy_code import activate, dense_layer, function_sources
+
+        return function_sources(activate, dense_layer)
+
     def label(self, attrs: Mapping[str, Any]) -> str:
         text = f"{attrs['units']} {attrs['activation']}"
         if attrs["dropout"]:

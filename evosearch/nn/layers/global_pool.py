@@ -84,6 +84,11 @@ class GlobalPool(LayerKind):
         # Every position of a channel gets an equal share of the channel's gradient.
         np.multiply(g[:, None, None, cols[0] : cols[1]], 1.0 / (h * w), out=out)
 
+    def numpy_source(self) -> tuple[str, ...]:
+        from evosearch.nn.layers.numpy_code import function_sources, global_pool_layer
+
+        return function_sources(global_pool_layer)
+
     def label(self, attrs: Mapping[str, Any]) -> str:
         return "gap"
 

@@ -152,6 +152,11 @@ class Pool(LayerKind):
             attrs, weights, g, _Buffers(g.shape[1:], 0, False, "", g.dtype.type), cols, out
         )
 
+    def numpy_source(self) -> tuple[str, ...]:
+        from evosearch.nn.layers.numpy_code import function_sources, pool_layer
+
+        return function_sources(pool_layer)
+
     def label(self, attrs: Mapping[str, Any]) -> str:
         return f"{attrs['mode']}pool2"
 
