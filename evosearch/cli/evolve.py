@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         strategy=args.strategy,
         halving=args.halving,
+        fidelity=args.fidelity,
         inherit_weights=args.inherit_weights,
         objectives=tuple(name.strip() for name in args.objectives.split(",")),
         scoring=args.scoring,

@@ -16,8 +16,9 @@ from evosearch.errors import DataError, InvalidGenomeError, SettingsError
 from evosearch.evaluation import Evaluator
 from evosearch.preprocess import DataProfile, encoded_width
 from evosearch.search._checkpoint import RunState
+from evosearch.search._fidelity import screened
 from evosearch.search._journalled import JournalledEvaluation
-from evosearch.search.halving import Schedule
+from evosearch.search.halving import MakeChildren, Schedule
 from evosearch.search.member import Member
 from evosearch.search.selection import select_parents
 from evosearch.space import (
@@ -232,10 +233,14 @@ class Breeder:
         deadline: float | None,
         schedule: Schedule,
         from_parents: bool = True,
+        screen_factor: int = 1,
     ) -> Callable[[list[Member], int], list[Member]]:
         """The ``breed(population, n)`` a strategy gets: children of ``population`` (or, without
         ``from_parents``, fresh random genomes), evaluated for ``generation`` by ``schedule``
-        (every fold, or successive halving)."""
+        (every fold, or successive halving); with a screening evaluator (``state.screening``)
+        and ``screen_factor`` > 1, ``screen_factor`` times as many children are screened at
+        low fidelity first and the most promising handed to ``schedule``
+        (:func:`~evosearch.search._fidelity.screened`)."""
 
         def breed(population: list[Member], n_children: int) -> list[Member]:
             def make(n: int) -> tuple[list[Genome], list[list[str]]]:
@@ -249,7 +254,15 @@ class Breeder:
             ) -> list[Member]:
                 return evaluation.evaluate(state, genomes, lineage, generation, deadline, folds)
 
-            return schedule(make, evaluate, n_children, self.weights)
+            def evaluate_low(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
+                return evaluation.evaluate(
+                    state, genomes, lineage, generation, deadline, screening=True
+                )
+
+            children: MakeChildren = make
+            if state.screening is not None and screen_factor > 1:
+                children = screened(make, evaluate_low, screen_factor, self.weights)
+            return schedule(children, evaluate, n_children, self.weights)
 
         return breed
 

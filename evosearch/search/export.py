@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from evosearch.data import Dataset
 from evosearch.deploy import DEFAULT_FORMAT, get_format, write_model
 from evosearch.errors import RunFolderError, SettingsError
-from evosearch.evaluation import build_estimator, task_seed
+from evosearch.evaluation import Fidelity, build_estimator, task_seed
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunRecord, atomic_write_json
 from evosearch.search.archive import ArchiveEntry, ParetoArchive
@@ -35,14 +35,23 @@ from evosearch.space import Genome
 __all__ = ["export_member", "refit", "select_member"]
 
 
-def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int) -> Pipeline:
+def refit(
+    genome: Genome,
+    genome_hash: str,
+    dataset: Dataset,
+    seed: int,
+    cv: int,
+    fidelity: Fidelity | None = None,
+) -> Pipeline:
     """Train ``genome`` on all of ``dataset`` with the seed every refit of it uses.
 
     The seed is the one of a virtual fold number ``cv`` (one past the last CV fold), so a refit
-    is reproducible and independent of the CV fits.
+    is reproducible and independent of the CV fits. ``fidelity``: the epochs of a run with a
+    fidelity plan (:attr:`Settings.refit_fidelity`), as its evaluations trained.
     """
+    seed = task_seed(seed, genome_hash, cv)
     estimator = build_estimator(
-        genome, dataset.task, task_seed(seed, genome_hash, cv), profile=DataProfile.of(dataset)
+        genome, dataset.task, seed, profile=DataProfile.of(dataset), fidelity=fidelity
     )
     if dataset.sample_weight is not None:
         return estimator.fit(dataset.X, dataset.y, net__sample_weight=dataset.sample_weight)
@@ -101,7 +110,11 @@ def export_member(
     index, entry = select_member(record, member)
     settings = record.info["settings"]
     genome = Genome.from_json(entry.genome)
-    model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
+    cap = (record.info.get("fidelity") or {}).get("max_epochs")
+    fidelity = Fidelity(max_epochs=cap) if cap else None
+    model = refit(
+        genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"], fidelity
+    )
     out.mkdir(parents=True, exist_ok=True)
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
