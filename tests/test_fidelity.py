@@ -100,8 +100,8 @@ def test_archive_and_results_hold_only_full_fidelity_members(tmp_path):
     journal = lines(tmp_path / "run" / "journal.jsonl")
     low = [line for line in journal if "fidelity" in line]
     full = {line["genome_hash"]: line for line in journal if "fidelity" not in line}
-    # Generations 1 and 2 each screen twice the population at low fidelity.
-    assert len(low) == 2 * 2 * 4 and all(line["fidelity"] == 1 for line in low)
+    # Generations 0, 1 and 2 each screen twice the population at low fidelity.
+    assert len(low) == 3 * 2 * 4 and all(line["fidelity"] == 1 for line in low)
     assert all(line["epochs"][0] <= 4 for line in journal)
     for member in evolver.archive_.members:
         assert member.genome_hash in full
@@ -120,7 +120,7 @@ def test_stopped_mid_generation_then_resumed_equals_uninterrupted(tmp_path):
 
     def stop_in_generation_two(genome_hash, fold):
         calls.append(genome_hash)
-        if len(calls) == 4 + 8 + 4 + 5:  # generation 0, 1, then 5 screening fits of gen 2
+        if len(calls) == 2 * (8 + 4) + 5:  # generations 0, 1, then 5 screening fits of 2
             raise _Stop
 
     with pytest.raises(_Stop):

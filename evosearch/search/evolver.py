@@ -22,16 +22,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from evosearch.data import Dataset
-from evosearch.errors import EvosearchError, SettingsError
+from evosearch.errors import EvosearchError
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, FitHook
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
-from evosearch.search._breeding import Breeder, image_shape
+from evosearch.search._breeding import Breeder, image_shape, initial_genomes
 from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
@@ -486,7 +484,7 @@ class Evolver(EstimatorMethods):
         stop = False
         try:
             if state.population is None:
-                genomes = self._initial_genomes(dataset, state)
+                genomes = self._initial_genomes(dataset, state, deadline)
                 lineage: list[list[str]] = [[] for _ in genomes]
                 self._start_generation(state)
                 first = self._evaluation.evaluate(state, genomes, lineage, 0, deadline)
@@ -545,23 +543,13 @@ class Evolver(EstimatorMethods):
             getattr(self, "_profile", None),
         )
 
-    def _initial_genomes(self, dataset: Dataset, state: RunState) -> list[Genome]:
-        n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
-        seeds = getattr(self, "_seed_genomes", ())
-        genomes = self._breeder().initial(
-            seeds,
-            dataset.n_features,
-            n_outputs,
-            state.rng,
-            state.innovations,
-            image_shape(self._settings.space, dataset, self.input_shape),
-        )
-        if not genomes:
-            raise SettingsError(
-                f"{self._within_budget} is below every random genome of this search space on "
-                f"{dataset.n_features} features: raise it or allow smaller layers"
-            )
-        return genomes
+    def _initial_genomes(self, dataset: Dataset, state: RunState, deadline: Any) -> list[Genome]:
+        def screen(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
+            return self._evaluation.evaluate(state, genomes, lineage, 0, deadline, screening=True)
+
+        shape = image_shape(self._settings.space, dataset, self.input_shape)
+        seeds, breeder = getattr(self, "_seed_genomes", ()), self._breeder()
+        return initial_genomes(breeder, seeds, dataset, state, shape, self._settings, screen)
 
     @property
     def _within_budget(self) -> SizeBudget:
