@@ -33,7 +33,14 @@ from evosearch.search.member import Member
 from evosearch.search.selection import select_survivors
 from evosearch.space import Genome
 
-__all__ = ["DEFAULT_PLAN", "FidelityPlan", "check_fidelity", "resolve_plan", "screened"]
+__all__ = [
+    "DEFAULT_PLAN",
+    "FidelityPlan",
+    "check_fidelity",
+    "plan_from_dict",
+    "resolve_plan",
+    "screened",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,17 @@ class FidelityPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """One line for the console, e.g. at the start of a run."""
+        parts = []
+        if self.low() is not None:
+            parts.append(f"{self.factor}x children screened on {self.rows:.0%} of fold 0's rows")
+        if self.folds:
+            parts.append(f"{self.folds} fold(s) at full fidelity")
+        if self.max_epochs:
+            parts.append(f"at most {self.max_epochs} epochs")
+        return "multi-fidelity search (large table): " + ", ".join(parts or ["no change"])
 
 
 DEFAULT_PLAN = FidelityPlan()

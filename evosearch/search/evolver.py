@@ -526,7 +526,8 @@ class Evolver(EstimatorMethods):
             self.classes_ = self.best_estimator_.classes_
         self.cv_results_ = self._results.as_dict()
         if self._holdout_part is not None:
-            score_holdout(self.archive_, dataset, self._holdout_part, seed, cv, settings.scoring)
+            held = self._holdout_part
+            score_holdout(self.archive_, dataset, held, seed, cv, settings.scoring, capped)
             if self._folder is not None:
                 self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
