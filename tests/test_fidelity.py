@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from clitools import assert_usage_error, evosearch, lines, without_timings
+from clitools import lines, without_timings
 from evosearch import Evolver
+from evosearch.cli.main import main
 from evosearch.errors import SettingsError
 from evosearch.evaluation import Evaluator, Fidelity
 from evosearch.search._fidelity import check_fidelity, resolve_plan, screened
@@ -86,7 +87,8 @@ def test_auto_is_off_below_the_threshold_and_records_nothing_new(tmp_path):
     assert resolve_plan("off", 10**6) is None
     assert resolve_plan({"min_rows": 0}, 10) is not None
     space = tiny_space(tmp_path)
-    Evolver(space, population_size=2, generations=1, n_jobs=1, out=tmp_path / "run").fit(X, Y)
+    settings = {"population_size": 2, "generations": 1, "n_jobs": 1, "eval_timeout": None}
+    Evolver(space, **settings, out=tmp_path / "run").fit(X, Y)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert "fidelity" not in info and "fidelity" not in info["settings"]
     journal = lines(tmp_path / "run" / "journal.jsonl")
@@ -155,7 +157,11 @@ def test_bad_fidelity_is_one_settings_error(value, words):
         Evolver(fidelity=value).fit(X, Y)
 
 
-def test_cli_refuses_a_bad_fidelity_with_status_2(tmp_path):
-    result = evosearch("evolve", "--data", "iris", "--fidelity", "rows=0", cwd=tmp_path)
-    assert_usage_error(result, "fidelity rows must be a fraction")
+def test_cli_refuses_a_bad_fidelity_with_status_2(tmp_path, capsys):
+    # In process (the command's own code path, as test_conv's bad settings).
+    out = tmp_path / "run"
+    assert main(["evolve", "--data", "iris", "--fidelity", "rows=0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "fidelity rows must be a fraction" in err
+    assert err.startswith("evosearch: error: ") and not out.exists()
     assert check_fidelity(" off ") == "off"
