@@ -236,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="successive halving over folds: train 2x children on one fold, finish the best half",
     )
     evolve.add_argument(
+        "--fidelity",
+        default="auto",
+        metavar="SPEC",
+        help="multi-fidelity search on large tables: auto (default: on from 10,000 rows, "
+        "off below), off, or plan keys, e.g. 'rows=0.25,factor=2,folds=1,max_epochs=20,"
+        "min_rows=10000' (see README, Large tables)",
+    )
+    evolve.add_argument(
         "--inherit-weights",
         action=argparse.BooleanOptionalAction,
         default=True,

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``evosearch evolve``; returns the exit status."""
     from evosearch.cli.console import ConsoleReporter
     from evosearch.data import load_dataset
-    from evosearch.search import Evolver, check_settings
+    from evosearch.search import Evolver, check_settings, resolve_plan
 
     console = make_console()
     out = args.out or _default_run_folder(args.genome, args.seed)
@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         strategy=args.strategy,
         halving=args.halving,
+        fidelity=args.fidelity,
         inherit_weights=args.inherit_weights,
         objectives=tuple(name.strip() for name in args.objectives.split(",")),
         scoring=args.scoring,
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         input_shape=args.input_shape,
     )
     # Checked before the data is loaded, as fit would: a bad setting is one line, exit 2.
-    space = check_settings(evolver.get_params(deep=False)).space
+    checked = check_settings(evolver.get_params(deep=False))
+    space = checked.space
     dataset = load_dataset(
         args.data,
         target=args.target,
@@ -93,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
         markup=False,
     )
+    plan = resolve_plan(checked.fidelity, dataset.n_samples)
+    if plan is not None:  # the --cv above is then not what each evaluation trains
+        console.print(plan.describe() + " (--fidelity off: none)", markup=False)
     for line in data_notes(dataset, getattr(args, "scoring", None)):
         console.print(line, markup=False)
     started = time.perf_counter()

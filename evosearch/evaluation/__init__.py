@@ -13,6 +13,7 @@ from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evosearch.evaluation._checks import DEFAULT_EVAL_TIMEOUT, check_limits
+    from evosearch.evaluation._fidelity import Fidelity
     from evosearch.evaluation.backends import (
         SCHEDULER_ENV,
         Backend,
@@ -35,6 +36,7 @@ __all__ = [
     "DeadlineReached",
     "EvaluationResult",
     "Evaluator",
+    "Fidelity",
     "FitHook",
     "backend_names",
     "build_estimator",
@@ -58,6 +60,7 @@ __getattr__, __dir__ = lazy_exports(
         "Backend": "backends",
         "DeadlineReached": "backends",
         "EvaluationResult": "result",
+        "Fidelity": "_fidelity",
         "Evaluator": "evaluator",
         "FitHook": "tasks",
         "backend_names": "backends",

@@ -34,6 +34,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 
 from evosearch.evaluation._batch import _Batch, _combine
 from evosearch.evaluation._checks import _check_folds, _check_initial_weights, check_limits
+from evosearch.evaluation._fidelity import Fidelity
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, check_backend, get_backend
 from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
@@ -120,6 +121,9 @@ class Evaluator:
         What each test fold is scored with: a scikit-learn scorer name or callable
         (``scorer(estimator, X, y)``); None: accuracy / R², the mean clipped to at least
         :data:`FAILURE_SCORE` (a scorer's mean is not clipped). Must pickle for workers.
+    fidelity : Fidelity, optional
+        Train every fold at this fidelity (:class:`~evosearch.evaluation.Fidelity`: the first
+        folds only, a seeded subsample of their training rows, fewer epochs); None: all of it.
 
     Attributes
     ----------
@@ -179,6 +183,7 @@ class Evaluator:
         groups: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
         scoring: Scoring = None,
+        fidelity: Fidelity | None = None,
     ) -> None:
         table = profile is not None and profile.columns is not None
         self.X: Any = X if table else np.ascontiguousarray(X, dtype=np.float32)
@@ -196,7 +201,10 @@ class Evaluator:
         self.scoring = scoring
         # Accuracy / R² means are clipped to the failure score as always; a scorer's are not.
         self._floor = FAILURE_SCORE if scoring is None else -math.inf
+        self.fidelity = fidelity
         self.folds = make_folds(self.X, self.y, task, cv, seed, groups)
+        if fidelity is not None:
+            self.folds = fidelity.apply(self.folds, self.y, task, seed)
         self._cache: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
         self._replay = _ReplayStore()
         self._partials = _PartialStore(len(self.folds))
@@ -234,6 +242,7 @@ class Evaluator:
                 profile=self.profile,
                 sample_weight=self.sample_weight,
                 scoring=self.scoring,
+                fidelity=self.fidelity,
             )
         return self._context
 

@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from evosearch.data import take_rows
+from evosearch.evaluation._fidelity import Fidelity
 from evosearch.evaluation._memory import _address_space_limit, _MemoryProbe
 from evosearch.evaluation.result import FAILURE_SCORE
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
@@ -39,6 +40,7 @@ def build_estimator(
     random_state: int | None = None,
     initial_weights: Mapping[str, np.ndarray] | None = None,
     profile: DataProfile | None = None,
+    fidelity: Fidelity | None = None,
 ) -> Pipeline:
     """Decode a genome into an unfitted scikit-learn pipeline (preprocess, then GraphNet).
 
@@ -59,17 +61,22 @@ def build_estimator(
         starts from instead of the random initialisation, where keys and shapes match.
     profile : DataProfile, optional
         The data's profile (:class:`~evosearch.preprocess.DataProfile`); None: a plain matrix.
+    fidelity : Fidelity, optional
+        Trains the epochs this fidelity gives (:meth:`Fidelity.epochs_for`); None: the gene's.
     """
     net_class = GraphNetClassifier if task == "classification" else GraphNetRegressor
     extra: dict[str, Any] = {}
     class_weight = gene_values(genome.preprocessing, ("class_weight",))["class_weight"]
     if class_weight != "none":
         extra["class_weight"] = class_weight
+    hyperparameters = genome.hyperparameters
+    if fidelity is not None:
+        hyperparameters = fidelity.hyperparameters(hyperparameters)
     net = net_class(
         architecture=genome.to_architecture(),
         random_state=random_state,
         initial_weights=initial_weights,
-        **genome.hyperparameters,
+        **hyperparameters,
         **extra,
     )
     if profile is None or profile.columns is None:
@@ -137,6 +144,8 @@ class _Context:
     sample_weight: np.ndarray | None = None
     # None: the estimator's own score (accuracy / R²); else a scorer name or callable.
     scoring: Scoring = None
+    # None: full fidelity (the gene's epochs); the folds above are already this fidelity's.
+    fidelity: Fidelity | None = None
 
 
 def _one_line(text: str) -> str:
@@ -182,7 +191,7 @@ def _fit_fold(
                 context.fit_hook(genome_hash, fold)
             with threadpool_limits(limits=1) if limit_threads else nullcontext():
                 model = build_estimator(
-                    genome, context.task, seed, initial_weights, context.profile
+                    genome, context.task, seed, initial_weights, context.profile, context.fidelity
                 )
                 score = fit_and_score(model, context, train, test)
                 if keep_weights:

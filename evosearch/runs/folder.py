@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -180,7 +180,7 @@ class RunFolder:
         again. Both rewrites are atomic.
         """
         if record.journal_truncated:
-            self._rewrite_lines(self.JOURNAL_FILE, record.journal)
+            self._rewrite_lines(self.JOURNAL_FILE, record.journal + record.screening)
         kept = [g for g in record.generations if g["generation"] <= last_generation]
         generations_file = self.path / self.GENERATIONS_FILE
         if len(kept) != len(record.generations) or (
@@ -248,6 +248,9 @@ class RunRecord:
         ``checkpoint.json`` (None before the first generation finished).
     journal_truncated : bool
         Whether the journal's last line was cut off (a run killed while writing it).
+    screening : list of dict
+        The journal's low-fidelity lines (a ``"fidelity"`` key: multi-fidelity screening),
+        kept out of ``journal``, which holds the full-fidelity evaluations only.
     """
 
     path: Path
@@ -257,6 +260,7 @@ class RunRecord:
     archive: dict[str, Any] | None
     checkpoint: dict[str, Any] | None
     journal_truncated: bool = False
+    screening: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def last_generation(self) -> int:
@@ -353,14 +357,20 @@ def load_run(path: str | Path) -> RunRecord:
     checkpoint = _read_json(path / RunFolder.CHECKPOINT_FILE, required=False)
     if checkpoint is not None:
         _require(checkpoint, _CHECKPOINT_KEYS, str(path / RunFolder.CHECKPOINT_FILE))
+    screening = [line for line in journal if line.get("fidelity") is not None]
+    journal = [line for line in journal if line.get("fidelity") is None]
     _check_consistency(path, info, journal)
-    return RunRecord(path, info, journal, generations, archive, checkpoint, truncated)
+    return RunRecord(path, info, journal, generations, archive, checkpoint, truncated, screening)
 
 
 def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str, Any]]) -> None:
     """Refuse a journal that cannot belong to this run.json (e.g. copied from another run)."""
     dataset = info["dataset"]
     cv = info["settings"].get("cv")
+    # A fidelity plan may score fewer folds (run.json records it when it was on).
+    planned = (info.get("fidelity") or {}).get("folds")
+    if planned and isinstance(cv, int):
+        cv = min(cv, planned)
     for number, record in enumerate(journal, start=1):
         where = f"{path / RunFolder.JOURNAL_FILE}:{number}"
         try:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from evosearch.search._fidelity import FidelityPlan, resolve_plan
     from evosearch.search._settings import Settings, check_settings
     from evosearch.search.archive import ArchiveEntry, ParetoArchive
     from evosearch.search.evolver import Callback, Evolver, GenerationRecord
@@ -23,6 +24,7 @@ __all__ = [
     "ArchiveEntry",
     "Callback",
     "Evolver",
+    "FidelityPlan",
     "GenerationRecord",
     "Member",
     "ParetoArchive",
@@ -33,6 +35,7 @@ __all__ = [
     "get_strategy",
     "refit",
     "register_strategy",
+    "resolve_plan",
     "select_member",
     "strategy_names",
 ]
@@ -44,6 +47,7 @@ __getattr__, __dir__ = lazy_exports(
         "ArchiveEntry": "archive",
         "Callback": "evolver",
         "Evolver": "evolver",
+        "FidelityPlan": "_fidelity",
         "GenerationRecord": "evolver",
         "Member": "member",
         "ParetoArchive": "archive",
@@ -54,6 +58,7 @@ __getattr__, __dir__ = lazy_exports(
         "get_strategy": "strategies",
         "refit": "export",
         "register_strategy": "strategies",
+        "resolve_plan": "_fidelity",
         "select_member": "export",
         "strategy_names": "strategies",
     },

@@ -6,6 +6,7 @@ a run and a resume continues it exactly.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,8 +17,10 @@ from evosearch.errors import DataError, InvalidGenomeError, SettingsError
 from evosearch.evaluation import Evaluator
 from evosearch.preprocess import DataProfile, encoded_width
 from evosearch.search._checkpoint import RunState
+from evosearch.search._fidelity import screened
 from evosearch.search._journalled import JournalledEvaluation
-from evosearch.search.halving import Schedule
+from evosearch.search._settings import Settings
+from evosearch.search.halving import MakeChildren, Schedule
 from evosearch.search.member import Member
 from evosearch.search.selection import select_parents
 from evosearch.space import (
@@ -232,10 +235,14 @@ class Breeder:
         deadline: float | None,
         schedule: Schedule,
         from_parents: bool = True,
+        screen_factor: int = 1,
     ) -> Callable[[list[Member], int], list[Member]]:
         """The ``breed(population, n)`` a strategy gets: children of ``population`` (or, without
         ``from_parents``, fresh random genomes), evaluated for ``generation`` by ``schedule``
-        (every fold, or successive halving)."""
+        (every fold, or successive halving); with a screening evaluator (``state.screening``)
+        and ``screen_factor`` > 1, ``screen_factor`` times as many children are screened at
+        low fidelity first and the most promising handed to ``schedule``
+        (:func:`~evosearch.search._fidelity.screened`)."""
 
         def breed(population: list[Member], n_children: int) -> list[Member]:
             def make(n: int) -> tuple[list[Genome], list[list[str]]]:
@@ -249,9 +256,60 @@ class Breeder:
             ) -> list[Member]:
                 return evaluation.evaluate(state, genomes, lineage, generation, deadline, folds)
 
-            return schedule(make, evaluate, n_children, self.weights)
+            def evaluate_low(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
+                return evaluation.evaluate(
+                    state, genomes, lineage, generation, deadline, screening=True
+                )
+
+            children: MakeChildren = make
+            if state.screening is not None and screen_factor > 1:
+                children = screened(make, evaluate_low, screen_factor, self.weights)
+            return schedule(children, evaluate, n_children, self.weights)
 
         return breed
+
+
+def initial_genomes(
+    breeder: Breeder,
+    seeds: Sequence[Genome],
+    dataset: Dataset,
+    state: RunState,
+    shape: tuple[int, int, int] | None,
+    settings: Settings,
+    screen: Callable[[list[Genome], list[list[str]]], list[Member]],
+) -> list[Genome]:
+    """Generation 0's genomes: ``seeds`` first, then random ones (:meth:`Breeder.initial`).
+
+    With a fidelity plan that screens (``settings.screen`` > 1) and no seeds, that many times
+    the random genomes are drawn and screened at low fidelity by ``screen``, and the most
+    promising population goes on (:func:`~evosearch.search._fidelity.screened`).
+
+    Raises
+    ------
+    SettingsError
+        When no genome of the space is within the size budget.
+    """
+    n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
+    factor = 1 if seeds else settings.screen
+
+    def make(n: int) -> tuple[list[Genome], list[list[str]]]:
+        wide = copy.copy(breeder)
+        wide.population_size = n
+        drawn = wide.initial(
+            seeds, dataset.n_features, n_outputs, state.rng, state.innovations, shape
+        )
+        return drawn, [[] for _ in drawn]
+
+    if factor > 1:
+        genomes = screened(make, screen, factor, breeder.weights)(breeder.population_size)[0]
+    else:
+        genomes = make(breeder.population_size)[0]
+    if not genomes:
+        raise SettingsError(
+            f"{breeder.within_budget} is below every random genome of this search space on "
+            f"{dataset.n_features} features: raise it or allow smaller layers"
+        )
+    return genomes
 
 
 def image_shape(

@@ -61,6 +61,8 @@ class RunState:
     history: list[GenerationRecord] = field(default_factory=list)
     population: list[Member] | None = None
     generation: int = -1
+    #: With a fidelity plan that screens: the screening rung's (low-fidelity) evaluator.
+    screening: Evaluator | None = None
 
     @property
     def members(self) -> list[Member]:
@@ -170,7 +172,10 @@ def restore_state(
             state.history = [_record_from_json(r) for r in checkpoint["history"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise RunFolderError(f"{where}: damaged checkpoint ({exc!r})") from None
-    for number, entry in enumerate(record.journal, start=1):
+    lines = [(state.evaluator, n, e) for n, e in enumerate(record.journal, start=1)]
+    if state.screening is not None:  # a run without one has no screening lines to read
+        lines += [(state.screening, 0, e) for e in record.screening]
+    for evaluator, number, entry in lines:
         try:
             genome = Genome.from_json(entry["genome"])
             # from_dict ignores the line's other keys and fills fields newer than it.
@@ -182,8 +187,8 @@ def restore_state(
                 f"{folder.journal_path}:{number}: the genome does not match its hash"
             )
         if entry["generation"] <= state.generation:
-            state.evaluator.remember(genome, result)
+            evaluator.remember(genome, result)
         else:
             # Finished in the generation the kill interrupted: handed back, not retrained,
             # when that generation asks for it again.
-            state.evaluator.replay(genome, result)
+            evaluator.replay(genome, result)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,24 @@ class EstimatorMethods(BaseEstimator):
         best = self.archive_.best(self.archive_.objective("score"))
         model = self.best_estimator_ if entry.genome_hash == best.genome_hash else None
         run = getattr(self, "run_folder_", None)
+        # The plan the fit ran with (a resume's recorded one), else the one this data implies.
+        fitted = getattr(self, "_settings", None)
+        if fitted is None:
+            from evosearch.search._fidelity import resolve_plan
+
+            plan = resolve_plan(settings.fidelity, self.dataset_.n_samples)
+            fitted = replace(settings, plan=plan)
         return write_member(
-            entry, index, self.archive_, self.dataset_, recorded, run, path, format, model
+            entry,
+            index,
+            self.archive_,
+            self.dataset_,
+            recorded,
+            run,
+            path,
+            format,
+            model,
+            fidelity=fitted.refit_fidelity,
         )
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
-from evosearch.evaluation import fold_score
+from evosearch.evaluation import Fidelity, fold_score
 from evosearch.objectives import Scoring
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.export import refit
@@ -54,9 +54,11 @@ def score_holdout(
     seed: int,
     cv: int,
     scoring: Scoring = None,
+    fidelity: Fidelity | None = None,
 ) -> None:
     """Refit every archive member on the search rows and set its ``holdout_score``
-    (``scoring``'s score, else accuracy / R²)."""
+    (``scoring``'s score, else accuracy / R²); ``fidelity``: the epochs a fidelity plan caps."""
     for entry in archive:
-        model = refit(Genome.from_json(entry.genome), entry.genome_hash, search, seed, cv)
+        genome = Genome.from_json(entry.genome)
+        model = refit(genome, entry.genome_hash, search, seed, cv, fidelity)
         entry.holdout_score = fold_score(model, held.X, held.y, scoring, held.sample_weight)

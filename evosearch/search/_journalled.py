@@ -56,8 +56,13 @@ class JournalledEvaluation:
         generation: int,
         deadline: float | None = None,
         folds: list[int] | None = None,
+        screening: bool = False,
     ) -> list[Member]:
         """Cross-validate ``genomes`` (on ``folds`` only, if given) with the run's evaluator.
+
+        With ``screening``, at the screening rung's low fidelity instead (``state.screening``):
+        journalled with ``"fidelity": 1``, kept out of ``cv_results_``, the weights they train
+        not kept (they start from their parent's where it inherits, like any child).
 
         Raises
         ------
@@ -71,14 +76,19 @@ class JournalledEvaluation:
                 # Before the journal line: a resume that finds the line finds the weights.
                 weights.add(result.genome_hash, result.fold_weights)
             if folder is not None:
-                folder.append_journal(
-                    {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
-                )
+                line = {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
+                folder.append_journal({**line, "fidelity": 1} if screening else line)
 
+        evaluator = state.evaluator
         initial = None
         if weights is not None:
             initial = [weights.initial_weights(p[0] if p else None) for p in lineage]
-        results = state.evaluator.evaluate(
+        if screening:
+            assert state.screening is not None
+            evaluator, weights = state.screening, None
+            # The screening rung trains fold 0 only: its start is fold 0's.
+            initial = None if initial is None else [w if w is None else w[:1] for w in initial]
+        results = evaluator.evaluate(
             genomes,
             on_result=journal,
             on_progress=self.on_progress,
@@ -91,6 +101,6 @@ class JournalledEvaluation:
             Member.evaluated(genome, result, parents, generation, self.objectives)
             for genome, result, parents in zip(genomes, results, lineage, strict=True)
         ]
-        if self.results is not None:
+        if self.results is not None and not screening:
             self.results.add(members)
         return members

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError
 from evosearch.objectives import Latency, check_scoring, scoring_name, with_scoring
+from evosearch.search._fidelity import resolve_plan
 from evosearch.search._settings import Settings
 
 if TYPE_CHECKING:
@@ -22,7 +23,8 @@ def prepare_objectives(
     """Check the scorer against the data and set it in the objectives of ``evolver._settings``;
     with a ``latency`` objective, calibrate its cost model on this machine (or read
     ``latency_model``, the one run.json recorded: a resume never measures again) into the
-    settings' ``latency_model``. Returns the new settings (also left in ``evolver._settings``).
+    settings' ``latency_model``; resolve the fidelity plan on ``dataset``'s rows. Returns the
+    new settings (also left in ``evolver._settings``).
     """
     from evosearch.nn.latency import LatencyModel, calibrate
 
@@ -39,5 +41,7 @@ def prepare_objectives(
             model = calibrate()
         settings = replace(settings, latency_model=model)
         objectives = tuple(Latency(model) if isinstance(o, Latency) else o for o in objectives)
-    evolver._settings = replace(settings, objective_set=objectives)
+    # The multi-fidelity plan on this many rows (a resume replaces it with the recorded one).
+    plan = resolve_plan(settings.fidelity, dataset.n_samples)
+    evolver._settings = replace(settings, objective_set=objectives, plan=plan)
     return evolver._settings

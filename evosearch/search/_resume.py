@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from evosearch.errors import RunFolderError
 from evosearch.evaluation import FitHook
 from evosearch.runs import RunFolder, RunRecord, load_run, load_run_dataset
 from evosearch.search._checkpoint import RunState, restore_state
+from evosearch.search._fidelity import plan_from_dict
 from evosearch.search._objectives import prepare_objectives
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import recorded_settings
@@ -88,6 +90,8 @@ def prepare_resume(
     check_folds(dataset, checked.cv, checked.scoring, checked.random_state)
     # The latency cost model is never measured again: the resume is exact.
     prepare_objectives(evolver, dataset, info.get("latency_model"))
+    # The plan run.json recorded, not one resolved again: the resume is exact.
+    evolver._settings = replace(evolver._settings, plan=plan_from_dict(info.get("fidelity")))
     try:
         evolver._seed_genomes = [Genome.from_json(g) for g in info.get("initial_population", [])]
     except ValueError as exc:
@@ -114,7 +118,7 @@ def _restore(evolver: Evolver, record: RunRecord, dataset: Dataset, folder: RunF
             f"{state.archive.weights} do not match the objectives {', '.join(settings.objectives)}"
         )
     # cv_results_ covers the whole run: the generations before this resume come from the journal.
-    evolver._results = ResultsTable(settings.cv, settings.objective_set)
+    evolver._results = ResultsTable(settings.n_folds, settings.objective_set)
     evolver._results.add_journal(record.journal)
     evolver._weights = evolver._weight_store(folder)
     if evolver._weights is not None:

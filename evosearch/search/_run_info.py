@@ -94,6 +94,12 @@ def run_info(evolver: Evolver, settings: Settings, dataset: Dataset) -> dict[str
         info["settings"]["scoring"] = scoring_name(settings.scoring)
         if not isinstance(settings.scoring, str):
             info["settings"]["scoring_callable"] = True
+    if settings.plan is not None or settings.fidelity != "auto":
+        # Only then: default runs on small tables keep run.json as before. The resolved plan
+        # is what a resume uses (never resolved again).
+        info["settings"]["fidelity"] = settings.fidelity
+        if settings.plan is not None:
+            info["fidelity"] = settings.plan.to_dict()
     if evolver.input_shape is not None:  # recorded only when given: older run.json unchanged
         shape = evolver.input_shape
         info["settings"]["input_shape"] = shape if isinstance(shape, str) else list(shape)
@@ -135,6 +141,8 @@ def recorded_settings(info: dict[str, Any]) -> dict[str, Any]:
         # Runs written before scorers existed scored accuracy / R².
         "scoring": settings.get("scoring"),
         "input_shape": settings.get("input_shape"),
+        # Runs that record none had no plan (older ones, and "auto" on a small table).
+        "fidelity": settings.get("fidelity", "off"),
     }
 
 

@@ -16,10 +16,11 @@ import numpy as np
 
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
-from evosearch.evaluation import Evaluator, FitHook, check_backend, check_limits
+from evosearch.evaluation import Evaluator, Fidelity, FitHook, check_backend, check_limits
 from evosearch.objectives import Objective, resolve_objectives, scoring_name
 from evosearch.preprocess import DataProfile
 from evosearch.search._checkpoint import RunState
+from evosearch.search._fidelity import FidelityPlan, check_fidelity
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.strategies import get_strategy
 from evosearch.space import InnovationCounter, SearchSpace
@@ -60,6 +61,27 @@ class Settings:
     scoring: Any = None
     #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
     latency_model: Any = None
+    #: ``"auto"``, ``"off"`` or a dict of plan keys (see search/_fidelity.py).
+    fidelity: Any = "auto"
+    #: The multi-fidelity plan on this data (None: off), set by fit from ``fidelity``.
+    plan: FidelityPlan | None = None
+
+    @property
+    def n_folds(self) -> int:
+        """Folds a (full-fidelity) result scores: ``cv``, or fewer with a fidelity plan."""
+        return self.cv if self.plan is None else self.plan.n_folds(self.cv)
+
+    @property
+    def screen(self) -> int:
+        """Children screened at low fidelity per child finished (1: no screening)."""
+        return 1 if self.plan is None or self.plan.low() is None else self.plan.factor
+
+    @property
+    def refit_fidelity(self) -> Fidelity | None:
+        """What a refit on all rows trains at: the plan's epoch cap (None: the genes' epochs)."""
+        if self.plan is None or not self.plan.max_epochs:
+            return None
+        return Fidelity(max_epochs=self.plan.max_epochs)
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -166,6 +188,7 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
     halving = _check_flag("halving", params["halving"])
     inherit_weights = _check_flag("inherit_weights", params["inherit_weights"])
     objective_set = resolve_objectives(params["objectives"])
+    fidelity = check_fidelity(params.get("fidelity", "auto"))
     return Settings(
         space=space,
         population_size=population_size,
@@ -191,6 +214,7 @@ def check_settings(params: Mapping[str, Any]) -> Settings:
         max_bytes=max_bytes,
         scoring=scoring,
         objective_set=objective_set,
+        fidelity=fidelity,
     )
 
 
@@ -251,28 +275,40 @@ def _load_space(genome: Any) -> SearchSpace:
 
 
 def fresh_state(settings: Settings, dataset: Dataset) -> RunState:
-    """The loop's state before generation 0: seeded generator, evaluator, empty archive."""
+    """The loop's state before generation 0: seeded generator, evaluator(s), empty archive.
+
+    With a fidelity plan, the evaluator trains at its full fidelity and a second one, the
+    screening rung's, at low fidelity.
+    """
+    plan = settings.plan
+    low = None if plan is None else plan.low()
     return RunState(
         rng=np.random.default_rng(np.random.SeedSequence(settings.random_state)),
         innovations=InnovationCounter(),
-        evaluator=Evaluator(
-            dataset.X,
-            dataset.y,
-            dataset.task,
-            cv=settings.cv,
-            n_jobs=settings.n_jobs,
-            seed=settings.random_state,
-            eval_timeout=settings.eval_timeout,
-            max_memory=settings.max_memory,
-            fit_hook=settings.fit_hook,
-            backend=settings.backend,
-            scheduler=settings.scheduler,
-            profile=DataProfile.of(dataset),
-            groups=dataset.groups,
-            sample_weight=dataset.sample_weight,
-            scoring=settings.scoring,
-        ),
+        evaluator=_evaluator(settings, dataset, None if plan is None else plan.full()),
         archive=ParetoArchive(
             settings.weights, objectives=settings.objectives, scoring=scoring_name(settings.scoring)
         ),
+        screening=None if low is None else _evaluator(settings, dataset, low),
+    )
+
+
+def _evaluator(settings: Settings, dataset: Dataset, fidelity: Fidelity | None) -> Evaluator:
+    return Evaluator(
+        dataset.X,
+        dataset.y,
+        dataset.task,
+        cv=settings.cv,
+        n_jobs=settings.n_jobs,
+        seed=settings.random_state,
+        eval_timeout=settings.eval_timeout,
+        max_memory=settings.max_memory,
+        fit_hook=settings.fit_hook,
+        backend=settings.backend,
+        scheduler=settings.scheduler,
+        profile=DataProfile.of(dataset),
+        groups=dataset.groups,
+        sample_weight=dataset.sample_weight,
+        scoring=settings.scoring,
+        fidelity=fidelity,
     )

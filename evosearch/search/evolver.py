@@ -22,16 +22,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from evosearch.data import Dataset
-from evosearch.errors import EvosearchError, SettingsError
+from evosearch.errors import EvosearchError
 from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, FitHook
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
 from evosearch.search import halving as schedules
-from evosearch.search._breeding import Breeder, image_shape
+from evosearch.search._breeding import Breeder, image_shape, initial_genomes
 from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
@@ -161,6 +159,9 @@ class Evolver(EstimatorMethods):
         The ``score`` objective: a scikit-learn scorer name (``"f1_macro"``, ``"neg_log_loss"``,
         ...) or a callable ``scorer(estimator, X, y)``, greater is better (losses negated, as
         sklearn's ``neg_`` scorers); default accuracy / R². See :mod:`evosearch.objectives.score`.
+    fidelity : {"auto", "off"}, str or dict, default="auto"
+        Multi-fidelity search on large tables (README, "Large tables"): ``auto`` screens
+        children on row subsamples from 10,000 rows on, leaving smaller tables as they were.
 
     Attributes
     ----------
@@ -198,10 +199,10 @@ class Evolver(EstimatorMethods):
 
     Notes
     -----
-    One estimator serves both tasks, its kind following ``task`` (its ``__sklearn_tags__``
-    say classifier or regressor once ``task`` is set), rather than an ``EvolverClassifier``
-    and an ``EvolverRegressor``: the command line, ``run.json`` and :meth:`resume` map one to
-    one onto its parameters, and a setting added later is added in one place.
+    One estimator serves both tasks, its kind following ``task`` (``__sklearn_tags__`` say
+    classifier or regressor once it is set), rather than ``EvolverClassifier`` and
+    ``EvolverRegressor``: the command line, ``run.json`` and :meth:`resume` map one to one
+    onto its parameters, and a setting added later is added in one place.
 
     Settings are checked by ``fit`` (a :class:`~evosearch.errors.SettingsError` naming the
     setting), never by the constructor or ``set_params``. A fitted Evolver pickles (e.g.
@@ -246,6 +247,7 @@ class Evolver(EstimatorMethods):
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
         scoring: Scoring = None,
         input_shape: str | Sequence[int] | None = None,
+        fidelity: str | dict[str, Any] = "auto",
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
@@ -273,6 +275,7 @@ class Evolver(EstimatorMethods):
         self.objectives = objectives
         self.scoring = scoring
         self.input_shape = input_shape
+        self.fidelity = fidelity
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
@@ -362,7 +365,7 @@ class Evolver(EstimatorMethods):
             self._folder = create(settings.out, info)
         self.run_folder_ = None if self._folder is None else self._folder.path
         self._weights = self._weight_store(self._folder)
-        self._results = ResultsTable(settings.cv, settings.objective_set)
+        self._results = ResultsTable(settings.n_folds, settings.objective_set)
         try:
             return self._run(dataset, state)
         finally:
@@ -481,7 +484,7 @@ class Evolver(EstimatorMethods):
         stop = False
         try:
             if state.population is None:
-                genomes = self._initial_genomes(dataset, state)
+                genomes = self._initial_genomes(dataset, state, deadline)
                 lineage: list[list[str]] = [[] for _ in genomes]
                 self._start_generation(state)
                 first = self._evaluation.evaluate(state, genomes, lineage, 0, deadline)
@@ -516,14 +519,15 @@ class Evolver(EstimatorMethods):
             )
         best = self.archive_.best(self.archive_.objective("score"))
         best_genome = Genome.from_json(best.genome)
-        seed, cv = settings.random_state, settings.cv
-        self.best_estimator_ = refit(best_genome, best.genome_hash, dataset, seed, cv)
+        seed, cv, capped = settings.random_state, settings.cv, settings.refit_fidelity
+        self.best_estimator_ = refit(best_genome, best.genome_hash, dataset, seed, cv, capped)
         self.best_genome_ = best_genome
         if dataset.task == "classification":
             self.classes_ = self.best_estimator_.classes_
         self.cv_results_ = self._results.as_dict()
         if self._holdout_part is not None:
-            score_holdout(self.archive_, dataset, self._holdout_part, seed, cv, settings.scoring)
+            held = self._holdout_part
+            score_holdout(self.archive_, dataset, held, seed, cv, settings.scoring, capped)
             if self._folder is not None:
                 self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
@@ -540,23 +544,13 @@ class Evolver(EstimatorMethods):
             getattr(self, "_profile", None),
         )
 
-    def _initial_genomes(self, dataset: Dataset, state: RunState) -> list[Genome]:
-        n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
-        seeds = getattr(self, "_seed_genomes", ())
-        genomes = self._breeder().initial(
-            seeds,
-            dataset.n_features,
-            n_outputs,
-            state.rng,
-            state.innovations,
-            image_shape(self._settings.space, dataset, self.input_shape),
-        )
-        if not genomes:
-            raise SettingsError(
-                f"{self._within_budget} is below every random genome of this search space on "
-                f"{dataset.n_features} features: raise it or allow smaller layers"
-            )
-        return genomes
+    def _initial_genomes(self, dataset: Dataset, state: RunState, deadline: Any) -> list[Genome]:
+        def screen(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
+            return self._evaluation.evaluate(state, genomes, lineage, 0, deadline, screening=True)
+
+        shape = image_shape(self._settings.space, dataset, self.input_shape)
+        seeds, breeder = getattr(self, "_seed_genomes", ()), self._breeder()
+        return initial_genomes(breeder, seeds, dataset, state, shape, self._settings, screen)
 
     @property
     def _within_budget(self) -> SizeBudget:
@@ -566,13 +560,9 @@ class Evolver(EstimatorMethods):
         """The ``breed`` callable the strategy gets for ``generation``."""
         settings = self._settings
         schedule = schedules.successive_halving if settings.halving else schedules.evaluate_all
+        from_parents = get_strategy(settings.strategy).breeds_from_parents
         return self._breeder().breed_function(
-            state,
-            self._evaluation,
-            generation,
-            deadline,
-            schedule,
-            from_parents=get_strategy(settings.strategy).breeds_from_parents,
+            state, self._evaluation, generation, deadline, schedule, from_parents, settings.screen
         )
 
     def _start_generation(self, state: RunState) -> None:
@@ -613,7 +603,7 @@ class Evolver(EstimatorMethods):
     def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:
         if not self._settings.inherit_weights:
             return None
-        cv = self._settings.cv
+        cv = self._settings.n_folds
         return WeightStore(cv, folder.path / WEIGHTS_FOLDER if folder is not None else None)
 
     # ------------------------------------------------------------------ helpers

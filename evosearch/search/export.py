@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from evosearch.data import Dataset
 from evosearch.deploy import DEFAULT_FORMAT, get_format, write_model
 from evosearch.errors import RunFolderError, SettingsError
-from evosearch.evaluation import build_estimator, task_seed
+from evosearch.evaluation import Fidelity, build_estimator, task_seed
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunRecord, atomic_write_json
 from evosearch.search.archive import ArchiveEntry, ParetoArchive
@@ -36,14 +36,23 @@ from evosearch.space import Genome
 __all__ = ["export_member", "pick_member", "refit", "select_member", "write_member"]
 
 
-def refit(genome: Genome, genome_hash: str, dataset: Dataset, seed: int, cv: int) -> Pipeline:
+def refit(
+    genome: Genome,
+    genome_hash: str,
+    dataset: Dataset,
+    seed: int,
+    cv: int,
+    fidelity: Fidelity | None = None,
+) -> Pipeline:
     """Train ``genome`` on all of ``dataset`` with the seed every refit of it uses.
 
     The seed is the one of a virtual fold number ``cv`` (one past the last CV fold), so a refit
-    is reproducible and independent of the CV fits.
+    is reproducible and independent of the CV fits. ``fidelity``: the epochs of a run with a
+    fidelity plan (:attr:`Settings.refit_fidelity`), as its evaluations trained.
     """
+    seed = task_seed(seed, genome_hash, cv)
     estimator = build_estimator(
-        genome, dataset.task, task_seed(seed, genome_hash, cv), profile=DataProfile.of(dataset)
+        genome, dataset.task, seed, profile=DataProfile.of(dataset), fidelity=fidelity
     )
     if dataset.sample_weight is not None:
         return estimator.fit(dataset.X, dataset.y, net__sample_weight=dataset.sample_weight)
@@ -101,8 +110,18 @@ def export_member(
     get_format(fmt).check_available()
     index, entry = select_member(record, member)
     archive = ParetoArchive.from_dict(record.archive) if record.archive else None
+    cap = (record.info.get("fidelity") or {}).get("max_epochs")
+    fidelity = Fidelity(max_epochs=cap) if cap else None
     return write_member(
-        entry, index, archive, dataset, record.info["settings"], record.path.resolve(), out, fmt
+        entry,
+        index,
+        archive,
+        dataset,
+        record.info["settings"],
+        record.path.resolve(),
+        out,
+        fmt,
+        fidelity=fidelity,
     )
 
 
@@ -116,13 +135,15 @@ def write_member(
     out: str | Path,
     fmt: str = DEFAULT_FORMAT,
     model: Pipeline | None = None,
+    fidelity: Fidelity | None = None,
 ) -> dict[str, Any]:
     """Write archive member ``index`` (``entry``) of ``archive`` into the folder ``out``:
     refit on ``dataset`` (unless its fitted ``model`` is given), in format ``fmt``, with
     genome.json, weights.bin and model.json (see :func:`export_member`).
 
     ``settings`` holds the run's ``random_state``, ``cv`` and ``scoring``; ``run`` is the run
-    folder recorded in model.json (None: a run that wrote none).
+    folder recorded in model.json (None: a run that wrote none); ``fidelity`` what a refit
+    trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`).
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -131,7 +152,9 @@ def write_member(
     exporter.check_available()
     genome = Genome.from_json(entry.genome)
     if model is None:
-        model = refit(genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"])
+        model = refit(
+            genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"], fidelity
+        )
     exporter.check_model(model)  # refused before the folder is made
     out.mkdir(parents=True, exist_ok=True)
     # The weights as the bytes objective counts them (compressed where the genome says so).

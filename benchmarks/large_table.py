@@ -1,0 +1,95 @@
+"""Large tables at a fixed budget: ``--fidelity off`` (the evaluation of earlier versions)
+against ``--fidelity auto`` (multi-fidelity: screening, one fold, an epoch cap).
+
+Data: ``make_classification(n_samples=ROWS, n_features=30, n_informative=12, n_classes=3,
+random_state=0)`` written to a CSV file. For each seed and setting, one ``evosearch evolve
+--max-time SECONDS`` run (one at a time, so that they do not share cores), then from its run
+folder: full-fidelity evaluations journalled, screening evaluations, generations finished, best
+score and hypervolume of the last finished generation, median seconds of one evaluation and
+median epochs of one fold. Medians over seeds and the ratio of evaluations are printed last.
+
+Run: ``.venv/bin/python benchmarks/large_table.py`` (about 3 minutes per seed;
+``--rows 50000 --seconds 300 --seeds 0 1 2`` for longer ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def make_data(path: Path, rows: int) -> None:
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=rows, n_features=30, n_informative=12, n_classes=3, random_state=0
+    )
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["target"] = y
+    frame.to_csv(path, index=False)
+
+
+def summarise(folder: Path) -> dict[str, Any]:
+    journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
+    full = [e for e in journal if e.get("fidelity") is None and e.get("folds") is None]
+    generations_file = folder / "generations.jsonl"
+    generations = (
+        [json.loads(line) for line in generations_file.read_text().splitlines()]
+        if generations_file.exists()
+        else []
+    )
+    last = generations[-1] if generations else {}
+    return {
+        "full": len(full),
+        "screened": sum(e.get("fidelity") is not None for e in journal),
+        "generations": len(generations) - 1,
+        "best": last.get("best_score"),
+        "hypervolume": last.get("hypervolume"),
+        "s/eval": statistics.median(e["seconds"] for e in full) if full else None,
+        "epochs": statistics.median(x for e in full for x in e["epochs"]) if full else None,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=90)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--fidelity", nargs="+", default=["off", "auto"])
+    args = parser.parse_args()
+    rows: dict[str, list[dict[str, Any]]] = {f: [] for f in args.fidelity}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / f"classification-{args.rows}.csv"
+        make_data(data, args.rows)
+        for seed in args.seeds:
+            for fidelity in args.fidelity:
+                out = Path(tmp) / f"{fidelity}-{seed}".replace("=", "").replace(",", "-")
+                command = [sys.executable, "-m", "evosearch.cli", "evolve", "--data", str(data)]
+                command += ["--max-time", str(args.seconds), "--seed", str(seed), "--quiet"]
+                command += ["--fidelity", fidelity, "--out", str(out)]
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                row = summarise(out)
+                rows[fidelity].append(row)
+                print(f"seed {seed} fidelity {fidelity}: {row}", flush=True)
+    print(f"\nmedians over seeds {args.seeds}, {args.rows} rows, --max-time {args.seconds:g}")
+    reference = statistics.median(r["full"] for r in rows[args.fidelity[0]])
+    for fidelity, found in rows.items():
+        full = statistics.median(r["full"] for r in found)
+        best = statistics.median(r["best"] for r in found if r["best"] is not None)
+        volume = statistics.median(r["hypervolume"] for r in found if r["hypervolume"] is not None)
+        print(
+            f"{fidelity:>12}: full-fidelity evaluations {full:g} ({full / reference:.1f}x), "
+            f"best score {best:.4f}, hypervolume {volume:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
