@@ -261,6 +261,19 @@ def test_each_table_preprocessing_is_reproduced_on_raw_cells(tmp_path, genes) ->
     np.testing.assert_array_equal(exported.predict_proba(rows), exported.predict_proba(raw))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("impute", ["mean", "median", "mean_indicator", "median_indicator"])
+@pytest.mark.parametrize("encode", ["onehot", "ordinal"])
+@pytest.mark.parametrize("scale", ["standard", "robust", "quantile", "none"])
+def test_every_table_preprocessing_combination_is_reproduced(tmp_path, impute, encode, scale):
+    genes = {"impute": impute, "encode": encode, "scale": scale}
+    model, info = table_model(genes, missing=0.1)
+    exported = export(model, tmp_path, info)
+    columns = [Column.from_json(c) for c in info["columns"]]
+    conformed = conform_table(pd.DataFrame(raw_rows(), dtype=object), columns, "rows", ["?"])
+    assert_same_classifier(model, exported, raw_rows(), conformed)
+
+
 def test_bad_tables_are_refused_with_one_line(tmp_path) -> None:
     model, info = table_model(TABLE_GENES[0])
     exported = export(model, tmp_path / "a", info)
