@@ -93,6 +93,11 @@ class PythonFormat(ExportFormat):
     name = "python"
     description = "one model.py and weights.npz that predict with numpy alone (no pickle)"
 
+    def check_model(self, model: Any) -> None:
+        # Building the source is cheap next to the refit, and refuses what it cannot write
+        # (a plug-in kind without numpy code, an unknown preprocessing step) before any file.
+        model_source(model, {})
+
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         source, arrays = model_source(model, info)
         buffer = io.BytesIO()
