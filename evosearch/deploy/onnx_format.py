@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags, RegressorTags, Tags
 
 from evosearch.deploy.base import ExportFormat, Predictor, register_format
 from evosearch.errors import SettingsError
@@ -90,7 +92,7 @@ class OnnxFormat(ExportFormat):
         return OnnxPredictor(folder / _FILE)
 
 
-class OnnxPredictor:
+class OnnxPredictor(BaseEstimator):
     """An exported ``model.onnx`` under onnxruntime, with scikit-learn's prediction methods.
 
     Parameters
@@ -110,6 +112,9 @@ class OnnxPredictor:
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         import onnxruntime as ort
 
+        self.path = path
+        self.threads = threads
+
         options = ort.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = int(threads)
@@ -123,6 +128,21 @@ class OnnxPredictor:
         self._inputs: list[dict[str, str]] = self._meta["inputs"]
         if "classes" in self._meta:
             self.classes_ = np.asarray(self._meta["classes"])
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __sklearn_tags__(self) -> Tags:
+        # A classifier or a regressor as the exported model was, so scikit-learn's scorers
+        # (the run's --scoring in `evosearch predict`) take it like the estimator.
+        tags = super().__sklearn_tags__()
+        if hasattr(self, "classes_"):
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+        else:
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        return tags
 
     def _feeds(self, X: Any) -> dict[str, np.ndarray]:
         import pandas as pd
@@ -166,4 +186,7 @@ class OnnxPredictor:
         if not hasattr(self, "classes_"):
             raise AttributeError("predict_proba: this model is a regressor")
         (proba,) = self._run(["probabilities"], X)
-        return np.asarray(proba, dtype=np.float64)
+        proba = np.asarray(proba, dtype=np.float64)
+        # Rows of the float32 softmax sum to one within ~1e-7; renormalised in float64 as the
+        # estimator's are, so scikit-learn's log_loss takes them without a warning.
+        return proba / proba.sum(axis=1, keepdims=True)

@@ -34,6 +34,7 @@ __all__ = [
     "test_format_predicts_a_table_as_the_pipeline_does",
     "test_format_predicts_as_the_estimator_does",
     "test_format_records_itself_in_model_json",
+    "test_scikit_learn_scorers_take_the_loaded_model",
 ]
 
 _ARCH = {
@@ -115,3 +116,23 @@ def test_format_records_itself_in_model_json(
     assert info["files"] and all((tmp_path / f).is_file() for f in info["files"])
     assert {"python", "numpy", "scikit-learn"} <= set(info["versions"])
     assert set(get_format(name).packages) <= set(info["versions"])
+
+
+@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("which", ["classifier", "regressor"])
+def test_scikit_learn_scorers_take_the_loaded_model(
+    name: str, which: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    """`evosearch predict` scores with the run's scorer: the loaded model must be a classifier
+    or regressor to scikit-learn, scoring as the estimator does."""
+    from sklearn.metrics import get_scorer
+
+    model, X = fitted_models[which]
+    task = "classification" if which == "classifier" else "regression"
+    loaded, _ = _round_trip(name, model, tmp_path, task)
+    _, y = iris()
+    scorers = ["roc_auc_ovr", "neg_log_loss", "f1_macro"] if which == "classifier" else ["r2"]
+    y_true = y if which == "classifier" else model.predict(X) + 0.1
+    for scoring in scorers:
+        scorer = get_scorer(scoring)
+        assert scorer(loaded, X, y_true) == pytest.approx(scorer(model, X, y_true), abs=1e-5)
