@@ -221,3 +221,35 @@ def test_a_plugin_kind_is_refused_in_one_line_until_it_registers_its_onnx_form(
     register_onnx_layer("wave", _wave)
     (tmp_path / "b").mkdir()
     _assert_same(model, _round_trip(model, tmp_path / "b"), X)
+
+
+@pytest.mark.parametrize("data", ["discrete", "continuous", "mixed"])
+@pytest.mark.parametrize("output", ["uniform", "normal"])
+def test_the_quantile_scaler_is_scikit_learns_to_the_last_bit(data: str, output: str) -> None:
+    # Private machinery on purpose: the quantile scaler is exported as numpy.interp both ways
+    # (repeated quantiles stored as their distinct values), which must be scikit-learn's floats.
+    import onnxruntime as ort
+    from sklearn.preprocessing import QuantileTransformer
+
+    from evosearch.deploy._onnx_graph import OnnxGraph
+    from evosearch.deploy._onnx_quantile import _Table, emit_quantile
+
+    rng = np.random.default_rng(0)
+    discrete = rng.integers(0, 5, (200, 2)).astype(float)
+    continuous = rng.normal(size=(200, 2))
+    columns = {"discrete": [discrete], "continuous": [continuous], "mixed": [discrete, continuous]}
+    train = np.column_stack([*columns[data], np.full(200, 3.0)])  # and a constant column
+    outside = np.array([[-50.0], [50.0], [2.5]]) * np.ones(train.shape[1])
+    rows = np.vstack([train, outside, train[:5] + 1e-9])
+    scaler = QuantileTransformer(n_quantiles=100, output_distribution=output).fit(train)
+    assert _Table(scaler.quantiles_).distinct == (data == "discrete")
+    graph = OnnxGraph()
+    x = graph.add_input("X", onnx.TensorProto.DOUBLE, ["N", train.shape[1]])
+    graph.op("Identity", [emit_quantile(graph, scaler, x)], output="y")
+    graph.add_output("y", onnx.TensorProto.DOUBLE, ["N", train.shape[1]])
+    session = ort.InferenceSession(graph.model("", {}).SerializeToString())
+    got = session.run(None, {"X": rows})[0]
+    if output == "uniform":
+        np.testing.assert_array_equal(got, scaler.transform(rows))
+    else:  # the normal quantile function: Acklam's approximation, relative error < 1.2e-9
+        np.testing.assert_allclose(got, scaler.transform(rows), rtol=1e-8, atol=1e-8)
