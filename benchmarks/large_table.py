@@ -5,8 +5,9 @@ Data: ``make_classification(n_samples=ROWS, n_features=30, n_informative=12, n_c
 random_state=0)`` written to a CSV file. For each seed and setting, one ``evosearch evolve
 --max-time SECONDS`` run (one at a time, so that they do not share cores), then from its run
 folder: full-fidelity evaluations journalled, screening evaluations, generations finished, best
-score and hypervolume of the last finished generation, median seconds of one evaluation and
-median epochs of one fold. Medians over seeds and the ratio of evaluations are printed last.
+score and hypervolume of the last finished generation (none and 0 for a run whose generation 0
+did not finish in time: no model), median seconds of one evaluation and median epochs of one
+fold. Medians over seeds and the ratio of evaluations are printed last.
 
 Run: ``.venv/bin/python benchmarks/large_table.py`` (about 3 minutes per seed;
 ``--rows 50000 --seconds 300 --seeds 0 1 2`` for longer ones).
@@ -74,7 +75,10 @@ def main() -> int:
                 command = [sys.executable, "-m", "evosearch.cli", "evolve", "--data", str(data)]
                 command += ["--max-time", str(args.seconds), "--seed", str(seed), "--quiet"]
                 command += ["--fidelity", fidelity, "--out", str(out)]
-                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                # Exit status 2 when max_time ran out before generation 0 finished: no model.
+                done = subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+                if done.returncode not in (0, 2):
+                    return done.returncode
                 row = summarise(out)
                 rows[fidelity].append(row)
                 print(f"seed {seed} fidelity {fidelity}: {row}", flush=True)
@@ -82,11 +86,15 @@ def main() -> int:
     reference = statistics.median(r["full"] for r in rows[args.fidelity[0]])
     for fidelity, found in rows.items():
         full = statistics.median(r["full"] for r in found)
-        best = statistics.median(r["best"] for r in found if r["best"] is not None)
-        volume = statistics.median(r["hypervolume"] for r in found if r["hypervolume"] is not None)
+        # A run without a model (generation 0 unfinished) scores nothing: hypervolume 0.
+        scores = [r["best"] for r in found if r["best"] is not None]
+        best = f"{statistics.median(scores):.4f}" if scores else "no model"
+        volume = statistics.median(r["hypervolume"] or 0.0 for r in found)
+        ratio = f"{full / reference:.1f}x" if reference else "n/a"
         print(
-            f"{fidelity:>12}: full-fidelity evaluations {full:g} ({full / reference:.1f}x), "
-            f"best score {best:.4f}, hypervolume {volume:.4f}"
+            f"{fidelity:>12}: full-fidelity evaluations {full:g} ({ratio}), "
+            f"best score {best} ({len(scores)} of {len(found)} runs with a model), "
+            f"hypervolume {volume:.4f}"
         )
     return 0
 

@@ -95,7 +95,7 @@ def test_auto_is_off_below_the_threshold_and_records_nothing_new(tmp_path):
     assert all("fidelity" not in line and len(line["fold_scores"]) == 3 for line in journal)
 
 
-def test_archive_and_results_hold_only_full_fidelity_members(tmp_path):
+def test_archive_and_results_hold_only_full_fidelity_members(tmp_path, capsys):
     evolver = _evolver(tmp_path / "run").fit(X, Y)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["fidelity"]["folds"] == 1 and info["fidelity"]["max_epochs"] == 4
@@ -110,6 +110,11 @@ def test_archive_and_results_hold_only_full_fidelity_members(tmp_path):
         assert member.fold_scores == full[member.genome_hash]["fold_scores"]
     assert len(evolver.cv_results_["genome_hash"]) == len(full)
     assert sum(record.evaluations for record in evolver.history_) == len(full)
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    shown = capsys.readouterr().out
+    assert f"{len(full)} evaluations journalled, 0 failed, {len(low)} screenings" in shown
+    assert "1 fold(s) at full fidelity, at most 4 epochs" in shown
 
 
 class _Stop(BaseException):

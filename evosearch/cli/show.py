@@ -37,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             f"  table     {describe_columns(columns, dataset['n_samples'])}", markup=False
         )
+    if info.get("fidelity"):
+        from evosearch.search import plan_from_dict
+
+        plan = plan_from_dict(info["fidelity"])
+        assert plan is not None
+        console.print(f"  fidelity  {plan.describe()}", markup=False)
     if "parent" in info:
         parent = info["parent"]
         console.print(
@@ -47,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"  progress  generation {max(record.last_generation, 0)} of "
         f"{record.planned_generations} ({state}); {len(record.journal)} evaluations journalled, "
-        f"{failures} failed" + ("; last journal line cut off" if record.journal_truncated else ""),
+        f"{failures} failed"
+        + (f", {len(record.screening)} screenings" if record.screening else "")
+        + ("; last journal line cut off" if record.journal_truncated else ""),
         markup=False,
     )
     if record.archive is None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from evosearch.search._fidelity import FidelityPlan, resolve_plan
+    from evosearch.search._fidelity import FidelityPlan, plan_from_dict, resolve_plan
     from evosearch.search._settings import Settings, check_settings
     from evosearch.search.archive import ArchiveEntry, ParetoArchive
     from evosearch.search.evolver import Callback, Evolver, GenerationRecord
@@ -33,6 +33,7 @@ __all__ = [
     "check_settings",
     "export_member",
     "get_strategy",
+    "plan_from_dict",
     "refit",
     "register_strategy",
     "resolve_plan",
@@ -58,6 +59,7 @@ __getattr__, __dir__ = lazy_exports(
         "get_strategy": "strategies",
         "refit": "export",
         "register_strategy": "strategies",
+        "plan_from_dict": "_fidelity",
         "resolve_plan": "_fidelity",
         "select_member": "export",
         "strategy_names": "strategies",

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from evosearch.errors import SettingsError
 from evosearch.evaluation import Fidelity
 from evosearch.search.halving import MakeChildren
@@ -141,11 +143,12 @@ def check_fidelity(value: Any) -> str | dict[str, Any]:
     for key, item in value.items():
         if key in _INTS:
             low = _INTS[key]
-            if isinstance(item, bool) or not isinstance(item, int) or item < low:
+            if isinstance(item, bool) or not isinstance(item, (int, np.integer)) or item < low:
                 raise SettingsError(f"fidelity {key} must be an integer >= {low}, got {item!r}")
             checked[key] = int(item)
         elif key in _FRACTIONS:
-            if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 < item <= 1:
+            number = isinstance(item, (int, float, np.integer, np.floating))
+            if isinstance(item, bool) or not number or not 0 < item <= 1:
                 raise SettingsError(f"fidelity {key} must be a fraction in (0, 1], got {item!r}")
             checked[key] = float(item)
         else:

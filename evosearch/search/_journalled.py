@@ -85,6 +85,7 @@ class JournalledEvaluation:
             initial = [weights.initial_weights(p[0] if p else None) for p in lineage]
         if screening:
             assert state.screening is not None
+            # weights is None from here on, also inside journal(): nothing screened is kept.
             evaluator, weights = state.screening, None
             # The screening rung trains fold 0 only: its start is fold 0's.
             initial = None if initial is None else [w if w is None else w[:1] for w in initial]
