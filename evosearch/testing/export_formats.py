@@ -9,7 +9,9 @@ tiny trained classifier (plain matrix), regressor and table model are written wi
 :func:`evosearch.deploy.write_model` and read back with :func:`evosearch.deploy.read_model`;
 the loaded predictor gives the estimator's classes, its probabilities within 1e-5 and its
 regression outputs within 1e-5 relative, and ``model.json`` names the format, the files it
-wrote (all present) and the package versions.
+wrote (all present, with the same permissions as ``model.json``) and the package versions; each
+model file cut to half its bytes is refused by :func:`~evosearch.deploy.read_model` with one
+line (``evosearch predict``'s exit 2), never a traceback.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "test_format_predicts_a_table_as_the_pipeline_does",
     "test_format_predicts_as_the_estimator_does",
     "test_format_records_itself_in_model_json",
+    "test_format_refuses_a_damaged_file_in_one_line",
     "test_scikit_learn_scorers_take_the_loaded_model",
 ]
 
@@ -116,6 +119,25 @@ def test_format_records_itself_in_model_json(
     assert info["files"] and all((tmp_path / f).is_file() for f in info["files"])
     assert {"python", "numpy", "scikit-learn"} <= set(info["versions"])
     assert set(get_format(name).packages) <= set(info["versions"])
+    # Every file of one export is readable by the same people (the umask's mode).
+    modes = {f: (tmp_path / f).stat().st_mode & 0o777 for f in [*info["files"], "model.json"]}
+    assert len(set(modes.values())) == 1, modes
+
+
+@pytest.mark.parametrize("name", format_names())
+def test_format_refuses_a_damaged_file_in_one_line(
+    name: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    model, _ = fitted_models["classifier"]
+    _, info = _round_trip(name, model, tmp_path, "classification")
+    for file in info["files"]:
+        path = tmp_path / file
+        whole = path.read_bytes()
+        path.write_bytes(whole[: len(whole) // 2])
+        with pytest.raises(SettingsError) as refused:
+            read_model(tmp_path)
+        assert file in str(refused.value) and "\n" not in str(refused.value)
+        path.write_bytes(whole)
 
 
 @pytest.mark.parametrize("name", format_names())
