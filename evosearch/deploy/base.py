@@ -97,6 +97,13 @@ class ExportFormat(ABC):
         """Read the model this format wrote into ``folder`` back as a :class:`Predictor`."""
 
 
+def load_failure(path: str | Path, exc: BaseException) -> SettingsError:
+    """The one-line error for a model file ``path`` that failed to load with ``exc``."""
+    text = str(exc).strip()
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    return SettingsError(f"cannot load {path}: {reason}")
+
+
 _REGISTRY: dict[str, ExportFormat] = {}
 
 

@@ -88,6 +88,8 @@ def read_model(folder: str | Path) -> tuple[Predictor, dict[str, Any]]:
         raise SettingsError(f"cannot read {info_path}: not a JSON object")
     exporter = get_format(str(info.get("format", DEFAULT_FORMAT)))
     files = info.get("files") or ["model.joblib"]
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        raise SettingsError(f"cannot read {info_path}: 'files' is not a list of file names")
     for name in files:
         if not (folder / str(name)).is_file():
             raise SettingsError(f"{folder} is not an exported model: {name} is missing")

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, Tags
 
-from evosearch.deploy.base import ExportFormat, Predictor, register_format
+from evosearch.deploy.base import ExportFormat, Predictor, load_failure, register_format
 from evosearch.errors import SettingsError
 
 __all__ = ["OnnxFormat", "OnnxPredictor"]
@@ -119,13 +119,19 @@ class OnnxPredictor(BaseEstimator):
         if threads is not None:
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's errors derive from Exception alone
+            # A truncated or foreign file: one line, as every refusal of `evosearch predict`.
+            raise load_failure(path, exc) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         try:
             self._meta = json.loads(meta[_META_KEY])
-        except (KeyError, ValueError):
+            self._inputs: list[dict[str, str]] = list(self._meta["inputs"])
+        except (KeyError, ValueError, TypeError):
             raise SettingsError(f"{path} is not an evosearch ONNX model") from None
-        self._inputs: list[dict[str, str]] = self._meta["inputs"]
         if "classes" in self._meta:
             self.classes_ = np.asarray(self._meta["classes"])
 
