@@ -20,6 +20,7 @@ import numpy as np
 
 from evosearch.deploy import _python_runtime as rt
 from evosearch.deploy._python_prep import literal, translate_preprocessing
+from evosearch.deploy.base import target_ndim
 from evosearch.errors import SettingsError
 
 __all__ = ["model_source"]
@@ -299,7 +300,7 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
         ]
     constants += prep.constants
     if not classifier:
-        constants.append(f"ONE_TARGET = {getattr(net, '_y_ndim', 1) == 1!r}")
+        constants.append(f"ONE_TARGET = {target_ndim(net) == 1!r}")
     constants += [
         "# Rows per forward pass: bounds the memory of image layers.",
         f"ROWS_PER_PASS = {chunk}",

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from evosearch.deploy.base import ExportFormat, Predictor, get_format
+from evosearch.deploy.base import ExportFormat, Predictor, get_format, target_ndim
 from evosearch.errors import SettingsError
 from evosearch.runs import atomic_write_json
 
@@ -43,7 +43,8 @@ def write_model(
     folder : path-like
         An existing folder.
     info : dict
-        Metadata for ``model.json``; ``format``, ``files`` and ``versions`` are added.
+        Metadata for ``model.json``; ``format``, ``files`` and ``versions`` are added, and for
+        a regressor ``y_ndim`` (1: predictions are 1-D, as the ``y`` it was fitted on).
     fmt : str or ExportFormat
         The format or its registered name.
 
@@ -56,6 +57,11 @@ def write_model(
     exporter = get_format(fmt) if isinstance(fmt, str) else fmt
     exporter.check_available()
     exporter.check_model(model)
+    net = model.steps[-1][1] if hasattr(model, "steps") else model
+    if not hasattr(net, "classes_"):
+        # A regressor's predictions are 1-D when it was fitted on a 1-D y: every format's
+        # predictor returns that shape, and model.json says which it is.
+        info = {**info, "y_ndim": target_ndim(net)}
     files = exporter.write(model, folder, info)
     metadata = {
         **info,

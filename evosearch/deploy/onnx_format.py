@@ -23,13 +23,24 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, Tags
 
-from evosearch.deploy.base import ExportFormat, Predictor, load_failure, register_format
+from evosearch.deploy.base import (
+    ExportFormat,
+    Predictor,
+    load_failure,
+    register_format,
+    target_ndim,
+)
 from evosearch.errors import SettingsError
 
 __all__ = ["OnnxFormat", "OnnxPredictor"]
 
 _FILE = "model.onnx"
 _META_KEY = "evosearch"
+
+
+def _steps(model: Any) -> list[Any]:
+    """The pipeline's steps (preprocessing, network), or a bare network alone."""
+    return [step for _, step in model.steps] if hasattr(model, "steps") else [model]
 
 
 @register_format
@@ -51,9 +62,10 @@ class OnnxFormat(ExportFormat):
     def check_model(self, model: Any) -> None:
         from evosearch.deploy._onnx_network import check_exportable
 
-        if len(model.steps) > 2:
+        steps = _steps(model)
+        if len(steps) > 2:
             raise SettingsError("the onnx format exports a pipeline of preprocessing and network")
-        check_exportable(model.steps[-1][1])
+        check_exportable(steps[-1])
 
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         import onnx
@@ -64,7 +76,7 @@ class OnnxFormat(ExportFormat):
         from evosearch.deploy._onnx_preprocess import emit_preprocessing
 
         self.check_model(model)
-        steps = [step for _, step in model.steps]
+        steps = _steps(model)
         net = steps[-1]
         graph = OnnxGraph()
         prep = steps[0] if len(steps) == 2 else "passthrough"
@@ -75,7 +87,7 @@ class OnnxFormat(ExportFormat):
         if hasattr(net, "classes_"):
             meta["classes"] = [c.item() if hasattr(c, "item") else c for c in net.classes_]
         else:
-            meta["y_ndim"] = int(getattr(net, "_y_ndim", 2))
+            meta["y_ndim"] = target_ndim(net)
         doc = f"evosearch model: {info.get('architecture', '')}"
         onnx_model = graph.model(doc, {_META_KEY: json.dumps(meta)})
         onnx.save(onnx_model, folder / _FILE)
