@@ -186,6 +186,14 @@ def test_evolver_export_writes_a_deployable_folder_in_any_format(table_fit, tmp_
     with pytest.raises(SettingsError, match="unknown export format 'pmml'"):
         evolver.export(tmp_path / "none", format="pmml")
     assert not (tmp_path / "none").exists()
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SettingsError, match="is a file"):
+        evolver.export(tmp_path / "a-file")
+    with pytest.raises(SettingsError, match=r"^cannot make export folder .*a-file.model: "):
+        evolver.export(tmp_path / "a-file" / "model")
+    evolver.export(tmp_path / "python", format="python")
+    numpy_model, _ = read_model(tmp_path / "python")
+    assert list(numpy_model.predict(X)) == list(evolver.predict(X))
     pytest.importorskip("onnxruntime")
     evolver.export(tmp_path / "onnx", format="onnx")
     onnx_model, _ = read_model(tmp_path / "onnx")

@@ -147,3 +147,12 @@ def test_proba_of_a_regressor_is_one_line_and_predictions_agree(
     assert main(["predict", str(exports["regression-joblib"]), csv, "--out", str(reference)]) == 0
     got, expected = pd.read_csv(out)["t"], pd.read_csv(reference)["t"]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_predictions_to_a_folder_that_does_not_exist_are_refused_in_one_line(
+    exports: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "p.csv"
+    args = ["predict", str(exports["classification-joblib"]), str(exports["csv"]), "--out"]
+    err = _one_line_refusal([*args, str(out)], capsys)
+    assert f"cannot write {out}" in err

@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
     else:
-        out.to_csv(args.out, index=False)
+        try:
+            out.to_csv(args.out, index=False)
+        except OSError as exc:  # a missing folder, no permission, a full disk
+            raise SettingsError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     note = _score_note(model, X, cells, target, info, predicted)
     where = f" -> {args.out}" if args.out is not None else ""
     message = f"predicted {len(out)} rows of {data}{where}" + (f"; {note}" if note else "")

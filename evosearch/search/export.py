@@ -146,7 +146,9 @@ def write_member(
     trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`).
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise SettingsError(f"export folder {out} is a file")
+    if out.exists() and any(out.iterdir()):
         raise SettingsError(f"export folder {out} already exists and is not empty")
     exporter = get_format(fmt)
     exporter.check_available()
@@ -156,7 +158,10 @@ def write_member(
             genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"], fidelity
         )
     exporter.check_model(model)  # refused before the folder is made
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a missing drive, a read-only place: the user's to fix
+        raise SettingsError(f"cannot make export folder {out}: {exc.strerror or exc}") from None
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
     (out / "weights.bin").write_bytes(payload)
