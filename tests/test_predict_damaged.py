@@ -156,3 +156,19 @@ def test_predictions_to_a_folder_that_does_not_exist_are_refused_in_one_line(
     args = ["predict", str(exports["classification-joblib"]), str(exports["csv"]), "--out"]
     err = _one_line_refusal([*args, str(out)], capsys)
     assert f"cannot write {out}" in err
+
+
+def test_the_model_file_command_refuses_a_bad_csv_in_one_line(
+    exports: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python model.py data.csv`: a missing, empty or ragged file is one line and status 2."""
+    from evosearch.deploy import read_model
+
+    loaded, _ = read_model(exports["classification-python"])
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "ragged.csv").write_text("a,b,c,d\n1,2\n")
+    for name, says in (("none.csv", "No such file"), ("empty.csv", "not a CSV table"),
+                       ("ragged.csv", "not a CSV table")):  # fmt: skip
+        assert loaded.module.main([str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err

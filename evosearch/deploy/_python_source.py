@@ -216,8 +216,15 @@ def main(argv):
         usage = " [--proba]" if TASK == "classification" else ""
         print(f"usage: python model.py data.csv{usage}", file=sys.stderr)
         return 2
-    with open(paths[0], newline="", encoding="utf-8-sig") as file:
-        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
+    try:
+        with open(paths[0], newline="", encoding="utf-8-sig") as file:
+            rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        print(f"{paths[0]}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
+        return 2
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        print(f"{paths[0]}: not a CSV table (empty, or rows of other lengths)", file=sys.stderr)
+        return 2
     header = [name.strip() for name in rows[0]]
     columns = {name: [row[j] for row in rows[1:]] for j, name in enumerate(header)}
     try:
