@@ -38,8 +38,8 @@ def write_model(
 
     Parameters
     ----------
-    model : sklearn.pipeline.Pipeline
-        The fitted pipeline (preprocessing, then the network).
+    model : sklearn.pipeline.Pipeline or estimator
+        The fitted pipeline (preprocessing, then the network), or a fitted network alone.
     folder : path-like
         An existing folder.
     info : dict
@@ -57,11 +57,12 @@ def write_model(
     exporter = get_format(fmt) if isinstance(fmt, str) else fmt
     exporter.check_available()
     exporter.check_model(model)
+    info = dict(info)  # a format adds its own keys (onnx: opset, inputs): not to the caller's
     net = model.steps[-1][1] if hasattr(model, "steps") else model
     if not hasattr(net, "classes_"):
         # A regressor's predictions are 1-D when it was fitted on a 1-D y: every format's
         # predictor returns that shape, and model.json says which it is.
-        info = {**info, "y_ndim": target_ndim(net)}
+        info["y_ndim"] = target_ndim(net)
     files = exporter.write(model, folder, info)
     metadata = {
         **info,
