@@ -168,12 +168,13 @@ class OnnxPredictor(BaseEstimator):
         if len(self._inputs) == 1 and self._inputs[0]["kind"] == "matrix":
             values = X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else X
             return {self._inputs[0]["name"]: np.asarray(values, dtype=np.float64)}
-        names = [i["name"] for i in self._inputs]
+        # An input is named as its column, but where the column has an output's name.
+        names = [i.get("column", i["name"]) for i in self._inputs]
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(np.asarray(X, dtype=object), columns=names)
         feeds = {}
-        for spec in self._inputs:
-            column = pd.Series(X[spec["name"]].to_numpy(), dtype=object)
+        for spec, name in zip(self._inputs, names, strict=True):
+            column = pd.Series(X[name].to_numpy(), dtype=object)
             missing = column.isna().to_numpy()
             if spec["kind"] == "categorical":
                 # As LevelMapper reads a cell: its text; a missing cell is "".
