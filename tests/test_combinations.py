@@ -186,8 +186,37 @@ def test_evolver_export_writes_a_deployable_folder_in_any_format(table_fit, tmp_
     with pytest.raises(SettingsError, match="unknown export format 'pmml'"):
         evolver.export(tmp_path / "none", format="pmml")
     assert not (tmp_path / "none").exists()
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SettingsError, match="is a file"):
+        evolver.export(tmp_path / "a-file")
+    with pytest.raises(SettingsError, match=r"^cannot make export folder .*a-file.model: "):
+        evolver.export(tmp_path / "a-file" / "model")
+    evolver.export(tmp_path / "python", format="python")
+    numpy_model, _ = read_model(tmp_path / "python")
+    assert list(numpy_model.predict(X)) == list(evolver.predict(X))
     pytest.importorskip("onnxruntime")
     evolver.export(tmp_path / "onnx", format="onnx")
     onnx_model, _ = read_model(tmp_path / "onnx")
     assert list(onnx_model.predict(X)) == list(evolver.predict(X))
     np.testing.assert_allclose(onnx_model.predict_proba(X), evolver.predict_proba(X), atol=1e-5)
+
+
+def test_a_failed_export_leaves_no_half_folder(table_fit, tmp_path: Path, monkeypatch) -> None:
+    # weights.bin and genome.json are written before the format's files: a format failing
+    # (here a full disk) must not leave them as a folder that looks like an export.
+    import errno
+
+    from evosearch.deploy import get_format
+
+    def full_disk(*args: object) -> list[str]:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(type(get_format("python")), "write", full_disk)
+    evolver, _, _ = table_fit
+    with pytest.raises(SettingsError, match=r"^cannot write export folder .*: No space left"):
+        evolver.export(tmp_path / "new", format="python")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SettingsError):
+        evolver.export(tmp_path / "empty", format="python")
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())

@@ -183,6 +183,25 @@ def test_a_regressor_on_a_table_exports_within_1e5_relative(tmp_path: Path) -> N
     np.testing.assert_allclose(loaded.predict(new), expected, rtol=1e-5)
 
 
+def test_columns_named_as_the_graphs_outputs_are_read_from_inputs_of_their_own(
+    tmp_path: Path,
+) -> None:
+    # A table column called "label" or "probabilities" cannot be an input of that name (the
+    # outputs have it; onnx refused the graph): it is read from "<column>_input", numbered past
+    # a column that holds that name already.
+    dataset, new, _ = _table_rows()
+    names = {"size": "label", "color": "probabilities", "weight": "label_input"}
+    table, new = dataset.X.rename(columns=names), new.rename(columns=names)
+    prep = build_preprocessor(DataProfile.of(check_dataset(table, dataset.y)), {})
+    model = Pipeline([("prep", prep), ("net", GraphNetClassifier(MLP_ARCH, **FIT))])
+    model.fit(table, dataset.y)
+    info = write_model(model, tmp_path, {"task": "classification"}, "onnx")
+    inputs = {i.get("column", i["name"]): i["name"] for i in info["onnx"]["inputs"]}
+    assert inputs == {"label": "label_input_2", "label_input": "label_input",
+                      "probabilities": "probabilities_input", "shiny": "shiny"}  # fmt: skip
+    _assert_same(model, read_model(tmp_path)[0], new)
+
+
 def test_string_class_labels_come_back_as_labels(tmp_path: Path) -> None:
     X, y = iris()
     names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]

@@ -38,11 +38,19 @@ def run(args: argparse.Namespace) -> int:
     cells = read_csv_cells(data)
     options = info.get("options") or {}
     plain = info.get("columns") is None
-    columns = (
-        [Column(name, NUMERIC) for name in info["features"]]
-        if plain
-        else [Column.from_json(c) for c in info["columns"]]
-    )
+    features = info.get("features")
+    try:
+        if plain:
+            if not isinstance(features, list):
+                raise TypeError("features")
+            columns = [Column(str(name), NUMERIC) for name in features]
+        else:
+            columns = [Column.from_json(c) for c in info["columns"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # A hand-edited or hand-written model.json: say what predict needs, in one line.
+        raise SettingsError(
+            f"{args.model}/model.json names no valid 'features' or 'columns': predict needs them"
+        ) from None
     target = info.get("target")
     roles = [c for c in (target, options.get("groups"), options.get("sample_weight")) if c]
     X = conform_table(cells, columns, data, options.get("na_values", ()), ignore=roles)
@@ -71,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
     else:
-        out.to_csv(args.out, index=False)
+        try:
+            out.to_csv(args.out, index=False)
+        except OSError as exc:  # a missing folder, no permission, a full disk
+            raise SettingsError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     note = _score_note(model, X, cells, target, info, predicted)
     where = f" -> {args.out}" if args.out is not None else ""
     message = f"predicted {len(out)} rows of {data}{where}" + (f"; {note}" if note else "")

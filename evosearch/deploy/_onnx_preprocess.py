@@ -5,7 +5,9 @@ rounded to float32; the graph reproduces it with the same float64 operations in 
 (the quantile scaler's interpolation included), so the network sees the same float32 values.
 
 * A plain matrix: one input ``X`` (float64, ``(n, n_features)``) and its scaler.
-* A table: one input per raw column, named as the column: ``(n, 1)`` float64 for a numeric
+* A table: one input per raw column, named as the column (a column called as an output,
+  ``label``, ``probabilities`` or ``variable``, as ``<column>_input``, the input's ``column``
+  naming it): ``(n, 1)`` float64 for a numeric
   column (NaN for a missing cell), ``(n, 1)`` string for a categorical one (the cell as text,
   ``""`` for a missing cell). Each part of the ``ColumnTransformer`` concatenates its columns
   and runs its steps; the parts' outputs are concatenated in order.
@@ -41,13 +43,16 @@ __all__ = ["PLAIN_INPUT", "emit_preprocessing"]
 
 #: The name of the single input of a model trained on a plain float matrix.
 PLAIN_INPUT = "X"
+#: The graph's outputs (scikit-learn's names in skl2onnx; see _onnx_network.emit_head): no
+#: input may share one, so a table column of that name is read from another (its ``column``).
+OUTPUT_NAMES = ("label", "probabilities", "variable")
 _F64 = np.float64
 
 
 def emit_preprocessing(graph: Any, prep: Any) -> tuple[str, list[dict[str, str]]]:
     """Declare the graph's inputs and emit ``prep`` (the pipeline's first step); return the
     float64 preprocessed matrix and the inputs as ``[{"name", "kind"}]`` (kind ``numeric`` or
-    ``categorical``)."""
+    ``categorical``; plus ``column``, the table column, where the input is named otherwise)."""
     if isinstance(prep, ColumnTransformer):
         return _emit_table(graph, prep)
     width = int(getattr(prep, "n_features_in_", 0)) or None
@@ -62,18 +67,20 @@ def _emit_table(graph: Any, ct: ColumnTransformer) -> tuple[str, list[dict[str, 
         if isinstance(trans, Pipeline) and isinstance(trans.steps[0][1], LevelMapper)
         for c in cols
     }
-    inputs = []
-    for raw in ct.feature_names_in_:
-        name = str(raw)
-        kind = "categorical" if name in categorical else "numeric"
+    inputs: list[dict[str, str]] = []
+    input_of = _input_names([str(raw) for raw in ct.feature_names_in_])
+    for column, name in input_of.items():
+        kind = "categorical" if column in categorical else "numeric"
         elem = TensorProto.STRING if kind == "categorical" else TensorProto.DOUBLE
         graph.add_input(name, elem, ["N", 1])
-        inputs.append({"name": name, "kind": kind})
+        inputs.append(
+            {"name": name, "kind": kind, **({"column": column} if name != column else {})}
+        )
     parts = []
     for _, trans, cols in ct.transformers_:
         if isinstance(trans, str) and trans == "drop":
             continue
-        names = [str(c) for c in cols]
+        names = [input_of[str(c)] for c in cols]
         if not names:
             continue
         x = names[0] if len(names) == 1 else graph.op("Concat", names, "cols", axis=1)
@@ -82,6 +89,23 @@ def _emit_table(graph: Any, ct: ColumnTransformer) -> tuple[str, list[dict[str, 
         raise SettingsError("the model's preprocessing passes no column to the network")
     out = parts[0] if len(parts) == 1 else graph.op("Concat", parts, "features", axis=1)
     return out, inputs
+
+
+def _input_names(columns: list[str]) -> dict[str, str]:
+    """Each column's input name: the column's own, but for a column called as an output of the
+    graph, which gets ``<column>_input`` (numbered where a column holds that name too)."""
+    taken = {*columns, *OUTPUT_NAMES}
+    names = {}
+    for column in columns:
+        name, n = column, 1
+        if column in OUTPUT_NAMES:
+            name = f"{column}_input"
+            while name in taken:
+                n += 1
+                name = f"{column}_input_{n}"
+            taken.add(name)
+        names[column] = name
+    return names
 
 
 def _convert(graph: Any, est: Any, x: str) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 
 from evosearch.deploy import _python_runtime as rt
 from evosearch.deploy._python_prep import literal, translate_preprocessing
+from evosearch.deploy.base import target_ndim
 from evosearch.errors import SettingsError
 
 __all__ = ["model_source"]
@@ -215,8 +216,15 @@ def main(argv):
         usage = " [--proba]" if TASK == "classification" else ""
         print(f"usage: python model.py data.csv{usage}", file=sys.stderr)
         return 2
-    with open(paths[0], newline="", encoding="utf-8-sig") as file:
-        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
+    try:
+        with open(paths[0], newline="", encoding="utf-8-sig") as file:
+            rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        print(f"{paths[0]}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
+        return 2
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        print(f"{paths[0]}: not a CSV table (empty, or rows of other lengths)", file=sys.stderr)
+        return 2
     header = [name.strip() for name in rows[0]]
     columns = {name: [row[j] for row in rows[1:]] for j, name in enumerate(header)}
     try:
@@ -299,7 +307,7 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
         ]
     constants += prep.constants
     if not classifier:
-        constants.append(f"ONE_TARGET = {getattr(net, '_y_ndim', 1) == 1!r}")
+        constants.append(f"ONE_TARGET = {target_ndim(net) == 1!r}")
     constants += [
         "# Rows per forward pass: bounds the memory of image layers.",
         f"ROWS_PER_PASS = {chunk}",

@@ -97,6 +97,19 @@ class ExportFormat(ABC):
         """Read the model this format wrote into ``folder`` back as a :class:`Predictor`."""
 
 
+def target_ndim(net: Any) -> int:
+    """1 or 2: the dimensions of the fitted regressor ``net``'s predictions (1 for a model fitted
+    on a 1-D ``y``), asked of the model through its public ``predict`` on one row of zeros."""
+    return int(np.ndim(net.predict(np.zeros((1, int(net.n_features_in_))))))
+
+
+def load_failure(path: str | Path, exc: BaseException) -> SettingsError:
+    """The one-line error for a model file ``path`` that failed to load with ``exc``."""
+    text = str(exc).strip()
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    return SettingsError(f"cannot load {path}: {reason}")
+
+
 _REGISTRY: dict[str, ExportFormat] = {}
 
 

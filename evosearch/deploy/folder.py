@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from evosearch.deploy.base import ExportFormat, Predictor, get_format
+from evosearch.deploy.base import ExportFormat, Predictor, get_format, target_ndim
 from evosearch.errors import SettingsError
 from evosearch.runs import atomic_write_json
 
@@ -38,12 +38,13 @@ def write_model(
 
     Parameters
     ----------
-    model : sklearn.pipeline.Pipeline
-        The fitted pipeline (preprocessing, then the network).
+    model : sklearn.pipeline.Pipeline or estimator
+        The fitted pipeline (preprocessing, then the network), or a fitted network alone.
     folder : path-like
         An existing folder.
     info : dict
-        Metadata for ``model.json``; ``format``, ``files`` and ``versions`` are added.
+        Metadata for ``model.json``; ``format``, ``files`` and ``versions`` are added, and for
+        a regressor ``y_ndim`` (1: predictions are 1-D, as the ``y`` it was fitted on).
     fmt : str or ExportFormat
         The format or its registered name.
 
@@ -56,6 +57,12 @@ def write_model(
     exporter = get_format(fmt) if isinstance(fmt, str) else fmt
     exporter.check_available()
     exporter.check_model(model)
+    info = dict(info)  # a format adds its own keys (onnx: opset, inputs): not to the caller's
+    net = model.steps[-1][1] if hasattr(model, "steps") else model
+    if not hasattr(net, "classes_"):
+        # A regressor's predictions are 1-D when it was fitted on a 1-D y: every format's
+        # predictor returns that shape, and model.json says which it is.
+        info["y_ndim"] = target_ndim(net)
     files = exporter.write(model, folder, info)
     metadata = {
         **info,
@@ -88,6 +95,8 @@ def read_model(folder: str | Path) -> tuple[Predictor, dict[str, Any]]:
         raise SettingsError(f"cannot read {info_path}: not a JSON object")
     exporter = get_format(str(info.get("format", DEFAULT_FORMAT)))
     files = info.get("files") or ["model.joblib"]
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        raise SettingsError(f"cannot read {info_path}: 'files' is not a list of file names")
     for name in files:
         if not (folder / str(name)).is_file():
             raise SettingsError(f"{folder} is not an exported model: {name} is missing")

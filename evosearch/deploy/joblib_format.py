@@ -11,7 +11,8 @@ from typing import Any
 
 import joblib
 
-from evosearch.deploy.base import ExportFormat, Predictor, register_format
+from evosearch.deploy.base import ExportFormat, Predictor, load_failure, register_format
+from evosearch.errors import SettingsError
 
 __all__ = ["JoblibFormat"]
 
@@ -28,5 +29,12 @@ class JoblibFormat(ExportFormat):
         return ["model.joblib"]
 
     def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
-        model: Predictor = joblib.load(folder / "model.joblib")
-        return model
+        path = folder / "model.joblib"
+        try:
+            model = joblib.load(path)
+        except Exception as exc:  # unpickling a damaged file can raise almost anything
+            raise load_failure(path, exc) from None
+        if not hasattr(model, "predict"):
+            raise SettingsError(f"cannot load {path}: it holds no model (no predict method)")
+        loaded: Predictor = model
+        return loaded

@@ -23,13 +23,24 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, Tags
 
-from evosearch.deploy.base import ExportFormat, Predictor, register_format
+from evosearch.deploy.base import (
+    ExportFormat,
+    Predictor,
+    load_failure,
+    register_format,
+    target_ndim,
+)
 from evosearch.errors import SettingsError
 
 __all__ = ["OnnxFormat", "OnnxPredictor"]
 
 _FILE = "model.onnx"
 _META_KEY = "evosearch"
+
+
+def _steps(model: Any) -> list[Any]:
+    """The pipeline's steps (preprocessing, network), or a bare network alone."""
+    return [step for _, step in model.steps] if hasattr(model, "steps") else [model]
 
 
 @register_format
@@ -51,9 +62,10 @@ class OnnxFormat(ExportFormat):
     def check_model(self, model: Any) -> None:
         from evosearch.deploy._onnx_network import check_exportable
 
-        if len(model.steps) > 2:
+        steps = _steps(model)
+        if len(steps) > 2:
             raise SettingsError("the onnx format exports a pipeline of preprocessing and network")
-        check_exportable(model.steps[-1][1])
+        check_exportable(steps[-1])
 
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         import onnx
@@ -64,7 +76,7 @@ class OnnxFormat(ExportFormat):
         from evosearch.deploy._onnx_preprocess import emit_preprocessing
 
         self.check_model(model)
-        steps = [step for _, step in model.steps]
+        steps = _steps(model)
         net = steps[-1]
         graph = OnnxGraph()
         prep = steps[0] if len(steps) == 2 else "passthrough"
@@ -75,7 +87,7 @@ class OnnxFormat(ExportFormat):
         if hasattr(net, "classes_"):
             meta["classes"] = [c.item() if hasattr(c, "item") else c for c in net.classes_]
         else:
-            meta["y_ndim"] = int(getattr(net, "_y_ndim", 2))
+            meta["y_ndim"] = target_ndim(net)
         doc = f"evosearch model: {info.get('architecture', '')}"
         onnx_model = graph.model(doc, {_META_KEY: json.dumps(meta)})
         onnx.save(onnx_model, folder / _FILE)
@@ -119,13 +131,19 @@ class OnnxPredictor(BaseEstimator):
         if threads is not None:
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's errors derive from Exception alone
+            # A truncated or foreign file: one line, as every refusal of `evosearch predict`.
+            raise load_failure(path, exc) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         try:
             self._meta = json.loads(meta[_META_KEY])
-        except (KeyError, ValueError):
+            self._inputs: list[dict[str, str]] = list(self._meta["inputs"])
+        except (KeyError, ValueError, TypeError):
             raise SettingsError(f"{path} is not an evosearch ONNX model") from None
-        self._inputs: list[dict[str, str]] = self._meta["inputs"]
         if "classes" in self._meta:
             self.classes_ = np.asarray(self._meta["classes"])
 
@@ -150,12 +168,13 @@ class OnnxPredictor(BaseEstimator):
         if len(self._inputs) == 1 and self._inputs[0]["kind"] == "matrix":
             values = X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else X
             return {self._inputs[0]["name"]: np.asarray(values, dtype=np.float64)}
-        names = [i["name"] for i in self._inputs]
+        # An input is named as its column, but where the column has an output's name.
+        names = [i.get("column", i["name"]) for i in self._inputs]
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(np.asarray(X, dtype=object), columns=names)
         feeds = {}
-        for spec in self._inputs:
-            column = pd.Series(X[spec["name"]].to_numpy(), dtype=object)
+        for spec, name in zip(self._inputs, names, strict=True):
+            column = pd.Series(X[name].to_numpy(), dtype=object)
             missing = column.isna().to_numpy()
             if spec["kind"] == "categorical":
                 # As LevelMapper reads a cell: its text; a missing cell is "".

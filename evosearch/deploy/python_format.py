@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from evosearch.deploy._python_source import model_source
-from evosearch.deploy.base import ExportFormat, Predictor, register_format
+from evosearch.deploy.base import ExportFormat, Predictor, load_failure, register_format
 from evosearch.errors import SettingsError
 
 __all__ = ["NumpyClassifier", "NumpyModel", "NumpyRegressor", "PythonFormat", "load_module"]
@@ -107,7 +107,13 @@ class PythonFormat(ExportFormat):
         return [MODULE_FILE, WEIGHTS_FILE]
 
     def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
-        return NumpyModel.of(load_module(Path(folder) / MODULE_FILE))
+        weights = Path(folder) / WEIGHTS_FILE
+        if not zipfile.is_zipfile(weights):  # named here, not as an error inside model.py
+            raise SettingsError(f"cannot load {weights}: not a .npz archive (damaged?)")
+        module = load_module(Path(folder) / MODULE_FILE)
+        if not callable(getattr(module, "predict", None)) or not hasattr(module, "FEATURES"):
+            raise SettingsError(f"cannot load {folder / MODULE_FILE}: not an exported model file")
+        return NumpyModel.of(module)
 
 
 def load_module(path: Path) -> Any:
@@ -119,6 +125,6 @@ def load_module(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except (OSError, ValueError, KeyError, SyntaxError, ImportError, zipfile.BadZipFile) as exc:
-        raise SettingsError(f"cannot load {path}: {exc}") from None
+    except Exception as exc:  # a damaged model file can fail in any way when it runs
+        raise load_failure(path, exc) from None
     return module

@@ -42,6 +42,21 @@ __all__ = [
 
 FORMAT_VERSION = 1
 
+def _umask() -> int:
+    """The process's umask: Linux shows it in /proc; elsewhere it is read back by setting it
+    (POSIX has no other way)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def _atomic_file(path: Path) -> Iterator[TextIO]:
     """Write a file so readers see the old or the new one, never half of it.
@@ -51,6 +66,9 @@ def _atomic_file(path: Path) -> Iterator[TextIO]:
     """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; give it the mode open() would (0666 less the umask), so
+        # a run's or an export's JSON files are as readable as the files written beside them.
+        os.chmod(temporary, 0o666 & ~_umask())
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             yield stream
             stream.flush()

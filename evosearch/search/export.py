@@ -19,6 +19,7 @@ evosearch itself reads back from a run folder stays JSON.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,9 @@ def write_member(
     trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`).
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise SettingsError(f"export folder {out} is a file")
+    if out.exists() and any(out.iterdir()):
         raise SettingsError(f"export folder {out} already exists and is not empty")
     exporter = get_format(fmt)
     exporter.check_available()
@@ -156,11 +159,8 @@ def write_member(
             genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"], fidelity
         )
     exporter.check_model(model)  # refused before the folder is made
-    out.mkdir(parents=True, exist_ok=True)
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
-    (out / "weights.bin").write_bytes(payload)
-    atomic_write_json(out / "genome.json", genome.to_json())
     values = archive.named(entry) if archive is not None else {}
     metadata = {
         "format_version": 1,
@@ -181,4 +181,24 @@ def write_member(
         "columns": [c.to_json() for c in dataset.columns] if dataset.columns is not None else None,
         "options": dataset.options,
     }
-    return write_model(model, out, metadata, exporter)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a missing drive, a read-only place: the user's to fix
+        raise SettingsError(f"cannot make export folder {out}: {exc.strerror or exc}") from None
+    try:
+        (out / "weights.bin").write_bytes(payload)
+        atomic_write_json(out / "genome.json", genome.to_json())
+        return write_model(model, out, metadata, exporter)
+    except BaseException as exc:
+        # Half an export is none (predict would refuse it): remove what was written; the
+        # folder was empty or absent before.
+        for path in out.iterdir():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if created:
+            out.rmdir()
+        if isinstance(exc, OSError):  # a full disk, a lost permission: the user's to fix
+            raise SettingsError(
+                f"cannot write export folder {out}: {exc.strerror or exc}"
+            ) from None
+        raise

@@ -9,7 +9,10 @@ tiny trained classifier (plain matrix), regressor and table model are written wi
 :func:`evosearch.deploy.write_model` and read back with :func:`evosearch.deploy.read_model`;
 the loaded predictor gives the estimator's classes, its probabilities within 1e-5 and its
 regression outputs within 1e-5 relative, and ``model.json`` names the format, the files it
-wrote (all present) and the package versions.
+wrote (all present, with the same permissions as ``model.json``) and the package versions; each
+model file cut to half its bytes is refused by :func:`~evosearch.deploy.read_model` with one
+line (``evosearch predict``'s exit 2), never a traceback. A bare network (no pipeline) exports
+too, a regressor's predictions keeping the shape of its ``y`` (``y_ndim`` in ``model.json``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ __all__ = [
     "test_format_predicts_a_table_as_the_pipeline_does",
     "test_format_predicts_as_the_estimator_does",
     "test_format_records_itself_in_model_json",
+    "test_format_refuses_a_damaged_file_in_one_line",
+    "test_format_takes_a_bare_network_and_keeps_the_target_shape",
     "test_scikit_learn_scorers_take_the_loaded_model",
 ]
 
@@ -70,6 +75,7 @@ def _round_trip(name: str, model: Any, folder: Path, task: str) -> tuple[Any, di
         get_format(name).check_available()
     except SettingsError as exc:
         pytest.skip(str(exc))
+    folder.mkdir(parents=True, exist_ok=True)
     write_model(model, folder, {"task": task}, name)
     return read_model(folder)
 
@@ -116,6 +122,35 @@ def test_format_records_itself_in_model_json(
     assert info["files"] and all((tmp_path / f).is_file() for f in info["files"])
     assert {"python", "numpy", "scikit-learn"} <= set(info["versions"])
     assert set(get_format(name).packages) <= set(info["versions"])
+    # Every file of one export is readable by the same people (the umask's mode).
+    modes = {f: (tmp_path / f).stat().st_mode & 0o777 for f in [*info["files"], "model.json"]}
+    assert len(set(modes.values())) == 1, modes
+
+
+@pytest.mark.parametrize("name", format_names())
+def test_format_takes_a_bare_network_and_keeps_the_target_shape(name: str, tmp_path: Path) -> None:
+    X, _ = iris()
+    for ndim, y in ((1, X[:, 0]), (2, X[:, :2])):
+        net = GraphNetRegressor(_ARCH, **_FIT).fit(X, y)
+        loaded, info = _round_trip(name, net, tmp_path / str(ndim), "regression")
+        assert info["y_ndim"] == ndim
+        _check_same(net, loaded, X)
+
+
+@pytest.mark.parametrize("name", format_names())
+def test_format_refuses_a_damaged_file_in_one_line(
+    name: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    model, _ = fitted_models["classifier"]
+    _, info = _round_trip(name, model, tmp_path, "classification")
+    for file in info["files"]:
+        path = tmp_path / file
+        whole = path.read_bytes()
+        path.write_bytes(whole[: len(whole) // 2])
+        with pytest.raises(SettingsError) as refused:
+            read_model(tmp_path)
+        assert file in str(refused.value) and "\n" not in str(refused.value)
+        path.write_bytes(whole)
 
 
 @pytest.mark.parametrize("name", format_names())

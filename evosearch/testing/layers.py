@@ -4,8 +4,10 @@ Every registered kind (``dense``, and any plug-in registered before the tests ar
 checked for: gradients of forward/backward against central finite differences in float64 (the
 kind's input gradient included: it feeds a layer before it), declared output and parameter shapes
 and counts equal to the built arrays, labels, pickling, and mutation of each declared attribute
-keeping a genome valid (:meth:`~evosearch.space.Genome.validate`) and decodable, and (where the
-kind has it) its numpy code for exported models against its forward pass.
+keeping a genome valid (:meth:`~evosearch.space.Genome.validate`) and decodable, and, for each
+of the ``python`` and ``onnx`` export formats, a trained network holding the kind predicting as
+the estimator once exported, or (a kind without numpy code / ONNX emitter) the export refused
+in one line naming the kind; its numpy code is also checked against its forward pass.
 
 Use it from a test module (Optuna's habit)::
 
@@ -38,6 +40,7 @@ from evosearch.space.space import Choice, SearchSpace
 
 __all__ = [
     "LayerKindContract",
+    "check_export",
     "check_gradients",
     "check_labels_and_pickling",
     "check_mutations_keep_genomes_valid",
@@ -265,7 +268,8 @@ def check_labels_and_pickling(kind: LayerKind, attrs: dict[str, Any]) -> None:
 def check_numpy_source(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) -> None:
     """The kind's numpy code (:meth:`~LayerKind.numpy_source`, what a ``--format python``
     export runs) computes what its ``forward`` computes (float64, no dropout), on the inputs of
-    the contract's network. A kind without numpy code passes (it cannot be exported so)."""
+    the contract's network. A kind without numpy code passes here: :func:`check_export`
+    asserts that the python format refuses it."""
     import textwrap
 
     sources = kind.numpy_source()
@@ -288,6 +292,55 @@ def check_numpy_source(kind: LayerKind, attrs: dict[str, Any], seed: int = 0) ->
             x, weights if weights.size else None, biases if biases.size else None, **step.attrs
         )
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12, err_msg=str(attrs))
+
+
+def check_export(kind: LayerKind, attrs: dict[str, Any], fmt: str) -> None:
+    """A trained network holding the kind (the contract's network) exports in format ``fmt``
+    (``python``, ``onnx``, ...) and predicts as the estimator does (within 1e-4), or, where the
+    format has no code for the kind (``python``: no :meth:`~LayerKind.numpy_source`; ``onnx``:
+    no emitter registered with :func:`~evosearch.deploy.register_onnx_layer`), the export is
+    refused with one line naming the kind before any file is written. A format whose libraries
+    are missing must refuse every model in one line."""
+    import tempfile
+    from pathlib import Path
+
+    from evosearch.deploy import get_format, onnx_layer_kinds, read_model, write_model
+    from evosearch.errors import SettingsError
+    from evosearch.nn import GraphNetRegressor
+
+    _plan(kind, attrs)  # a kind that refuses the contract's inputs is skipped, with its reason
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2 * _BATCH, _n_features(kind)))
+    y = rng.normal(size=(len(X), _N_OUTPUTS))
+    net = GraphNetRegressor(
+        _architecture(kind, attrs), max_epochs=1, early_stopping=False, random_state=0
+    ).fit(X, y)
+    exporter = get_format(fmt)
+    try:
+        exporter.check_available()
+        covered = {"python": bool(kind.numpy_source()), "onnx": kind.name in onnx_layer_kinds()}
+        missing = not covered.get(fmt, True)
+    except SettingsError:
+        missing = True  # the format's extra is not installed: it refuses every model
+    with tempfile.TemporaryDirectory() as folder:
+        if not missing:
+            write_model(net, folder, {"task": "regression"}, exporter)
+            loaded, _ = read_model(folder)
+            np.testing.assert_allclose(loaded.predict(X), net.predict(X), rtol=1e-4, atol=1e-5)
+            return
+        try:
+            write_model(net, folder, {"task": "regression"}, exporter)
+        except SettingsError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError(f"the {fmt} format wrote a {kind.name} layer it has no code for")
+        assert "\n" not in message, message
+        assert not any(Path(folder).iterdir()), "files were written before the refusal"
+        try:
+            exporter.check_available()
+        except SettingsError:
+            return
+        assert repr(kind.name) in message, message
 
 
 class LayerKindContract:
@@ -314,12 +367,15 @@ class LayerKindContract:
             check_labels_and_pickling(layer_kind, attrs)
 
     def test_numpy_code_computes_the_forward_pass(self, layer_kind: LayerKind) -> None:
-        if layer_kind.numpy_source() is None:
-            import pytest
-
-            pytest.skip(f"{layer_kind.name} has no numpy code (not exportable as python)")
+        # Without numpy code, check_numpy_source passes and check_export asserts the refusal.
         for index, attrs in enumerate(example_layers(layer_kind)):
             check_numpy_source(layer_kind, attrs, seed=index)
+        check_export(layer_kind, example_layers(layer_kind)[0], "python")
+
+    def test_onnx_export_predicts_as_the_network_or_refuses_the_kind(
+        self, layer_kind: LayerKind
+    ) -> None:
+        check_export(layer_kind, example_layers(layer_kind)[0], "onnx")
 
     def test_attributes_are_declared_as_data(self, layer_kind: LayerKind) -> None:
         names = layer_kind.attribute_names()
