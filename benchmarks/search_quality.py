@@ -94,6 +94,16 @@ def _spread(values: list[float], digits: int) -> str:
     return f"{mid} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
 
 
+def _why(run: dict[str, Any]) -> str:
+    """A short reason for a run that did not end normally."""
+    error = run.get("error") or ""
+    if "before the initial population" in error:
+        return "no model: generation 0 unfinished"
+    if error.startswith("killed after") and run.get("full_evaluations"):
+        return "killed after the search (in the refit)"
+    return run["status"] + (f" ({error[:60]})" if error and run["status"] != "timeout" else "")
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """Markdown table: one row per dataset x budget x method, medians over seeds [min-max]."""
     lines = [
@@ -114,7 +124,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         def column(field: str, rows: list[dict[str, Any]] = group) -> list[float]:
             return [r[field] for r in rows if r.get(field) is not None]
 
-        problems = [f"seed {r['seed']}: {r['status']}" for r in group if r["status"] != "ok"]
+        problems = [f"seed {r['seed']}: {_why(r)}" for r in group if r["status"] != "ok"]
         evals = column("full_evaluations")
         gens = column("generations")
         lines.append(
