@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import resource
 import shlex
 import subprocess
 import tempfile
@@ -37,6 +38,12 @@ BASELINES = ("rf", "hgb", "svc")
 _CLI_NAMES = {"population_size": "population", "random_state": "seed", "genome": "genome"}
 # Journal keys a lower-fidelity evaluation may set (none of today's): such entries are partial.
 _PARTIAL_KEYS = ("fidelity", "row_fraction", "rows_fraction", "epoch_fraction", "partial")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (and the children they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def hypervolume(points: list[tuple[float, int]]) -> float:
@@ -110,7 +117,7 @@ def run_cli(
         argv = [*shlex.split(cmd), "evolve", *data.cli_args(), "--seed", str(seed)]
         argv += ["--max-time", f"{budget:g}", "--generations", "1000000", "--n-jobs", str(jobs)]
         argv += ["--out", str(out), "--quiet", *flags]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _children_cpu()
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=budget + grace)
             status, tail = done.returncode, (done.stderr or done.stdout).strip()
@@ -118,6 +125,7 @@ def run_cli(
             status, tail = None, f"killed after {budget + grace:g} s"
         result = read_run(out)
         result["wall_s"] = time.perf_counter() - started
+        result["cpu_s"] = _children_cpu() - cpu  # of a core: the share of the machine it had
         result["status"] = "ok" if status == 0 else "error"
         if status != 0:
             result["error"] = tail.splitlines()[-1] if tail else f"exit status {status}"
@@ -194,7 +202,7 @@ def run_baseline(name: str, dataset: Any, seed: int, budget: float, jobs: int, c
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_cross_validate, args=(name, dataset, seed, jobs, cv, send))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     process.start()
     send.close()
     scores = None
@@ -207,6 +215,7 @@ def run_baseline(name: str, dataset: Any, seed: int, budget: float, jobs: int, c
     if process.is_alive():
         process.kill()
     process.join()
+    cpu = _children_cpu() - cpu
     if scores is None:
         timed_out = wall >= budget
         return {
@@ -214,5 +223,12 @@ def run_baseline(name: str, dataset: Any, seed: int, budget: float, jobs: int, c
             "error": f"no result within {budget:g} s" if timed_out else "the process died",
             "score": None,
             "wall_s": wall,
+            "cpu_s": cpu,
         }
-    return {"status": "ok", "score": float(np.mean(scores)), "fold_scores": scores, "wall_s": wall}
+    return {
+        "status": "ok",
+        "score": float(np.mean(scores)),
+        "fold_scores": scores,
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }

@@ -20,8 +20,9 @@ Figures: best mean CV score (accuracy, R² for regression); for the evosearch me
 hypervolume of the full-fidelity evaluations (issue 8: the (1 - score, log10(params) / 6) front
 against (1, 1)), the run's own hypervolume (``generations.jsonl``), full-fidelity evaluations
 and generations, read from the run folder; wall seconds (the CLI's includes start-up, data
-loading and the final refit, which ``--max-time`` does not cover). ``--jobs`` (default 1) is
-evosearch's ``--n-jobs`` and the baselines' own ``n_jobs`` / thread limit.
+loading and the final refit, which ``--max-time`` does not cover) and the CPU seconds the run's
+processes got (on a shared machine, how much of a core the run really had). ``--jobs``
+(default 1) is evosearch's ``--n-jobs`` and the baselines' own ``n_jobs`` / thread limit.
 
 Every run is appended to a JSON file (``--json``) as it finishes; ``--from-json A.json B.json``
 prints the table of earlier runs. Datasets: see ``_bench_data.py`` (diamonds needs the
@@ -94,6 +95,10 @@ def _spread(values: list[float], digits: int) -> str:
     return f"{mid} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f}" if values else "—"
+
+
 def _why(run: dict[str, Any]) -> str:
     """A short reason for a run that did not end normally."""
     error = run.get("error") or ""
@@ -108,8 +113,8 @@ def table(runs: list[dict[str, Any]]) -> str:
     """Markdown table: one row per dataset x budget x method, medians over seeds [min-max]."""
     lines = [
         "| dataset | rows | budget s | method | seeds | best CV score | hypervolume | "
-        "run HV | full evals | gens | wall s | not ok |",
-        "|---|---:|---:|---|---:|---|---|---|---|---:|---:|---|",
+        "run HV | full evals | gens | wall s | cpu s | not ok |",
+        "|---|---:|---:|---|---:|---|---|---|---|---:|---:|---:|---|",
     ]
     keys: list[tuple[str, float, str]] = []
     for run in runs:
@@ -132,7 +137,8 @@ def table(runs: list[dict[str, Any]]) -> str:
             f"{_spread(column('score'), 4)} | {_spread(column('hypervolume'), 4)} | "
             f"{_spread(column('run_hypervolume'), 4)} | {_spread(evals, 0)} | "
             f"{statistics.median(gens) if gens else '—'} | "
-            f"{statistics.median(column('wall_s')):.1f} | {'; '.join(problems)} |"
+            f"{statistics.median(column('wall_s')):.1f} | {_median(column('cpu_s'))} | "
+            f"{'; '.join(problems)} |"
         )
     return "\n".join(lines)
 
