@@ -86,13 +86,14 @@ def run_one(args: argparse.Namespace, data: Any, dataset: Any, method: str, seed
     }
 
 
-def _spread(values: list[float], digits: int) -> str:
+def _spread(values: list[float], digits: int, seeds: int) -> str:
+    """Median [min-max]; "(k of n seeds)" where only k runs have the figure."""
     if not values:
         return "—"
-    mid = f"{statistics.median(values):.{digits}f}"
-    if len(values) == 1 or min(values) == max(values):
-        return mid
-    return f"{mid} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    text = f"{statistics.median(values):.{digits}f}"
+    if len(values) > 1 and min(values) != max(values):
+        text += f" [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    return text + (f" ({len(values)} of {seeds} seeds)" if len(values) < seeds else "")
 
 
 def _median(values: list[float]) -> str:
@@ -129,13 +130,17 @@ def table(runs: list[dict[str, Any]]) -> str:
         def column(field: str, rows: list[dict[str, Any]] = group) -> list[float]:
             return [r[field] for r in rows if r.get(field) is not None]
 
-        problems = [f"seed {r['seed']}: {_why(r)}" for r in group if r["status"] != "ok"]
-        evals = column("full_evaluations")
+        reasons = {r["seed"]: _why(r) for r in group if r["status"] != "ok"}
+        if len(reasons) == len(group) > 1 and len(set(reasons.values())) == 1:
+            problems = [f"every seed: {next(iter(reasons.values()))}"]
+        else:
+            problems = [f"seed {seed}: {why}" for seed, why in reasons.items()]
+        evals, n = column("full_evaluations"), len(group)
         gens = column("generations")
         lines.append(
             f"| {dataset} | {group[0].get('rows', '')} | {budget:g} | {method} | {len(group)} | "
-            f"{_spread(column('score'), 4)} | {_spread(column('hypervolume'), 4)} | "
-            f"{_spread(column('run_hypervolume'), 4)} | {_spread(evals, 0)} | "
+            f"{_spread(column('score'), 4, n)} | {_spread(column('hypervolume'), 4, n)} | "
+            f"{_spread(column('run_hypervolume'), 4, n)} | {_spread(evals, 0, n)} | "
             f"{statistics.median(gens) if gens else '—'} | "
             f"{statistics.median(column('wall_s')):.1f} | {_median(column('cpu_s'))} | "
             f"{'; '.join(problems)} |"
