@@ -127,6 +127,7 @@ def run_cli(
         result["wall_s"] = time.perf_counter() - started
         result["cpu_s"] = _children_cpu() - cpu  # of a core: the share of the machine it had
         result["status"] = "ok" if status == 0 else "error"
+        result["exit_status"] = status  # None: killed at budget + grace
         if status != 0:
             result["error"] = tail.splitlines()[-1] if tail else f"exit status {status}"
     return result
