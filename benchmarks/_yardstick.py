@@ -36,8 +36,6 @@ Result = dict[str, Any]
 BASELINES = ("rf", "hgb", "svc")
 # Evolver names whose CLI flag differs; anything else is --key-with-dashes.
 _CLI_NAMES = {"population_size": "population", "random_state": "seed", "genome": "genome"}
-# Journal keys a lower-fidelity evaluation may set (none of today's): such entries are partial.
-_PARTIAL_KEYS = ("fidelity", "row_fraction", "rows_fraction", "epoch_fraction", "partial")
 
 
 def _children_cpu() -> float:
@@ -73,11 +71,9 @@ def cli_flags(settings: str) -> list[str]:
 
 
 def _full_fidelity(entry: dict) -> bool:
-    if entry.get("folds") is not None:  # successive halving's first folds
-        return False
-    if entry.get("partial"):
-        return False
-    return all(entry.get(key) in (None, 1, 1.0, "full") for key in _PARTIAL_KEYS[:-1])
+    """A journal line of a full-fidelity evaluation: not successive halving's first folds, not
+    a multi-fidelity screening (``"fidelity": 1``, the rung, since issue 16's plan)."""
+    return entry.get("folds") is None and entry.get("fidelity") is None
 
 
 def read_run(folder: Path) -> Result:

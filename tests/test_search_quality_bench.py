@@ -44,3 +44,27 @@ def test_settings_become_cli_flags(search_quality):
     assert cli_flags("population_size=32,halving=true,inherit_weights=false,max_epochs=5") == [
         "--population", "32", "--halving", "--no-inherit-weights", "--max-epochs", "5"
     ]  # fmt: skip
+
+
+def test_run_folder_figures_count_full_fidelity_only(search_quality, tmp_path):
+    from _yardstick import read_run
+
+    def line(score: float, n_params: int, **extra: object) -> str:
+        entry = {"score": score, "n_params": n_params, "error": None, "folds": None, **extra}
+        return json.dumps(entry)
+
+    (tmp_path / "journal.jsonl").write_text(
+        "\n".join([
+            line(0.9, 1000),
+            line(0.99, 10, fidelity=1),  # a screening: never the best score
+            line(0.95, 10, folds=[0]),  # successive halving's first fold
+            line(0.5, 10, error="diverged"),
+        ]) + "\n"
+    )  # fmt: skip
+    (tmp_path / "generations.jsonl").write_text(json.dumps({"hypervolume": 0.4}) + "\n")
+    figures = read_run(tmp_path)
+    assert figures["score"] == 0.9 and figures["run_hypervolume"] == 0.4
+    assert (figures["full_evaluations"], figures["partial_evaluations"]) == (2, 2)
+    assert figures["failed_evaluations"] == 1 and figures["generations"] == 1
+    # Issue 8's hypervolume of the one point (0.9, 1,000 params): 0.9 x (1 - 3 / 6).
+    assert abs(figures["hypervolume"] - 0.45) < 1e-12
