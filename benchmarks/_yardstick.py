@@ -56,9 +56,21 @@ def hypervolume(points: list[tuple[float, int]]) -> float:
 
 
 def cli_flags(settings: str) -> list[str]:
-    """``halving=true,population_size=32`` -> ``--halving --population 32``."""
+    """``halving=true,population_size=32`` -> ``--halving --population 32``.
+
+    A value with commas goes in double quotes: ``fidelity="rows=0.1,factor=4"``.
+    """
     flags: list[str] = []
-    for item in filter(None, settings.split(",")):
+    items, quoted, current = [], False, ""
+    for char in settings + ",":
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    for item in filter(None, items):
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"setting {item!r} is not KEY=VALUE")

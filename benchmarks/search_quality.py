@@ -8,7 +8,8 @@ with [min-max]. Methods (``--methods``):
   any checkout (``--python`` / ``--evosearch-cmd``, so main's code can be measured against a
   branch); ``evosearch:KEY=VALUE,...`` passes settings as CLI flags (``halving=true`` ->
   ``--halving``, ``population_size=32`` -> ``--population 32``, ``inherit_weights=false`` ->
-  ``--no-inherit-weights``, ``some_option=x`` -> ``--some-option x``);
+  ``--no-inherit-weights``, ``some_option=x`` -> ``--some-option x``; a value with commas in
+  double quotes: ``'evosearch:fidelity="rows=0.1,factor=4"'``);
 * ``random``: the same with ``--strategy random`` (random genomes of the same space);
 * ``rf``, ``hgb``, ``svc``: ``RandomForestClassifier()``, ``HistGradientBoostingClassifier()``,
   ``SVC()`` on standardised features (regressors for a regression target), cross-validated on

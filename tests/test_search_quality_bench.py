@@ -44,6 +44,9 @@ def test_settings_become_cli_flags(search_quality):
     assert cli_flags("population_size=32,halving=true,inherit_weights=false,max_epochs=5") == [
         "--population", "32", "--halving", "--no-inherit-weights", "--max-epochs", "5"
     ]  # fmt: skip
+    assert cli_flags('fidelity="rows=0.1,factor=4",seed=3') == [
+        "--fidelity", "rows=0.1,factor=4", "--seed", "3"
+    ]  # fmt: skip
 
 
 def test_run_folder_figures_count_full_fidelity_only(search_quality, tmp_path):
