@@ -85,6 +85,13 @@ def _truncate(name: str) -> Callable[[Path], None]:
     return damage
 
 
+def _swap_weights(path: Path) -> None:
+    """The same arrays, each one row or value longer: another model's weights."""
+    with np.load(path) as stored:
+        arrays = {key: np.concatenate([stored[key], stored[key][:1]]) for key in stored.files}
+    np.savez(path, **arrays)
+
+
 # Damage, the formats it applies to, and what the line must say.
 DAMAGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
     "model.json missing": (lambda f: (f / "model.json").unlink(), (), "model.json is missing"),
@@ -107,6 +114,11 @@ DAMAGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
         "weights.npz is missing",
     ),
     "weights.npz truncated": (_truncate("weights.npz"), ("python",), "weights.npz"),
+    "weights.npz of another model": (
+        lambda f: _swap_weights(f / "weights.npz"),
+        ("python",),
+        "cannot predict",
+    ),
 }
 
 

@@ -63,12 +63,12 @@ def run(args: argparse.Namespace) -> int:
     if args.proba:
         if info.get("task") != "classification":
             raise SettingsError("--proba needs a classifier; this model is a regressor")
-        proba = model.predict_proba(X)
+        proba = _applied(model.predict_proba, X, args.model)
         out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
         predicted = model.classes_[np.argmax(proba, axis=1)]
         out.insert(0, target or "prediction", predicted)
     else:
-        predicted = model.predict(X)
+        predicted = _applied(model.predict, X, args.model)
         out = pd.DataFrame({target or "prediction": predicted})
     if args.out is None:
         try:
@@ -88,6 +88,16 @@ def run(args: argparse.Namespace) -> int:
     message = f"predicted {len(out)} rows of {data}{where}" + (f"; {note}" if note else "")
     print(message, file=sys.stderr if args.out is None else sys.stdout)
     return 0
+
+
+def _applied(method: Any, X: Any, folder: Any) -> Any:
+    """``method(X)``. The table was checked against model.json, so a failure here is the
+    model's files disagreeing (say, weights.npz of another export): one line, not a traceback."""
+    try:
+        return method(X)
+    except (ValueError, IndexError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SettingsError(f"the model in {folder} cannot predict (damaged?): {reason}") from None
 
 
 def _score_note(
