@@ -7,7 +7,9 @@ random_state=0)`` written to a CSV file. For each seed and setting, one ``evosea
 folder: full-fidelity evaluations journalled, screening evaluations, generations finished, best
 score and hypervolume of the last finished generation (none and 0 for a run whose generation 0
 did not finish in time: no model), median seconds of one evaluation and median epochs of one
-fold. Medians over seeds and the ratio of evaluations are printed last.
+fold; and the CPU seconds the run got (``cpu_s``, per full-fidelity evaluation ``cpu/full``,
+screening included: a load-robust figure on a shared machine) and the 1-minute load average.
+Medians over seeds and the ratio of evaluations are printed last.
 
 Run: ``.venv/bin/python benchmarks/large_table.py`` (about 3 minutes per seed;
 ``--rows 50000 --seconds 300 --seeds 0 1 2`` for longer ones).
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,10 +80,18 @@ def main() -> int:
                 command += ["--max-time", str(args.seconds), "--seed", str(seed), "--quiet"]
                 command += ["--fidelity", fidelity, "--out", str(out)]
                 # Exit status 2 when max_time ran out before generation 0 finished: no model.
+                # CPU seconds the run got (user + sys of the CLI and its workers) and the
+                # load average: the machine may be shared, and then wall-clock counts mislead.
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 done = subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 if done.returncode not in (0, 2):
                     return done.returncode
                 row = summarise(out)
+                cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                row["cpu_s"] = round(cpu, 1)
+                row["cpu/full"] = round(cpu / row["full"], 2) if row["full"] else None
+                row["load"] = round(os.getloadavg()[0], 2)
                 rows[fidelity].append(row)
                 print(f"seed {seed} fidelity {fidelity}: {row}", flush=True)
     print(f"\nmedians over seeds {args.seeds}, {args.rows} rows, --max-time {args.seconds:g}")
@@ -91,10 +103,13 @@ def main() -> int:
         best = f"{statistics.median(scores):.4f}" if scores else "no model"
         volume = statistics.median(r["hypervolume"] or 0.0 for r in found)
         ratio = f"{full / reference:.1f}x" if reference else "n/a"
+        cpu = statistics.median(r["cpu_s"] for r in found)
+        costs = [r["cpu/full"] for r in found if r["cpu/full"] is not None]
+        per_eval = f"{statistics.median(costs):.2f}" if costs else "n/a"
         print(
             f"{fidelity:>12}: full-fidelity evaluations {full:g} ({ratio}), "
             f"best score {best} ({len(scores)} of {len(found)} runs with a model), "
-            f"hypervolume {volume:.4f}"
+            f"hypervolume {volume:.4f}, CPU seconds {cpu:.1f} ({per_eval} per full evaluation)"
         )
     return 0
 

@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         metavar="SPEC",
         help="multi-fidelity search on large tables: auto (default: on from 10,000 rows, "
-        "off below), off, or plan keys, e.g. 'rows=0.25,factor=2,folds=1,max_epochs=20,"
+        "off below), off, or plan keys, e.g. 'rows=0.1,factor=2,folds=1,max_epochs=20,"
         "min_rows=10000' (see README, Large tables)",
     )
     evolve.add_argument(
