@@ -108,7 +108,6 @@ def export_member(
     dict
         The metadata written to ``model.json``.
     """
-    get_format(fmt).check_available()
     index, entry = select_member(record, member)
     archive = ParetoArchive.from_dict(record.archive) if record.archive else None
     cap = (record.info.get("fidelity") or {}).get("max_epochs")
