@@ -229,6 +229,10 @@ MALFORMED: list[Any] = [
     _set(("graph", "directed"), False),
     _set(("hyperparameters",), None),
     _set(("hyperparameters",), 3),
+    # dict() accepts pairs; a null key then broke hashing (found by the fuzz test below)
+    _set(("hyperparameters",), [[None, 1], ["optimizer", "adam"]]),
+    _set(("hyperparameters",), [["optimizer", "adam"]]),
+    _set(("preprocessing",), [["scaler", "standard"]]),
 ]
 
 

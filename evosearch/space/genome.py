@@ -426,8 +426,8 @@ class Genome:
             if data.get("format_version") != GENOME_FORMAT_VERSION:
                 raise ValueError(f"unsupported genome format {data.get('format_version')!r}")
             graph = nx.DiGraph(nx.node_link_graph(data["graph"], directed=True, edges="edges"))
-            hyperparameters = dict(data["hyperparameters"])
-            preprocessing = dict(data.get("preprocessing", {}))
+            hyperparameters = _string_keyed(data["hyperparameters"], "hyperparameters")
+            preprocessing = _string_keyed(data.get("preprocessing", {}), "preprocessing")
         except (AttributeError, KeyError, TypeError, nx.NetworkXError) as exc:
             raise ValueError(f"malformed genome JSON: {exc!r}") from None
         genome = cls(graph, hyperparameters, preprocessing)
@@ -439,3 +439,11 @@ class Genome:
 
     def __iter__(self) -> Iterator[int]:  # pragma: no cover - convenience
         return iter(self.hidden_layers())
+
+
+def _string_keyed(value: Any, name: str) -> dict[str, Any]:
+    # dict() would also accept a list of pairs, whose keys may be null or numbers: such a
+    # genome could not be hashed (sorted keys) nor written back as the same JSON.
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise ValueError(f"malformed genome JSON: {name} must be an object with string keys")
+    return dict(value)
