@@ -20,6 +20,9 @@ OPTIONS_DOC = """    lr_schedule : {"constant", "step", "cosine"}, default="cons
         Learning rate by epoch (:func:`evosearch.nn.optim.schedule_factor`).
     clip_norm : float, default=0.0
         When > 0, each step's whole gradient is scaled down to at most this Euclidean norm.
+    shift : int, default=0
+        When > 0 (image input only), each training batch is moved by random offsets of up to
+        this many pixels per axis, zero-filled (:mod:`evosearch.nn.augment`); 0 is off.
     prune, precision, finetune_epochs : float, str, int, default=0.0, "float32", 5
         Compression after training (:mod:`evosearch.nn.compress`): zero the ``prune`` fraction
         of each layer's weights of smallest magnitude, fine-tune ``finetune_epochs`` epochs
@@ -40,9 +43,10 @@ def check_options(estimator: Any) -> None:
         if not (ok and math.isfinite(value) and low <= value < high):
             rule = f"in [{low:g}, {high:g})"
             raise ValueError(f"{name} must be a finite number {rule}; got {value!r}")
-    epochs = estimator.finetune_epochs
-    if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"finetune_epochs must be an int >= 0; got {epochs!r}")
+    for name in ("finetune_epochs", "shift"):
+        value = getattr(estimator, name)
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0; got {value!r}")
 
 
 def check_params(estimator: Any) -> None:

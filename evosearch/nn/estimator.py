@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from evosearch.nn._options import OPTIONS_DOC, check_params
 from evosearch.nn.compress import encode, is_compressed, prune_finetune_quantise
-from evosearch.nn.graph import Network, Workspace, iter_blocks, parse_architecture
+from evosearch.nn.graph import Network, Workspace, input_shape_of, iter_blocks, parse_architecture
 from evosearch.nn.train import Settings, init_network, loss_weights, split, train
 
 __all__ = ["GraphNetClassifier", "GraphNetRegressor"]
@@ -62,6 +62,7 @@ class _BaseGraphNet(BaseEstimator):
         class_weight: str | Mapping[Any, float] | None = None,
         lr_schedule: str = "constant",
         clip_norm: float = 0.0,
+        shift: int = 0,
         prune: float = 0.0,
         precision: str = "float32",
         finetune_epochs: int = 5,
@@ -80,7 +81,7 @@ class _BaseGraphNet(BaseEstimator):
         self.random_state = random_state
         self.initial_weights = initial_weights
         self.class_weight = class_weight
-        self.lr_schedule, self.clip_norm = lr_schedule, clip_norm
+        self.lr_schedule, self.clip_norm, self.shift = lr_schedule, clip_norm, shift
         self.prune, self.precision, self.finetune_epochs = prune, precision, finetune_epochs
 
     # ---- hooks -------------------------------------------------------------------------------
@@ -149,6 +150,8 @@ class _BaseGraphNet(BaseEstimator):
             tol=self.tol,
             lr_schedule=self.lr_schedule,
             clip_norm=float(self.clip_norm),
+            shift=int(self.shift),
+            image_shape=tuple(input_shape_of(self.architecture, X.shape[1])),
         )
         if sample_weight is not None:  # scikit-learn's own checks (shape, type, finite)
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)

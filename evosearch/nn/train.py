@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from evosearch.nn.augment import ImageShifter
 from evosearch.nn.graph import Network, Step, Workspace, iter_blocks, predict_chunk
 from evosearch.nn.layers.base import Array
 from evosearch.nn.optim import clip_by_norm, make_optimizer, schedule_factor
@@ -54,6 +55,10 @@ class Settings:
     # Off by default: training is then exactly what it was before these options existed.
     lr_schedule: str = "constant"
     clip_norm: float = 0.0
+    # Random translations of training images by up to this many pixels (0: off); image_shape
+    # is the (height, width, channels) of the input rows, None for flat input.
+    shift: int = 0
+    image_shape: tuple[int, ...] | None = None
 
 
 def init_network(
@@ -246,6 +251,12 @@ def train(
     cs = None if c_train is None else np.empty_like(c_train)
     w_train, w_val = (None, None) if row_weights is None else row_weights
     wb = None if w_train is None else np.empty_like(w_train)
+    shifter = None
+    if settings.shift > 0:
+        if settings.image_shape is None or len(settings.image_shape) != 3:
+            raise ValueError("shift moves images: it needs input_shape [height, width, channels]")
+        height, width, channels = settings.image_shape
+        shifter = ImageShifter((height, width, channels), settings.shift, batch)
 
     val_ws = None
     if validation is not None:
@@ -282,7 +293,8 @@ def train(
                 stop = min(start + batch, n)
                 m = stop - start
                 ws = ws_full if m == batch else ws_last
-                out = net.forward(ws, xs[start:stop], rng)
+                x_batch = xs[start:stop] if shifter is None else shifter(xs[start:stop], rng)
+                out = net.forward(ws, x_batch, rng)
                 c_batch = None if cs is None else cs[start:stop]
                 if wb is None:
                     loss = loss_and_delta(ws, out, ts[start:stop], c_batch)

@@ -18,6 +18,7 @@ from evosearch.nn.optim import LR_SCHEDULES, OPTIMIZERS
 
 __all__ = [
     "COMPRESSION_KEYS",
+    "IMAGE_ONLY_TRAINING",
     "OPTIONAL_TRAINING",
     "section_of",
     "unsearched",
@@ -29,10 +30,15 @@ __all__ = [
 OPTIONAL_TRAINING: dict[str, Any] = {
     "lr_schedule": "constant",
     "clip_norm": 0.0,
+    "shift": 0,
     "prune": 0.0,
     "precision": "float32",
     "finetune_epochs": 5,
 }
+
+
+#: Optional training genes that only images can use (``shift`` moves them).
+IMAGE_ONLY_TRAINING = ("shift",)
 
 
 def without_off(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,6 +77,7 @@ _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...
     "max_epochs": (_INTEGER, 1, 100_000, ()),
     "lr_schedule": (_STRING, None, None, LR_SCHEDULES),
     "clip_norm": (_NUMBER, 0.0, 1e6, ()),
+    "shift": (_INTEGER, 0, 64, ()),
     # The [compression] section (genomes hold these genes with the training ones).
     "prune": (_NUMBER, 0.0, 0.99, ()),
     "precision": (_STRING, None, None, PRECISIONS),

@@ -7,7 +7,7 @@ A search space file has four sections::
     [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
     [layers.dense]   units, activation, dropout   (one section per layer kind used)
     [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs,
-                     lr_schedule, clip_norm (optional genes, off unless searched)
+                     lr_schedule, clip_norm, shift (optional genes, off unless searched)
     [compression]    prune, precision, finetune_epochs (optional, off unless searched)
     [preprocessing]  impute, encode, scale, class_weight (tables: see space/preprocessing.py)
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import numpy as np
 from evosearch.errors import SearchSpaceError
 from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerAttribute, get_layer_kind, layer_kinds
 from evosearch.preprocess import gene_names
+from evosearch.space._presets import list_presets
 from evosearch.space._training import (
     _DEFAULT_TRAINING,
     _INTEGER,
@@ -43,6 +43,7 @@ from evosearch.space._training import (
     _TRAINING_KEYS,
     _TRAINING_RULES,
     COMPRESSION_KEYS,
+    IMAGE_ONLY_TRAINING,
     section_of,
     unsearched,
     without_off,
@@ -248,20 +249,6 @@ def _parse_param(source: str, key: str, raw: Any, rule: tuple) -> Param:
     return Choice((_check_value(source, key, raw, rule),))
 
 
-def _presets_dir() -> Path:
-    # A source checkout (or editable install) keeps the presets in the top-level genomes/ folder;
-    # a wheel installs that folder as the package data ``evosearch.genomes``.
-    checkout = Path(__file__).resolve().parents[2] / "genomes"
-    if (checkout / "mlp.toml").is_file():
-        return checkout
-    return Path(str(resources.files("evosearch.genomes")))
-
-
-def list_presets() -> dict[str, Path]:
-    """Return the bundled genome presets by name (``mlp``, ...) with their file paths."""
-    return {p.stem: p for p in sorted(_presets_dir().glob("*.toml"))}
-
-
 @dataclass(frozen=True)
 class SearchSpace:
     """What a genome may contain: depth bounds, layer choices and training hyperparameters.
@@ -281,8 +268,8 @@ class SearchSpace:
         ``units``, ``activation``, ``dropout``) to :class:`Choice` or :class:`Range`. New
         layers take a kind drawn uniformly among these (in this order).
     training_params : dict
-        Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``,
-        ``batch_size``, ``max_epochs``, ``lr_schedule``, ``clip_norm``) and compression gene
+        Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``, ``batch_size``,
+        ``max_epochs``, ``lr_schedule``, ``clip_norm``, ``shift``) and compression gene
         (``prune``, ``precision``, ``finetune_epochs``: the ``[compression]`` section) to its
         :class:`Choice` or :class:`Range`.
     preprocessing : dict
@@ -370,6 +357,9 @@ class SearchSpace:
             )
             for key, rule in _TRAINING_RULES.items()
         }
+        for key in sorted(set(IMAGE_ONLY_TRAINING) - unsearched(training_params)):
+            if not any(get_layer_kind(kind).image_input for kind in layers):
+                raise _fail(source, f"training.{key}", "moves images: needs image layers (conv2d)")
         section = _check_table(
             source, "preprocessing", data.get("preprocessing", {}), tuple(gene_names())
         )
