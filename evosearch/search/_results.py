@@ -47,6 +47,11 @@ class ResultsTable:
             generation = int(entry["generation"])
             self.add([Member.evaluated(genome, result, [], generation, self.objectives)])
 
+    def result(self, genome_hash: str) -> EvaluationResult | None:
+        """The last result of the genome with ``genome_hash``; None if it was not evaluated."""
+        member = self._rows.get(genome_hash)
+        return None if member is None else member.result
+
     def __len__(self) -> int:
         return len(self._rows)
 

@@ -42,6 +42,7 @@ from evosearch.search._estimator import EstimatorMethods, drop_transient
 from evosearch.search._holdout import score_holdout, split_holdout
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search._objectives import prepare_objectives
+from evosearch.search._refit_time import search_deadline
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import run_info
 from evosearch.search._settings import Settings, check_folds, fresh_state
@@ -105,10 +106,13 @@ class Evolver(EstimatorMethods):
         with its worker process and its genome fails with ``TimeoutError``. None or 0: no limit.
         Where the limit bites, results depend on the machine's speed.
     max_time : float, optional
-        Seconds the whole run may take. At the deadline the folds still training are stopped,
-        the unfinished generation is dropped (its finished evaluations stay in the journal, so
-        :meth:`resume` continues it exactly) and ``fit`` returns with the archive so far;
-        ``deadline_reached_`` tells it happened. Not stored in the run folder.
+        Seconds the whole run may take, the final refit included: the search's deadline is
+        this less the best member's estimated refit time (its journalled seconds per epoch
+        and fold, scaled to all rows and its whole epoch budget). At the deadline the folds
+        still training are stopped, the unfinished generation is dropped (its finished
+        evaluations stay in the journal, so :meth:`resume` continues it exactly) and ``fit``
+        returns with the archive so far; ``deadline_reached_`` tells it happened. Not stored
+        in the run folder.
     max_memory : float, optional
         MiB one evaluation may allocate on top of what its idle worker holds; going over fails
         the genome with ``MemoryError`` (Linux only). See :class:`~evosearch.evaluate.Evaluator`.
@@ -491,12 +495,14 @@ class Evolver(EstimatorMethods):
                 state.population, state.generation = first, 0
                 stop = self._end_generation(state, state.population)
             while not stop and state.generation < settings.generations:
-                if deadline is not None and time.monotonic() >= deadline:
+                # max_time covers the final refit: the search leaves the best member's room.
+                until = search_deadline(deadline, state.archive, self._results, settings)
+                if until is not None and time.monotonic() >= until:
                     raise DeadlineReached("the deadline passed between two generations")
                 generation = state.generation + 1
                 self._start_generation(state)
                 population, offspring = strategy.next_generation(
-                    state.members, self._breeding(state, generation, deadline)
+                    state.members, self._breeding(state, generation, until)
                 )
                 state.population, state.generation = population, generation
                 stop = self._end_generation(state, offspring)
