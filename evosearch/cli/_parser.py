@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-time",
         type=_positive(),
         metavar="SECONDS",
-        help="stop the run cleanly at this deadline, the final refit included (resume continues it)",
+        help="stop the run cleanly at this deadline, refit included (resume continues it)",
     )
     evolve.add_argument(
         "--max-memory",
