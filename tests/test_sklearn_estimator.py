@@ -248,6 +248,13 @@ def test_readme_examples(monkeypatch, tmp_path) -> None:
 
 
 # --------------------------------------------------------------- scikit-learn's own checks
+#: The one check a search cannot pass: rows of weight 2 are not the same as the rows twice,
+#: because duplicated rows change the cross-validation folds (and so the search's choices).
+NOT_EQUIVALENT = {
+    "check_sample_weight_equivalence_on_dense_data": "duplicated rows change the CV folds"
+}
+
+
 def _estimator_checks() -> list[Any]:
     """scikit-learn's checks for each task, with short ids (the space's repr is long)."""
     import tomllib
@@ -262,13 +269,16 @@ def _estimator_checks() -> list[Any]:
             name = getattr(check, "func", check).__name__
             keywords = getattr(check, "keywords", {})
             extra = ",".join(f"{k}={v}" for k, v in sorted(keywords.items()))
-            params.append(pytest.param(estimator, check, id=f"{task}-{name}({extra})"))
+            marks = []
+            if name in NOT_EQUIVALENT:
+                marks = [pytest.mark.xfail(strict=True, reason=NOT_EQUIVALENT[name])]
+            params.append(pytest.param(estimator, check, id=f"{task}-{name}({extra})", marks=marks))
     return params
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("estimator", "check"), _estimator_checks())
 def test_sklearn_estimator_checks(estimator: Evolver, check: Any) -> None:
-    # No check is skipped or expected to fail; scikit-learn itself skips check_array_api_input
+    # Only NOT_EQUIVALENT is expected to fail; scikit-learn itself skips check_array_api_input
     # unless SCIPY_ARRAY_API is set (the Evolver does not claim array-API support).
     check(estimator)  # a unittest.SkipTest it raises is a pytest skip

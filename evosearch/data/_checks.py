@@ -201,7 +201,7 @@ def check_row_extras(
         if not np.all(np.isfinite(weight_arr)) or (weight_arr < 0).any():
             raise DataError("sample_weight must be finite and non-negative (no missing values)")
         if weight_arr.sum() <= 0:
-            raise DataError("sample_weight sums to 0: no row counts")
+            raise DataError("sample_weight sums to zero: no row counts")
     return group_arr, weight_arr
 
 
