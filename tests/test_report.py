@@ -209,8 +209,12 @@ def test_pareto_series(run, kind):
     candidates = _one(figure, "candidates")
     assert len(candidates.get_offsets()) == len(ok)
     assert sorted(candidates.get_array().tolist()) == sorted(e["generation"] for e in ok)
+    # A default (score, params) run: candidates at their parameter counts, as always.
+    assert candidates.get_offsets()[:, 0].tolist() == [e["n_params"] for e in ok]
+    assert front.get_linestyle() == "-" and not _by_gid(figure, "front")
     ax = figure.axes[0]
     assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "parameters (log scale)"
     assert "accuracy" in ax.get_ylabel()
     assert ax.get_legend() is not None
     assert figure.axes[1].get_ylabel() == "generation evaluated"  # the colorbar

@@ -42,6 +42,7 @@ def test_show_prints_settings_progress_archive_and_best_genome(workdir):
     assert f"Pareto archive ({len(archive['members'])} members)" in out
     assert "input    13 features" in out and "output   3 units" in out
     assert "training: optimizer=" in out
+    assert "exports" not in out and "models/" not in out  # nothing exported yet
     assert snapshot(workdir / "run") == before  # reading never writes
 
 
@@ -82,6 +83,22 @@ def test_export_member_by_index_and_refuses_bad_requests(workdir):
     result = evosearch("export", "run", "--member", "0", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "run" / "models" / "member-0" / "model.joblib").is_file()
+    model = json.loads((workdir / "run" / "models" / "member-0" / "model.json").read_text())
+    damaged = workdir / "run" / "models" / "damaged"
+    damaged.mkdir()
+    (damaged / "model.json").write_text('{"format": "joblib", ', encoding="utf-8")
+    shown = evosearch("show", "run", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    assert_clean(shown)
+    assert (
+        f"  models/member-0  joblib, member 0, genome {model['genome_hash']}, "
+        f"CV accuracy {model['cv_score']:.4f}"
+    ) in shown.stdout
+    assert "  models/damaged  model.json is unreadable (JSONDecodeError)" in shown.stdout
+    assert "Pareto archive (" in shown.stdout  # the rest of show is still there
+    for path in damaged.iterdir():
+        path.unlink()
+    damaged.rmdir()
     assert_usage_error(evosearch("export", "run", "--member", "99", cwd=workdir), "out of range")
     again = evosearch("export", "run", "--member", "0", cwd=workdir)
     assert_usage_error(again, "already exists")

@@ -1,8 +1,16 @@
-"""``evosearch show``: settings, progress, the archive and the best genome of a run (read only)."""
+"""``evosearch show``: settings, progress, the archive, the best genome and the exports of a run
+(read only).
+
+Exports are the folders ``evosearch export`` wrote into the run folder by default,
+``RUN/models/*/model.json`` (one written elsewhere with ``--out`` is not the run's to list).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
 
 from evosearch.cli._output import make_console, score_name
 from evosearch.cli.console import archive_table, genome_text
@@ -60,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if record.archive is None:
         console.print("  no generation has finished yet: no archive", markup=False)
+        _print_exports(console, record.path, score_name(record))
         return 0
     archive = ParetoArchive.from_dict(record.archive)
     console.print(archive_table(archive, score_name(record)))
@@ -71,4 +80,29 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
     )
     console.print(genome_text(Genome.from_json(best.genome)), markup=False)
+    _print_exports(console, record.path, score_name(record))
     return 0
+
+
+def _print_exports(console: Any, run: Path, score: str) -> None:
+    """One line per export folder under ``run/models``; nothing when there is none. A
+    model.json that cannot be read is one line saying so (show still succeeds)."""
+    try:
+        folders = sorted(p.parent for p in (run / "models").glob("*/model.json"))
+    except OSError:
+        return
+    if not folders:
+        return
+    console.print("exports", markup=False)
+    for folder in folders:
+        name = folder.relative_to(run).as_posix()
+        try:
+            model = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+            line = (
+                f"  {name}  {model['format']}, member {model['member']}, genome "
+                f"{model['genome_hash']}, CV {score} {float(model['cv_score']):.4f}"
+            )
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            reason = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+            line = f"  {name}  model.json is unreadable ({reason})"
+        console.print(line, markup=False)

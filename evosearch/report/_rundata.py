@@ -10,12 +10,13 @@ Which archive members are drawn (:func:`pick_members`):
 best
     the highest score (ties: fewer parameters);
 smallest
-    the fewest parameters;
+    the smallest by the run's size objective (its second objective: parameters by default,
+    or bytes, FLOPs, latency);
 knee
     the member farthest above the straight line joining *smallest* and *best* after
-    normalising both axes to ``[0, 1]`` over the archive (score linearly, parameter count on a
-    log scale, as the Pareto plot shows it): the point where extra parameters stop buying much
-    score. With fewer than three members the knee is one of the extremes (ties: higher score).
+    normalising both axes to ``[0, 1]`` over the archive (score linearly, the size on a log
+    scale, as the Pareto plot shows it): the point where extra size stops buying much score.
+    With fewer than three members the knee is one of the extremes (ties: higher score).
 
 Nothing here imports matplotlib.
 """
@@ -23,11 +24,13 @@ Nothing here imports matplotlib.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evosearch.errors import RunFolderError
+from evosearch.objectives import Latency, canonical_name, find_objective
 from evosearch.runs import RunRecord, load_run
 from evosearch.search import ArchiveEntry, ParetoArchive
 from evosearch.space import Genome
@@ -50,13 +53,14 @@ class RunData:
         ``"classification"`` or ``"regression"``.
     archive : ParetoArchive
         The Pareto archive (empty before the first generation finished).
-    candidates : list of (int, float, int)
-        ``(generation, score, n_params)`` of every successful journalled evaluation; empty for an
-        Evolver without a run folder.
+    candidates : list of (int, float, float)
+        ``(generation, score, size)`` of every successful journalled evaluation, ``size`` its
+        value of :attr:`size_name` (the parameter count, an int, by default); empty for an
+        Evolver without a run folder, or when that objective cannot be computed from a genome.
     failures : int
         Failed evaluations in the journal.
-    population : list of (float, int)
-        ``(score, n_params)`` of the successful members of the last population, when known.
+    population : list of (float, float)
+        ``(score, size)`` of the successful members of the last population, when known.
     history : list of dict
         One dict per finished generation, with at least ``generation``, ``best_score``,
         ``hypervolume`` and ``archive_size`` (``best_score`` NaN while nothing succeeded).
@@ -64,17 +68,21 @@ class RunData:
         Generations the run was asked for (after the initial generation 0).
     info : dict or None
         ``run.json`` when the source is a run folder.
+    size_name : str
+        The run's size or cost objective, its second (``"params"``, ``"bytes"``, ``"flops"``,
+        ``"latency"``): the Pareto plot's x axis. ``"params"`` for runs that name none.
     """
 
     name: str
     task: str
     archive: ParetoArchive
-    candidates: list[tuple[int, float, int]] = field(default_factory=list)
+    candidates: list[tuple[int, float, float]] = field(default_factory=list)
     failures: int = 0
-    population: list[tuple[float, int]] = field(default_factory=list)
+    population: list[tuple[float, float]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     planned_generations: int | None = None
     info: dict[str, Any] | None = None
+    size_name: str = "params"
 
     @property
     def score_name(self) -> str:
@@ -125,6 +133,7 @@ def run_data(source: str | Path | RunRecord | Evolver | RunData) -> RunData:
             archive=source.archive_,
             history=[record.to_dict() for record in source.history_],
             planned_generations=source.generations,
+            size_name=_size_name(None, source.archive_),
         )
     raise TypeError(
         "source must be a run folder path, a RunRecord or a fitted Evolver, got "
@@ -140,17 +149,22 @@ def _from_record(record: RunRecord) -> RunData:
             raise RunFolderError(f"{record.path / 'archive.json'}: {exc}") from None
     else:
         archive = ParetoArchive()
-    candidates = [
-        (int(e["generation"]), float(e["score"]), int(e["n_params"]))
-        for e in record.journal
-        if e["error"] is None
-    ]
-    population: list[tuple[float, int]] = []
-    if record.generations:
-        for member in record.generations[-1]["population"]:
-            result = member.get("result", {})
-            if result.get("error") is None and "score" in result:
-                population.append((float(result["score"]), int(result["n_params"])))
+    size_name = _size_name(record.info, archive)
+    size = _sizer(size_name, record.info)
+    candidates: list[tuple[int, float, float]] = []
+    population: list[tuple[float, float]] = []
+    if size is not None:
+        candidates = [
+            (int(e["generation"]), float(e["score"]), size(e["genome_hash"], e["genome"], e))
+            for e in record.journal
+            if e["error"] is None
+        ]
+        if record.generations:
+            for member in record.generations[-1]["population"]:
+                result = member.get("result", {})
+                if result.get("error") is None and "score" in result:
+                    value = size(result.get("genome_hash"), member["genome"], result)
+                    population.append((float(result["score"]), value))
     history = [
         {
             **g,
@@ -169,16 +183,68 @@ def _from_record(record: RunRecord) -> RunData:
         history=history,
         planned_generations=record.planned_generations,
         info=record.info,
+        size_name=size_name,
     )
 
 
-def pick_members(archive: ParetoArchive) -> dict[str, ArchiveEntry]:
+def _size_name(info: dict[str, Any] | None, archive: ParetoArchive) -> str:
+    """The run's second objective: run.json's list, else the archive's names, else params."""
+    names = [str(o["name"]) for o in (info or {}).get("objectives", []) if "name" in o]
+    if len(names) < 2:
+        names = list(archive.objective_names or ())
+    return canonical_name(names[1]) if len(names) >= 2 else "params"
+
+
+def _sizer(
+    name: str, info: dict[str, Any] | None
+) -> Callable[[str | None, dict[str, Any], dict[str, Any]], float] | None:
+    """``size(genome_hash, genome_json, result)``: a journalled genome's value of objective
+    ``name``. The journal records parameter counts only; other sizes known before training
+    (bytes, FLOPs, latency) are computed from the genome, latency with the cost model run.json
+    recorded. None when the objective is unknown here or needs training."""
+    if name == "params":
+        return lambda _hash, _genome, result: int(result["n_params"])
+    objective = find_objective(name)
+    if objective is None or not objective.known_before_training:
+        return None
+    if isinstance(objective, Latency):
+        from evosearch.nn.latency import LatencyModel
+
+        try:
+            objective = Latency(LatencyModel.from_dict((info or {})["latency_model"]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # no (readable) cost model: the archive's values are all there is
+    cache: dict[str, float] = {}
+
+    def size(genome_hash: str | None, genome: dict[str, Any], result: dict[str, Any]) -> float:
+        if genome_hash is None:
+            return objective.value(Genome.from_json(genome))
+        if genome_hash not in cache:
+            cache[genome_hash] = objective.value(Genome.from_json(genome))
+        return cache[genome_hash]
+
+    return size
+
+
+def objective_label(data: RunData, name: str) -> str:
+    """How tables and plots name objective ``name`` of the run: its plug-in's ``label``
+    (``"bytes"``, ``"latency µs"``), the score as ``cross-validated <scorer>``."""
+    if name == "score":
+        return f"cross-validated {data.score_name}"
+    objective = find_objective(name)
+    return objective.label if objective else name
+
+
+def pick_members(archive: ParetoArchive, size: str | None = None) -> dict[str, ArchiveEntry]:
     """Choose the archive members worth drawing: best, smallest and knee.
 
     Parameters
     ----------
     archive : ParetoArchive
-        With objectives ``(score, n_params)``.
+        Its first objective is the score.
+    size : str, optional
+        The objective *smallest* and the knee measure size by; default: the archive's second
+        objective (``params`` for archives that name none).
 
     Returns
     -------
@@ -198,9 +264,12 @@ def pick_members(archive: ParetoArchive) -> dict[str, ArchiveEntry]:
     members = archive.members
     if not members:
         return {}
-    points = {m.genome_hash: _point(archive, m) for m in members}
+    if size is None:
+        names = archive.objective_names
+        size = names[1] if names is not None and len(names) > 1 else "params"
+    points = {m.genome_hash: _point(archive, m, size) for m in members}
     best = archive.best(0)  # the score is always the first objective
-    # Fewest parameters, ties to the better score, as archive.best would rank them.
+    # Smallest, ties to the better score, as archive.best would rank them.
     smallest = min(
         members, key=lambda m: (points[m.genome_hash][1], -m.objectives[0], m.genome_hash)
     )
@@ -219,9 +288,14 @@ def pick_members(archive: ParetoArchive) -> dict[str, ArchiveEntry]:
     return {"best": best, "smallest": smallest, "knee": knee}
 
 
-def _point(archive: ParetoArchive, entry: ArchiveEntry) -> tuple[float, float]:
-    """``(score, parameters)`` of a member, taken by objective name whatever the objectives."""
+def _point(
+    archive: ParetoArchive, entry: ArchiveEntry, size: str = "params"
+) -> tuple[float, float]:
+    """``(score, size)`` of a member, taken by objective name whatever the objectives; the
+    size is objective ``size`` when the archive has it, else the parameter count."""
     values = archive.named(entry)
+    if size != "params" and size in values:
+        return entry.objectives[0], values[size]
     if "params" in values:
         return entry.objectives[0], values["params"]
     return entry.objectives[0], float(Genome.from_json(entry.genome).n_params())

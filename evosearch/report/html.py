@@ -5,7 +5,9 @@
 still running; by default the files go to ``RUN/report/``:
 
 ``pareto.png``
-    score against parameter count, every evaluated candidate and the Pareto archive;
+    score against the run's size objective (parameter count by default; bytes, FLOPs or latency
+    when the run's second objective is one of those), every evaluated candidate and the
+    Pareto archive;
 ``convergence.png``
     best score, hypervolume and archive size by generation;
 ``objectives.png``
@@ -226,11 +228,14 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
     str
         An HTML document that needs no other file and fetches nothing.
     """
-    from evosearch.report._rundata import _point, pick_members
+    from evosearch.objectives import find_objective
+    from evosearch.report._rundata import _point, objective_label, pick_members
 
     info = record.info
     dataset = info.get("dataset", {})
     score_name = data.score_name
+    size = data.size_name
+    size_label = "parameters" if size == "params" else objective_label(data, size)
     title = f"evosearch report: {record.path.resolve().name}"
     parts = [
         "<!DOCTYPE html>",
@@ -246,8 +251,8 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
         _figure(
             images,
             "pareto",
-            f"Every evaluated candidate ({score_name} against parameters, log scale), coloured by "
-            "generation; the red step line is the Pareto archive.",
+            f"Every evaluated candidate ({score_name} against {size_label}, log scale), "
+            "coloured by generation; the red step line is the Pareto archive.",
         ),
         _figure(
             images,
@@ -270,7 +275,7 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
             "<h2>Architectures</h2>",
             '<p class="sub">The most accurate member, the smallest, and the knee: the member '
             "farthest above the line joining those two once both axes are scaled to [0, 1] "
-            "(parameters on a log scale).</p>",
+            f"({_e(size_label)} on a log scale).</p>",
             '<div class="archs">',
         ]
         for role in ROLES:
@@ -279,6 +284,10 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
                 f"{role}: {score_name} {entry.objectives[0]:.4f}, "
                 f"{int(_point(data.archive, entry)[1]):,} parameters"
             )
+            objective = find_objective(size)
+            if size != "params" and objective is not None:
+                value = objective.format(_point(data.archive, entry, size)[1])
+                caption += f", {size_label} {value}"
             parts.append(_figure(images, f"architecture-{role}", caption))
         parts.append("</div>")
     parts += [_archive_table(data, chosen), _settings(record), _footer(), "</body></html>"]

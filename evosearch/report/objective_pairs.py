@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evosearch.report._figures import _colormap, _empty, _new_figure
-from evosearch.report._rundata import RunData, run_data
+from evosearch.report._rundata import RunData, objective_label, run_data
 from evosearch.runs import RunRecord
 
 if TYPE_CHECKING:
@@ -46,8 +46,6 @@ def plot_objective_pairs(source: str | Path | RunRecord | Evolver | RunData) -> 
     matplotlib.figure.Figure
         One axes per pair ``(i, j)``, ``i < j``, with ``gid`` ``"pair-I-J"`` on its points.
     """
-    from evosearch.objectives import find_objective
-
     data = run_data(source)
     archive = data.archive
     names = list(archive.objective_names or [f"objective {i}" for i in range(len(archive.weights))])
@@ -56,12 +54,6 @@ def plot_objective_pairs(source: str | Path | RunRecord | Evolver | RunData) -> 
     rows = max(1, -(-len(pairs) // columns))
     figure = _new_figure(figsize=(4.2 * columns, 3.6 * rows), layout="constrained")
     members = archive.members
-
-    def label(index: int) -> str:
-        if names[index] == "score":
-            return f"cross-validated {data.score_name}"
-        objective = find_objective(names[index])
-        return objective.label if objective else names[index]
 
     for number, (i, j) in enumerate(pairs, start=1):
         ax = figure.add_subplot(rows, columns, number)
@@ -83,8 +75,8 @@ def plot_objective_pairs(source: str | Path | RunRecord | Evolver | RunData) -> 
         for index, axis in ((j, "x"), (i, "y")):
             if archive.weights[index] < 0 and min(xs if axis == "x" else ys) > 0:
                 (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-        ax.set_xlabel(label(j))
-        ax.set_ylabel(label(i))
+        ax.set_xlabel(objective_label(data, names[j]))
+        ax.set_ylabel(objective_label(data, names[i]))
         ax.grid(True, alpha=0.3)
     figure.suptitle(f"Archive by pairs of objectives: {data.name} ({len(members)} members)")
     return figure

@@ -1,4 +1,7 @@
-"""The Pareto plot: score against parameter count, every candidate and the archive.
+"""The Pareto plot: score against the run's size, every candidate and the archive.
+
+The size is the run's second objective: the parameter count by default, bytes, FLOPs or
+latency in a run with ``--objectives score,bytes`` and the like.
 
 The figure is made by :mod:`evosearch.report._figures` (Agg canvas, no pyplot; matplotlib
 imported on first use).
@@ -17,7 +20,7 @@ from evosearch.report._figures import (
     _log_ticks,
     _new_figure,
 )
-from evosearch.report._rundata import RunData, _point, pick_members, run_data
+from evosearch.report._rundata import RunData, _point, objective_label, pick_members, run_data
 from evosearch.runs import RunRecord
 from evosearch.search import ArchiveEntry, ParetoArchive
 
@@ -36,12 +39,15 @@ _FRONT_COLOR = "#d62728"
 def plot_pareto(
     source: str | Path | RunRecord | Evolver | RunData | list[RunSource] | tuple[RunSource, ...],
 ) -> Figure:
-    """Score against parameter count: every evaluated candidate and the Pareto archive.
+    """Score against size: every evaluated candidate and the Pareto archive.
 
+    The size (x axis, logarithmic) is the run's second objective: the parameter count by
+    default, or bytes, FLOPs, latency (labelled as in tables, e.g. ``"bytes (log scale)"``).
     Candidates (successful evaluations from the journal) are dots coloured by the generation
     that evaluated them; the archive is a red step front (the boundary of what it dominates)
-    with diamond markers, its best, smallest and knee members labelled. The x axis is
-    logarithmic. For an Evolver without a run folder only the archive is drawn.
+    with diamond markers, its best, smallest and knee members labelled. With three or more
+    objectives the front steps through the members that no other member beats on both axes,
+    the others are markers only. For an Evolver without a run folder only the archive is drawn.
 
     Parameters
     ----------
@@ -53,7 +59,8 @@ def plot_pareto(
     -------
     matplotlib.figure.Figure
         Artists carry ``gid`` ``"candidates"`` (a PathCollection), ``"population"`` and
-        ``"archive"`` (a Line2D, one point per member, smallest first).
+        ``"archive"`` (a Line2D, one point per member, smallest first), with three or more
+        objectives also ``"front"`` (the step line of the members non-dominated on the axes).
 
         For several runs: their final archives overlaid, one step front (``gid``
         ``"archive"``) per run, coloured by group of runs that differ only by seed. See
@@ -88,12 +95,12 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
     if data.candidates:
         generations = np.array([c[0] for c in data.candidates])
         scores = np.array([c[1] for c in data.candidates])
-        params = np.array([c[2] for c in data.candidates])
+        sizes = np.array([c[2] for c in data.candidates])
         last = int(max(generations.max(), data.planned_generations or 0, 1))
         cmap = _colormap("viridis")
         norm = BoundaryNorm(np.arange(-0.5, last + 1.5), cmap.N)
         dots = ax.scatter(
-            params,
+            sizes,
             scores,
             c=generations,
             cmap=cmap,
@@ -123,12 +130,27 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
         )
         population.set_gid("population")
     members = data.archive.members
+    size = data.size_name
+    several = len(data.archive.objective_names or ()) > 2
     if members:
-        xs = [_point(data.archive, m)[1] for m in members]
-        ys = [_point(data.archive, m)[0] for m in members]
+        xs = [_point(data.archive, m, size)[1] for m in members]
+        ys = [_point(data.archive, m, size)[0] for m in members]
+        if several:
+            # The members form a surface: step only through those this projection keeps.
+            edge = _projected_front(xs, ys)
+            (step,) = ax.plot(
+                [xs[i] for i in edge],
+                [ys[i] for i in edge],
+                drawstyle="steps-post",
+                color=_FRONT_COLOR,
+                linewidth=1.8,
+                zorder=4,
+            )
+            step.set_gid("front")
         (front,) = ax.plot(
             xs,
             ys,
+            linestyle="none" if several else "-",
             drawstyle="steps-post",
             color=_FRONT_COLOR,
             linewidth=1.8,
@@ -149,13 +171,14 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
         ax.margins(x=0.05, y=0.12)  # room for the member labels above the front
         ax.xaxis.set_major_formatter(FuncFormatter(_count_format))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, p: ""))
-        sizes = [_point(data.archive, m)[1] for m in members]
-        _log_ticks(ax, [c[2] for c in data.candidates] + sizes)
+        shown = [_point(data.archive, m, size)[1] for m in members]
+        _log_ticks(ax, [c[2] for c in data.candidates] + shown)
         ax.legend(loc="best", fontsize=9, framealpha=0.9)
         if data.task == "regression" and scores_shown and min(scores_shown) < -1.0:
             # A diverged regressor can score R² = -1e6: keep the interesting range readable.
             ax.set_ylim(bottom=-1.0)
-    ax.set_xlabel("parameters (log scale)")
+    axis = "parameters" if size == "params" else objective_label(data, size)
+    ax.set_xlabel(f"{axis} (log scale)")
     ax.set_ylabel(f"cross-validated {data.score_name}")
     done = len(data.history)
     subtitle = {0: "no generation finished", 1: "initial population only"}.get(
@@ -166,16 +189,26 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
     ax.set_title(f"Pareto front: {data.name} ({subtitle})", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
     if members:
-        _label_members(figure, ax, data.archive)
+        _label_members(figure, ax, data.archive, size)
 
 
-def _label_members(figure: Figure, ax: Axes, archive: ParetoArchive) -> None:
+def _projected_front(xs: list[float], ys: list[float]) -> list[int]:
+    """Indices of the points no other point beats on both axes (smaller x, higher y), by x."""
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i]))
+    kept: list[int] = []
+    for i in order:
+        if not kept or ys[i] > ys[kept[-1]]:
+            kept.append(i)
+    return kept
+
+
+def _label_members(figure: Figure, ax: Axes, archive: ParetoArchive, size: str) -> None:
     """Label the best, smallest and knee members; a label that would cover another moves up."""
     from matplotlib.patheffects import withStroke
 
     roles: dict[str, list[str]] = {}
     entries: dict[str, ArchiveEntry] = {}
-    for role, entry in pick_members(archive).items():
+    for role, entry in pick_members(archive, size).items():
         roles.setdefault(entry.genome_hash, []).append(role)
         entries[entry.genome_hash] = entry
     labels = []
@@ -185,7 +218,7 @@ def _label_members(figure: Figure, ax: Axes, archive: ParetoArchive) -> None:
         labels.append(
             ax.annotate(
                 " / ".join(names),
-                xy=_point(archive, entry)[::-1],
+                xy=_point(archive, entry, size)[::-1],
                 xytext=(7, 9) if smallest_only else (-9, 9),
                 textcoords="offset points",
                 ha="left" if smallest_only else "right",
