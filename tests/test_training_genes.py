@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from evosearch import Evolver
+from evosearch.errors import SearchSpaceError
 from evosearch.nn import GraphNetClassifier
 from evosearch.nn.optim import clip_by_norm, schedule_factor
 from evosearch.space import Genome, InnovationCounter, SearchSpace, cx_aligned, mutate
@@ -49,6 +50,7 @@ def test_each_option_changes_training_and_still_learns(options) -> None:
 SEARCHED = (
     TINY_TOML.replace('optimizer = ["adam", "rmsprop"]', 'optimizer = ["adam", "adadelta"]')
     + 'lr_schedule = ["constant", "step", "cosine"]\nclip_norm = [0.0, 1.0]\n'
+    + "early_stopping = [true, false]\n"
 )
 
 
@@ -68,8 +70,11 @@ def test_genomes_leave_out_genes_that_are_off_and_stay_valid(tmp_path) -> None:
         genome.validate(space)
         hp = genome.hyperparameters
         assert hp.get("lr_schedule") != "constant" and hp.get("clip_norm") != 0.0
+        assert hp.get("early_stopping") is not True  # on is the default: left out
         seen.update({hp.get("lr_schedule", "constant"), hp.get("clip_norm", 0.0)})
+        seen.add(("early_stopping", hp.get("early_stopping", True)))
     assert seen >= {"constant", "step", "cosine", 0.0, 1.0}
+    assert {("early_stopping", True), ("early_stopping", False)} <= seen
     # A space that does not search them writes and draws nothing for them.
     tiny = tmp_path / "tiny.toml"
     tiny.write_text(TINY_TOML, encoding="utf-8")
@@ -90,3 +95,23 @@ def test_a_run_searches_the_training_genes(tmp_path) -> None:
     assert all(line["error"] is None for line in lines)
     genes = {json.dumps(line["genome"]["hyperparameters"], sort_keys=True) for line in lines}
     assert any("lr_schedule" in g for g in genes) and any("clip_norm" in g for g in genes)
+    assert any('"early_stopping": false' in g for g in genes)
+
+
+def test_without_early_stopping_a_genome_trains_every_epoch_on_every_row() -> None:
+    X, y = iris()
+    common = {"learning_rate": 0.05, "max_epochs": 200, "random_state": 0, "patience": 2}
+    stopped = GraphNetClassifier(**common).fit(X, y)
+    full = GraphNetClassifier(**common, early_stopping=False).fit(X, y)
+    assert len(full.loss_curve_) == 200 and len(stopped.loss_curve_) < 200
+    assert full.validation_scores_ is None and stopped.validation_scores_  # rows held out
+    with pytest.raises(ValueError, match="early_stopping must be True or False"):
+        GraphNetClassifier(early_stopping="no").fit(X, y)
+
+
+def test_a_search_space_takes_only_true_or_false_for_early_stopping() -> None:
+    base = SearchSpace.load("mlp").to_dict()
+    for bad in (["yes"], [0, 1], {"low": 0, "high": 1}):
+        base["training"]["early_stopping"] = bad
+        with pytest.raises(SearchSpaceError, match=r"training\.early_stopping"):
+            SearchSpace.from_dict(base)

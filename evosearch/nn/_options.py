@@ -11,6 +11,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from evosearch.nn.compress import PRECISIONS
 from evosearch.nn.optim import LR_SCHEDULES, OPTIMIZERS
 
@@ -43,6 +45,8 @@ def check_options(estimator: Any) -> None:
         if not (ok and math.isfinite(value) and low <= value < high):
             rule = f"in [{low:g}, {high:g})"
             raise ValueError(f"{name} must be a finite number {rule}; got {value!r}")
+    if not isinstance(estimator.early_stopping, (bool, np.bool_)):
+        raise ValueError(f"early_stopping must be True or False; got {estimator.early_stopping!r}")
     for name in ("finetune_epochs", "shift"):
         value = getattr(estimator, name)
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:

@@ -31,6 +31,7 @@ OPTIONAL_TRAINING: dict[str, Any] = {
     "lr_schedule": "constant",
     "clip_norm": 0.0,
     "shift": 0,
+    "early_stopping": True,
     "prune": 0.0,
     "precision": "float32",
     "finetune_epochs": 5,
@@ -67,7 +68,7 @@ def unsearched(training_params: Mapping[str, Any]) -> set[str]:
 
 
 # Rules per parameter: (kind of value, lowest allowed, highest allowed, allowed strings).
-_NUMBER, _INTEGER, _STRING = "number", "integer", "string"
+_NUMBER, _INTEGER, _STRING, _BOOL = "number", "integer", "string", "bool"
 _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
     "optimizer": (_STRING, None, None, OPTIMIZERS),
     "learning_rate": (_NUMBER, 1e-12, 10.0, ()),
@@ -78,6 +79,7 @@ _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...
     "lr_schedule": (_STRING, None, None, LR_SCHEDULES),
     "clip_norm": (_NUMBER, 0.0, 1e6, ()),
     "shift": (_INTEGER, 0, 64, ()),
+    "early_stopping": (_BOOL, None, None, ()),
     # The [compression] section (genomes hold these genes with the training ones).
     "prune": (_NUMBER, 0.0, 0.99, ()),
     "precision": (_STRING, None, None, PRECISIONS),

@@ -7,7 +7,8 @@ A search space file has four sections::
     [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
     [layers.dense]   units, activation, dropout   (one section per layer kind used)
     [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs,
-                     lr_schedule, clip_norm, shift (optional genes, off unless searched)
+                     lr_schedule, clip_norm, shift, early_stopping (optional genes: off
+                     unless searched)
     [compression]    prune, precision, finetune_epochs (optional, off unless searched)
     [preprocessing]  impute, encode, scale, class_weight (tables: see space/preprocessing.py)
 
@@ -37,6 +38,7 @@ from evosearch.nn.layers import DEFAULT_LAYER_KIND, LayerAttribute, get_layer_ki
 from evosearch.preprocess import gene_names
 from evosearch.space._presets import list_presets
 from evosearch.space._training import (
+    _BOOL,
     _DEFAULT_TRAINING,
     _INTEGER,
     _STRING,
@@ -194,6 +196,10 @@ def _is_number(value: Any) -> bool:
 
 def _check_value(source: str, key: str, value: Any, rule: tuple) -> Value:
     kind, low, high, strings = rule
+    if kind == _BOOL:
+        if not isinstance(value, bool):
+            raise _fail(source, key, f"expected true or false, got {value!r}")
+        return value
     if kind == _STRING:
         if not isinstance(value, str):
             raise _fail(source, key, f"expected a string, got {value!r}")
@@ -223,7 +229,7 @@ def _parse_param(source: str, key: str, raw: Any, rule: tuple) -> Param:
             values.sort()
         return Choice(tuple(values))
     if isinstance(raw, dict):
-        if kind == _STRING:
+        if kind in (_STRING, _BOOL):
             raise _fail(source, key, "expected a list of choices, not a range")
         _check_table(source, key, raw, ("low", "high", "log", "integer"))
         for bound in ("low", "high"):
@@ -269,9 +275,9 @@ class SearchSpace:
         layers take a kind drawn uniformly among these (in this order).
     training_params : dict
         Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``, ``batch_size``,
-        ``max_epochs``, ``lr_schedule``, ``clip_norm``, ``shift``) and compression gene
-        (``prune``, ``precision``, ``finetune_epochs``: the ``[compression]`` section) to its
-        :class:`Choice` or :class:`Range`.
+        ``max_epochs``, ``lr_schedule``, ``clip_norm``, ``shift``, ``early_stopping``) and
+        compression gene (``prune``, ``precision``, ``finetune_epochs``: the ``[compression]``
+        section) to its :class:`Choice` or :class:`Range`.
     preprocessing : dict
         Preprocessing gene (``impute``, ``encode``, ``scale``, ``class_weight``) to its
         :class:`Choice` (see :mod:`evosearch.space.preprocessing`).
