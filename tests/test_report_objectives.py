@@ -53,6 +53,8 @@ def test_a_score_bytes_run_plots_score_against_bytes(tmp_path) -> None:
     assert smallest.objectives[1] == min(m.objectives[1] for m in members)
     report = write_report(out, tmp_path / "report")
     assert (tmp_path / "report" / "pareto.png").is_file()
+    # Two objectives: pareto.png is score against bytes already, no pairs figure repeats it.
+    assert not (tmp_path / "report" / "objectives.png").exists()
     page = report.html.read_text(encoding="utf-8")
     assert "accuracy against bytes, log scale" in page
     assert "(bytes on a log scale)" in page

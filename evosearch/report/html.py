@@ -11,7 +11,7 @@ still running; by default the files go to ``RUN/report/``:
 ``convergence.png``
     best score, hypervolume and archive size by generation;
 ``objectives.png``
-    the archive by each pair of objectives, when they are other than score and parameters;
+    the archive by each pair of objectives, when there are three or more;
 ``architecture-best.png``, ``architecture-smallest.png``, ``architecture-knee.png``
     the layer graphs of those archive members (see :func:`evosearch.report.pick_members`);
     none before the first generation finished;
@@ -141,7 +141,7 @@ def render_images(data: RunData) -> dict[str, bytes]:
     dict of str to bytes
         Keys ``"pareto"``, ``"convergence"`` and, once the archive has members,
         ``"architecture-best"``, ``"architecture-smallest"`` and ``"architecture-knee"``;
-        ``"objectives"`` when the objectives are other than score and parameters.
+        ``"objectives"`` when there are three or more objectives.
     """
     from evosearch.report._rundata import pick_members
     from evosearch.report.architecture import plot_architecture

@@ -24,10 +24,11 @@ __all__ = ["needs_pairs", "plot_objective_pairs"]
 
 
 def needs_pairs(data: RunData) -> bool:
-    """Whether the run's objectives are other than ``(score, params)``: the report then draws
-    :func:`plot_objective_pairs` too."""
+    """Whether the run has three or more objectives: the report then draws
+    :func:`plot_objective_pairs` too (with two, ``pareto.png`` already plots score against the
+    other one)."""
     names = data.archive.objective_names
-    return names is not None and tuple(names) != ("score", "params")
+    return names is not None and len(names) > 2
 
 
 def plot_objective_pairs(source: str | Path | RunRecord | Evolver | RunData) -> Figure:
