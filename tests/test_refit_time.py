@@ -57,6 +57,34 @@ def test_a_refit_longer_than_the_time_left_ends_the_search(tmp_path, monkeypatch
     assert len(tiny_evolver(tmp_path, n_jobs=1).fit(X, y).history_) == 6
 
 
+def test_a_holdout_reserves_every_members_refit(tmp_path, monkeypatch) -> None:
+    # Each refit estimated at 350 s of a 600-s run: one fits, the best's plus every member's
+    # (the holdout refits them all) cannot, whatever the archive's size.
+    import evosearch.search._refit_time as refit_time
+
+    monkeypatch.setattr(refit_time, "refit_seconds", lambda *args: 350.0)
+    X, y = load_iris(return_X_y=True)
+    common = dict(n_jobs=1, max_time=600, generations=2)
+    assert len(tiny_evolver(tmp_path, **common).fit(X, y).history_) == 3
+    held = tiny_evolver(tmp_path, **common, holdout=0.3).fit(X, y)
+    assert held.deadline_reached_ and len(held.history_) == 1
+
+
+def test_a_pruned_genomes_refit_counts_its_fine_tuning_epochs(tmp_path, monkeypatch) -> None:
+    import evosearch.search._refit_time as refit_time
+
+    asked: list[int] = []
+    monkeypatch.setattr(
+        refit_time, "refit_seconds", lambda result, epochs, cv: asked.append(epochs) or 0.0
+    )
+    path = tmp_path / "pruned.toml"
+    toml = tiny_toml(max_epochs=(5,)) + "\n[compression]\nprune = [0.5]\nfinetune_epochs = 3\n"
+    path.write_text(toml, encoding="utf-8")
+    X, y = load_iris(return_X_y=True)
+    Evolver(genome=path, population_size=2, generations=1, cv=2, n_jobs=1, max_time=600).fit(X, y)
+    assert asked and set(asked) == {5 + 3}
+
+
 class SlowFolds:
     """A picklable fit_hook: every fold takes ``seconds`` longer (as a big table's would)."""
 

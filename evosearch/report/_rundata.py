@@ -188,11 +188,15 @@ def _from_record(record: RunRecord) -> RunData:
 
 
 def _size_name(info: dict[str, Any] | None, archive: ParetoArchive) -> str:
-    """The run's second objective: run.json's list, else the archive's names, else params."""
+    """The run's second objective (run.json's list, else the archive's names) when it is a
+    minimised one this process knows (the x axis is a size, on a log scale); else params."""
     names = [str(o["name"]) for o in (info or {}).get("objectives", []) if "name" in o]
     if len(names) < 2:
         names = list(archive.objective_names or ())
-    return canonical_name(names[1]) if len(names) >= 2 else "params"
+    if len(names) < 2:
+        return "params"
+    objective = find_objective(names[1])
+    return canonical_name(names[1]) if objective is not None and objective.weight < 0 else "params"
 
 
 def _sizer(

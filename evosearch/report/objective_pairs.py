@@ -11,6 +11,7 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evosearch.objectives import canonical_name
 from evosearch.report._figures import _colormap, _empty, _new_figure
 from evosearch.report._rundata import RunData, objective_label, run_data
 from evosearch.runs import RunRecord
@@ -24,11 +25,13 @@ __all__ = ["needs_pairs", "plot_objective_pairs"]
 
 
 def needs_pairs(data: RunData) -> bool:
-    """Whether the run has three or more objectives: the report then draws
-    :func:`plot_objective_pairs` too (with two, ``pareto.png`` already plots score against the
-    other one)."""
+    """Whether the report draws :func:`plot_objective_pairs` too: with three or more
+    objectives, or two whose second is not the size ``pareto.png`` plots (a maximised or
+    unknown plug-in objective)."""
     names = data.archive.objective_names
-    return names is not None and len(names) > 2
+    if names is None:
+        return False
+    return len(names) > 2 or (len(names) == 2 and canonical_name(names[1]) != data.size_name)
 
 
 def plot_objective_pairs(source: str | Path | RunRecord | Evolver | RunData) -> Figure:

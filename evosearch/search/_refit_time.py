@@ -17,7 +17,7 @@ from evosearch.evaluation import EvaluationResult
 if TYPE_CHECKING:
     from evosearch.search._results import ResultsTable
     from evosearch.search._settings import Settings
-    from evosearch.search.archive import ParetoArchive
+    from evosearch.search.archive import ArchiveEntry, ParetoArchive
 
 __all__ = ["refit_seconds", "search_deadline"]
 
@@ -25,16 +25,30 @@ __all__ = ["refit_seconds", "search_deadline"]
 def search_deadline(
     deadline: float | None, archive: ParetoArchive, results: ResultsTable, settings: Settings
 ) -> float | None:
-    """``deadline`` (a ``time.monotonic()`` instant, None: none) less the estimated refit of
-    the archive's most accurate member so far: the search must stop by then."""
+    """``deadline`` (a ``time.monotonic()`` instant, None: none) less the estimated refits
+    after the search: the archive's most accurate member so far, and with a holdout every
+    member too (each is refit to score the held-out rows). The search must stop by then.
+
+    The estimate is made before each generation from the archive as it stands; a new best
+    found during the generation with a longer refit can overrun the deadline by the difference.
+    """
     if deadline is None or not len(archive):
         return deadline
     best = archive.best(archive.objective("score"))
-    epochs = int(best.genome["hyperparameters"]["max_epochs"])
+    members = [best, *archive.members] if settings.holdout else [best]
+    return deadline - sum(_refit_of(entry, results, settings) for entry in members)
+
+
+def _refit_of(entry: ArchiveEntry, results: ResultsTable, settings: Settings) -> float:
+    hyperparameters = entry.genome["hyperparameters"]
+    epochs = int(hyperparameters["max_epochs"])
     cap = settings.refit_fidelity
     if cap is not None and cap.max_epochs:
         epochs = min(epochs, int(cap.max_epochs))
-    return deadline - refit_seconds(results.result(best.genome_hash), epochs, settings.cv)
+    # Pruning fine-tunes after training (nn/compress.py): those epochs are part of a refit too.
+    if float(hyperparameters.get("prune", 0.0)) > 0.0:
+        epochs += int(hyperparameters.get("finetune_epochs", 5))
+    return refit_seconds(results.result(entry.genome_hash), epochs, settings.cv)
 
 
 def refit_seconds(result: EvaluationResult | None, max_epochs: int, cv: int) -> float:

@@ -106,9 +106,10 @@ class Evolver(EstimatorMethods):
         with its worker process and its genome fails with ``TimeoutError``. None or 0: no limit.
         Where the limit bites, results depend on the machine's speed.
     max_time : float, optional
-        Seconds the whole run may take, the final refit included: the search's deadline is
+        Seconds the whole run may take, the final refits included: the search's deadline is
         this less the best member's estimated refit time (its journalled seconds per epoch
-        and fold, scaled to all rows and its whole epoch budget). At the deadline the folds
+        and fold, scaled to all rows and its whole epoch budget), with ``holdout`` every
+        member's too. At the deadline the folds
         still training are stopped, the unfinished generation is dropped (its finished
         evaluations stay in the journal, so :meth:`resume` continues it exactly) and ``fit``
         returns with the archive so far; ``deadline_reached_`` tells it happened. Not stored
