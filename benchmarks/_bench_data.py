@@ -1,4 +1,4 @@
-"""The yardstick's datasets: 569 to 53,940 rows, nothing downloaded at run time.
+"""The yardstick's datasets: 569 to 200,000 rows, nothing downloaded at run time.
 
 Each dataset is a source the ``evosearch evolve`` CLI reads (``--data SOURCE [--target COL]``):
 a bundled scikit-learn name, or a CSV file written once into a cache folder. The baselines load
@@ -7,8 +7,9 @@ the same target and the same folds.
 
 * ``digits`` (1,797 x 64, 10 classes) and ``breast_cancer`` (569 x 30, 2 classes): bundled with
   scikit-learn.
-* ``synth20k`` and ``synth50k``: ``make_classification`` (20 features, 8 informative, 4
-  redundant, 4 classes, 5 % of the labels flipped, class_sep 0.8), a fixed seed per size.
+* ``synth20k``, ``synth50k`` and ``synth200k``: ``make_classification`` (20 features, 8
+  informative, 4 redundant, 4 classes, 5 % of the labels flipped, class_sep 0.8), a fixed seed
+  per size.
 * ``diamonds`` (53,940 x 9, target ``cut``, 5 classes; text columns ``color`` and ``clarity``):
   ggplot2's diamonds table as shipped inside the ``plotnine`` wheel
   (``plotnine/data/diamonds.csv``, ``pip install 'evosearch[bench]'``). The CSV is found
@@ -92,6 +93,7 @@ def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
 
 ROWS = {"breast_cancer": 569, "digits": 1797, "synth20k": 20_000, "synth50k": 50_000}
 ROWS["diamonds"] = 53_940
+ROWS["synth200k"] = 200_000
 NAMES = list(ROWS)
 
 
