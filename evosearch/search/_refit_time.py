@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evosearch.evaluation import EvaluationResult
+from evosearch.space import value_of
 
 if TYPE_CHECKING:
     from evosearch.search._results import ResultsTable
@@ -46,8 +47,8 @@ def _refit_of(entry: ArchiveEntry, results: ResultsTable, settings: Settings) ->
     if cap is not None and cap.max_epochs:
         epochs = min(epochs, int(cap.max_epochs))
     # Pruning fine-tunes after training (nn/compress.py): those epochs are part of a refit too.
-    if float(hyperparameters.get("prune", 0.0)) > 0.0:
-        epochs += int(hyperparameters.get("finetune_epochs", 5))
+    if float(value_of(hyperparameters, "prune")) > 0.0:
+        epochs += int(value_of(hyperparameters, "finetune_epochs"))
     return refit_seconds(results.result(entry.genome_hash), epochs, settings.cv)
 
 

@@ -1,5 +1,6 @@
 """Search spaces (TOML -> :class:`SearchSpace`), genomes and the operators that vary them."""
 
+from evosearch.space._training import value_of
 from evosearch.space.genome import INPUT, OUTPUT, Genome, InnovationCounter
 from evosearch.space.operators import cx_aligned, mut_hyperparameter, mutate
 from evosearch.space.space import SearchSpace, list_presets
@@ -14,4 +15,5 @@ __all__ = [
     "list_presets",
     "mut_hyperparameter",
     "mutate",
+    "value_of",
 ]
