@@ -144,7 +144,7 @@ class EstimatorMethods(BaseEstimator):
             For an unknown format, a format whose extra is not installed, a member out of
             range or a folder that is not empty.
         """
-        from evosearch.search.export import pick_member, write_member
+        from evosearch.search.export import pick_member, stored_start, write_member
 
         check_is_fitted(self)
         index, entry = pick_member(self.archive_, member)
@@ -152,8 +152,9 @@ class EstimatorMethods(BaseEstimator):
         scoring = self.scoring if isinstance(self.scoring, str) else None
         recorded = {"random_state": settings.random_state, "cv": settings.cv, "scoring": scoring}
         best = self.archive_.best(self.archive_.objective("score"))
-        model = self.best_estimator_ if entry.genome_hash == best.genome_hash else None
         run = getattr(self, "run_folder_", None)
+        model = self.best_estimator_ if entry.genome_hash == best.genome_hash else None
+        start = stored_start(entry, getattr(self, "_refit_starts", None), run)
         # The plan the fit ran with (a resume's recorded one), else the one this data implies.
         fitted = getattr(self, "_settings", None)
         if fitted is None:
@@ -172,6 +173,7 @@ class EstimatorMethods(BaseEstimator):
             format,
             model,
             fidelity=fitted.refit_fidelity,
+            start=start,
         )
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from evosearch.data import Dataset
 from evosearch.errors import SettingsError
 from evosearch.evaluation import Fidelity, fold_score
 from evosearch.objectives import Scoring
 from evosearch.search.archive import ParetoArchive
-from evosearch.search.export import refit
-from evosearch.space import Genome
+from evosearch.search.export import refit_member
+from evosearch.search.inheritance import FoldWeights
 
 __all__ = ["score_holdout", "split_holdout"]
 
@@ -55,10 +57,13 @@ def score_holdout(
     cv: int,
     scoring: Scoring = None,
     fidelity: Fidelity | None = None,
+    starts: Mapping[str, tuple[int, FoldWeights]] | None = None,
 ) -> None:
     """Refit every archive member on the search rows and set its ``holdout_score``
-    (``scoring``'s score, else accuracy / R²); ``fidelity``: the epochs a fidelity plan caps."""
+    (``scoring``'s score, else accuracy / R²); ``fidelity``: the epochs a fidelity plan caps;
+    ``starts``: per member's hash the CV network its refit starts from, as an export's does
+    (:func:`~evosearch.search.export.refit_starts`)."""
     for entry in archive:
-        genome = Genome.from_json(entry.genome)
-        model = refit(genome, entry.genome_hash, search, seed, cv, fidelity)
+        start = None if starts is None else starts.get(entry.genome_hash)
+        model = refit_member(entry, search, seed, cv, fidelity, start)
         entry.holdout_score = fold_score(model, held.X, held.y, scoring, held.sample_weight)

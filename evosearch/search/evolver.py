@@ -46,7 +46,7 @@ from evosearch.search._refit_time import search_deadline
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import run_info
 from evosearch.search._settings import Settings, check_folds, fresh_state
-from evosearch.search.export import refit
+from evosearch.search.export import refit_member, refit_starts
 from evosearch.search.inheritance import WeightStore
 from evosearch.search.member import Member
 from evosearch.search.strategies import Breed, get_strategy
@@ -173,7 +173,8 @@ class Evolver(EstimatorMethods):
     archive_ : ParetoArchive
         The all-time non-dominated set of objective vectors (by default score, parameters).
     best_estimator_ : sklearn.pipeline.Pipeline
-        The archive's most accurate member, refit on all the data.
+        The archive's most accurate member, refit on all the data; with ``inherit_weights``
+        from its best CV fold's network (``refit_start_fold_``; None: from scratch).
     best_genome_ : Genome
         Its genome.
     cv_results_ : dict of ndarray
@@ -525,16 +526,18 @@ class Evolver(EstimatorMethods):
                 " no model to refit; check the search space (e.g. a smaller learning_rate)"
             )
         best = self.archive_.best(self.archive_.objective("score"))
-        best_genome = Genome.from_json(best.genome)
         seed, cv, capped = settings.random_state, settings.cv, settings.refit_fidelity
-        self.best_estimator_ = refit(best_genome, best.genome_hash, dataset, seed, cv, capped)
-        self.best_genome_ = best_genome
+        self._refit_starts = refit_starts(self.archive_, self._weights)
+        start = self._refit_starts.get(best.genome_hash)
+        self.best_estimator_ = refit_member(best, dataset, seed, cv, capped, start)
+        self.refit_start_fold_ = None if start is None else start[0]
+        self.best_genome_ = Genome.from_json(best.genome)
         if dataset.task == "classification":
             self.classes_ = self.best_estimator_.classes_
         self.cv_results_ = self._results.as_dict()
         if self._holdout_part is not None:
-            held = self._holdout_part
-            score_holdout(self.archive_, dataset, held, seed, cv, settings.scoring, capped)
+            held, starts = self._holdout_part, self._refit_starts
+            score_holdout(self.archive_, dataset, held, seed, cv, settings.scoring, capped, starts)
             if self._folder is not None:
                 self._folder.write_archive(self.archive_.to_dict())
         self._notify("on_run_end", self)
@@ -585,7 +588,8 @@ class Evolver(EstimatorMethods):
             seconds=time.perf_counter() - self._generation_start,
         )
         if self._weights is not None:
-            self._weights.keep_only(m.result.genome_hash for m in state.members)
+            kept = {m.result.genome_hash for m in state.members}
+            self._weights.keep_only(kept | {e.genome_hash for e in self.archive_})
         if self._folder is not None:
             self._folder.append_generation(generation_line(state, record))
             self._folder.write_archive(self.archive_.to_dict())

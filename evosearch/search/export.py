@@ -20,9 +20,11 @@ evosearch itself reads back from a run folder stays JSON.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.pipeline import Pipeline
 
 from evosearch.data import Dataset
@@ -32,9 +34,19 @@ from evosearch.evaluation import Fidelity, build_estimator, task_seed
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunRecord, atomic_write_json
 from evosearch.search.archive import ArchiveEntry, ParetoArchive
+from evosearch.search.inheritance import FoldWeights, WeightStore, read_weights, refit_start
 from evosearch.space import Genome
 
-__all__ = ["export_member", "pick_member", "refit", "select_member", "write_member"]
+__all__ = [
+    "export_member",
+    "pick_member",
+    "refit",
+    "refit_member",
+    "refit_starts",
+    "select_member",
+    "stored_start",
+    "write_member",
+]
 
 
 def refit(
@@ -44,20 +56,75 @@ def refit(
     seed: int,
     cv: int,
     fidelity: Fidelity | None = None,
+    start: Mapping[str, np.ndarray] | None = None,
 ) -> Pipeline:
     """Train ``genome`` on all of ``dataset`` with the seed every refit of it uses.
 
     The seed is the one of a virtual fold number ``cv`` (one past the last CV fold), so a refit
-    is reproducible and independent of the CV fits. ``fidelity``: the epochs of a run with a
-    fidelity plan (:attr:`Settings.refit_fidelity`), as its evaluations trained.
+    is reproducible. ``fidelity``: the epochs of a run with a fidelity plan
+    (:attr:`Settings.refit_fidelity`), as its evaluations trained. ``start``: the weight blocks
+    training starts from (one of the member's CV networks, see
+    :func:`~evosearch.search.inheritance.refit_start`); None: a fresh initialisation.
     """
     seed = task_seed(seed, genome_hash, cv)
     estimator = build_estimator(
-        genome, dataset.task, seed, profile=DataProfile.of(dataset), fidelity=fidelity
+        genome,
+        dataset.task,
+        seed,
+        initial_weights=start,
+        profile=DataProfile.of(dataset),
+        fidelity=fidelity,
     )
     if dataset.sample_weight is not None:
         return estimator.fit(dataset.X, dataset.y, net__sample_weight=dataset.sample_weight)
     return estimator.fit(dataset.X, dataset.y)
+
+
+def refit_starts(
+    archive: ParetoArchive, weights: WeightStore | None
+) -> dict[str, tuple[int, FoldWeights]]:
+    """Per archive member's hash, the CV network its refit starts from
+    (:meth:`WeightStore.start_for`); empty without stored weights (``inherit_weights=False``)."""
+    if weights is None:
+        return {}
+    starts = {e.genome_hash: weights.start_for(e.genome_hash, e.fold_scores) for e in archive}
+    return {key: start for key, start in starts.items() if start is not None}
+
+
+def refit_member(
+    entry: ArchiveEntry,
+    dataset: Dataset,
+    seed: int,
+    cv: int,
+    fidelity: Fidelity | None,
+    start: tuple[int, FoldWeights] | None,
+) -> Pipeline:
+    """:func:`refit` an archive member, from the CV network ``start`` (fold, weight blocks)
+    where given (:func:`refit_starts`), else from scratch."""
+    genome = Genome.from_json(entry.genome)
+    initial = None if start is None else start[1]
+    return refit(genome, entry.genome_hash, dataset, seed, cv, fidelity, initial)
+
+
+def stored_start(
+    entry: ArchiveEntry, starts: Mapping[str, tuple[int, FoldWeights]] | None, run: Path | None
+) -> tuple[int, FoldWeights] | None:
+    """The CV network a refit of ``entry`` starts from: ``starts``' (a fitted Evolver's), else
+    the run folder ``run``'s ``weights/`` (:func:`refit_start`); None where neither keeps one.
+
+    Raises
+    ------
+    RunFolderError
+        If the run folder's weights file of ``entry`` is unreadable.
+    """
+    if starts:
+        return starts.get(entry.genome_hash)
+    if run is None:
+        return None
+    try:
+        return refit_start(read_weights(run, entry.genome_hash), entry.fold_scores)
+    except ValueError as exc:
+        raise RunFolderError(f"run {run} is damaged: {exc}") from None
 
 
 def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEntry]:
@@ -122,6 +189,7 @@ def export_member(
         out,
         fmt,
         fidelity=fidelity,
+        start=stored_start(entry, None, record.path),
     )
 
 
@@ -136,6 +204,7 @@ def write_member(
     fmt: str = DEFAULT_FORMAT,
     model: Pipeline | None = None,
     fidelity: Fidelity | None = None,
+    start: tuple[int, FoldWeights] | None = None,
 ) -> dict[str, Any]:
     """Write archive member ``index`` (``entry``) of ``archive`` into the folder ``out``:
     refit on ``dataset`` (unless its fitted ``model`` is given), in format ``fmt``, with
@@ -143,7 +212,10 @@ def write_member(
 
     ``settings`` holds the run's ``random_state``, ``cv`` and ``scoring``; ``run`` is the run
     folder recorded in model.json (None: a run that wrote none); ``fidelity`` what a refit
-    trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`).
+    trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`);
+    ``start``: the CV fold and its network the refit starts from (:func:`stored_start`),
+    recorded in model.json as ``refit_start_fold`` (with a given ``model``, refitted from that
+    fold's network, only the fold is read).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -154,9 +226,9 @@ def write_member(
     exporter.check_available()
     genome = Genome.from_json(entry.genome)
     if model is None:
-        model = refit(
-            genome, entry.genome_hash, dataset, settings["random_state"], settings["cv"], fidelity
-        )
+        seed, cv = settings["random_state"], settings["cv"]
+        initial = None if start is None else start[1]
+        model = refit(genome, entry.genome_hash, dataset, seed, cv, fidelity, initial)
     exporter.check_model(model)  # refused before the folder is made
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
@@ -170,6 +242,8 @@ def write_member(
         "cv_score": values.get("score", entry.objectives[0]),
         "scoring": settings.get("scoring"),
         "fold_scores": entry.fold_scores,
+        # Which CV network the refit went on training (None: from scratch), see refit_start.
+        "refit_start_fold": None if start is None else start[0],
         "n_params": int(values.get("params", genome.n_params())),
         "payload_bytes": len(payload),
         "objectives": values,
