@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import joblib
+import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
@@ -71,6 +73,18 @@ def test_sigkill_mid_generation_then_resume_equals_uninterrupted(workdir, refere
     assert len(hashes) == len(set(hashes))
     assert sorted(hashes) == sorted(r["genome_hash"] for r in lines(reference / "journal.jsonl"))
     assert len(hashes) >= journalled
+    # The kept weights too: an export continues the same CV network into the same model.
+    assert sorted(p.name for p in (killed / "weights").iterdir()) == sorted(
+        p.name for p in (reference / "weights").iterdir()
+    )
+    models = []
+    for run in ("killed", "full"):
+        result = evosearch("export", run, "--out", f"{run}-model", cwd=workdir)
+        assert result.returncode == 0, result.stderr
+        model = workdir / f"{run}-model"
+        models.append(joblib.load(model / "model.joblib").predict_proba(load_iris().data))
+        assert json.loads((model / "model.json").read_text())["refit_start_fold"] in (0, 1, 2)
+    np.testing.assert_array_equal(models[0], models[1])
 
 
 def test_resume_trains_only_what_was_not_journalled(workdir, reference):

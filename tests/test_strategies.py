@@ -145,10 +145,11 @@ def test_halving_promotes_by_pareto_rank_not_accuracy_alone(tmp_path, tiny):
 
 
 # ---------------------------------------------------------------------------- inheritance
-def test_inherited_weights_live_in_the_run_folder_for_the_population_only(tmp_path, tiny):
+def test_inherited_weights_live_in_the_run_folder_for_population_and_archive(tmp_path, tiny):
     evolver, _ = fit(tmp_path, tiny, inherit_weights=True)
     files = {p.stem for p in (tmp_path / "run" / "weights").glob("*.npz")}
-    assert files == {g.canonical_hash() for g in evolver.population_}
+    archive = {e.genome_hash for e in evolver.archive_}
+    assert files == {g.canonical_hash() for g in evolver.population_} | archive
     with np.load(next((tmp_path / "run" / "weights").glob("*.npz"))) as data:
         folds = {name.split("/")[0] for name in data.files}
     assert folds == {"f0", "f1", "f2"}
