@@ -10,7 +10,7 @@ import pytest
 
 from evosearch import Evolver
 from evosearch.nn import GraphNetClassifier
-from evosearch.nn.compress import decode, encode, payload_bytes
+from evosearch.nn.compress import decode, encode, payload_bytes, unpack
 from evosearch.objectives import Bytes
 from evosearch.runs import load_run, load_run_dataset
 from evosearch.search.export import export_member
@@ -20,7 +20,7 @@ from evosearch.testing._tiny import TINY_TOML, iris
 SHAPES = [((40, 30), (30,)), ((30, 3), (3,)), ((1000, 2), (2,))]
 
 
-@pytest.mark.parametrize("precision", ["float32", "float16", "int8"])
+@pytest.mark.parametrize("precision", ["float32", "float16", "int8", "int4"])
 @pytest.mark.parametrize("prune", [0.0, 0.3, 0.99])
 def test_the_payload_has_the_size_of_its_shapes_and_decodes_to_its_values(prune, precision):
     rng = np.random.default_rng(0)
@@ -37,12 +37,48 @@ def test_the_payload_has_the_size_of_its_shapes_and_decodes_to_its_values(prune,
         zeros = int((new == 0).sum())
         assert zeros >= int(prune * old.size + 1e-9)
         kept = new != 0
-        tolerance = {"float32": 0, "float16": 1e-3, "int8": 0.02}[precision]
+        tolerance = {"float32": 0, "float16": 1e-3, "int8": 0.02, "int4": 0.07}[precision]
         assert np.allclose(new[kept], old[kept], rtol=tolerance, atol=tolerance * 4)
         if prune:  # the smallest weights went
             assert np.abs(old[~kept]).max() <= np.abs(old[kept]).min()
     with pytest.raises(ValueError, match="does not match"):
         decode(SHAPES, payload[:-1], prune, precision)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7, 8, 9])
+def test_int4_packs_two_values_a_byte_and_unpacks_them(count: int) -> None:
+    rng = np.random.default_rng(count)
+    w = rng.normal(size=(count, 1)).astype(np.float32)
+    b = np.zeros(1, np.float32)
+    payload = encode([w], [b], 0.0, "int4")
+    # scale, ceil(count / 2) bytes of nibbles, bias
+    assert len(payload) == 4 * bool(count) + (count + 1) // 2 + 4
+    ((values, scales, _),) = unpack([((count, 1), (1,))], payload, 0.0, "int4")
+    assert values.dtype == np.int8 and values.shape == (count, 1)
+    if count:
+        assert np.abs(values).max() == 7  # the largest magnitude maps to 7, the sign kept
+        assert np.array_equal(np.sign(values.ravel()), np.sign(np.rint(w.ravel() / scales[0])))
+        assert np.abs(values * scales - w).max() <= scales[0] / 2 + 1e-6
+
+
+def test_int4_halves_int8_values_and_keeps_accuracy_close() -> None:
+    X, y = iris()
+    arch = {"layers": [{"id": 2, "units": 16, "activation": "relu"}], "edges": [[0, 2], [2, 1]]}
+    common = {"learning_rate": 0.02, "max_epochs": 40, "random_state": 0}
+    scores = {}
+    for precision in ("int8", "int4"):
+        clf = GraphNetClassifier(arch, precision=precision, **common).fit(X, y)
+        pairs = zip(clf.coefs_.values(), clf.intercepts_.values(), strict=True)
+        shapes = [(w.shape, bias.shape) for w, bias in pairs]
+        payload = clf.payload()
+        assert len(payload) == payload_bytes(shapes, 0.0, precision)
+        weights, _ = decode(shapes, payload, 0.0, precision)
+        for w, stored in zip(weights, clf.coefs_.values(), strict=True):
+            assert np.array_equal(w, stored)  # it predicts with exactly the stored weights
+        scores[precision] = clf.score(X, y)
+    # 4*16 + 16*3 weights: int8 112 bytes of values, int4 56.
+    assert payload_bytes(shapes, 0.0, "int8") - payload_bytes(shapes, 0.0, "int4") == 56
+    assert scores["int4"] > scores["int8"] - 0.05
 
 
 def test_a_compressed_estimator_predicts_with_the_weights_of_its_payload() -> None:
@@ -62,7 +98,7 @@ def test_a_compressed_estimator_predicts_with_the_weights_of_its_payload() -> No
     assert clf.score(X, y) > 0.8
     assert clf.n_epochs_ == len(clf.loss_curve_)
     with pytest.raises(ValueError, match="precision"):
-        GraphNetClassifier(arch, precision="int4").fit(X, y)
+        GraphNetClassifier(arch, precision="int2").fit(X, y)
 
 
 COMPRESSED = TINY_TOML + '\n[compression]\nprune = [0.0, 0.5]\nprecision = ["float32", "int8"]\n'

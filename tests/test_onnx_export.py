@@ -89,7 +89,7 @@ def test_every_layer_kind_and_activation_exports(digits, tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("precision", "prune"), [("float32", 0.0), ("float32", 0.97), ("float16", 0.5), ("int8", 0.0),
-                             ("int8", 0.75)]
+                             ("int8", 0.75), ("int4", 0.0), ("int4", 0.5)]
 )  # fmt: skip
 def test_every_precision_exports_the_compressed_network_as_stored(
     digits, tmp_path: Path, precision: str, prune: float
@@ -104,11 +104,14 @@ def test_every_precision_exports_the_compressed_network_as_stored(
         s.values.data_type for s in graph.sparse_initializer
     }
     kind = {"float32": onnx.TensorProto.FLOAT, "float16": onnx.TensorProto.FLOAT16,
-            "int8": onnx.TensorProto.INT8}[precision]  # fmt: skip
+            "int8": onnx.TensorProto.INT8, "int4": onnx.TensorProto.INT8}[precision]  # fmt: skip
     assert kind in stored
     # The file is the weight payload (the bytes objective) plus the scaler's 2 x 64 float64
-    # statistics and at most ~3 KB of graph: no float32 copy of compressed weights.
+    # statistics and at most ~3 KB of graph: no float32 copy of compressed weights (int4
+    # values are stored as int8 there: half a byte more each).
     payload = len(net.payload())
+    if precision == "int4":
+        payload += sum(int(np.count_nonzero(w)) for w in net.coefs_.values()) // 2 + 2
     size = (tmp_path / "model.onnx").stat().st_size
     assert payload + 2 * 64 * 8 < size < payload + 2 * 64 * 8 + 3200
 

@@ -153,6 +153,8 @@ def test_an_image_network_of_every_kind_predicts_as_the_estimator(digits, tmp_pa
         ("float16", 0.0),
         ("int8", 0.0),
         ("int8", 0.5),
+        ("int4", 0.0),
+        ("int4", 0.5),
         ("float32", 0.6),
     ],
 )
@@ -167,9 +169,9 @@ def test_compressed_models_predict_exactly_as_the_compressed_estimator(
     np.testing.assert_allclose(exported.predict_proba(X), model.predict_proba(X), atol=1e-12)
     np.testing.assert_array_equal(exported.predict(X), model.predict(X))
     with np.load(tmp_path / "weights.npz", allow_pickle=False) as stored:
-        assert stored["w2"].dtype == np.dtype(precision)
+        assert stored["w2"].dtype == np.dtype("int8" if precision == "int4" else precision)
         assert stored["b2"].dtype == np.dtype("float16" if precision == "float16" else "float32")
-        assert ("s2" in stored.files) == (precision == "int8")
+        assert ("s2" in stored.files) == (precision in ("int8", "int4"))
         assert np.sum(stored["w2"] == 0) >= int(prune * stored["w2"].size)
     # The npz holds the weights as the payload does, so it is no bigger than the payload plus
     # the zip's and npy headers' overhead (and the scaler's statistics).

@@ -4,7 +4,8 @@ The exporters emit nodes through :class:`OnnxGraph` (unique tensor names, consta
 initializers) rather than through skl2onnx's operator machinery: evosearch's pipelines are a
 fixed, small set of steps whose exact arithmetic (float64 preprocessing, float32 network) the
 export must reproduce, and :meth:`OnnxGraph.weight` stores a compressed network's weights as the
-``bytes`` objective counts them (int8 values times one float32 scale per output channel,
+``bytes`` objective counts them (int8 values times one float32 scale per output channel; int4
+ones as int8,
 float16 with a ``Cast``, pruned tensors as their nonzero values plus a bitmap or positions,
 the payload's own forms).
 """
@@ -17,6 +18,8 @@ import numpy as np
 import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
+
+from evosearch.nn.compress import LEVELS
 
 __all__ = ["ML_DOMAIN", "ML_OPSET", "OPSET", "OnnxGraph"]
 
@@ -100,8 +103,8 @@ class OnnxGraph:
         (cast to float32 times the scales), ``float16`` (then cast), else float32; each in the
         smallest of a dense and two sparse forms (:meth:`_packed`)."""
         array = np.ascontiguousarray(array, dtype=np.float32)
-        if precision == "int8" and axis is not None and array.size:
-            quantised = _int8_form(array, axis)
+        if precision in LEVELS and axis is not None and array.size:
+            quantised = _int8_form(array, axis, LEVELS[precision])
             if quantised is not None:
                 values, scales = quantised
                 shape = [1] * array.ndim
@@ -112,7 +115,7 @@ class OnnxGraph:
                 # activations (predictions ~1e-2 off); Cast and Mul of constants are folded
                 # into the exact float32 weights when the session loads.
                 return self.op("Mul", [self._packed(values, f"{hint}_q"), scale], hint)
-        if precision in ("int8", "float16") and array.size:
+        if precision in ("int8", "int4", "float16") and array.size:
             half = array.astype(np.float16)
             if np.array_equal(half.astype(np.float32), array):
                 return self._packed(half, f"{hint}_f16")
@@ -204,16 +207,17 @@ class OnnxGraph:
         return model
 
 
-def _int8_form(array: Array, axis: int) -> tuple[Array, Array] | None:
+def _int8_form(array: Array, axis: int, levels: int) -> tuple[Array, Array] | None:
     """``(int8 values, float32 scales)`` with ``values * scales == array`` exactly (scales
-    broadcast along ``axis``), or None where the weights are not int8 multiples of one scale
-    per slice. The scales are recomputed as the compressor does (``max |w| / 127``)."""
+    broadcast along ``axis``), or None where the weights are not integer multiples of one
+    scale per slice. The scales are recomputed as the compressor does (``max |w| / levels``:
+    127 for int8; int4's values, at most 7, are stored as int8 too)."""
     moved = np.moveaxis(array, axis, -1)
     columns = moved.reshape(-1, moved.shape[-1])
     top = np.abs(columns).max(axis=0) if columns.shape[0] else np.zeros(columns.shape[1])
-    scales = (top / np.float32(127.0)).astype(np.float32)
+    scales = (top / np.float32(levels)).astype(np.float32)
     scales[scales == 0] = 1.0
-    q = np.clip(np.rint(columns / scales), -127, 127)
+    q = np.clip(np.rint(columns / scales), -levels, levels)
     if not np.array_equal((q.astype(np.float32) * scales).astype(np.float32), columns):
         return None
     values = np.moveaxis(q.astype(np.int8).reshape(moved.shape), -1, axis)

@@ -3,16 +3,19 @@ weight precision; the weight payload, its exact size from shapes alone, and its 
 
 The payload is what an exported model's ``weights.bin`` holds: for each layer in execution
 order, its weights' sparsity pattern (only when pruned), per-output-channel scales (only for
-``int8``), the kept weight values, then the biases. All numbers are little-endian.
+``int8`` and ``int4``), the kept weight values, then the biases. All numbers are little-endian.
 
 * Sparsity: a layer of ``n`` weights keeps ``k = n - pruned(n)`` of them (``pruned(n)`` is
   ``floor(prune * n)``), either as a bitmap of ``ceil(n / 8)`` bytes (``numpy.packbits`` of the
   kept flags, row-major) or as the ``k`` kept positions (uint16 when ``n <= 65536``, else uint32),
   whichever is smaller (the bitmap on a tie).
-* Values: the kept weights in row-major order, as float32, float16 or int8.
-* Scales (``int8``): one float32 per output channel (the last axis of the weight array):
-  ``max |w| / 127`` over the channel (1 for a channel of zeros); a weight is stored as
-  ``clip(rint(w / scale), -127, 127)`` and read back as ``int8 * scale`` in float32.
+* Values: the kept weights in row-major order, as float32, float16, int8, or int4: two
+  4-bit two's-complement values a byte, the first in the low nibble (``ceil(k / 2)`` bytes,
+  the last high nibble 0 for an odd ``k``).
+* Scales (``int8``, ``int4``): one float32 per output channel (the last axis of the weight
+  array): ``max |w| / L`` over the channel (1 for a channel of zeros), ``L`` = 127 for int8
+  and 7 for int4; a weight is stored as ``clip(rint(w / scale), -L, L)`` and read back as
+  ``value * scale`` in float32.
 * Biases: float16 for ``float16``, else float32 (not pruned).
 
 So the size depends on shapes, ``prune`` and ``precision`` only (:func:`payload_bytes`); the
@@ -29,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "LEVELS",
     "PRECISIONS",
     "apply",
     "decode",
@@ -47,10 +51,19 @@ Array = NDArray[Any]
 Shapes = Sequence[tuple[tuple[int, ...], tuple[int, ...]]]
 
 #: Weight precisions of the payload (``precision``).
-PRECISIONS: tuple[str, ...] = ("float32", "float16", "int8")
+PRECISIONS: tuple[str, ...] = ("float32", "float16", "int8", "int4")
 
-_VALUE_BYTES = {"float32": 4, "float16": 2, "int8": 1}
-_VALUE_DTYPE = {"float32": "<f4", "float16": "<f2", "int8": "i1"}
+#: The largest stored magnitude of each integer precision (symmetric, per-channel scales).
+LEVELS = {"int8": 127, "int4": 7}
+
+# Of the values as unpack returns them (int4: one int8 per value).
+_VALUE_DTYPE = {"float32": "<f4", "float16": "<f2", "int8": "i1", "int4": "i1"}
+
+
+def _value_bytes(count: int, precision: str) -> int:
+    if precision == "int4":
+        return (count + 1) // 2
+    return count * {"float32": 4, "float16": 2, "int8": 1}[precision]
 
 
 def is_compressed(prune: float, precision: str) -> bool:
@@ -83,10 +96,10 @@ def layer_bytes(
     """Bytes of one layer's part of the payload (see the module docstring)."""
     n, n_b = math.prod(w_shape), math.prod(b_shape)
     kept = n - n_pruned(n, prune)
-    total = kept * _VALUE_BYTES[precision] + n_b * (2 if precision == "float16" else 4)
+    total = _value_bytes(kept, precision) + n_b * (2 if precision == "float16" else 4)
     if kept < n:
         total += _sparsity_bytes(n, kept)[1]
-    if precision == "int8" and n:
+    if precision in LEVELS and n:
         total += 4 * _channels(w_shape)
     return total
 
@@ -113,12 +126,27 @@ def prune_mask(weights: Array, prune: float) -> Array:
     return keep.reshape(np.shape(weights))
 
 
-def _scales(w: Array) -> Array:
+def _scales(w: Array, levels: int) -> Array:
     columns = w.reshape(-1, _channels(w.shape)).astype(np.float32)
     top = np.abs(columns).max(axis=0) if columns.shape[0] else np.zeros(columns.shape[1])
-    scales = (top / np.float32(127.0)).astype(np.float32)
+    scales = (top / np.float32(levels)).astype(np.float32)
     scales[scales == 0] = 1.0
     return scales
+
+
+def _pack_int4(values: Array) -> bytes:
+    """Two's-complement nibbles of ``values`` (int8 in [-7, 7]), two a byte, low nibble first."""
+    nibbles = (values.astype(np.int16) & 0x0F).astype(np.uint8)
+    if nibbles.size % 2:
+        nibbles = np.append(nibbles, np.uint8(0))
+    return (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).tobytes()
+
+
+def _unpack_int4(packed: Array, count: int) -> Array:
+    """The ``count`` int8 values :func:`_pack_int4` packed into ``packed`` (uint8)."""
+    nibbles = np.empty(2 * packed.size, dtype=np.int16)
+    nibbles[0::2], nibbles[1::2] = packed & 0x0F, packed >> 4
+    return np.where(nibbles > 7, nibbles - 16, nibbles)[:count].astype(np.int8)
 
 
 def encode(
@@ -146,12 +174,14 @@ def encode(
                 dtype = "<u2" if _index_bytes(n) == 2 else "<u4"
                 parts.append(np.flatnonzero(keep).astype(dtype).tobytes())
         values = w.ravel()
-        if precision == "int8" and n:
-            scales = _scales(w)
+        if precision in LEVELS and n:
+            levels = LEVELS[precision]
+            scales = _scales(w, levels)
             parts.append(scales.astype("<f4").tobytes())
             q = np.rint(w.reshape(-1, scales.size) / scales)
-            values = np.clip(q, -127, 127).ravel()
-        parts.append(values[keep].astype(_VALUE_DTYPE[precision]).tobytes())
+            values = np.clip(q, -levels, levels).ravel()
+        kept_values = values[keep].astype(_VALUE_DTYPE[precision])
+        parts.append(_pack_int4(kept_values) if precision == "int4" else kept_values.tobytes())
         bias_dtype = "<f2" if precision == "float16" else "<f4"
         parts.append(np.asarray(b, dtype=np.float32).astype(bias_dtype).tobytes())
     return b"".join(parts)
@@ -161,8 +191,9 @@ def unpack(
     shapes: Shapes, payload: bytes, prune: float, precision: str
 ) -> list[tuple[Array, Array | None, Array]]:
     """The arrays the payload stores, per layer: the weights as stored (``float32``,
-    ``float16`` or ``int8`` values in the weights' shape, 0 where pruned), the int8 scales
-    (float32, one per output channel; None for another precision or an empty layer) and the
+    ``float16`` or ``int8`` values in the weights' shape, int4 ones as int8, 0 where pruned),
+    the integer precisions' scales (float32, one per output channel; None for a float
+    precision or an empty layer) and the
     biases as stored (float16 or float32). :func:`decode` reads the payload through it.
 
     Raises
@@ -196,9 +227,12 @@ def unpack(
             else:
                 keep = np.zeros(n, dtype=bool)
                 keep[take(kept, "<u2" if _index_bytes(n) == 2 else "<u4")] = True
-        scales = take(_channels(w_shape), "<f4") if precision == "int8" and n else None
+        scales = take(_channels(w_shape), "<f4") if precision in LEVELS and n else None
         values = np.zeros(n, dtype=_VALUE_DTYPE[precision])
-        values[keep] = take(kept, _VALUE_DTYPE[precision])
+        if precision == "int4":
+            values[keep] = _unpack_int4(take(_value_bytes(kept, "int4"), "u1"), kept)
+        else:
+            values[keep] = take(kept, _VALUE_DTYPE[precision])
         bias_dtype = "<f2" if precision == "float16" else "<f4"
         biases = take(math.prod(b_shape), bias_dtype).reshape(b_shape)
         layers.append((values.reshape(w_shape), scales, biases))
