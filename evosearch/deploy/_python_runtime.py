@@ -34,8 +34,9 @@ __all__ = [
 def load_weights(path: str) -> dict[str, np.ndarray]:
     """The arrays of ``weights.npz``, the layers' weights and biases as float64.
 
-    A layer's weights ``w<node>`` are stored as float32, float16 or int8 (0 where pruned); int8
-    weights come with one float32 scale per output channel, ``s<node>``, and stand for
+    A layer's weights ``w<node>`` are stored as float32, float16 or int8 (0 where pruned; int4
+    ones as int8 too); int8 weights come with one float32 scale per output channel, ``s<node>``,
+    and stand for
     ``int8 * scale`` computed in float32. The network is computed in float64 from these float32
     values, as the estimator does.
     """

@@ -7,7 +7,7 @@ encoding; :mod:`._onnx_preprocess`) runs in float64 as scikit-learn does, then t
 input per raw column, named as the column, ``(n, 1)`` float64 (NaN: missing) or string (``""``:
 missing). Outputs: ``label`` and ``probabilities`` for a classifier, ``variable`` for a
 regressor. A compressed network's weights are stored as the ``bytes`` objective counts them:
-int8 values with per-output-channel scales (``DequantizeLinear``), float16 (``Cast``), pruned
+int8 values (int4 ones as int8) times per-output-channel scales, float16 (``Cast``), pruned
 tensors as sparse initializers where that is smaller. Runs under onnxruntime without evosearch
 or scikit-learn; needs ``pip install 'evosearch[onnx]'`` to write or to load here.
 """

@@ -9,7 +9,8 @@ preprocessing (scalers, imputation, missing indicators, categorical levels and t
 and the network (every layer kind that offers :meth:`~evosearch.nn.LayerKind.numpy_source`;
 a model with another kind is refused with one line naming it), computed like the estimator in
 float64 from the float32 weights. Compressed weights are stored as the payload stores them
-(float16, or int8 with one float32 scale per output channel, 0 where pruned; the npz is
+(float16, or int8 with one float32 scale per output channel, int4 values as int8, 0 where
+pruned; the npz is
 compressed) and dequantised at load exactly as the estimator's were, so predictions equal the
 compressed estimator's. Written to be read, and ported to another language.
 

@@ -28,8 +28,8 @@ OPTIONS_DOC = """    lr_schedule : {"constant", "step", "cosine"}, default="cons
     prune, precision, finetune_epochs : float, str, int, default=0.0, "float32", 5
         Compression after training (:mod:`evosearch.nn.compress`): zero the ``prune`` fraction
         of each layer's weights of smallest magnitude, fine-tune ``finetune_epochs`` epochs
-        with them held at 0, store the weights as float32, float16 or int8 (per-output-channel
-        scales); the fitted weights are the stored ones, read back.
+        with them held at 0, store the weights as float32, float16, int8 or int4
+        (per-output-channel scales); the fitted weights are the stored ones, read back.
 """
 
 
