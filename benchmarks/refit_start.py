@@ -24,7 +24,7 @@ import statistics
 from _common import machine_line
 
 from evosearch import Genome
-from evosearch.evaluation import fold_score
+from evosearch.evaluation import Fidelity, fold_score
 from evosearch.runs import load_run
 from evosearch.runs.folder import load_run_dataset
 from evosearch.search import ParetoArchive
@@ -47,13 +47,17 @@ def main() -> None:
     assert held is not None
     archive = ParetoArchive.from_dict(record.archive or {})
     score = archive.objective("score")
+    # The epochs a fidelity plan capped its refits at, as the run's own refits used.
+    cap = (record.info.get("fidelity") or {}).get("max_epochs")
+    fidelity = Fidelity(max_epochs=cap) if cap else None
+    seed, cv, scoring = settings["random_state"], settings["cv"], settings.get("scoring")
     rows = []
     print(f"{'member':>6} {'CV':>7} {'holdout (run)':>14} {'scratch':>8} {'start fold':>10}")
     for index, entry in enumerate(archive.members):
         start = stored_start(entry, None, record.path)
         genome = Genome.from_json(entry.genome)
-        cold = refit(genome, entry.genome_hash, search, settings["random_state"], settings["cv"])
-        scratch = fold_score(cold, held.X, held.y, settings.get("scoring"))
+        cold = refit(genome, entry.genome_hash, search, seed, cv, fidelity)
+        scratch = fold_score(cold, held.X, held.y, scoring, held.sample_weight)
         cv = entry.objectives[score]
         fold = "-" if start is None else str(start[0])
         print(f"{index:>6} {cv:7.4f} {entry.holdout_score:14.4f} {scratch:8.4f} {fold:>10}")

@@ -99,9 +99,10 @@ class OnnxGraph:
 
     def weight(self, array: Array, precision: str, hint: str, axis: int | None = None) -> str:
         """A float32 tensor equal to ``array`` (a fitted weight or bias, float32), stored as
-        ``precision`` says where that is exact: ``int8`` with one scale per slice along ``axis``
-        (cast to float32 times the scales), ``float16`` (then cast), else float32; each in the
-        smallest of a dense and two sparse forms (:meth:`_packed`)."""
+        ``precision`` says where that is exact: ``int8`` or ``int4`` (as int8 values) with one
+        scale per slice along ``axis`` (cast to float32 times the scales), ``float16`` (then
+        cast), else float32; each in the smallest of a dense and two sparse forms
+        (:meth:`_packed`)."""
         array = np.ascontiguousarray(array, dtype=np.float32)
         if precision in LEVELS and axis is not None and array.size:
             quantised = _int8_form(array, axis, LEVELS[precision])

@@ -55,7 +55,7 @@ class OnnxLayer:
     weights, biases : ndarray
         The fitted float32 parameters, shaped as the kind's ``parameter_shapes``.
     precision : str
-        ``float32``, ``float16`` or ``int8``: how the network's weights were stored.
+        ``float32``, ``float16``, ``int8`` or ``int4``: how the network's weights were stored.
     hint : str
         A prefix for the layer's tensor names (e.g. ``n3`` for node 3).
     """

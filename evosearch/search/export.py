@@ -109,15 +109,18 @@ def refit_member(
 def stored_start(
     entry: ArchiveEntry, starts: Mapping[str, tuple[int, FoldWeights]] | None, run: Path | None
 ) -> tuple[int, FoldWeights] | None:
-    """The CV network a refit of ``entry`` starts from: ``starts``' (a fitted Evolver's), else
-    the run folder ``run``'s ``weights/`` (:func:`refit_start`); None where neither keeps one.
+    """The CV network a refit of ``entry`` starts from: ``starts``' (a fitted Evolver's, the
+    ones its ``best_estimator_`` and holdout scores used), else the run folder ``run``'s
+    ``weights/`` (:func:`refit_start`); None where neither keeps one. A folder written before
+    archive members' weights were kept has those of its last population only: the archive
+    members among them continue their CV network, the others refit from scratch.
 
     Raises
     ------
     RunFolderError
         If the run folder's weights file of ``entry`` is unreadable.
     """
-    if starts:
+    if starts is not None:
         return starts.get(entry.genome_hash)
     if run is None:
         return None
