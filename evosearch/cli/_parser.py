@@ -253,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--objectives",
         default="score,params",
         metavar="NAMES",
-        help="comma-separated objectives, 'score' first (default: score,params)",
+        help="comma-separated objectives, 'score' first (default: score,params; "
+        "'evosearch plugins' lists them)",
     )
     evolve.add_argument(
         "--scoring",
@@ -346,4 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("genomes", help="list the bundled genome presets")
+    commands.add_parser(
+        "plugins",
+        help="list layer kinds, objectives, strategies, backends and export formats, plug-ins "
+        "included",
+    )
     return parser

@@ -11,7 +11,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``evosearch genomes``; returns the exit status."""
     from evosearch.space import SearchSpace, list_presets
 
-    for name, path in list_presets().items():
+    for name, path in sorted(list_presets().items()):
         space = SearchSpace.from_toml(path)
         print(f"{name}\t{space.description}")
     return 0

@@ -4,7 +4,8 @@ Problems a user can fix (bad data, an unknown genome, impossible settings) print
 ``evosearch: error: ...`` on standard error and exit with status 2, never a traceback.
 
 Each command is a module of its own with a ``run(args)`` function (:mod:`evosearch.cli.evolve`,
-``resume``, ``show``, ``export``, ``predict``, ``replay``, ``report``, ``genomes``), imported
+``resume``, ``show``, ``export``, ``predict``, ``replay``, ``report``, ``genomes``,
+``plugins``), imported
 only when that command runs; :mod:`evosearch.cli._parser` holds the arguments of all of them.
 
 Plug-ins (layer kinds, objectives, strategies, backends that register themselves when imported)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvosearchError as exc:
         print(f"evosearch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (``evosearch show RUN | head``): stop quietly, as other tools do;
+        # standard output is pointed at devnull so that the exit's flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt as exc:
         how = f"stopped by {exc.name}" if isinstance(exc, Stopped) else "interrupted"
         folder = getattr(args, "run_folder", None)
@@ -57,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     # Each command's module is imported only when run: ``evosearch --help`` stays instant.
     command = importlib.import_module(f"evosearch.cli.{args.command}")
-    return int(command.run(args))
+    status = int(command.run(args))
+    sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -54,8 +54,7 @@ from evosearch.space import Genome, SearchSpace
 
 __all__ = ["Callback", "Evolver", "GenerationRecord"]
 
-#: Subfolder of a run folder holding the trained fold weights of the population and the archive
-#: (``inherit_weights``): children inherit them, refits continue them.
+#: Run subfolder of the population's and archive's fold weights (``inherit_weights``).
 WEIGHTS_FOLDER = "weights"
 
 
@@ -152,8 +151,7 @@ class Evolver(EstimatorMethods):
     inherit_weights : bool, default=True
         A child starts training from its (first) parent's trained weights wherever a layer
         and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
-        rows are ever seen in training. Refits (``best_estimator_``, holdout scores, exports)
-        then continue the member's best CV fold network (``refit_start_fold_``).
+        rows are ever seen in training. Refits continue the best CV fold's network.
     input_shape : str or sequence of int, optional
         How a row of flat features reads as an image, ``"28x28"`` or ``"28x28x3"`` (channels
         last), for genomes of image layers (``genome="cnn"``); image data (bundled digits, an

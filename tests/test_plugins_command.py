@@ -1,0 +1,89 @@
+"""``evosearch plugins`` lists every registry's names, and says which come from plug-ins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clitools import REPO, assert_clean, evosearch
+from evosearch.deploy import format_names
+from evosearch.evaluation import backend_names
+from evosearch.nn.layers import layer_kinds
+from evosearch.objectives import objective_names
+from evosearch.search.strategies import strategy_names
+
+TESTS = Path(__file__).parent
+
+REGISTRIES = {
+    "layer kinds": lambda: list(layer_kinds()),
+    "objectives": objective_names,
+    "strategies": strategy_names,
+    "backends": lambda: list(backend_names()),
+    "export formats": format_names,
+}
+
+
+def _sections(stdout: str) -> dict[str, dict[str, str]]:
+    """Per section title (before its parenthesis), each name's text (wrapped lines joined)."""
+    sections: dict[str, dict[str, str]] = {}
+    rows: dict[str, str] = {}
+    name = ""
+    for line in stdout.splitlines():
+        if line and not line.startswith(" "):
+            rows = sections.setdefault(line.split(" (")[0], {})
+        elif line.startswith("  ") and not line.startswith("   "):
+            name, _, text = line.strip().partition("  ")
+            rows[name] = text.strip()
+        elif line.strip():
+            rows[name] += " " + line.strip()
+    return sections
+
+
+@pytest.fixture(scope="module")
+def listed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    result = evosearch("plugins", cwd=tmp_path_factory.mktemp("plugins"))
+    assert result.returncode == 0, result.stderr
+    assert_clean(result)
+    assert result.stderr == ""
+    return _sections(result.stdout)
+
+
+@pytest.mark.parametrize("title", REGISTRIES)
+def test_every_registered_name_is_listed_with_its_description(listed, title):
+    names = REGISTRIES[title]()
+    assert names, title
+    assert list(listed[title]) == list(names)
+    for name, text in listed[title].items():
+        assert len(text) > 10, (name, text)  # the docstring's first paragraph
+        assert "``" not in text and "[plug-in" not in text, (name, text)
+
+
+def test_plugin_modules_are_named_next_to_what_they_register(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(TESTS))
+    monkeypatch.setenv("EVOSEARCH_PLUGINS", "toy_objective,toy_layer")
+    result = evosearch("plugins", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    listed = _sections(result.stdout)
+    assert listed["objectives"]["depth"].endswith("[plug-in toy_objective]")
+    assert listed["layer kinds"]["wave"].endswith("[plug-in toy_layer]")
+    assert "[plug-in" not in listed["objectives"]["score"]
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", "plugins"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # nobody reads: the first write fails with a broken pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert stderr == "", stderr
