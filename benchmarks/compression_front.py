@@ -11,7 +11,10 @@ Run the two searches first (same data, population, generations and seed), for ex
         --n-jobs 1 --out default
     evosearch evolve --data digits --genome mlp-compressed --objectives score,bytes \\
         --population 16 --generations 12 --seed 0 --n-jobs 1 --out compressed
-    python benchmarks/compression_front.py default compressed
+    python benchmarks/compression_front.py default compressed --plot front.png
+
+``--plot`` draws both fronts, accuracy against bytes on a log scale, as step lines (needs
+matplotlib, the ``plot`` extra).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("default", help="run folder of the default (score, params) run")
     parser.add_argument("compressed", help="run folder of the compressed (score, bytes) run")
     parser.add_argument("--budget", type=float, default=1000.0)
+    parser.add_argument("--plot", metavar="PNG", help="also draw both fronts into this file")
     args = parser.parse_args()
     plain, small = front(args.default, "params"), front(args.compressed, "bytes")
     print(f"{'float32 bytes':>14} {'accuracy':>9} | {'compressed bytes':>16} {'accuracy':>9}")
@@ -52,6 +56,42 @@ def main() -> None:
     if within:
         score, size = max(within)
         print(f"best compressed within {args.budget:,.0f} bytes: {score:.4f} at {size:,.0f} bytes")
+    if args.plot:
+        draw(plain, small, args.budget, args.plot)
+        print(f"plot: {args.plot}")
+
+
+def draw(
+    plain: list[tuple[float, float]], small: list[tuple[float, float]], budget: float, path: str
+) -> None:
+    """Both fronts as step lines (the best accuracy at most that many bytes), log bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, whatever the display
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for points, label, colour in (
+        (plain, "float32 front (4 bytes per parameter)", "tab:gray"),
+        (small, "compressed run (weight payload)", "tab:blue"),
+    ):
+        best, steps = -1.0, []
+        for size, score in points:
+            best = max(best, score)
+            steps.append((size, best))
+        axes.step(*zip(*steps, strict=True), where="post", color=colour, label=label)
+        axes.scatter(*zip(*points, strict=True), s=12, color=colour)
+    axes.axvline(budget, color="tab:red", linestyle=":", label=f"{budget:,.0f} bytes")
+    axes.axhline(0.97, color="tab:red", linestyle="--", linewidth=0.8, label="0.97")
+    axes.set_xscale("log")
+    axes.set_ylim(max(0.0, min(s for _, s in plain + small if s > 0.8) - 0.02), 1.0)
+    axes.set_xlabel("bytes")
+    axes.set_ylabel("mean CV score")
+    axes.legend(loc="lower right")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 if __name__ == "__main__":
