@@ -58,10 +58,10 @@ def main() -> None:
         genome = Genome.from_json(entry.genome)
         cold = refit(genome, entry.genome_hash, search, seed, cv, fidelity)
         scratch = fold_score(cold, held.X, held.y, scoring, held.sample_weight)
-        cv = entry.objectives[score]
+        cv_score = entry.objectives[score]
         fold = "-" if start is None else str(start[0])
-        print(f"{index:>6} {cv:7.4f} {entry.holdout_score:14.4f} {scratch:8.4f} {fold:>10}")
-        rows.append((cv, entry.holdout_score, scratch))
+        print(f"{index:>6} {cv_score:7.4f} {entry.holdout_score:14.4f} {scratch:8.4f} {fold:>10}")
+        rows.append((cv_score, entry.holdout_score, scratch))
     print(
         f"mean over {len(rows)} members: CV {statistics.mean(r[0] for r in rows):.4f}, "
         f"holdout of the run's refits {statistics.mean(r[1] for r in rows):.4f}, "

@@ -52,7 +52,9 @@ def _sections(stdout: str) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def listed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    result = evosearch("plugins", cwd=tmp_path_factory.mktemp("plugins"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("EVOSEARCH_PLUGINS", raising=False)  # the built-ins alone
+        result = evosearch("plugins", cwd=tmp_path_factory.mktemp("plugins"))
     assert result.returncode == 0, result.stderr
     assert_clean(result)
     assert result.stderr == ""
@@ -94,3 +96,15 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 1
     assert stderr == "", stderr
+
+
+def test_a_broken_pipe_that_is_not_standard_output_stays_an_error(monkeypatch):
+    import evosearch.cli.genomes
+    from evosearch.cli import main
+
+    def fails(args):
+        raise BrokenPipeError("a plug-in's socket")
+
+    monkeypatch.setattr(evosearch.cli.genomes, "run", fails)
+    with pytest.raises(BrokenPipeError, match="plug-in's socket"):
+        main(["genomes"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -46,12 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"evosearch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
-        # The reader went away (``evosearch show RUN | head``): stop quietly, as other tools do;
-        # standard output is pointed at devnull so that the exit's flush does not fail again.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # no file descriptor behind sys.stdout (a test's capture)
-            pass
+        if not _reader_gone():
+            raise  # some other pipe or socket: a real error
+        # The reader of our output went away (``evosearch show RUN | head``): stop without a
+        # traceback, as other tools do; standard output now points at devnull so that the
+        # interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        folder = getattr(args, "run_folder", None)
+        if folder is not None:
+            print(
+                "evosearch: standard output was closed; the run folder keeps every finished "
+                f"evaluation; continue with: evosearch resume {folder}",
+                file=sys.stderr,
+            )
         return 1
     except KeyboardInterrupt as exc:
         how = f"stopped by {exc.name}" if isinstance(exc, Stopped) else "interrupted"
@@ -68,8 +76,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     # Each command's module is imported only when run: ``evosearch --help`` stays instant.
     command = importlib.import_module(f"evosearch.cli.{args.command}")
     status = int(command.run(args))
-    sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
+    if sys.stdout is not None:
+        sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
     return status
+
+
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe whose reading end is closed (poll says POLLERR)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), no descriptor
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,9 @@
 
 Every name a command line option takes from a registry (``--objectives``, ``--strategy``,
 ``--backend``, ``export --format``, the layer kinds of a genome file) is listed with the first
-line of its docstring; names a plug-in module registered (see :mod:`evosearch.plugins`) say
-which module, so that a user can check that ``$EVOSEARCH_PLUGINS`` or an entry point took.
+paragraph of its class docstring; names a plug-in module registered (see
+:mod:`evosearch.plugins`) say which module, so that a user can check that
+``$EVOSEARCH_PLUGINS`` or an entry point took.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def _summary(entry: Any) -> tuple[str, str | None]:
     """The first paragraph of ``entry``'s class docstring on one line (reST markup dropped)
     and, for a plug-in, the module that defines it (None for a built-in)."""
     cls = entry if inspect.isclass(entry) else type(entry)
-    paragraph = (inspect.getdoc(cls) or "").strip().split("\n\n")[0]
+    # The class's own docstring: an inherited one would describe the base class instead.
+    paragraph = inspect.cleandoc(cls.__dict__.get("__doc__") or "").split("\n\n")[0]
     line = re.sub(r"``(.+?)``", r"\1", " ".join(paragraph.split()))
     module = cls.__module__
     return line, None if module.startswith(_BUILT_IN) else module
@@ -72,7 +74,7 @@ def _summary(entry: Any) -> tuple[str, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``evosearch plugins``; returns the exit status."""
-    columns = min(100, shutil.get_terminal_size().columns)
+    columns = max(60, min(100, shutil.get_terminal_size().columns))
     for index, (title, register, pairs) in enumerate(registries()):
         rows = [(name, *_summary(entry)) for name, entry in pairs()]
         if index:
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 columns,
                 initial_indent=f"  {name:<{width}}  ",
                 subsequent_indent=" " * (width + 4),
+                break_long_words=False,
             )
             print(text)
     return 0
