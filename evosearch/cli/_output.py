@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,15 @@ __all__ = ["deadline_note", "make_console", "score_name", "summary"]
 def make_console() -> Console:
     from rich.console import Console
 
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit on the spot; the command line's handler (cli.main) ends the
+            # command instead, and says how to continue a run that was stopped this way.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "standard output was closed")
+
     # Off a terminal rich would wrap at 80 columns; logs read better with whole lines.
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    return PipeConsole(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 
 
 def summary(console: Console, archive: ParetoArchive, task: str, seconds: float, out: Path) -> None:

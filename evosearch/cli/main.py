@@ -21,6 +21,7 @@ import os
 import select
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from evosearch.cli._parser import EXIT_USAGE, build_parser
 from evosearch.cli._signals import Stopped, stop_on_signals
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         folder = getattr(args, "run_folder", None)
-        if folder is not None:
+        if folder is not None and (Path(folder) / "run.json").is_file():
             print(
                 "evosearch: standard output was closed; the run folder keeps every finished "
                 f"evaluation; continue with: evosearch resume {folder}",

@@ -1,4 +1,5 @@
-"""``evosearch plugins`` lists every registry's names, and says which come from plug-ins."""
+"""`evosearch plugins` lists every registry's names, plug-ins marked; a closed standard output
+ends any command quietly (a run says how to continue)."""
 
 from __future__ import annotations
 
@@ -108,3 +109,27 @@ def test_a_broken_pipe_that_is_not_standard_output_stays_an_error(monkeypatch):
     monkeypatch.setattr(evosearch.cli.genomes, "run", fails)
     with pytest.raises(BrokenPipeError, match="plug-in's socket"):
         main(["genomes"])
+
+
+def test_a_run_whose_output_is_closed_stops_and_says_how_to_continue(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    run = ("evolve", "--data", "iris", "--population", "4", "--generations", "2", "--n-jobs", "1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", *run, "--out", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("evolving mlp genomes on iris")
+    process.stdout.close()  # the reader goes away after the first line (`| head -1`)
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert stderr.strip().endswith("continue with: evosearch resume run"), stderr
+    assert "Traceback" not in stderr
+    resumed = evosearch("resume", "run", "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_clean(resumed)
+    assert (tmp_path / "run" / "archive.json").is_file()
