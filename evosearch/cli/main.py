@@ -51,9 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _reader_gone():
             raise  # some other pipe or socket: a real error
         # The reader of our output went away (``evosearch show RUN | head``): stop without a
-        # traceback, as other tools do; standard output now points at devnull so that the
-        # interpreter's final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # traceback, as other tools do.
+        _silence_stdout()
         folder = getattr(args, "run_folder", None)
         if folder is not None and (Path(folder) / "run.json").is_file():
             print(
@@ -78,8 +77,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = importlib.import_module(f"evosearch.cli.{args.command}")
     status = int(command.run(args))
     if sys.stdout is not None:
-        sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
+        try:
+            sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
+        except BrokenPipeError:
+            _silence_stdout()
+            return 1
     return status
+
+
+def _silence_stdout() -> None:
+    """Point standard output at devnull, so that the interpreter's final flush of what is
+    still buffered does not fail again on the closed pipe."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # no descriptor behind sys.stdout
+        pass
 
 
 def _reader_gone() -> bool:
