@@ -5,6 +5,9 @@ Each test here failed on the first merge of the three and names what broke.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -94,22 +97,20 @@ def test_predict_scores_known_rows_with_the_runs_scoring_and_weights(
     assert f"balanced_accuracy {expected:.4f} (weighted by 'w') on the 40 rows" in note, note
 
     # `evosearch predict MODEL DATA | head`: the closed pipe was a BrokenPipeError traceback.
-    class ClosedPipe:
-        def __init__(self, fd: int) -> None:
-            self.fd = fd
-
-        def write(self, text: str) -> int:
-            raise BrokenPipeError(32, "Broken pipe")
-
-        def flush(self) -> None:
-            raise BrokenPipeError(32, "Broken pipe")
-
-        def fileno(self) -> int:
-            return self.fd
-
-    with open(tmp_path / "sink", "w") as sink:
-        monkeypatch.setattr("sys.stdout", ClosedPipe(sink.fileno()))
-        assert main(["predict", "model", "t.csv"]) == 1
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", "predict", "model", "t.csv"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # nobody reads the predictions
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
 
 
 def test_an_in_memory_run_with_groups_and_weights_resumes_to_the_uninterrupted_result(

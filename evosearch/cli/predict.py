@@ -13,7 +13,6 @@ standard output).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -71,13 +70,9 @@ def run(args: argparse.Namespace) -> int:
         predicted = _applied(model.predict, X, args.model)
         out = pd.DataFrame({target or "prediction": predicted})
     if args.out is None:
-        try:
-            out.to_csv(sys.stdout, index=False)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            # The reader stopped early (`| head`): end quietly, as Python's docs advise.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 1
+        # A reader that stops early (`| head`) ends the command quietly (cli.main).
+        out.to_csv(sys.stdout, index=False)
+        sys.stdout.flush()
     else:
         try:
             out.to_csv(args.out, index=False)
