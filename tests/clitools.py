@@ -59,18 +59,23 @@ class Result:
     stderr: str
 
 
-def evosearch(*args: str, cwd: Path) -> Result:
-    """Run ``python -m evosearch.cli ARGS`` with pipes (so stdout is not a terminal)."""
+def _command_env() -> dict[str, str]:
+    """This environment without colour forcing, with the repository importable."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE")
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def evosearch(*args: str, cwd: Path) -> Result:
+    """Run ``python -m evosearch.cli ARGS`` with pipes (so stdout is not a terminal)."""
     done = subprocess.run(
         [sys.executable, "-m", "evosearch.cli", *args],
         cwd=cwd,
-        env=env,
+        env=_command_env(),
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -78,6 +83,24 @@ def evosearch(*args: str, cwd: Path) -> Result:
         check=False,
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+def evosearch_reader_leaves(*args: str, cwd: Path, lines: int = 0) -> Result:
+    """Run ``python -m evosearch.cli ARGS`` whose output's reader reads ``lines`` lines, then
+    closes the pipe (``| head -n LINES``); ``stdout`` holds the lines read."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evosearch.cli", *args],
+        cwd=cwd,
+        env=_command_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    read = "".join(process.stdout.readline() for _ in range(lines))
+    process.stdout.close()  # the command's next write fails with a broken pipe
+    stderr = process.stderr.read()
+    return Result(process.wait(timeout=120), read, stderr)
 
 
 def assert_clean(result: Result) -> None:

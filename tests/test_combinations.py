@@ -5,14 +5,12 @@ Each test here failed on the first merge of the three and names what broke.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from clitools import evosearch_reader_leaves
 from evosearch import Evolver
 from evosearch.errors import DataError, SettingsError
 from evosearch.testing._tables import mixed_table
@@ -97,20 +95,9 @@ def test_predict_scores_known_rows_with_the_runs_scoring_and_weights(
     assert f"balanced_accuracy {expected:.4f} (weighted by 'w') on the 40 rows" in note, note
 
     # `evosearch predict MODEL DATA | head`: the closed pipe was a BrokenPipeError traceback.
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evosearch.cli", "predict", "model", "t.csv"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()  # nobody reads the predictions
-    stderr = process.stderr.read()
-    assert process.wait(timeout=120) == 1
-    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    closed = evosearch_reader_leaves("predict", "model", "t.csv", cwd=tmp_path)
+    assert closed.returncode == 1
+    assert "Traceback" not in closed.stderr and "Error" not in closed.stderr, closed.stderr
 
 
 def test_an_in_memory_run_with_groups_and_weights_resumes_to_the_uninterrupted_result(

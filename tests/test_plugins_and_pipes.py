@@ -3,14 +3,11 @@ ends any command quietly (a run says how to continue)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from clitools import REPO, assert_clean, evosearch
+from clitools import assert_clean, evosearch, evosearch_reader_leaves
 from evosearch.deploy import format_names, get_format
 from evosearch.evaluation import backend_names, get_backend
 from evosearch.nn.layers import layer_kinds
@@ -84,19 +81,9 @@ def test_plugin_modules_are_named_next_to_what_they_register(tmp_path, monkeypat
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evosearch.cli", "plugins"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()  # nobody reads: the first write fails with a broken pipe
-    stderr = process.stderr.read().decode()
-    assert process.wait(timeout=120) == 1
-    assert stderr == "", stderr
+    closed = evosearch_reader_leaves("plugins", cwd=tmp_path)  # nobody reads at all
+    assert closed.returncode == 1
+    assert closed.stderr == "", closed.stderr
 
 
 def test_a_broken_pipe_that_is_not_standard_output_stays_an_error(monkeypatch):
@@ -112,21 +99,11 @@ def test_a_broken_pipe_that_is_not_standard_output_stays_an_error(monkeypatch):
 
 
 def test_a_run_whose_output_is_closed_stops_and_says_how_to_continue(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     run = ("evolve", "--data", "iris", "--population", "4", "--generations", "2", "--n-jobs", "1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evosearch.cli", *run, "--out", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    assert process.stdout.readline().startswith("evolving mlp genomes on iris")
-    process.stdout.close()  # the reader goes away after the first line (`| head -1`)
-    stderr = process.stderr.read()
-    assert process.wait(timeout=120) == 1
+    closed = evosearch_reader_leaves(*run, "--out", "run", cwd=tmp_path, lines=1)  # `| head -1`
+    assert closed.stdout.startswith("evolving mlp genomes on iris")
+    assert closed.returncode == 1
+    stderr = closed.stderr
     assert stderr.strip().endswith("continue with: evosearch resume run"), stderr
     assert "Traceback" not in stderr
     resumed = evosearch("resume", "run", "--quiet", cwd=tmp_path)
