@@ -20,7 +20,7 @@ from evosearch.space.space import Choice, Range, SearchSpace, list_presets
 
 LAYER_KEYS = {"units", "activation", "dropout"}
 TRAINING_KEYS = {"optimizer", "learning_rate", "l1", "l2", "batch_size", "max_epochs"}
-TRAINING_KEYS |= {"lr_schedule", "clip_norm", "shift", "early_stopping"}
+TRAINING_KEYS |= {"lr_schedule", "clip_norm", "shift", "warmup_epochs", "early_stopping"}
 TRAINING_KEYS |= {"prune", "precision", "finetune_epochs"}  # optional
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

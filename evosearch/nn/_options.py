@@ -25,6 +25,9 @@ OPTIONS_DOC = """    lr_schedule : {"constant", "step", "cosine"}, default="cons
     shift : int, default=0
         When > 0 (image input only), each training batch is moved by random offsets of up to
         this many pixels per axis, zero-filled (:mod:`evosearch.nn.augment`); 0 is off.
+    warmup_epochs : int, default=0
+        When > 0, the learning rate ramps up linearly over the steps of the first
+        ``warmup_epochs`` epochs (also of the fine-tuning after pruning); 0 is off.
     prune, precision, finetune_epochs : float, str, int, default=0.0, "float32", 5
         Compression after training (:mod:`evosearch.nn.compress`): zero the ``prune`` fraction
         of each layer's weights of smallest magnitude, fine-tune ``finetune_epochs`` epochs
@@ -47,7 +50,7 @@ def check_options(estimator: Any) -> None:
             raise ValueError(f"{name} must be a finite number {rule}; got {value!r}")
     if not isinstance(estimator.early_stopping, (bool, np.bool_)):
         raise ValueError(f"early_stopping must be True or False; got {estimator.early_stopping!r}")
-    for name in ("finetune_epochs", "shift"):
+    for name in ("finetune_epochs", "shift", "warmup_epochs"):
         value = getattr(estimator, name)
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{name} must be an int >= 0; got {value!r}")

@@ -63,6 +63,7 @@ class _BaseGraphNet(BaseEstimator):
         lr_schedule: str = "constant",
         clip_norm: float = 0.0,
         shift: int = 0,
+        warmup_epochs: int = 0,
         prune: float = 0.0,
         precision: str = "float32",
         finetune_epochs: int = 5,
@@ -82,6 +83,7 @@ class _BaseGraphNet(BaseEstimator):
         self.initial_weights = initial_weights
         self.class_weight = class_weight
         self.lr_schedule, self.clip_norm, self.shift = lr_schedule, clip_norm, shift
+        self.warmup_epochs = warmup_epochs
         self.prune, self.precision, self.finetune_epochs = prune, precision, finetune_epochs
 
     # ---- hooks -------------------------------------------------------------------------------
@@ -151,6 +153,7 @@ class _BaseGraphNet(BaseEstimator):
             lr_schedule=self.lr_schedule,
             clip_norm=float(self.clip_norm),
             shift=int(self.shift),
+            warmup_epochs=int(self.warmup_epochs),
             image_shape=tuple(input_shape_of(self.architecture, X.shape[1])),
         )
         if sample_weight is not None:  # scikit-learn's own checks (shape, type, finite)

@@ -55,6 +55,8 @@ class Settings:
     # Off by default: training is then exactly what it was before these options existed.
     lr_schedule: str = "constant"
     clip_norm: float = 0.0
+    # Linear learning-rate ramp over this many epochs' steps (0: off).
+    warmup_epochs: int = 0
     # Random translations of training images by up to this many pixels (0: off); image_shape
     # is the (height, width, channels) of the input rows, None for flat input.
     shift: int = 0
@@ -258,6 +260,13 @@ def train(
         height, width, channels = settings.image_shape
         shifter = ImageShifter((height, width, channels), settings.shift, batch)
 
+    # A network that starts from trained weights (inherited, or pruned for fine-tuning) meets
+    # a fresh optimizer whose first steps are as large as the learning rate in every weight
+    # (Adam's bias correction); ramping the rate up over the first epochs avoids knocking it
+    # out of the minimum it was in.
+    warmup_steps = settings.warmup_epochs * -(-n // batch)
+    step_count = 0
+
     val_ws = None
     if validation is not None:
         x_val, t_val, c_val = validation
@@ -278,9 +287,10 @@ def train(
     # them would only be noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(settings.max_epochs):
+            epoch_lr = settings.learning_rate
             if settings.lr_schedule != "constant":
-                factor = schedule_factor(settings.lr_schedule, epoch, settings.max_epochs)
-                optimizer.lr = settings.learning_rate * factor
+                epoch_lr *= schedule_factor(settings.lr_schedule, epoch, settings.max_epochs)
+                optimizer.lr = epoch_lr
             perm = rng.permutation(n)
             np.take(x_train, perm, axis=0, out=xs)
             np.take(t_train, perm, axis=0, out=ts)
@@ -321,6 +331,11 @@ def train(
                     gw_flat += w_tmp
                 if settings.clip_norm > 0.0:
                     clip_by_norm(grad, settings.clip_norm)
+                if step_count < warmup_steps:
+                    optimizer.lr = epoch_lr * (step_count + 1) / warmup_steps
+                elif step_count == warmup_steps and warmup_steps:
+                    optimizer.lr = epoch_lr
+                step_count += 1
                 optimizer.step(flat, grad)
                 if mask is not None:
                     w_flat *= mask

@@ -31,6 +31,7 @@ OPTIONAL_TRAINING: dict[str, Any] = {
     "lr_schedule": "constant",
     "clip_norm": 0.0,
     "shift": 0,
+    "warmup_epochs": 0,
     "early_stopping": True,
     "prune": 0.0,
     "precision": "float32",
@@ -79,6 +80,7 @@ _TRAINING_RULES: dict[str, tuple[str, float | None, float | None, tuple[str, ...
     "lr_schedule": (_STRING, None, None, LR_SCHEDULES),
     "clip_norm": (_NUMBER, 0.0, 1e6, ()),
     "shift": (_INTEGER, 0, 64, ()),
+    "warmup_epochs": (_INTEGER, 0, 1000, ()),
     "early_stopping": (_BOOL, None, None, ()),
     # The [compression] section (genomes hold these genes with the training ones).
     "prune": (_NUMBER, 0.0, 0.99, ()),

@@ -7,8 +7,8 @@ A search space file has four sections::
     [architecture]   min_layers, max_layers, initial_layers = [lo, hi], skip_connections
     [layers.dense]   units, activation, dropout   (one section per layer kind used)
     [training]       optimizer, learning_rate, l1, l2, batch_size, max_epochs,
-                     lr_schedule, clip_norm, shift, early_stopping (optional genes: off
-                     unless searched)
+                     lr_schedule, clip_norm, shift, warmup_epochs, early_stopping (optional
+                     genes: off unless searched)
     [compression]    prune, precision, finetune_epochs (optional, off unless searched)
     [preprocessing]  impute, encode, scale, class_weight (tables: see space/preprocessing.py)
 
@@ -275,7 +275,8 @@ class SearchSpace:
         layers take a kind drawn uniformly among these (in this order).
     training_params : dict
         Training hyperparameter (``optimizer``, ``learning_rate``, ``l1``, ``l2``, ``batch_size``,
-        ``max_epochs``, ``lr_schedule``, ``clip_norm``, ``shift``, ``early_stopping``) and
+        ``max_epochs``, ``lr_schedule``, ``clip_norm``, ``shift``, ``warmup_epochs``,
+        ``early_stopping``) and
         compression gene (``prune``, ``precision``, ``finetune_epochs``: the ``[compression]``
         section) to its :class:`Choice` or :class:`Range`.
     preprocessing : dict
