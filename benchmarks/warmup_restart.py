@@ -28,6 +28,7 @@ from evosearch.evaluation.evaluator import make_folds
 from evosearch.runs import load_run
 from evosearch.runs.folder import load_run_dataset
 from evosearch.search import ParetoArchive
+from evosearch.search._holdout import split_holdout
 from evosearch.search.inheritance import read_weights
 
 
@@ -38,12 +39,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4, help="training seeds per member")
     parser.add_argument("--top", type=int, default=4, help="most accurate members to restart")
     args = parser.parse_args()
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1 (the other arm is 0)")
     print(machine_line())
     record = load_run(args.run)
     settings = record.info["settings"]
-    data = load_run_dataset(record)
-    if not isinstance(data.X, np.ndarray):
-        raise SystemExit(f"{args.run}: a run on a table; this script takes feature matrices")
+    # The folds were made on the search rows: without the held-out ones, if any.
+    data, _ = split_holdout(
+        load_run_dataset(record), settings.get("holdout"), settings["random_state"]
+    )
+    if not isinstance(data.X, np.ndarray) or data.task != "classification":
+        raise SystemExit(f"{args.run}: this script takes classification runs on a feature matrix")
+    if data.sample_weight is not None:
+        raise SystemExit(f"{args.run}: a run with sample weights; this script counts rows")
     folds = make_folds(
         data.X, data.y, data.task, settings["cv"], settings["random_state"], data.groups
     )

@@ -51,13 +51,22 @@ def test_each_option_changes_training_and_still_learns(options) -> None:
 
 def test_warmup_ramps_the_learning_rate_step_by_step() -> None:
     X, y = iris()
-    # Full batches: one SGD step an epoch, so the ramp is exact to check. Step k of a warmup
-    # over w epochs uses (k + 1) / w of the rate; after it, the full rate.
+    # Full batches: one SGD step an epoch. A ramp over 4 steps of a 4-epoch training makes the
+    # first a quarter step; capped to a 1-epoch training, the one step is a full one.
     common = {"optimizer": "sgd", "batch_size": 1000, "early_stopping": False, "random_state": 0}
-    warm = GraphNetClassifier(**common, learning_rate=0.3, max_epochs=1, warmup_epochs=4).fit(X, y)
-    quarter = GraphNetClassifier(**common, learning_rate=0.075, max_epochs=1).fit(X, y)
-    for node, weights in warm.coefs_.items():
-        np.testing.assert_array_equal(weights, quarter.coefs_[node])
+    first = GraphNetClassifier(**common, learning_rate=0.3, max_epochs=4, warmup_epochs=4)
+    quarter = GraphNetClassifier(**common, learning_rate=0.075, max_epochs=4)
+    first.fit(X, y)
+    quarter.fit(X, y)
+    # Each epoch's loss is measured before its step: equal after the one equal step, then not.
+    assert first.loss_curve_[:2] == quarter.loss_curve_[:2]
+    assert first.loss_curve_[2] != quarter.loss_curve_[2]
+    short = GraphNetClassifier(**common, learning_rate=0.3, max_epochs=1, warmup_epochs=4)
+    full = GraphNetClassifier(**common, learning_rate=0.3, max_epochs=1)
+    short.fit(X, y)
+    full.fit(X, y)
+    for node, weights in short.coefs_.items():
+        np.testing.assert_array_equal(weights, full.coefs_[node])
     ramped = GraphNetClassifier(**common, learning_rate=0.3, max_epochs=6, warmup_epochs=2)
     plain = GraphNetClassifier(**common, learning_rate=0.3, max_epochs=6)
     ramped.fit(X, y)
@@ -67,6 +76,29 @@ def test_warmup_ramps_the_learning_rate_step_by_step() -> None:
     assert ramped.loss_curve_[1] != plain.loss_curve_[1]
     with pytest.raises(ValueError, match="warmup_epochs must be an int >= 0"):
         GraphNetClassifier(warmup_epochs=-1).fit(X, y)
+
+
+@pytest.mark.parametrize(("warmup", "epochs"), [(2, 4), (7, 3)])
+def test_warmup_scales_the_schedule_and_ends_at_the_full_rate(warmup, epochs) -> None:
+    X, y = iris()
+    # Full-batch SGD has no state, so epochs trained one fit at a time at the rates the ramp
+    # should give (cosine times the ramp; a ramp longer than training ends with the training)
+    # must land on the same weights.
+    common = {"optimizer": "sgd", "batch_size": 1000, "early_stopping": False, "random_state": 0}
+    rate = 0.4
+    ramp = min(warmup, epochs)
+    whole = GraphNetClassifier(
+        **common, learning_rate=rate, max_epochs=epochs, warmup_epochs=warmup, lr_schedule="cosine"
+    ).fit(X, y)
+    start = None
+    for epoch in range(epochs):
+        factor = schedule_factor("cosine", epoch, epochs) * min(1.0, (epoch + 1) / ramp)
+        step = GraphNetClassifier(
+            **common, learning_rate=rate * factor, max_epochs=1, initial_weights=start
+        ).fit(X, y)
+        start = step.weight_blocks()
+    for node, weights in whole.coefs_.items():
+        np.testing.assert_allclose(weights, step.coefs_[node], rtol=1e-5, atol=1e-6)
 
 
 def test_warmup_spares_an_inherited_network_the_first_full_steps() -> None:
@@ -110,10 +142,13 @@ def test_genomes_leave_out_genes_that_are_off_and_stay_valid(tmp_path) -> None:
         hp = genome.hyperparameters
         assert hp.get("lr_schedule") != "constant" and hp.get("clip_norm") != 0.0
         assert hp.get("early_stopping") is not True  # on is the default: left out
+        assert hp.get("warmup_epochs") != 0
         seen.update({hp.get("lr_schedule", "constant"), hp.get("clip_norm", 0.0)})
+        seen.add(("warmup_epochs", hp.get("warmup_epochs", 0)))
         seen.add(("early_stopping", hp.get("early_stopping", True)))
     assert seen >= {"constant", "step", "cosine", 0.0, 1.0}
     assert {("early_stopping", True), ("early_stopping", False)} <= seen
+    assert {("warmup_epochs", 0), ("warmup_epochs", 2)} <= seen
     # A space that does not search them writes and draws nothing for them.
     tiny = tmp_path / "tiny.toml"
     tiny.write_text(TINY_TOML, encoding="utf-8")
@@ -135,6 +170,7 @@ def test_a_run_searches_the_training_genes(tmp_path) -> None:
     genes = {json.dumps(line["genome"]["hyperparameters"], sort_keys=True) for line in lines}
     assert any("lr_schedule" in g for g in genes) and any("clip_norm" in g for g in genes)
     assert any('"early_stopping": false' in g for g in genes)
+    assert any('"warmup_epochs": 2' in g for g in genes)
 
 
 def test_without_early_stopping_a_genome_trains_every_epoch_on_every_row() -> None:

@@ -27,7 +27,8 @@ OPTIONS_DOC = """    lr_schedule : {"constant", "step", "cosine"}, default="cons
         this many pixels per axis, zero-filled (:mod:`evosearch.nn.augment`); 0 is off.
     warmup_epochs : int, default=0
         When > 0, the learning rate ramps up linearly over the steps of the first
-        ``warmup_epochs`` epochs (also of the fine-tuning after pruning); 0 is off.
+        ``warmup_epochs`` epochs (at most all of them; also in the fine-tuning after pruning)
+        to reach its full value on the ramp's last step; 0 is off.
     prune, precision, finetune_epochs : float, str, int, default=0.0, "float32", 5
         Compression after training (:mod:`evosearch.nn.compress`): zero the ``prune`` fraction
         of each layer's weights of smallest magnitude, fine-tune ``finetune_epochs`` epochs

@@ -297,7 +297,8 @@ def prune_finetune_quantise(
 ) -> tuple[bytes, list[float]]:
     """Compress a trained network in place: prune (zero the smallest ``prune`` fraction of each
     layer's weights), fine-tune ``finetune_epochs`` epochs on ``data`` with the mask held
-    (constant learning rate, no early stopping), then store the weights at ``precision``.
+    (constant learning rate after any warmup, no early stopping), then store the weights at
+    ``precision``.
 
     ``row_weights``: the training rows' weights, as for :func:`~evosearch.nn.train.train`.
 

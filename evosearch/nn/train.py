@@ -264,7 +264,9 @@ def train(
     # a fresh optimizer whose first steps are as large as the learning rate in every weight
     # (Adam's bias correction); ramping the rate up over the first epochs avoids knocking it
     # out of the minimum it was in.
-    warmup_steps = settings.warmup_epochs * -(-n // batch)
+    # Capped at the training's own epochs (a fidelity rung's or the fine-tuning's fewer ones),
+    # so that the rate always reaches its full value.
+    warmup_steps = min(settings.warmup_epochs, settings.max_epochs) * -(-n // batch)
     step_count = 0
 
     val_ws = None
@@ -331,10 +333,8 @@ def train(
                     gw_flat += w_tmp
                 if settings.clip_norm > 0.0:
                     clip_by_norm(grad, settings.clip_norm)
-                if step_count < warmup_steps:
+                if step_count < warmup_steps:  # its last step is at the full rate
                     optimizer.lr = epoch_lr * (step_count + 1) / warmup_steps
-                elif step_count == warmup_steps and warmup_steps:
-                    optimizer.lr = epoch_lr
                 step_count += 1
                 optimizer.step(flat, grad)
                 if mask is not None:
