@@ -13,6 +13,14 @@ Run the two searches first (same data, population, generations and seed), for ex
         --population 16 --generations 12 --seed 0 --n-jobs 1 --out compressed
     python benchmarks/compression_front.py default compressed --plot front.png
 
+Issue 14's yardstick is the default run itself, ``make run``'s command (digits, population 16,
+seed 0, 50 generations), against which a compressed search of any preset and budget is held::
+
+    evosearch evolve --genome mlp --generations 50 --out default
+    evosearch evolve --genome cnn-compressed --objectives score,bytes --population 32 \
+        --generations 60 --seed 0 --out compressed
+    python benchmarks/compression_front.py default compressed
+
 ``--plot`` draws both fronts, accuracy against bytes on a log scale, as step lines (needs
 matplotlib, the ``plot`` extra).
 """
