@@ -5,8 +5,8 @@ Problems a user can fix (bad data, an unknown genome, impossible settings) print
 
 Each command is a module of its own with a ``run(args)`` function (:mod:`evosearch.cli.evolve`,
 ``resume``, ``show``, ``export``, ``predict``, ``replay``, ``report``, ``genomes``,
-``plugins``), imported
-only when that command runs; :mod:`evosearch.cli._parser` holds the arguments of all of them.
+``plugins``), imported only when that command runs; :mod:`evosearch.cli._parser` holds the
+arguments of all of them.
 
 Plug-ins (layer kinds, objectives, strategies, backends that register themselves when imported)
 are loaded before any command runs: the modules named in ``$EVOSEARCH_PLUGINS`` and the

@@ -262,10 +262,9 @@ def train(
 
     # A network that starts from trained weights (inherited, or pruned for fine-tuning) meets
     # a fresh optimizer whose first steps are as large as the learning rate in every weight
-    # (Adam's bias correction); ramping the rate up over the first epochs avoids knocking it
-    # out of the minimum it was in.
-    # Capped at the training's own epochs (a fidelity rung's or the fine-tuning's fewer ones),
-    # so that the rate always reaches its full value.
+    # (Adam's bias correction); ramping the rate up avoids knocking it out of its minimum. The
+    # ramp is capped at the training's own epochs (a fidelity rung's or the fine-tuning's
+    # fewer ones), so that the rate always reaches its full value.
     warmup_steps = min(settings.warmup_epochs, settings.max_epochs) * -(-n // batch)
     step_count = 0
 
