@@ -3,8 +3,10 @@
 ``tests/data/legacy/`` holds two small runs made with the code of commit 52b7b31, the last one
 before the package was reorganised: iris (classification, weight inheritance) and diabetes
 (regression, successive halving), each 2 generations of 4 genomes from a tiny search space.
+``iris-holdout-v1`` is a run of the last format-1 code (holdout, a scorer, three objectives).
 They must load, show, replay, report, export, and resume to exactly the archive and history a
-fresh run of the current code reaches with the same settings.
+fresh run of the current code reaches with the same settings (read back through
+:func:`load_run`: the resumed folder keeps its format-1 lines and appends current ones).
 """
 
 from __future__ import annotations
@@ -19,14 +21,21 @@ from sklearn.datasets import load_diabetes, load_iris
 
 from clitools import evosearch
 from evosearch import Evolver, SearchSpace, load_run
+from evosearch.runs.folder import FORMAT_VERSION
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
-RUNS = {"iris-0.1.0": load_iris, "diabetes-0.1.0": load_diabetes}
+RUNS = {"iris-0.1.0": load_iris, "diabetes-0.1.0": load_diabetes, "iris-holdout-v1": load_iris}
 
 
 # The diabetes run is the iris case again for reading back, and resuming it adds regression and
 # halving to what test_resume.py covers: in the slow run only (make test-all).
-@pytest.fixture(params=["iris-0.1.0", pytest.param("diabetes-0.1.0", marks=pytest.mark.slow)])
+@pytest.fixture(
+    params=[
+        "iris-0.1.0",
+        pytest.param("diabetes-0.1.0", marks=pytest.mark.slow),
+        "iris-holdout-v1",
+    ]
+)
 def legacy_run(request, tmp_path) -> Path:
     """A writable copy of one legacy run folder."""
     return Path(shutil.copytree(LEGACY / request.param, tmp_path / request.param))
@@ -44,8 +53,8 @@ def _without_timings(value):
     return value
 
 
-def _lines(path: Path) -> list:
-    return [_without_timings(json.loads(line)) for line in path.read_text().splitlines()]
+def _file_versions(path: Path) -> list:
+    return [json.loads(line)["format_version"] for line in path.read_text().splitlines()]
 
 
 def test_legacy_run_loads_shows_reports_and_exports(legacy_run, tmp_path):
@@ -70,7 +79,15 @@ def test_legacy_run_loads_shows_reports_and_exports(legacy_run, tmp_path):
     assert model.predict(X[:5]).shape == (5,)
 
 
-def test_legacy_run_replays_its_first_generation_exactly(legacy_run, tmp_path):
+def test_legacy_run_replays_its_first_generation_exactly(legacy_run, tmp_path, request):
+    if legacy_run.name == "iris-holdout-v1":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="replay --evaluate scores on every row, not the search rows of a "
+                "holdout run (also with the code that wrote it)",
+            )
+        )
     replayed = evosearch("replay", str(legacy_run), "--generation", "0", "--evaluate", cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stderr
     assert "4 of 4 members reproduce their recorded score exactly" in replayed.stdout
@@ -82,11 +99,17 @@ def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr
 
-    info = json.loads((legacy_run / "run.json").read_text())
-    settings = info["settings"]
+    # The old lines stay as they were; the resume appended current-format ones.
+    old = len((LEGACY / legacy_run.name / "journal.jsonl").read_text().splitlines())
+    versions = _file_versions(legacy_run / "journal.jsonl")
+    assert versions[:old] == [1] * old and set(versions[old:]) == {FORMAT_VERSION}
+    assert json.loads((legacy_run / "run.json").read_text())["format_version"] == FORMAT_VERSION
+
+    resumed_run = load_run(legacy_run)
+    settings = resumed_run.info["settings"]  # every setting, the format-1 ones filled in
     X, y = RUNS[legacy_run.name](return_X_y=True)
     Evolver(
-        genome=SearchSpace.from_dict(info["search_space"]),
+        genome=SearchSpace.from_dict(resumed_run.info["search_space"]),
         population_size=settings["population_size"],
         generations=3,
         cv=settings["cv"],
@@ -94,14 +117,18 @@ def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
         random_state=settings["random_state"],
         halving=settings["halving"],
         inherit_weights=settings["inherit_weights"],
+        holdout=settings["holdout"],
+        scoring=settings["scoring"],
+        objectives=settings["objectives"],
         out=tmp_path / "fresh",
     ).fit(X, y)
 
     fresh = tmp_path / "fresh"
-    for name in ("archive.json", "checkpoint.json"):
+    for name in ("archive.json", "checkpoint.json"):  # rewritten whole by the resume
         assert _without_timings(json.loads((legacy_run / name).read_text())) == _without_timings(
             json.loads((fresh / name).read_text())
         ), name
-    assert _lines(legacy_run / "generations.jsonl") == _lines(fresh / "generations.jsonl")
-    by_key = sorted(_lines(legacy_run / "journal.jsonl"), key=json.dumps)
-    assert by_key == sorted(_lines(fresh / "journal.jsonl"), key=json.dumps)
+    fresh_run = load_run(fresh)
+    assert _without_timings(resumed_run.generations) == _without_timings(fresh_run.generations)
+    by_key = sorted(_without_timings(resumed_run.journal), key=json.dumps)
+    assert by_key == sorted(_without_timings(fresh_run.journal), key=json.dumps)

@@ -10,6 +10,13 @@ Layout (``runs/<run-id>/``)::
 
 Everything is JSON (no pickle: opening someone else's run must not run code). Whole-file writes
 are atomic: a temporary file in the same folder, fsync, then rename over the old file.
+
+Every file (every line of the two line files) carries the :data:`FORMAT_VERSION` that wrote it.
+:func:`load_run` reads versions 1 to :data:`FORMAT_VERSION` through
+:mod:`evosearch.runs.migrations`, so what it hands out is always in the current format; an
+unknown or newer version is refused with one line naming the file. A resume appends
+current-format lines to an older journal (each line is migrated by its own version) and
+rewrites the whole files in the current format.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +33,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from evosearch.errors import RunFolderError
 from evosearch.runs.disk import disk_errors
 from evosearch.runs.lock import LOCK_FILE, RunLock
+from evosearch.runs.migrations import (
+    FORMAT_VERSION,
+    migrate_archive,
+    migrate_checkpoint,
+    migrate_generation,
+    migrate_journal_line,
+    migrate_run_info,
+)
 
 if TYPE_CHECKING:
     from evosearch.data import Dataset
@@ -40,7 +55,9 @@ __all__ = [
     "load_run_dataset",
 ]
 
-FORMAT_VERSION = 1
+# FORMAT_VERSION (2) is one past the last step of evosearch.runs.migrations, which reads the
+# older versions: a new version is a new migration step there.
+
 
 def _umask() -> int:
     """The process's umask: Linux shows it in /proc; elsewhere it is read back by setting it
@@ -86,6 +103,15 @@ def atomic_write_json(path: Path, data: Any) -> None:
         stream.write("\n")
 
 
+def _versioned(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` marked as written in the current format (the version first, for a reader's
+    eye; the version of data read from an older file and written back is replaced)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        **{k: v for k, v in data.items() if k != "format_version"},
+    }
+
+
 class RunFolder:
     """Writes the files of one run folder.
 
@@ -126,7 +152,7 @@ class RunFolder:
             # Checked again under the lock: another evolve may have started it meanwhile.
             if any(p.name != LOCK_FILE for p in path.iterdir()):
                 raise RunFolderError(f"run folder {path} was started by another process")
-            atomic_write_json(path / cls.RUN_FILE, {"format_version": FORMAT_VERSION, **run_info})
+            atomic_write_json(path / cls.RUN_FILE, _versioned(run_info))
         except OSError as exc:
             lock.release()
             raise RunFolderError(
@@ -188,7 +214,7 @@ class RunFolder:
     def update_run_info(self, info: dict[str, Any]) -> None:
         """Rewrite run.json (e.g. when a resume extends the number of generations)."""
         with disk_errors(self.path):
-            atomic_write_json(self.path / self.RUN_FILE, {**info, "format_version": FORMAT_VERSION})
+            atomic_write_json(self.path / self.RUN_FILE, _versioned(info))
 
     def repair(self, record: RunRecord, last_generation: int) -> None:
         """Make the line files safe to append to before a resume continues writing them.
@@ -214,7 +240,7 @@ class RunFolder:
                 stream.write(json.dumps(record, allow_nan=False) + "\n")
 
     def _append_line(self, name: str, record: dict[str, Any]) -> None:
-        line = json.dumps({"format_version": FORMAT_VERSION, **record}, allow_nan=False)
+        line = json.dumps(_versioned(record), allow_nan=False)
         with disk_errors(self.path), open(self.path / name, "a", encoding="utf-8") as stream:
             stream.write(line + "\n")
             stream.flush()
@@ -230,32 +256,38 @@ class RunFolder:
 
     def write_archive(self, archive: dict[str, Any]) -> None:
         with disk_errors(self.path):
-            atomic_write_json(
-                self.path / self.ARCHIVE_FILE, {"format_version": FORMAT_VERSION, **archive}
-            )
+            atomic_write_json(self.path / self.ARCHIVE_FILE, _versioned(archive))
 
     def write_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         with disk_errors(self.path):
-            atomic_write_json(
-                self.path / self.CHECKPOINT_FILE, {"format_version": FORMAT_VERSION, **checkpoint}
-            )
+            atomic_write_json(self.path / self.CHECKPOINT_FILE, _versioned(checkpoint))
 
 
 # --------------------------------------------------------------------------- reading
 _JOURNAL_KEYS = ("generation", "genome", "genome_hash", "fold_scores", "score", "n_params", "error")
 _GENERATION_KEYS = ("generation", "best_score", "archive_size", "hypervolume", "population")
-_CHECKPOINT_KEYS = ("generation", "rng_state", "innovation_counter", "population")
+_CHECKPOINT_KEYS = (
+    "generation",
+    "rng_state",
+    "innovation_counter",
+    "population",
+    "archive",
+    "history",
+)
 
 
 @dataclass
 class RunRecord:
-    """Everything a run folder holds, read back and checked.
+    """Everything a run folder holds, read back, checked and in the current format (older
+    files are migrated in memory, see :mod:`evosearch.runs.migrations`).
 
     Attributes
     ----------
     path : Path
     info : dict
-        ``run.json``: settings, search space, dataset description, versions.
+        ``run.json``: settings (every one of
+        :data:`~evosearch.runs.migrations.RUN_SETTINGS`), search space, dataset description,
+        versions.
     journal : list of dict
         One record per finished evaluation, in the order they finished.
     generations : list of dict
@@ -291,19 +323,8 @@ class RunRecord:
 
     @property
     def finished(self) -> bool:
-        return bool(self.checkpoint and self.checkpoint.get("finished"))
-
-
-def _check_version(data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RunFolderError(f"{where}: expected a JSON object")
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise RunFolderError(
-            f"{where}: format version {version!r} is not supported (this evosearch reads "
-            f"{FORMAT_VERSION})"
-        )
-    return data
+        """Whether the checkpoint covers every planned generation."""
+        return self.last_generation >= self.planned_generations
 
 
 def _require(data: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
@@ -312,7 +333,9 @@ def _require(data: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
         raise RunFolderError(f"{where}: missing {', '.join(missing)}")
 
 
-def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
+def _read_json(
+    path: Path, required: bool, migrate: Callable[[Any, str], dict[str, Any]]
+) -> dict[str, Any] | None:
     if not path.exists():
         if required:
             raise RunFolderError(f"{path} is missing: not a run folder, or a damaged one")
@@ -323,11 +346,15 @@ def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
         raise RunFolderError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise RunFolderError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
-    return _check_version(data, str(path))
+    return migrate(data, str(path))
 
 
-def _read_jsonl(path: Path, keys: tuple[str, ...]) -> tuple[list[dict[str, Any]], bool]:
-    """Read a JSON-lines file; a cut-off last line (a kill while writing) is dropped."""
+def _read_jsonl(
+    path: Path, keys: tuple[str, ...], migrate: Callable[[Any, str], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """Read a JSON-lines file, each line migrated by its own version (a resume appends
+    current-format lines to an older file); a cut-off last line (a kill while writing) is
+    dropped."""
     if not path.exists():
         return [], False
     try:
@@ -350,7 +377,7 @@ def _read_jsonl(path: Path, keys: tuple[str, ...]) -> tuple[list[dict[str, Any]]
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RunFolderError(f"{where}: not valid JSON: {exc.msg}") from None
-        _check_version(record, where)
+        record = migrate(record, where)
         _require(record, keys, where)
         records.append(record)
     return records, truncated
@@ -366,13 +393,16 @@ def load_run(path: str | Path) -> RunRecord:
     path = Path(path)
     if not path.is_dir():
         raise RunFolderError(f"run folder not found: {path}")
-    info = _read_json(path / RunFolder.RUN_FILE, required=True)
+    info = _read_json(path / RunFolder.RUN_FILE, True, migrate_run_info)
     assert info is not None
-    _require(info, ("settings", "search_space", "dataset", "objectives"), str(path / "run.json"))
-    journal, truncated = _read_jsonl(path / RunFolder.JOURNAL_FILE, _JOURNAL_KEYS)
-    generations, _ = _read_jsonl(path / RunFolder.GENERATIONS_FILE, _GENERATION_KEYS)
-    archive = _read_json(path / RunFolder.ARCHIVE_FILE, required=False)
-    checkpoint = _read_json(path / RunFolder.CHECKPOINT_FILE, required=False)
+    journal, truncated = _read_jsonl(
+        path / RunFolder.JOURNAL_FILE, _JOURNAL_KEYS, migrate_journal_line
+    )
+    generations, _ = _read_jsonl(
+        path / RunFolder.GENERATIONS_FILE, _GENERATION_KEYS, migrate_generation
+    )
+    archive = _read_json(path / RunFolder.ARCHIVE_FILE, False, migrate_archive)
+    checkpoint = _read_json(path / RunFolder.CHECKPOINT_FILE, False, migrate_checkpoint)
     if checkpoint is not None:
         _require(checkpoint, _CHECKPOINT_KEYS, str(path / RunFolder.CHECKPOINT_FILE))
     screening = [line for line in journal if line.get("fidelity") is not None]
@@ -384,7 +414,7 @@ def load_run(path: str | Path) -> RunRecord:
 def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str, Any]]) -> None:
     """Refuse a journal that cannot belong to this run.json (e.g. copied from another run)."""
     dataset = info["dataset"]
-    cv = info["settings"].get("cv")
+    cv = info["settings"]["cv"]
     # A fidelity plan may score fewer folds (run.json records it when it was on).
     planned = (info.get("fidelity") or {}).get("folds")
     if planned and isinstance(cv, int):

@@ -28,12 +28,11 @@ from evosearch.objectives import (
     canonical_name,
     get_objective,
 )
+from evosearch.runs.migrations import FORMAT_VERSION
 from evosearch.search._hypervolume import hypervolume_2d
 
 __all__ = ["ArchiveEntry", "ParetoArchive", "hypervolume_2d"]
 
-FORMAT_VERSION = 1
-"""Version of the dict written by :meth:`ParetoArchive.to_dict`."""
 
 _ENTRY_KEYS = ("genome", "genome_hash", "objectives", "fold_scores", "generation", "parents")
 
@@ -393,7 +392,7 @@ class ParetoArchive:
         Returns
         -------
         dict
-            ``{"format_version": 1, "weights": [...], "param_reference": ...,
+            ``{"format_version": FORMAT_VERSION, "weights": [...], "param_reference": ...,
             "members": [entry dicts, in :attr:`members` order]}``, plus ``"objectives"``
             (their names) when they are not the default ``("score", "params")`` and
             ``"scoring"`` when set.
@@ -427,8 +426,9 @@ class ParetoArchive:
         Raises
         ------
         ValueError
-            If the format version is unknown, a key is missing, or the members break the
-            archive's invariants.
+            If the format version is not the current one (an older archive.json is read
+            through :func:`evosearch.runs.load_run`, which migrates it), a key is missing, or
+            the members break the archive's invariants.
         """
         if not isinstance(d, dict):
             raise ValueError(f"an archive must be a JSON object, got {type(d).__name__}")
