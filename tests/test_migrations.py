@@ -156,10 +156,23 @@ def test_v1_archive_and_checkpoint_name_objectives_by_their_current_names():
     assert checkpoint["archive"]["objectives"] == ["score", "n_params"]  # not changed in place
 
 
-def test_v1_lines_keep_their_shape():
-    line = {"format_version": 1, "generation": 0, "genome_hash": "h", "n_params": 35}
-    assert migrate_journal_line(line) == {**line, "format_version": 2}
-    assert migrate_generation(line) == {**line, "format_version": 2}
+def test_v1_results_get_the_fields_older_journals_lacked():
+    result = {"genome_hash": "h", "fold_scores": [0.5], "score": 0.5, "n_params": 35}
+    line = {"format_version": 1, "generation": 0, "genome": {}, **result}
+    assert migrate_journal_line(line) == {
+        **line,
+        "format_version": 2,
+        "peak_memory_mb": None,
+        "folds": None,
+    }
+    measured = {**line, "peak_memory_mb": 1.5, "folds": [0]}
+    assert migrate_journal_line(measured) == {**measured, "format_version": 2}
+    generation = {"format_version": 1, "generation": 0, "population": [{"result": result}]}
+    filled = {**result, "peak_memory_mb": None, "folds": None}
+    assert migrate_generation(generation)["population"] == [{"result": filled}]
+    checkpoint = {"format_version": 1, "population": [{"genome": {}, "result": result}]}
+    assert migrate_checkpoint(checkpoint)["population"] == [{"genome": {}, "result": filled}]
+    assert "peak_memory_mb" not in result  # not changed in place
 
 
 @pytest.mark.parametrize("version", [0, 3, 99, "x", "2", None, 1.0, True])

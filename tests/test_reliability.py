@@ -382,12 +382,14 @@ def test_run_json_keeps_the_limits_and_old_journals_still_resume(iris, tiny, tmp
     # Make it look like a run folder from before peak_memory_mb and these settings existed.
     for name in ("eval_timeout", "max_memory"):
         del info["settings"][name]
+    info["format_version"] = 1  # read through the migration from format 1
     (folder / "run.json").write_text(json.dumps(info))
     journal = folder / "journal.jsonl"
     lines = [json.loads(line) for line in journal.open()]
     assert all("peak_memory_mb" in line for line in lines)
     journal.write_text("".join(
-        json.dumps({k: v for k, v in line.items() if k != "peak_memory_mb"}) + "\n"
+        json.dumps({**{k: v for k, v in line.items() if k != "peak_memory_mb"},
+                    "format_version": 1}) + "\n"
         for line in lines
     ))  # fmt: skip
     resumed = Evolver.resume(folder, generations=2, X=iris[0], y=iris[1])

@@ -59,7 +59,7 @@ def score_name(record: RunRecord) -> str:
     from evosearch.objectives import scoring_label
 
     info = record.info
-    return scoring_label(info["dataset"]["task"], info["settings"].get("scoring"))
+    return scoring_label(info["dataset"]["task"], info["settings"]["scoring"])
 
 
 def data_notes(dataset: Any, scoring: str | None = None) -> list[str]:

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         f"  genome    {settings['genome']} (search space '{info['search_space']['name']}')\n"
         f"  settings  population {settings['population_size']}, {settings['cv']}-fold CV, "
         f"seed {settings['random_state']}, crossover rate {settings['crossover_rate']}"
-        + (f", scoring {settings['scoring']}" if settings.get("scoring") else ""),
+        + (f", scoring {settings['scoring']}" if settings["scoring"] else ""),
         markup=False,
     )
     if dataset.get("columns"):

@@ -161,21 +161,21 @@ def _from_record(record: RunRecord) -> RunData:
         ]
         if record.generations:
             for member in record.generations[-1]["population"]:
-                result = member.get("result", {})
-                if result.get("error") is None and "score" in result:
-                    value = size(result.get("genome_hash"), member["genome"], result)
+                result = member["result"]
+                if result["error"] is None:
+                    value = size(result["genome_hash"], member["genome"], result)
                     population.append((float(result["score"]), value))
     history = [
         {
             **g,
-            "best_score": math.nan if g.get("best_score") is None else float(g["best_score"]),
-            "mean_score": math.nan if g.get("mean_score") is None else float(g["mean_score"]),
+            "best_score": math.nan if g["best_score"] is None else float(g["best_score"]),
+            "mean_score": math.nan if g["mean_score"] is None else float(g["mean_score"]),
         }
         for g in record.generations
     ]
     return RunData(
         name=record.path.resolve().name,
-        task=str(record.info["dataset"].get("task", "classification")),
+        task=str(record.info["dataset"]["task"]),
         archive=archive,
         candidates=candidates,
         failures=sum(1 for e in record.journal if e["error"] is not None),
@@ -190,7 +190,7 @@ def _from_record(record: RunRecord) -> RunData:
 def _size_name(info: dict[str, Any] | None, archive: ParetoArchive) -> str:
     """The run's second objective (run.json's list, else the archive's names) when it is a
     minimised one this process knows (the x axis is a size, on a log scale); else params."""
-    names = [str(o["name"]) for o in (info or {}).get("objectives", []) if "name" in o]
+    names = [str(o["name"]) for o in info["objectives"]] if info is not None else []
     if len(names) < 2:
         names = list(archive.objective_names or ())
     if len(names) < 2:

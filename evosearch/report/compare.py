@@ -304,9 +304,8 @@ def _data_difference(first: RunData, other: RunData) -> str:
 
 
 def _objectives(data: RunData) -> tuple[str, ...]:
-    names = [str(o.get("name")) for o in (data.info or {}).get("objectives", [])]
-    # Run folders written before objectives were plug-ins call the parameter count n_params.
-    return tuple("params" if name == "n_params" else name for name in names)
+    # A run folder's objectives, by their current names (load_run migrates older ones).
+    return tuple(str(o["name"]) for o in (data.info or {}).get("objectives", []))
 
 
 def _unique_names(sources: Sequence[Any], datas: list[RunData]) -> list[str]:

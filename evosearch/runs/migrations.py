@@ -26,7 +26,8 @@ Format versions:
    run used it (scoring, max_bytes, input_shape, fidelity) or not at all (settings newer than
    the run), objectives may carry the old name ``n_params``.
 2. ``run.json``'s ``settings`` hold every setting (:data:`RUN_SETTINGS`), ``objectives``
-   among them; objectives are named by their current names everywhere.
+   among them; objectives are named by their current names everywhere; every evaluation
+   result (journal lines, populations) has ``peak_memory_mb`` and ``folds``.
 """
 
 from __future__ import annotations
@@ -139,6 +140,37 @@ def run_v1_to_v2(info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
+#: What an evaluation result of a version-1 file that lacks them had: no memory measurement,
+#: and every fold scored (journals from before these fields existed).
+_V1_RESULT = {"peak_memory_mb": None, "folds": None}
+
+
+def _v1_result(result: Any) -> Any:
+    return {**_V1_RESULT, **result} if isinstance(result, dict) else result
+
+
+def _v1_members(members: Any) -> Any:
+    """A population's members (genome, result, ...) with their results completed."""
+    if not isinstance(members, list):
+        return members
+    return [
+        {**m, "result": _v1_result(m["result"])} if isinstance(m, dict) and "result" in m else m
+        for m in members
+    ]
+
+
+def journal_v1_to_v2(line: dict[str, Any]) -> dict[str, Any]:
+    """A ``journal.jsonl`` line (an evaluation result): the result fields it lacks filled."""
+    return {**_V1_RESULT, **line}
+
+
+def generation_v1_to_v2(line: dict[str, Any]) -> dict[str, Any]:
+    """A ``generations.jsonl`` line: its population's results completed as journal lines."""
+    if "population" not in line:
+        return line  # refused as it is (a line without its population)
+    return {**line, "population": _v1_members(line["population"])}
+
+
 def archive_v1_to_v2(archive: dict[str, Any]) -> dict[str, Any]:
     """``archive.json``: objective names (when it names them) by their current names."""
     archive = copy.deepcopy(archive)
@@ -148,8 +180,11 @@ def archive_v1_to_v2(archive: dict[str, Any]) -> dict[str, Any]:
 
 
 def checkpoint_v1_to_v2(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """``checkpoint.json``: its archive migrated as ``archive.json`` is."""
+    """``checkpoint.json``: its archive migrated as ``archive.json`` is, its population's
+    results as journal lines are."""
     checkpoint = dict(checkpoint)
+    if "population" in checkpoint:
+        checkpoint["population"] = _v1_members(checkpoint["population"])
     if isinstance(checkpoint.get("archive"), dict):
         checkpoint["archive"] = _migrate_nested(
             "archive", checkpoint["archive"], checkpoint["format_version"]
@@ -184,8 +219,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         source=1,
         run=run_v1_to_v2,
-        journal=_same,
-        generation=_same,
+        journal=journal_v1_to_v2,
+        generation=generation_v1_to_v2,
         archive=archive_v1_to_v2,
         checkpoint=checkpoint_v1_to_v2,
     ),

@@ -243,7 +243,7 @@ def write_member(
         "genome_hash": entry.genome_hash,
         "task": dataset.task,
         "cv_score": values.get("score", entry.objectives[0]),
-        "scoring": settings.get("scoring"),
+        "scoring": settings["scoring"],
         "fold_scores": entry.fold_scores,
         # Which CV network the refit went on training (None: from scratch), see refit_start.
         "refit_start_fold": None if start is None else start[0],
