@@ -189,7 +189,8 @@ def test_search_where_every_genome_fails_is_one_line(workdir, tmp_path):
         "evolve", "--genome", "diverging.toml", "--data", "iris", *TINY_RUN, "--out", str(out),
         cwd=workdir,
     )  # fmt: skip
-    assert_usage_error(result, "failed", "learning_rate")
+    message = assert_usage_error(result, "failed", "DivergenceError", "learning_rate")
+    assert "divergences (non-finite loss)" in message and "a smaller learning_rate" in message
     for line in (out / "generations.jsonl").read_text().splitlines():
         json.loads(line)  # valid JSON, no NaN
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         shutdown_workers,
     )
     from evosearch.evaluation.evaluator import Evaluator, make_folds
+    from evosearch.evaluation.failures import FailureCauses, all_failed_message, failure_causes
     from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
     from evosearch.evaluation.tasks import FitHook, build_estimator, fold_score, task_seed
 
@@ -36,12 +37,15 @@ __all__ = [
     "DeadlineReached",
     "EvaluationResult",
     "Evaluator",
+    "FailureCauses",
     "Fidelity",
     "FitHook",
+    "all_failed_message",
     "backend_names",
     "build_estimator",
     "check_backend",
     "check_limits",
+    "failure_causes",
     "fold_score",
     "get_backend",
     "make_folds",
@@ -62,11 +66,14 @@ __getattr__, __dir__ = lazy_exports(
         "EvaluationResult": "result",
         "Fidelity": "_fidelity",
         "Evaluator": "evaluator",
+        "FailureCauses": "failures",
         "FitHook": "tasks",
+        "all_failed_message": "failures",
         "backend_names": "backends",
         "build_estimator": "tasks",
         "check_backend": "backends",
         "check_limits": "_checks",
+        "failure_causes": "failures",
         "fold_score": "tasks",
         "get_backend": "backends",
         "make_folds": "evaluator",

@@ -520,11 +520,12 @@ class Evolver(EstimatorMethods):
 
         self.population_ = [m.genome for m in state.population]
         if not len(self.archive_):
-            first_error = next((m.result.error for m in state.population if m.result.error), None)
-            raise EvosearchError(
-                f"all {state.evaluator.evaluations} evaluated genomes failed (e.g. {first_error}):"
-                " no model to refit; check the search space (e.g. a smaller learning_rate)"
-            )
+            from evosearch.evaluation import all_failed_message
+
+            # Every genome of the run (not just the last population) counts towards the cause.
+            errors = [e for e in self._results.as_dict()["error"] if e]
+            errors = errors or [m.result.error for m in state.population]
+            raise EvosearchError(all_failed_message(state.evaluator.evaluations, errors))
         best = self.archive_.best(self.archive_.objective("score"))
         seed, cv, capped = settings.random_state, settings.cv, settings.refit_fidelity
         self._refit_starts = refit_starts(self.archive_, self._weights)

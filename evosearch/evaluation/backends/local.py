@@ -60,6 +60,10 @@ __all__ = ["LocalBackend", "shutdown_workers"]
 # A worker that has not answered its first call after this long is considered unable to start.
 _STARTUP_LIMIT = 300.0
 
+# How long killing a worker waits for its executor to hand a just-submitted call over to the
+# process (see _wait_handed_over), in seconds; it takes milliseconds.
+_HANDOVER_LIMIT = 5.0
+
 # How often a worker checks that the process that started it is still alive, in seconds.
 _PARENT_POLL = 1.0
 
@@ -172,8 +176,25 @@ class _Worker:
 
     def kill(self) -> None:
         """Stop the process now (SIGKILL to it and its children) and wait until it is gone."""
+        if self.future is not None:
+            _wait_handed_over(self.future)
         self.executor.shutdown(wait=True, kill_workers=True)
         self.future, self.key, self.dead = None, None, True
+
+
+def _wait_handed_over(future: Future) -> None:
+    """Wait (briefly) until loky's manager thread has taken a submitted call off its queue.
+
+    ``shutdown(kill_workers=True)`` drops the calls still pending; if a call's id is then still
+    in the executor's queue of work ids, the manager thread looks it up afterwards, dies with
+    ``KeyError`` (printed as "Exception in thread ExecutorManagerThread ... KeyError: 1") and
+    leaves the executor's queues open. That happens when a fold is killed within a moment of
+    being submitted (a tiny ``eval_timeout``, a deadline). A call that is running or done has
+    left that queue; the manager thread takes it within milliseconds of its submission.
+    """
+    give_up = time.monotonic() + _HANDOVER_LIMIT
+    while not (future.running() or future.done()) and time.monotonic() < give_up:
+        time.sleep(0.001)
 
 
 class _IdleWorkers:
