@@ -196,7 +196,7 @@ def test_missing_dask_is_one_clear_error(workdir, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("settings", "words"),
     [
-        ({"backend": "spark"}, "backend must be one of local, dask"),
+        ({"backend": "spark"}, "unknown backend 'spark': choose from local, dask"),
         ({"scheduler": "tcp://127.0.0.1:8786"}, "needs backend='dask'"),
         ({"backend": "dask", "scheduler": "tcp://a b"}, "scheduler must be an address"),
         ({"backend": "dask", "scheduler": 8786}, "scheduler must be an address"),

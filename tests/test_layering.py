@@ -13,9 +13,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "evosearch"
 
-#: Bottom to top. ``errors``, ``plugins`` and ``_lazy`` are shared by all.
+#: Bottom to top. ``errors``, ``plugins``, ``registry`` and ``_lazy`` are shared by all.
 ORDER = [
-    ("errors", "plugins", "_lazy"),
+    ("errors", "plugins", "registry", "_lazy"),
     ("data",),
     ("preprocess",),
     ("nn",),

@@ -65,7 +65,7 @@ def test_an_unknown_format_is_refused_in_one_line(
     # In-process: the real command's path through main(), without another interpreter's start.
     assert main(["export", str(table_run / "run"), "--format", "pmml"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "unknown export format 'pmml' (known: joblib, onnx" in err and "\n" not in err
+    assert "unknown export format 'pmml': choose from joblib, onnx" in err and "\n" not in err
 
 
 def test_a_missing_onnx_extra_is_named(

@@ -231,7 +231,7 @@ def _wave(layer: onnx_layers.OnnxLayer) -> str:
 
 
 def test_a_plugin_kind_is_refused_in_one_line_until_it_registers_its_onnx_form(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     X, y = iris()
     model = Pipeline([("scale", make_scaler("standard")), ("net", GraphNetClassifier(WAVE_ARCH,
@@ -239,10 +239,10 @@ def test_a_plugin_kind_is_refused_in_one_line_until_it_registers_its_onnx_form(
     with pytest.raises(SettingsError, match=r"^layer kind 'wave' has no ONNX export") as refused:
         write_model(model, tmp_path / "a", {"task": "classification"}, "onnx")
     assert "\n" not in str(refused.value)
-    monkeypatch.setattr(onnx_layers, "_REGISTRY", dict(onnx_layers._REGISTRY))
-    register_onnx_layer("wave", _wave)
-    (tmp_path / "b").mkdir()
-    _assert_same(model, _round_trip(model, tmp_path / "b"), X)
+    with onnx_layers.ONNX_LAYERS.scratch():
+        register_onnx_layer("wave", _wave)
+        (tmp_path / "b").mkdir()
+        _assert_same(model, _round_trip(model, tmp_path / "b"), X)
 
 
 @pytest.mark.parametrize("data", ["discrete", "continuous", "mixed"])

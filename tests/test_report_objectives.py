@@ -79,16 +79,14 @@ def test_three_objectives_step_through_the_members_the_projection_keeps() -> Non
     assert figure.axes[0].get_xlabel() == "bytes (log scale)"
 
 
-def test_a_maximised_second_objective_keeps_params_on_the_pareto_axis(tmp_path, monkeypatch):
+def test_a_maximised_second_objective_keeps_params_on_the_pareto_axis(tmp_path):
     # A plug-in objective to maximise is no size: pareto.png keeps parameters on its log axis
-    # and objectives.png shows the pair instead. A copy of the registry keeps it to this test.
+    # and objectives.png shows the pair instead. A scratch registry keeps it to this test.
     import numpy as np
 
-    from evosearch.objectives import Objective, base, register_objective
+    from evosearch.objectives import OBJECTIVES, Objective, register_objective
     from evosearch.report import run_data
     from evosearch.report.objective_pairs import needs_pairs
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
 
     class Width(Objective):
         name = "width"
@@ -105,16 +103,17 @@ def test_a_maximised_second_objective_keeps_params_on_the_pareto_axis(tmp_path, 
         def format(self, value: float) -> str:
             return str(int(value))
 
-    register_objective(Width)
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY_TOML, encoding="utf-8")
-    out = tmp_path / "run"
-    X, y = iris()
-    Evolver(
-        path, population_size=4, generations=1, n_jobs=1, cv=2, objectives=("score", "width"),
-        out=out,
-    ).fit(X, y)  # fmt: skip
-    data = run_data(out)
-    assert data.size_name == "params" and needs_pairs(data)
-    write_report(out, tmp_path / "report")
-    assert (tmp_path / "report" / "objectives.png").is_file()
+    with OBJECTIVES.scratch():  # the plug-in objective stays in this test
+        register_objective(Width)
+        path = tmp_path / "tiny.toml"
+        path.write_text(TINY_TOML, encoding="utf-8")
+        out = tmp_path / "run"
+        X, y = iris()
+        Evolver(
+            path, population_size=4, generations=1, n_jobs=1, cv=2, objectives=("score", "width"),
+            out=out,
+        ).fit(X, y)  # fmt: skip
+        data = run_data(out)
+        assert data.size_name == "params" and needs_pairs(data)
+        write_report(out, tmp_path / "report")
+        assert (tmp_path / "report" / "objectives.png").is_file()

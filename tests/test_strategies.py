@@ -66,7 +66,8 @@ def test_aging_is_independent_of_workers(tmp_path, tiny):
 
 
 def test_unknown_strategy_is_refused(tiny):
-    with pytest.raises(SettingsError, match="strategy must be one of nsga2, aging, random"):
+    expected = r"^unknown strategy 'steady': choose from nsga2, aging, random"
+    with pytest.raises(SettingsError, match=expected):
         Evolver(genome=tiny, strategy="steady").fit([[0.0], [1.0]], [0, 1])
 
 

@@ -10,55 +10,60 @@ paragraph of its class docstring; names a plug-in module registered (see
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import re
 import shutil
 import textwrap
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
-__all__ = ["registries", "run"]
+from evosearch.registry import Registry
+
+__all__ = ["REGISTRIES", "registries", "registry", "run"]
 
 _BUILT_IN = "evosearch."
+
+
+#: Where each registry a command line option or a genome file takes names from lives, by its
+#: kind: ``module:ATTRIBUTE`` (imported only when asked for).
+REGISTRIES = {
+    "layer kind": "evosearch.nn.layers:LAYER_KINDS",
+    "objective": "evosearch.objectives:OBJECTIVES",
+    "strategy": "evosearch.search.strategies:STRATEGIES",
+    "backend": "evosearch.evaluation.backends:BACKENDS",
+    "export format": "evosearch.deploy:EXPORT_FORMATS",
+}
+
+#: What ``evosearch plugins`` lists: (title, how a plug-in adds one, the registry's kind).
+_LISTED = (
+    ("layer kinds (genome files)", "evosearch.nn.register_layer_kind", "layer kind"),
+    ("objectives (--objectives)", "evosearch.objectives.register_objective", "objective"),
+    ("strategies (--strategy)", "evosearch.search.register_strategy", "strategy"),
+    ("backends (--backend)", "evosearch.evaluation.register_backend", "backend"),
+    ("export formats (export --format)", "evosearch.deploy.register_format", "export format"),
+)
+
+
+def registry(kind: str) -> Registry[Any]:
+    """The registry of ``kind`` (a key of :data:`REGISTRIES`), its module (so its built-ins)
+    imported."""
+    module, _, attribute = REGISTRIES[kind].partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    assert isinstance(found, Registry), kind
+    return found
 
 
 def registries() -> list[tuple[str, str, Callable[[], Iterable[tuple[str, Any]]]]]:
     """(title, how a plug-in adds one, the registry's ``(name, entry)`` pairs) per registry.
 
     Each registry is imported only when its pairs are asked for."""
+    return [(title, register, partial(_items, kind)) for title, register, kind in _LISTED]
 
-    def layers() -> Iterable[tuple[str, Any]]:
-        from evosearch.nn.layers import layer_kinds
 
-        return layer_kinds().items()
-
-    def objectives() -> Iterable[tuple[str, Any]]:
-        from evosearch.objectives import get_objective, objective_names
-
-        return ((name, get_objective(name)) for name in objective_names())
-
-    def strategies() -> Iterable[tuple[str, Any]]:
-        from evosearch.search.strategies import get_strategy, strategy_names
-
-        return ((name, get_strategy(name)) for name in strategy_names())
-
-    def backends() -> Iterable[tuple[str, Any]]:
-        from evosearch.evaluation import backend_names, get_backend
-
-        return ((name, get_backend(name)) for name in backend_names())
-
-    def formats() -> Iterable[tuple[str, Any]]:
-        from evosearch.deploy import format_names, get_format
-
-        return ((name, get_format(name)) for name in format_names())
-
-    return [
-        ("layer kinds (genome files)", "evosearch.nn.register_layer_kind", layers),
-        ("objectives (--objectives)", "evosearch.objectives.register_objective", objectives),
-        ("strategies (--strategy)", "evosearch.search.register_strategy", strategies),
-        ("backends (--backend)", "evosearch.evaluation.register_backend", backends),
-        ("export formats (export --format)", "evosearch.deploy.register_format", formats),
-    ]
+def _items(kind: str) -> list[tuple[str, Any]]:
+    return registry(kind).items()
 
 
 def _summary(entry: Any) -> tuple[str, str | None]:

@@ -17,6 +17,7 @@ from evosearch.deploy import joblib_format as _joblib_format  # noqa: F401  (reg
 from evosearch.deploy import onnx_format as _onnx_format  # noqa: F401  (registers onnx)
 from evosearch.deploy import python_format as _python_format  # noqa: F401  (registers python)
 from evosearch.deploy.base import (
+    EXPORT_FORMATS,
     ExportFormat,
     Predictor,
     format_names,
@@ -25,10 +26,17 @@ from evosearch.deploy.base import (
 )
 from evosearch.deploy.folder import DEFAULT_FORMAT, package_versions, read_model, write_model
 from evosearch.deploy.onnx_format import OnnxPredictor
-from evosearch.deploy.onnx_layers import OnnxLayer, onnx_layer_kinds, register_onnx_layer
+from evosearch.deploy.onnx_layers import (
+    ONNX_LAYERS,
+    OnnxLayer,
+    onnx_layer_kinds,
+    register_onnx_layer,
+)
 
 __all__ = [
     "DEFAULT_FORMAT",
+    "EXPORT_FORMATS",
+    "ONNX_LAYERS",
     "ExportFormat",
     "OnnxLayer",
     "OnnxPredictor",

@@ -18,9 +18,10 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from evosearch.errors import SettingsError
-from evosearch.plugins import load_plugins
+from evosearch.registry import Registry
 
 __all__ = [
+    "EXPORT_FORMATS",
     "ExportFormat",
     "Predictor",
     "format_names",
@@ -110,24 +111,29 @@ def load_failure(path: str | Path, exc: BaseException) -> SettingsError:
     return SettingsError(f"cannot load {path}: {reason}")
 
 
-_REGISTRY: dict[str, ExportFormat] = {}
+#: The export formats by name (``joblib``, ``onnx``, ``python`` first); a miss is a
+#: SettingsError.
+EXPORT_FORMATS: Registry[ExportFormat] = Registry(
+    "export format", error=SettingsError, base=ExportFormat, instances=True
+)
 
 
 def register_format(fmt: type[ExportFormat] | ExportFormat) -> type[ExportFormat] | ExportFormat:
     """Register an export format (class or instance) under its ``name``; usable as a decorator.
 
     Registering a name again replaces the earlier format (a reloaded plug-in module).
+
+    Raises
+    ------
+    TypeError
+        If ``fmt`` is not an :class:`ExportFormat` with a name.
     """
-    instance = fmt() if isinstance(fmt, type) else fmt
-    if not isinstance(instance, ExportFormat):
-        raise TypeError(f"{fmt!r} is not an ExportFormat")
-    _REGISTRY[instance.name] = instance
-    return fmt
+    return EXPORT_FORMATS.register(fmt)
 
 
 def format_names() -> list[str]:
-    """The names of the registered export formats, sorted."""
-    return sorted(_REGISTRY)
+    """The names of the registered export formats, in registration order (built-ins first)."""
+    return EXPORT_FORMATS.names()
 
 
 def get_format(name: str) -> ExportFormat:
@@ -136,10 +142,6 @@ def get_format(name: str) -> ExportFormat:
     Raises
     ------
     SettingsError
-        If no format has that name.
+        If no format has that name (one line: the choices and the closest names).
     """
-    if name not in _REGISTRY:
-        load_plugins()
-    if name not in _REGISTRY:
-        raise SettingsError(f"unknown export format {name!r} (known: {', '.join(format_names())})")
-    return _REGISTRY[name]
+    return EXPORT_FORMATS.get(name)

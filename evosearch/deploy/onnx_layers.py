@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 
 from evosearch.errors import SettingsError
+from evosearch.registry import Registry
 
 __all__ = [
+    "ONNX_LAYERS",
     "OnnxLayer",
     "activation",
     "get_onnx_layer",
@@ -71,7 +73,17 @@ class OnnxLayer:
 
 
 Emitter = Callable[[OnnxLayer], str]
-_REGISTRY: dict[str, Emitter] = {}
+
+
+def _check_emitter(kind_name: str, emitter: Any) -> None:
+    if not callable(emitter):
+        raise TypeError(f"the ONNX emitter of {kind_name!r} must be callable, got {emitter!r}")
+
+
+#: The ONNX emitters by layer-kind name (the built-in kinds first).
+ONNX_LAYERS: Registry[Emitter] = Registry(
+    "ONNX layer emitter", error=SettingsError, validate=_check_emitter
+)
 
 
 def register_onnx_layer(kind_name: str, emitter: Emitter) -> Emitter:
@@ -79,29 +91,30 @@ def register_onnx_layer(kind_name: str, emitter: Emitter) -> Emitter:
 
     Returns the emitter.
     """
-    _REGISTRY[kind_name] = emitter
-    return emitter
+    return ONNX_LAYERS.register(emitter, name=kind_name)
 
 
 def onnx_layer_kinds() -> list[str]:
-    """Names of the layer kinds that have an ONNX emitter, sorted."""
-    return sorted(_REGISTRY)
+    """Names of the layer kinds that have an ONNX emitter, in registration order."""
+    return ONNX_LAYERS.names()
 
 
 def get_onnx_layer(kind_name: str) -> Emitter:
-    """The emitter of ``kind_name``.
+    """The emitter of ``kind_name`` (plug-ins loaded if it has none yet).
 
     Raises
     ------
     SettingsError
-        One line naming the kind, if it has none.
+        One line naming the kind, if it has none: a layer kind without an ONNX form is no
+        misspelling, so the line says how to give it one rather than what else there is.
     """
-    if kind_name not in _REGISTRY:
+    emitter = ONNX_LAYERS.find(kind_name)
+    if emitter is None:
         raise SettingsError(
             f"layer kind {kind_name!r} has no ONNX export (it can register one with "
             "evosearch.deploy.register_onnx_layer); export this model as joblib"
         )
-    return _REGISTRY[kind_name]
+    return emitter
 
 
 def activation(graph: Any, name: str, x: str, hint: str) -> str:

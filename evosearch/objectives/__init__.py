@@ -11,6 +11,7 @@ the contract suite (:mod:`evosearch.testing.objectives`) then take it by name.
 
 from evosearch.objectives.base import (
     DEFAULT_OBJECTIVES,
+    OBJECTIVES,
     Objective,
     TrainedResult,
     canonical_name,
@@ -21,10 +22,9 @@ from evosearch.objectives.base import (
     register_objective,
     resolve_objectives,
 )
-from evosearch.objectives.bytes import BYTES_PER_PARAMETER, Bytes, model_bytes
-from evosearch.objectives.flops import Flops
-from evosearch.objectives.latency import Latency
-from evosearch.objectives.params import DEFAULT_PARAM_REFERENCE, Params
+
+# Registration order is the order of objective_names() (and of error messages): score first.
+# isort: off
 from evosearch.objectives.score import (
     Score,
     Scoring,
@@ -34,11 +34,18 @@ from evosearch.objectives.score import (
     scoring_name,
     with_scoring,
 )
+from evosearch.objectives.params import DEFAULT_PARAM_REFERENCE, Params
+from evosearch.objectives.bytes import BYTES_PER_PARAMETER, Bytes, model_bytes
+from evosearch.objectives.flops import Flops
+from evosearch.objectives.latency import Latency
+
+# isort: on
 
 __all__ = [
     "BYTES_PER_PARAMETER",
     "DEFAULT_OBJECTIVES",
     "DEFAULT_PARAM_REFERENCE",
+    "OBJECTIVES",
     "Bytes",
     "Flops",
     "Latency",

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 import numpy as np
 
 from evosearch.errors import SettingsError
-from evosearch.plugins import load_plugins
+from evosearch.registry import Registry
 
 if TYPE_CHECKING:
     from evosearch.space import Genome
 
 __all__ = [
     "DEFAULT_OBJECTIVES",
+    "OBJECTIVES",
     "Objective",
     "TrainedResult",
     "canonical_name",
@@ -142,7 +143,20 @@ class Objective(ABC):
         return f"{type(self).__name__}()"
 
 
-_REGISTRY: dict[str, Objective] = {}
+def _check_objective(name: str, objective: Objective) -> None:
+    if objective.direction not in (1, -1):
+        raise TypeError(f"objective {name!r}: direction must be +1 or -1")
+
+
+#: The objectives by name (old names of run folders are aliases); a miss is a SettingsError.
+OBJECTIVES: Registry[Objective] = Registry(
+    "objective",
+    error=SettingsError,
+    base=Objective,
+    instances=True,
+    validate=_check_objective,
+    aliases=_ALIASES,
+)
 
 
 def register_objective(objective: type[Objective] | Objective) -> type[Objective] | Objective:
@@ -153,27 +167,20 @@ def register_objective(objective: type[Objective] | Objective) -> type[Objective
     Raises
     ------
     TypeError
-        If ``objective`` is not an :class:`Objective` or its direction is not +1 or -1.
+        If ``objective`` is not an :class:`Objective`, its name is empty or an old alias, or
+        its direction is not +1 or -1.
     """
-    instance = objective() if isinstance(objective, type) else objective
-    if not isinstance(instance, Objective):
-        raise TypeError(f"{objective!r} is not an Objective")
-    if instance.direction not in (1, -1):
-        raise TypeError(f"objective {instance.name!r}: direction must be +1 or -1")
-    if not isinstance(instance.name, str) or not instance.name or instance.name in _ALIASES:
-        raise TypeError(f"objective name {instance.name!r} is empty or reserved")
-    _REGISTRY[instance.name] = instance
-    return objective
+    return OBJECTIVES.register(objective)
 
 
 def objective_names() -> list[str]:
-    """The names of the registered objectives, sorted."""
-    return sorted(_REGISTRY)
+    """The names of the registered objectives, in registration order (the built-ins first)."""
+    return OBJECTIVES.names()
 
 
 def canonical_name(name: str) -> str:
     """Today's name of objective ``name`` (``n_params`` of older run folders is ``params``)."""
-    return _ALIASES.get(name, name)
+    return OBJECTIVES.canonical(name)
 
 
 def find_objective(name: str) -> Objective | None:
@@ -181,9 +188,7 @@ def find_objective(name: str) -> Objective | None:
 
     For readers of run folders, which show an objective whose plug-in is not imported by name.
     """
-    if canonical_name(name) not in _REGISTRY:
-        load_plugins()
-    return _REGISTRY.get(canonical_name(name))
+    return OBJECTIVES.find(name)
 
 
 def get_objective(name: str) -> Objective:
@@ -192,12 +197,9 @@ def get_objective(name: str) -> Objective:
     Raises
     ------
     SettingsError
-        If no objective has that name.
+        If no objective has that name (one line: the choices and the closest names).
     """
-    objective = find_objective(name)
-    if objective is None:
-        raise SettingsError(f"unknown objective {name!r} (known: {', '.join(objective_names())})")
-    return objective
+    return OBJECTIVES.get(name)
 
 
 def resolve_objectives(names: Sequence[str] | str) -> tuple[Objective, ...]:

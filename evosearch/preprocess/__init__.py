@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 from evosearch.preprocess import genes as _genes  # noqa: F401  (registers the built-in genes)
 from evosearch.preprocess.base import (
+    PREPROCESS_GENES,
     DataProfile,
     PreprocessGene,
     gene_names,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MISSING_LEVEL",
     "OTHER_LEVEL",
+    "PREPROCESS_GENES",
     "DataProfile",
     "LevelMapper",
     "PreprocessGene",

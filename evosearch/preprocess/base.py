@@ -19,8 +19,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evosearch.data import CATEGORICAL, NUMERIC, Column, Dataset
+from evosearch.registry import Registry
 
 __all__ = [
+    "PREPROCESS_GENES",
     "DataProfile",
     "PreprocessGene",
     "gene_names",
@@ -109,28 +111,39 @@ class PreprocessGene(ABC):
         return f"<preprocessing gene {self.name!r}>"
 
 
-_REGISTRY: dict[str, PreprocessGene] = {}
+def _check_gene(name: str, gene: PreprocessGene) -> None:
+    if gene.default not in gene.choices or not set(gene.default_domain) <= set(gene.choices):
+        raise ValueError(f"gene {name!r}: default and domain must be among its choices")
+
+
+#: The preprocessing genes by name, in registration (= drawing) order; a miss is a
+#: ``KeyError`` (:class:`~evosearch.registry.UnknownNameError`).
+PREPROCESS_GENES: Registry[PreprocessGene] = Registry(
+    "preprocessing gene", base=PreprocessGene, instances=True, validate=_check_gene
+)
 
 
 def register_gene(gene: type[PreprocessGene]) -> type[PreprocessGene]:
-    """Register a gene class (usable as a decorator); genes are drawn in registration order."""
-    instance = gene()
-    if instance.default not in instance.choices or not set(instance.default_domain) <= set(
-        instance.choices
-    ):
-        raise ValueError(f"gene {instance.name!r}: default and domain must be among its choices")
-    _REGISTRY[instance.name] = instance
-    return gene
+    """Register a gene class (usable as a decorator); genes are drawn in registration order.
+
+    Raises
+    ------
+    TypeError
+        If ``gene`` is not a :class:`PreprocessGene` with a name.
+    ValueError
+        If its default or default domain is not among its choices.
+    """
+    return PREPROCESS_GENES.register(gene)
 
 
 def preprocess_genes() -> dict[str, PreprocessGene]:
     """The registered genes by name, in registration (= drawing) order."""
-    return dict(_REGISTRY)
+    return PREPROCESS_GENES.as_dict()
 
 
 def gene_names() -> list[str]:
     """Names of the registered genes, in drawing order."""
-    return list(_REGISTRY)
+    return PREPROCESS_GENES.names()
 
 
 def get_gene(name: str) -> PreprocessGene:
@@ -139,13 +152,14 @@ def get_gene(name: str) -> PreprocessGene:
     Raises
     ------
     KeyError
-        Naming the known genes.
+        One line naming the known genes and the closest names.
     """
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown preprocessing gene {name!r} (known: {', '.join(_REGISTRY)})")
-    return _REGISTRY[name]
+    return PREPROCESS_GENES.get(name)
 
 
 def gene_values(genes: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, str]:
     """Every gene's value: the genome's where it has one, else the gene's default."""
-    return {n: str(genes.get(n, _REGISTRY[n].default)) for n in (names or _REGISTRY)}
+    return {
+        n: str(genes.get(n, PREPROCESS_GENES.get(n).default))
+        for n in (names or PREPROCESS_GENES.names())
+    }

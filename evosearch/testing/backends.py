@@ -1,6 +1,6 @@
 """Contract suite for evaluation backends, parametrised over the backend registry.
 
-Every backend registered (:func:`~evosearch.evaluation.backend_names`) must keep the
+Every backend registered (:data:`~evosearch.evaluation.backends.BACKENDS`) must keep the
 :class:`~evosearch.evaluation.backends.Backend` contract; these tests check it through the public
 :class:`~evosearch.evaluation.Evaluator` API, against the ``local`` backend's in-process mode
 (``n_jobs=1``, no limits) as the reference:
@@ -37,13 +37,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from evosearch.evaluation import (
-    DeadlineReached,
-    EvaluationResult,
-    Evaluator,
-    backend_names,
-    get_backend,
-)
+from evosearch.evaluation import DeadlineReached, EvaluationResult, Evaluator
+from evosearch.evaluation.backends import BACKENDS
 from evosearch.space import Genome
 from evosearch.testing._tiny import TINY_HYPER
 
@@ -57,8 +52,8 @@ _RELEASE = "release"
 def backend_params() -> list[Any]:
     """One ``pytest.param`` per registered backend; skipped where its dependency is missing."""
     params = []
-    for name in backend_names():
-        reason = get_backend(name).unavailable()
+    for name in BACKENDS.names():
+        reason = BACKENDS.get(name).unavailable()
         marks = [pytest.mark.skip(reason=reason)] if reason is not None else []
         params.append(pytest.param(name, id=name, marks=marks))
     return params
@@ -131,7 +126,7 @@ class BackendContract:
     def backend(cls, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
         """Evaluator settings of one backend (its resources started once per class)."""
         name = request.param
-        with get_backend(name).contract_settings(cls.n_workers) as settings:
+        with BACKENDS.get(name).contract_settings(cls.n_workers) as settings:
             yield {"backend": name, "n_jobs": cls.n_workers, **settings}
 
     @pytest.fixture(scope="class")

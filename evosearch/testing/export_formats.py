@@ -25,7 +25,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from evosearch.data import check_dataset
-from evosearch.deploy import format_names, get_format, read_model, write_model
+from evosearch.deploy import EXPORT_FORMATS, read_model, write_model
 from evosearch.errors import SettingsError
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 from evosearch.preprocess import DataProfile, build_preprocessor, make_scaler
@@ -72,7 +72,7 @@ def fitted_models() -> dict[str, tuple[Any, Any]]:
 
 def _round_trip(name: str, model: Any, folder: Path, task: str) -> tuple[Any, dict[str, Any]]:
     try:
-        get_format(name).check_available()
+        EXPORT_FORMATS.get(name).check_available()
     except SettingsError as exc:
         pytest.skip(str(exc))
     folder.mkdir(parents=True, exist_ok=True)
@@ -92,7 +92,7 @@ def _check_same(model: Any, loaded: Any, X: Any) -> None:
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
 @pytest.mark.parametrize("which", ["classifier", "regressor"])
 def test_format_predicts_as_the_estimator_does(
     name: str, which: str, fitted_models: dict[str, Any], tmp_path: Path
@@ -103,7 +103,7 @@ def test_format_predicts_as_the_estimator_does(
     _check_same(model, loaded, X)
 
 
-@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
 def test_format_predicts_a_table_as_the_pipeline_does(
     name: str, fitted_models: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -112,7 +112,7 @@ def test_format_predicts_a_table_as_the_pipeline_does(
     _check_same(model, loaded, X)
 
 
-@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
 def test_format_records_itself_in_model_json(
     name: str, fitted_models: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -121,13 +121,13 @@ def test_format_records_itself_in_model_json(
     assert info["format"] == name
     assert info["files"] and all((tmp_path / f).is_file() for f in info["files"])
     assert {"python", "numpy", "scikit-learn"} <= set(info["versions"])
-    assert set(get_format(name).packages) <= set(info["versions"])
+    assert set(EXPORT_FORMATS.get(name).packages) <= set(info["versions"])
     # Every file of one export is readable by the same people (the umask's mode).
     modes = {f: (tmp_path / f).stat().st_mode & 0o777 for f in [*info["files"], "model.json"]}
     assert len(set(modes.values())) == 1, modes
 
 
-@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
 def test_format_takes_a_bare_network_and_keeps_the_target_shape(name: str, tmp_path: Path) -> None:
     X, _ = iris()
     for ndim, y in ((1, X[:, 0]), (2, X[:, :2])):
@@ -137,7 +137,7 @@ def test_format_takes_a_bare_network_and_keeps_the_target_shape(name: str, tmp_p
         _check_same(net, loaded, X)
 
 
-@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
 def test_format_refuses_a_damaged_file_in_one_line(
     name: str, fitted_models: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -153,7 +153,7 @@ def test_format_refuses_a_damaged_file_in_one_line(
         path.write_bytes(whole)
 
 
-@pytest.mark.parametrize("name", format_names())
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
 @pytest.mark.parametrize("which", ["classifier", "regressor"])
 def test_scikit_learn_scorers_take_the_loaded_model(
     name: str, which: str, fitted_models: dict[str, Any], tmp_path: Path

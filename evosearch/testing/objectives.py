@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from evosearch.evaluation import Evaluator
-from evosearch.objectives import get_objective, objective_names
+from evosearch.objectives import OBJECTIVES
 from evosearch.space import Genome, InnovationCounter
 from evosearch.testing._tiny import iris, tiny_space
 
@@ -49,20 +49,20 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Genome, Any]
     return pairs
 
 
-@pytest.mark.parametrize("name", objective_names())
+@pytest.mark.parametrize("name", OBJECTIVES.names())
 def test_objective_direction_is_a_sign(name: str) -> None:
-    objective = get_objective(name)
+    objective = OBJECTIVES.get(name)
     assert objective.name == name
     assert objective.direction in (1, -1)
     assert objective.weight == float(objective.direction)
     assert isinstance(objective.label, str) and objective.label
 
 
-@pytest.mark.parametrize("name", objective_names())
+@pytest.mark.parametrize("name", OBJECTIVES.names())
 def test_objective_value_is_finite_for_a_trained_genome(
     name: str, trained: list[tuple[Genome, Any]]
 ) -> None:
-    objective = get_objective(name)
+    objective = OBJECTIVES.get(name)
     for genome, result in trained:
         value = objective.value(genome, result)
         assert isinstance(value, float) and math.isfinite(value)
@@ -71,21 +71,21 @@ def test_objective_value_is_finite_for_a_trained_genome(
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in objective_names() if get_objective(n).known_before_training]
+    "name", [n for n in OBJECTIVES.names() if OBJECTIVES.get(n).known_before_training]
 )
 def test_objective_known_before_training_needs_no_training(
     name: str, trained: list[tuple[Genome, Any]]
 ) -> None:
-    objective = get_objective(name)
+    objective = OBJECTIVES.get(name)
     for genome, result in trained:
         assert objective.value(genome) == objective.value(genome, result)
 
 
-@pytest.mark.parametrize("name", objective_names())
+@pytest.mark.parametrize("name", OBJECTIVES.names())
 def test_objective_normalises_into_the_unit_interval(
     name: str, trained: list[tuple[Genome, Any]]
 ) -> None:
-    objective = get_objective(name)
+    objective = OBJECTIVES.get(name)
     values = np.array(sorted(objective.value(g, r) for g, r in trained))
     # Beyond what training gave: far larger and smaller values must map into [0, 1] too.
     spread = max(1.0, float(np.abs(values).max()))

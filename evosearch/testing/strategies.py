@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from evosearch.search import Evolver
-from evosearch.search.strategies import strategy_names
+from evosearch.search.strategies import STRATEGIES
 from evosearch.testing._tiny import iris, tiny_space
 
 __all__ = ["test_strategy_is_deterministic", "test_strategy_resumes_exactly"]
@@ -47,7 +47,7 @@ def _evolver(folder: Path, strategy: str, halving: bool, **kwargs: Any) -> Evolv
 
 
 @pytest.mark.parametrize("halving", [False, True], ids=["full", "halving"])
-@pytest.mark.parametrize("strategy", strategy_names())
+@pytest.mark.parametrize("strategy", STRATEGIES.names())
 def test_strategy_is_deterministic(strategy: str, halving: bool, tmp_path: Path) -> None:
     X, y = iris()
     one = _evolver(tmp_path, strategy, halving).fit(X, y)
@@ -59,7 +59,7 @@ def test_strategy_is_deterministic(strategy: str, halving: bool, tmp_path: Path)
 
 
 @pytest.mark.parametrize("halving", [False, True], ids=["full", "halving"])
-@pytest.mark.parametrize("strategy", strategy_names())
+@pytest.mark.parametrize("strategy", STRATEGIES.names())
 def test_strategy_resumes_exactly(strategy: str, halving: bool, tmp_path: Path) -> None:
     X, y = iris()
     whole = _evolver(tmp_path, strategy, halving, out=tmp_path / "whole").fit(X, y)

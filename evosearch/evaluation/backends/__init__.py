@@ -5,6 +5,7 @@ cluster) register themselves when their modules are imported, here, in that orde
 """
 
 from evosearch.evaluation.backends.base import (
+    BACKENDS,
     Backend,
     DeadlineReached,
     TaskBatch,
@@ -22,6 +23,7 @@ from evosearch.evaluation.backends.dask import SCHEDULER_ENV, DaskBackend
 # isort: on
 
 __all__ = [
+    "BACKENDS",
     "SCHEDULER_ENV",
     "Backend",
     "DaskBackend",

@@ -19,9 +19,10 @@ from joblib import cpu_count
 
 from evosearch.errors import SettingsError
 from evosearch.evaluation.tasks import _Context, _Outcome
-from evosearch.plugins import load_plugins
+from evosearch.registry import Registry
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "DeadlineReached",
     "TaskBatch",
@@ -179,7 +180,11 @@ class Backend(ABC):
         """Let go of connections or clusters held between batches (default: nothing)."""
 
 
-_REGISTRY: dict[str, type[Backend]] = {}
+#: The backend classes by name (``local`` first); a miss is a SettingsError. A name taken by
+#: another class cannot be registered again.
+BACKENDS: Registry[type[Backend]] = Registry(
+    "backend", error=SettingsError, base=Backend, replace=False
+)
 
 
 def register_backend(backend: type[Backend]) -> type[Backend]:
@@ -187,30 +192,28 @@ def register_backend(backend: type[Backend]) -> type[Backend]:
 
     Raises
     ------
+    TypeError
+        When ``backend`` is not a :class:`Backend` subclass with a name.
     ValueError
         When another class is registered under that name already.
     """
-    known = _REGISTRY.get(backend.name)
-    if known is not None and known is not backend:
-        raise ValueError(f"a backend named {backend.name!r} is registered already: {known!r}")
-    _REGISTRY[backend.name] = backend
-    return backend
+    return BACKENDS.register(backend)
 
 
 def backend_names() -> tuple[str, ...]:
     """The registered backends' names, in registration order (``local`` first)."""
-    return tuple(_REGISTRY)
+    return tuple(BACKENDS.names())
 
 
 def get_backend(name: str) -> type[Backend]:
-    """The backend class registered as ``name``.
+    """The backend class registered as ``name`` (plug-ins loaded if it is missing).
 
     Raises
     ------
-    KeyError
-        For a name that is not registered.
+    SettingsError
+        For a name that is not registered (one line: the choices and the closest names).
     """
-    return _REGISTRY[name]
+    return BACKENDS.get(name)
 
 
 def check_backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
@@ -226,16 +229,11 @@ def check_backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
         an address, and a backend whose dependency is missing (the Dask backend without
         ``dask.distributed``).
     """
-    if isinstance(backend, str) and backend not in _REGISTRY:
-        load_plugins()
-    names = backend_names()
-    if not isinstance(backend, str) or backend not in _REGISTRY:
-        raise SettingsError(f"backend must be one of {', '.join(names)}, got {backend!r}")
+    chosen = BACKENDS.get(backend)
     if scheduler is not None and (
         not isinstance(scheduler, str) or not scheduler.strip() or len(scheduler.split()) > 1
     ):
         raise SettingsError(f"scheduler must be an address like tcp://HOST:PORT, got {scheduler!r}")
-    chosen = _REGISTRY[backend]
     reason = chosen.unavailable()
     if reason is not None:
         raise SettingsError(reason)

@@ -26,10 +26,12 @@ from evosearch.nn.layers.dense import ACTIVATIONS, Dense
 from evosearch.nn.layers.global_pool import GlobalPool
 from evosearch.nn.layers.pool import Pool
 from evosearch.plugins import load_plugins
+from evosearch.registry import Registry
 
 __all__ = [
     "ACTIVATIONS",
     "DEFAULT_LAYER_KIND",
+    "LAYER_KINDS",
     "Conv2D",
     "Dense",
     "GlobalPool",
@@ -50,7 +52,20 @@ _RESERVED = frozenset(
     {"id", "kind", "add_layer", "remove_layer", "add_skip", "remove_skip", "hyperparameter"}
 )
 
-_REGISTRY: dict[str, LayerKind] = {}
+
+def _check_kind(name: str, kind: LayerKind) -> None:
+    if not name.isidentifier() or name in ("input", "output"):
+        raise ValueError(f"a layer kind needs an identifier as its name, got {name!r}")
+    names = kind.attribute_names()
+    clashes = sorted(set(names) & _RESERVED)
+    if clashes or len(set(names)) != len(names):
+        raise ValueError(f"layer kind {name!r}: reserved or duplicate attribute names {names}")
+
+
+#: The layer kinds by name (``dense`` first); a miss is a ``KeyError`` (:class:`UnknownNameError`).
+LAYER_KINDS: Registry[LayerKind] = Registry(
+    "layer kind", base=LayerKind, instances=True, validate=_check_kind
+)
 
 
 def register_layer_kind(kind: type[LayerKind] | LayerKind) -> LayerKind:
@@ -62,40 +77,32 @@ def register_layer_kind(kind: type[LayerKind] | LayerKind) -> LayerKind:
 
     Raises
     ------
+    TypeError
+        If ``kind`` is not a :class:`LayerKind` or has no name.
     ValueError
-        If the kind has no usable name, ``input``/``output`` as its name, or a reserved or
+        If its name is not an identifier or is ``input``/``output``, or it has a reserved or
         duplicate attribute name.
     """
     instance = kind() if isinstance(kind, type) else kind
-    if not isinstance(instance, LayerKind):
-        raise TypeError(f"expected a LayerKind, got {type(instance).__name__}")
-    name = getattr(instance, "name", None)
-    if not isinstance(name, str) or not name.isidentifier() or name in ("input", "output"):
-        raise ValueError(f"a layer kind needs an identifier as its name, got {name!r}")
-    names = instance.attribute_names()
-    clashes = sorted(set(names) & _RESERVED)
-    if clashes or len(set(names)) != len(names):
-        raise ValueError(f"layer kind {name!r}: reserved or duplicate attribute names {names}")
-    _REGISTRY[name] = instance
+    LAYER_KINDS.register(instance)
     return instance
 
 
 def get_layer_kind(name: str) -> LayerKind:
-    """The registered kind called ``name``; ``KeyError`` naming the registered kinds if none."""
-    if isinstance(name, str) and name not in _REGISTRY:
-        load_plugins()
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise KeyError(
-            f"unknown layer kind {name!r} (registered: {', '.join(_REGISTRY)})"
-        ) from None
+    """The registered kind called ``name``.
+
+    Raises
+    ------
+    UnknownNameError
+        A ``KeyError`` of one line naming the registered kinds, if there is none.
+    """
+    return LAYER_KINDS.get(name)
 
 
 def layer_kinds() -> dict[str, LayerKind]:
     """The registered kinds by name, in registration order (a copy), plug-ins loaded."""
     load_plugins()
-    return dict(_REGISTRY)
+    return LAYER_KINDS.as_dict()
 
 
 register_layer_kind(Dense)

@@ -7,6 +7,7 @@ A new strategy subclasses :class:`Strategy` and is registered with :func:`regist
 
 from evosearch.search.strategies.aging import Aging
 from evosearch.search.strategies.base import (
+    STRATEGIES,
     Breed,
     Generation,
     Strategy,
@@ -25,6 +26,7 @@ register_strategy(RandomSearch)
 
 __all__ = [
     "NSGA2",
+    "STRATEGIES",
     "Aging",
     "Breed",
     "Generation",

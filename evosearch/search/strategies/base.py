@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar, NamedTuple
 
 from evosearch.errors import SettingsError
-from evosearch.plugins import load_plugins
+from evosearch.registry import Registry
 from evosearch.search.member import Member
 
 __all__ = [
+    "STRATEGIES",
     "Breed",
     "Generation",
     "Strategy",
@@ -83,20 +84,25 @@ class Strategy(ABC):
         """
 
 
-_REGISTRY: dict[str, type[Strategy]] = {}
+#: The strategy classes by name (``nsga2``, ``aging``, ``random`` first); a miss is a
+#: SettingsError.
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy", error=SettingsError, base=Strategy)
 
 
 def register_strategy(strategy: type[Strategy]) -> type[Strategy]:
-    """Register a strategy class under its ``name``; usable as a class decorator."""
-    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
-        raise TypeError(f"{strategy!r} is not a Strategy subclass")
-    _REGISTRY[strategy.name] = strategy
-    return strategy
+    """Register a strategy class under its ``name``; usable as a class decorator.
+
+    Raises
+    ------
+    TypeError
+        If ``strategy`` is not a :class:`Strategy` subclass with a name.
+    """
+    return STRATEGIES.register(strategy)
 
 
 def strategy_names() -> list[str]:
     """The registered strategies' names, in registration order (the built-ins first)."""
-    return list(_REGISTRY)
+    return STRATEGIES.names()
 
 
 def get_strategy(name: str) -> type[Strategy]:
@@ -105,10 +111,6 @@ def get_strategy(name: str) -> type[Strategy]:
     Raises
     ------
     SettingsError
-        If there is none.
+        If there is none (one line: the choices and the closest names).
     """
-    if name not in _REGISTRY:
-        load_plugins()
-    if name not in _REGISTRY:
-        raise SettingsError(f"strategy must be one of {', '.join(strategy_names())}, got {name!r}")
-    return _REGISTRY[name]
+    return STRATEGIES.get(name)
