@@ -75,25 +75,22 @@ def _fraction(text: str) -> float:
 
 
 def _registered(what: str) -> Callable[[str], str]:
-    """An argparse type accepting the names of a registry (plug-ins included).
+    """An argparse type accepting the names of the registry of ``what`` (plug-ins included).
 
-    The registry is imported only when the option is given (``--help`` stays fast), and a
-    name it does not know gets argparse's usual one-line refusal.
+    ``what`` is a registry's kind (``strategy``, ``backend``, ... : a key of
+    :data:`evosearch.cli.plugins.REGISTRIES`). The registry is imported only when the option is
+    parsed (``--help`` stays fast), and a name it does not know gets the registry's own
+    one-line refusal.
     """
 
     def check(text: str) -> str:
-        if what == "strategy":
-            from evosearch.search.strategies import strategy_names
+        from evosearch.cli.plugins import registry
+        from evosearch.errors import EvosearchError
 
-            names = list(strategy_names())
-        else:
-            from evosearch.evaluation import backend_names
-
-            names = list(backend_names())
-        if text not in names:
-            raise argparse.ArgumentTypeError(
-                f"invalid choice: {text!r} (choose from {', '.join(names)})"
-            )
+        try:
+            registry(what).get(text)
+        except EvosearchError as exc:  # every registry's refusal: SettingsError, UnknownNameError
+            raise argparse.ArgumentTypeError(str(exc)) from None
         return text
 
     check.__name__ = what
