@@ -130,5 +130,8 @@ def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
         ), name
     fresh_run = load_run(fresh)
     assert _without_timings(resumed_run.generations) == _without_timings(fresh_run.generations)
-    by_key = sorted(_without_timings(resumed_run.journal), key=json.dumps)
-    assert by_key == sorted(_without_timings(fresh_run.journal), key=json.dumps)
+
+    def by_key(lines: list) -> list:
+        return sorted(_without_timings(lines), key=lambda line: json.dumps(line, sort_keys=True))
+
+    assert by_key(resumed_run.journal) == by_key(fresh_run.journal)

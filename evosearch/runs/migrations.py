@@ -146,7 +146,10 @@ _V1_RESULT = {"peak_memory_mb": None, "folds": None}
 
 
 def _v1_result(result: Any) -> Any:
-    return {**_V1_RESULT, **result} if isinstance(result, dict) else result
+    if not isinstance(result, dict):
+        return result  # refused when read (EvaluationResult.from_dict)
+    # The line's own keys keep their order; the missing ones go last.
+    return {**result, **{k: v for k, v in _V1_RESULT.items() if k not in result}}
 
 
 def _v1_members(members: Any) -> Any:
@@ -161,7 +164,7 @@ def _v1_members(members: Any) -> Any:
 
 def journal_v1_to_v2(line: dict[str, Any]) -> dict[str, Any]:
     """A ``journal.jsonl`` line (an evaluation result): the result fields it lacks filled."""
-    return {**_V1_RESULT, **line}
+    return _v1_result(line)
 
 
 def generation_v1_to_v2(line: dict[str, Any]) -> dict[str, Any]:
