@@ -201,7 +201,8 @@ class ParetoArchive:
             raise ValueError(f"param_reference must be a finite number > 1, got {param_reference}")
         self.param_reference = float(param_reference)
         if objectives is None and len(self.weights) == 2 and self.weights[0] > 0 > self.weights[1]:
-            # Archives written before objectives were named held (score, parameter count).
+            # Unnamed (score, parameter count) vectors: the default objectives, whose names
+            # the JSON form leaves out.
             objectives = DEFAULT_OBJECTIVES
         self.objective_names: tuple[str, ...] | None = None
         if objectives is not None:
