@@ -50,7 +50,15 @@ V1_RUN = {
     },
     "objectives": [{"name": "score", "weight": 1.0}, {"name": "n_params", "weight": -1.0}],
     "search_space": {"name": "tiny"},
-    "dataset": {"name": "iris", "source": "iris", "task": "classification", "n_features": 4},
+    "dataset": {
+        "name": "iris",
+        "source": "iris",
+        "task": "classification",
+        "n_samples": 150,
+        "n_features": 4,
+        "target": "species",
+        "fingerprint": "3eeaea3b",
+    },
 }
 
 
@@ -132,6 +140,10 @@ def test_current_run_info_is_read_as_it_is_and_must_hold_every_setting():
     v1_without_objectives = {k: v for k, v in V1_RUN.items() if k != "objectives"}
     with pytest.raises(RunFolderError, match="missing objectives"):
         migrate_run_info(v1_without_objectives)
+    without_fingerprint = copy.deepcopy(current)
+    del without_fingerprint["dataset"]["fingerprint"]
+    with pytest.raises(RunFolderError, match=r"^run\.json: dataset lacks fingerprint$"):
+        migrate_run_info(without_fingerprint)
 
 
 def test_v1_archive_and_checkpoint_name_objectives_by_their_current_names():

@@ -427,13 +427,13 @@ def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str,
         except (KeyError, TypeError):
             raise RunFolderError(f"{where}: malformed genome") from None
         # A table's genomes take the width their encoding gives, not the raw column count.
-        if "columns" not in dataset and n_inputs != dataset.get("n_features"):
+        if "columns" not in dataset and n_inputs != dataset["n_features"]:
             raise RunFolderError(
                 f"{where}: genome takes {n_inputs} features but run.json's data has "
-                f"{dataset.get('n_features')}: this journal belongs to another run"
+                f"{dataset['n_features']}: this journal belongs to another run"
             )
         # A successive-halving line ("folds") scores only the folds it names.
-        folds = record.get("folds")
+        folds = record["folds"]
         expected = cv if folds is None else len(folds) if isinstance(folds, list) else -1
         if (
             isinstance(folds, list)
@@ -465,14 +465,14 @@ def load_run_dataset(
         dataset = check_dataset(
             X,
             y,
-            task=described.get("task", "auto"),
+            task=described["task"],
             name="data",
             groups=groups,
             sample_weight=sample_weight,
         )
-    elif described.get("source"):
+    elif described["source"]:
         source = described["source"]
-        target = described.get("target") if source.endswith(".csv") else None
+        target = described["target"] if source.endswith(".csv") else None
         # Read the way the run read it (missing-value markers, column kinds, groups, weights).
         dataset = load_dataset(source, target=target, task=described["task"], **options)
     else:
@@ -480,12 +480,12 @@ def load_run_dataset(
             f"run {record.path} was fitted on in-memory arrays: pass X and y from Python "
             "(Evolver.resume(path, X=X, y=y))"
         )
-    if dataset.fingerprint() != described.get("fingerprint"):
+    if dataset.fingerprint() != described["fingerprint"]:
         # In-memory groups and weights are part of the fingerprint and not in run.json.
         hint = (
             "; a run fitted with groups and sample_weight needs the same again "
             "(Evolver.resume(path, X=X, y=y, groups=..., sample_weight=...))"
-            if X is not None and not described.get("source")
+            if X is not None and not described["source"]
             else ""
         )
         raise RunFolderError(

@@ -43,6 +43,7 @@ __all__ = [
     "FORMAT_VERSION",
     "KINDS",
     "OLDEST_VERSION",
+    "RUN_DATASET",
     "RUN_SETTINGS",
     "STEPS",
     "Step",
@@ -87,6 +88,10 @@ RUN_SETTINGS = (
     "input_shape",
     "fidelity",
 )
+
+#: What every ``run.json`` records of its data in ``dataset`` (``source`` and ``target`` may be
+#: null; ``options`` and ``columns`` are there only for data read with options and tables).
+RUN_DATASET = ("name", "source", "task", "n_samples", "n_features", "target", "fingerprint")
 
 
 # --------------------------------------------------------------------------- version 1 -> 2
@@ -326,8 +331,8 @@ def migrate_checkpoint(checkpoint: Any, where: str = "checkpoint.json") -> dict[
 
 
 def check_run_info(info: dict[str, Any], where: str = "run.json") -> None:
-    """Refuse, in one line naming ``where``, a current-format ``run.json`` that lacks a part
-    or a setting (:data:`RUN_SETTINGS`)."""
+    """Refuse, in one line naming ``where``, a current-format ``run.json`` that lacks a part,
+    a setting (:data:`RUN_SETTINGS`) or a description of its data (:data:`RUN_DATASET`)."""
     missing = [
         key for key in ("settings", "search_space", "dataset", "objectives") if key not in info
     ]
@@ -339,3 +344,9 @@ def check_run_info(info: dict[str, Any], where: str = "run.json") -> None:
     missing = [key for key in RUN_SETTINGS if key not in settings]
     if missing:
         raise RunFolderError(f"{where}: settings lack {', '.join(missing)}")
+    dataset = info["dataset"]
+    if not isinstance(dataset, dict):
+        raise RunFolderError(f"{where}: dataset must be a JSON object")
+    missing = [key for key in RUN_DATASET if key not in dataset]
+    if missing:
+        raise RunFolderError(f"{where}: dataset lacks {', '.join(missing)}")
