@@ -2,18 +2,20 @@
 
 A refactor must leave every result as it was: for the same seed and settings, the same
 ``archive.json``, ``generations.jsonl``, ``journal.jsonl`` and ``checkpoint.json`` (every field
-but wall-clock seconds and peak memory, which are measurements). This script makes four small
+but wall-clock seconds and peak memory, which are measurements). This script makes seven small
 runs that together exercise both tasks, both strategies, halving, weight inheritance, the
-holdout and the size budget, and compares two sets of them field by field::
+holdout, the size budget, conv genomes, three objectives and a fidelity plan on a 12,000-row
+table, and compares two sets of them field by field::
 
     git worktree add /tmp/old <revision-before>
     PYTHONPATH=/tmp/old .venv/bin/python benchmarks/same_results.py make /tmp/before
     .venv/bin/python benchmarks/same_results.py make /tmp/after
     .venv/bin/python benchmarks/same_results.py compare /tmp/before /tmp/after
 
-``make`` takes about 25 s on 2 cores. ``compare`` exits 1 if any run differs. Journal lines are
-compared as a multiset, since with two workers they are written in completion order; ``run.json``
-differences (versions, new settings) are printed as notes, not failures.
+``make`` takes a few minutes on 2 cores (``make --default`` adds the default run of ``make run``,
+about 6 minutes more). ``compare`` exits 1 if any run differs. Journal lines are compared as a
+multiset, since with two workers they are written in completion order; ``run.json`` differences
+(versions, new settings) are printed as notes, not failures; ``format_version`` is ignored.
 """
 
 from __future__ import annotations
@@ -37,19 +39,46 @@ RUNS: dict[str, list[str]] = {
         "--data", "breast_cancer", "--population", "8", "--generations", "2", "--seed", "3",
         "--no-inherit-weights", "--holdout", "0.2", "--max-params", "3000",
     ],
+    "cnn": ["--genome", "cnn", "--population", "8", "--generations", "2", "--seed", "4"],
+    "three-objectives": [
+        "--genome", "mlp-compressed", "--objectives", "score,bytes,flops", "--data", "iris",
+        "--population", "8", "--generations", "3", "--seed", "5",
+    ],
+    # A table past the fidelity plan's 10,000 rows: children are screened on row subsamples.
+    "fidelity": [
+        "--data", "{data}/synth12k.csv", "--population", "8", "--generations", "2", "--seed", "6",
+    ],
 }  # fmt: skip
 
+#: The default run itself (``make run``), only with ``make --default``: about 6 min on 2 cores.
+DEFAULT_RUN: dict[str, list[str]] = {"default": ["--genome", "mlp", "--generations", "50"]}
+
 # Measurements, not results: they differ from run to run.
-VOLATILE = {"seconds", "peak_memory_mb", "started"}
+# format_version: a new run-folder format is not a new result.
+VOLATILE = {"seconds", "peak_memory_mb", "started", "format_version"}
 
 
-def make(out: Path) -> None:
-    """Run every case of :data:`RUNS` into ``out/<name>``, two at a time."""
+def _synthetic_table(folder: Path) -> None:
+    """A 12,000-row classification CSV (the fidelity case's data), the same on every call."""
+    from sklearn.datasets import make_classification
+
+    folder.mkdir(parents=True, exist_ok=True)
+    X, y = make_classification(12_000, 12, n_informative=8, n_classes=3, random_state=0)
+    rows = [",".join(f"{v:.6g}" for v in x) + f",{c}" for x, c in zip(X, y, strict=True)]
+    header = ",".join(f"x{i}" for i in range(X.shape[1])) + ",label"
+    (folder / "synth12k.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+def make(out: Path, runs: dict[str, list[str]]) -> None:
+    """Run every case of ``runs`` into ``out/<name>``, two at a time."""
     out.mkdir(parents=True, exist_ok=True)
-    names = list(RUNS)
-    for pair in (names[:2], names[2:]):
+    data = out / "_data"
+    _synthetic_table(data)
+    names = list(runs)
+    for pair in (names[i : i + 2] for i in range(0, len(names), 2)):
         commands = [
-            [sys.executable, "-m", "evosearch.cli", "evolve", *RUNS[name], "--n-jobs", "2",
+            [sys.executable, "-m", "evosearch.cli", "evolve",
+             *(a.format(data=data) for a in runs[name]), "--n-jobs", "2",
              "--quiet", "--out", str(out / name)]
             for name in pair
         ]  # fmt: skip
@@ -101,16 +130,20 @@ def differences(a: Path, b: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("make", help="make the runs").add_argument("out", type=Path)
+    maker = commands.add_parser("make", help="make the runs")
+    maker.add_argument("out", type=Path)
+    maker.add_argument("--default", action="store_true", help="also the default run (make run)")
     compare = commands.add_parser("compare", help="compare two sets of runs")
     compare.add_argument("before", type=Path)
     compare.add_argument("after", type=Path)
     args = parser.parse_args(argv)
     if args.command == "make":
-        make(args.out)
+        make(args.out, {**RUNS, **(DEFAULT_RUN if args.default else {})})
         return 0
     failed = 0
-    for name in RUNS:
+    for name in [*RUNS, *DEFAULT_RUN]:
+        if name in DEFAULT_RUN and not (args.before / name).exists():
+            continue
         found = differences(args.before / name, args.after / name)
         print(f"{name}: {'same' if not found else '; '.join(found)}")
         failed += bool(found)

@@ -84,7 +84,7 @@ def test_fidelity_subsample_is_seeded_stratified_and_inside_the_training_rows():
     assert Fidelity(max_epochs=20, epochs=0.5).epochs_for(100) == 10
 
 
-def test_auto_is_off_below_the_threshold_and_records_nothing_new(tmp_path):
+def test_auto_is_off_below_the_threshold_and_records_no_plan(tmp_path):
     assert resolve_plan("auto", 9_999) is None and resolve_plan("auto", 10_000) is not None
     assert resolve_plan("off", 10**6) is None
     assert resolve_plan({"min_rows": 0}, 10) is not None
@@ -92,7 +92,7 @@ def test_auto_is_off_below_the_threshold_and_records_nothing_new(tmp_path):
     settings = {"population_size": 2, "generations": 1, "n_jobs": 1, "eval_timeout": None}
     Evolver(space, **settings, out=tmp_path / "run").fit(X, Y)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert "fidelity" not in info and "fidelity" not in info["settings"]
+    assert "fidelity" not in info and info["settings"]["fidelity"] == "auto"  # no plan
     journal = lines(tmp_path / "run" / "journal.jsonl")
     assert all("fidelity" not in line and len(line["fold_scores"]) == 3 for line in journal)
 

@@ -12,8 +12,9 @@ import pytest
 from sklearn.datasets import load_wine
 
 from clitools import TINY_TOML, assert_clean, assert_usage_error, evosearch, snapshot
-from evosearch.runs.folder import load_run, load_run_dataset
-from evosearch.runs.replay import generation_members, reevaluate
+from evosearch.runs.folder import load_run
+from evosearch.runs.replay import generation_members
+from evosearch.search import reevaluate
 
 RUN = ("--data", "wine", "--population", "6", "--n-jobs", "2", "--quiet", "--no-inherit-weights")
 
@@ -108,7 +109,7 @@ def test_export_member_by_index_and_refuses_bad_requests(workdir):
 def test_replay_reevaluation_reproduces_recorded_objectives(workdir):
     record = load_run(workdir / "run")
     members = generation_members(record, 2)
-    fresh = reevaluate(record, load_run_dataset(record), members, n_jobs=2)
+    fresh = reevaluate(record, [m.trained for m in members], n_jobs=2)
     assert [f.fold_scores for f in fresh] == [m.recorded.fold_scores for m in members]
     assert [(f.score, f.n_params) for f in fresh] == [
         (m.recorded.score, m.recorded.n_params) for m in members

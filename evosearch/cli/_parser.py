@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from evosearch.search.settings import SETTINGS, Setting
 
 __all__ = ["EXIT_USAGE", "build_parser"]
 
@@ -36,44 +38,6 @@ def _count(low: int):
     return parse
 
 
-def _n_jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or -1, got {value}")
-    return value
-
-
-def _positive(allow_none: bool = False):
-    """A positive number of seconds or MB (``none`` too where ``allow_none``)."""
-
-    def parse(text: str) -> float | None:
-        if allow_none and text.strip().lower() in ("none", "off"):
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            expected = "a number" + (" or 'none'" if allow_none else "")
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-        return value
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction, got {text!r}") from None
-    if not 0 < value <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 0.5], got {text}")
-    return value
-
-
 def _registered(what: str) -> Callable[[str], str]:
     """An argparse type accepting the names of the registry of ``what`` (plug-ins included).
 
@@ -97,21 +61,59 @@ def _registered(what: str) -> Callable[[str], str]:
     return check
 
 
-def _add_backend_options(command: argparse.ArgumentParser, resume: bool) -> None:
-    """--backend and --scheduler (dask.distributed itself is only imported when asked for)."""
-    default = " (default: the run's setting)" if resume else " (default: local)"
-    command.add_argument(
-        "--backend",
-        type=_registered("backend"),
-        default=None if resume else "local",
-        help="where evaluations run: this machine's cores or a Dask cluster" + default,
-    )
-    command.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $EVOSEARCH_DASK_SCHEDULER, "
-        "else a local Dask cluster)",
-    )
+def _setting_type(row: Setting) -> Callable[[str], Any]:
+    """An argparse type of a setting: its text parsed and checked by its row of the table."""
+
+    def parse(text: str) -> Any:
+        from evosearch.errors import EvosearchError
+
+        try:
+            return row.from_text(text)
+        except EvosearchError as exc:  # e.g. SettingsError naming the setting
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = row.name
+    return parse
+
+
+def _add_setting_options(
+    command: argparse.ArgumentParser,
+    rows: list[Setting],
+    *,
+    overriding: str | None,
+    prefix: str = "",
+) -> None:
+    """One option per row of the settings table (:mod:`evosearch.search.settings`).
+
+    With ``overriding`` (resume, replay) every default is None, "the run's setting", and the
+    help says so; else the table's default is the option's.
+    """
+    for row in rows:
+        assert row.flag is not None
+        default = None if overriding is not None else row.default
+        shown = "none" if row.default is None else row.default
+        if isinstance(shown, tuple):
+            shown = ",".join(shown)
+        note = f" (default: {overriding})" if overriding is not None else f" (default: {shown})"
+        if "default" in row.help and overriding is None:
+            note = ""  # the help says it better
+        text = prefix + row.help + note
+        if row.switch:
+            command.add_argument(
+                row.flag, action=argparse.BooleanOptionalAction, default=default, help=text
+            )
+        else:
+            # The genome is checked (its file read) with the other settings, not while parsing.
+            if row.name == "genome":
+                command.add_argument(row.flag, default=default, metavar=row.metavar, help=text)
+            else:
+                command.add_argument(
+                    row.flag,
+                    type=_setting_type(row),
+                    default=default,
+                    metavar=row.metavar,
+                    help=text,
+                )
 
 
 def _columns(text: str) -> list[str]:
@@ -160,12 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     evolve = commands.add_parser("evolve", help="run a search and write a run folder")
-    evolve.add_argument("--genome", default="mlp", help="preset name or path to a .toml file")
-    evolve.add_argument("--generations", type=_count(1), default=20, help="default: 20")
-    evolve.add_argument("--population", type=_count(2), default=16, help="default: 16")
-    evolve.add_argument("--cv", type=_count(2), default=3, help="cross-validation folds (3)")
-    evolve.add_argument("--n-jobs", type=_n_jobs, default=-1, help="workers; -1 = all cores")
-    evolve.add_argument("--seed", type=_count(0), default=0, help="random seed (0)")
     evolve.add_argument(
         "--data",
         default="digits",
@@ -173,110 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evolve.add_argument("--target", help="target column of a CSV file (default: the last)")
     _add_table_options(evolve)
-    evolve.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
-    evolve.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<genome>)")
     evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
-    evolve.add_argument(
-        "--eval-timeout",
-        type=_positive(allow_none=True),
-        default=300.0,
-        metavar="SECONDS",
-        help="kill an evaluation (one genome x fold) running longer; 'none': no limit (300)",
-    )
-    evolve.add_argument(
-        "--max-time",
-        type=_positive(),
-        metavar="SECONDS",
-        help="stop the run cleanly at this deadline, refit included (resume continues it)",
-    )
-    evolve.add_argument(
-        "--max-memory",
-        type=_positive(),
-        metavar="MB",
-        help="memory one evaluation may allocate in its worker (Linux); more fails the genome",
-    )
-    evolve.add_argument(
-        "--max-params",
-        type=_count(1),
-        metavar="N",
-        help="size budget: genomes with more parameters are never trained",
-    )
-    evolve.add_argument(
-        "--max-bytes",
-        type=_count(1),
-        metavar="N",
-        help="size budget on the weight payload (objective bytes): larger genomes never train",
-    )
-    evolve.add_argument(
-        "--input-shape",
-        metavar="HxW[xC]",
-        help="read each row of flat features as an image (e.g. 28x28, 28x28x3; channels last) "
-        "for --genome cnn; digits and NPZ image sets bring their own",
-    )
-    evolve.add_argument(
-        "--holdout",
-        type=_fraction,
-        metavar="FRACTION",
-        help="keep this share of rows out of the search; report each archive member's score on it",
-    )
-    evolve.add_argument(
-        "--strategy",
-        type=_registered("strategy"),
-        default="nsga2",
-        help="nsga2 (default): NSGA-II survivors; aging: regularized evolution; random: random "
-        "search, fresh random genomes every generation (a baseline)",
-    )
-    evolve.add_argument(
-        "--halving",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="successive halving over folds: train 2x children on one fold, finish the best half",
-    )
-    evolve.add_argument(
-        "--fidelity",
-        default="auto",
-        metavar="SPEC",
-        help="multi-fidelity search on large tables: auto (default: on from 10,000 rows, "
-        "off below), off, or plan keys, e.g. 'rows=0.1,factor=2,folds=1,max_epochs=20,"
-        "min_rows=10000' (see README, Large tables)",
-    )
-    evolve.add_argument(
-        "--inherit-weights",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="children start from their parent's trained weights where layers match (default)",
-    )
-    evolve.add_argument(
-        "--objectives",
-        default="score,params",
-        metavar="NAMES",
-        help="comma-separated objectives, 'score' first (default: score,params; "
-        "'evosearch plugins' lists them)",
-    )
-    evolve.add_argument(
-        "--scoring",
-        metavar="NAME",
-        help="what 'score' is: a scikit-learn scorer name (balanced_accuracy, f1_macro, "
-        "roc_auc_ovr, neg_log_loss, r2, neg_root_mean_squared_error, ...; default: accuracy / R²)",
-    )
-    _add_backend_options(evolve, resume=False)
+    _add_setting_options(evolve, [row for row in SETTINGS if row.flag], overriding=None)
 
     resume = commands.add_parser(
         "resume", help="continue a run from its folder (after a kill, or to extend it)"
     )
     resume.add_argument("run", type=Path, help="the run folder")
-    resume.add_argument(
-        "--generations", type=_count(1), help="new total of generations (extends a run)"
-    )
-    resume.add_argument("--n-jobs", type=_n_jobs, help="workers (default: the run's setting)")
     resume.add_argument("--quiet", action="store_true", help="print only the final summary")
-    resume.add_argument(
-        "--max-time",
-        type=_positive(),
-        metavar="SECONDS",
-        help="stop cleanly at this deadline (resume again to continue)",
+    _add_setting_options(
+        resume, [row for row in SETTINGS if row.flag and row.resume], overriding="the run's"
     )
-    _add_backend_options(resume, resume=True)
 
     show = commands.add_parser("show", help="settings, progress and archive of a run")
     show.add_argument("run", type=Path, help="the run folder")
@@ -307,14 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--evaluate", action="store_true", help="re-evaluate it and compare with the record"
     )
     replay.add_argument("--continue-to", type=Path, help="new run folder to evolve into")
-    replay.add_argument("--generations", type=_count(1), help="for --continue-to")
-    replay.add_argument("--population", type=_count(2), help="for --continue-to")
-    replay.add_argument("--cv", type=_count(2), help="for --continue-to")
-    replay.add_argument("--seed", type=_count(0), help="for --continue-to")
     replay.add_argument("--data", help="for --continue-to: other data (name or path)")
     replay.add_argument("--target", help="for --continue-to with a CSV")
-    replay.add_argument("--n-jobs", type=_n_jobs, help="workers")
     replay.add_argument("--quiet", action="store_true", help="no per-generation rows")
+    _add_setting_options(
+        replay,
+        [row for row in SETTINGS if row.flag and row.replay],
+        overriding="the run's; --n-jobs also for --evaluate",
+        prefix="for --continue-to: ",
+    )
 
     report = commands.add_parser(
         "report",

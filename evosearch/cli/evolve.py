@@ -41,39 +41,16 @@ def run(args: argparse.Namespace) -> int:
     """Run ``evosearch evolve``; returns the exit status."""
     from evosearch.cli.console import ConsoleReporter
     from evosearch.data import load_dataset
-    from evosearch.search import Evolver, check_settings, resolve_plan
+    from evosearch.search import SETTINGS, Evolver, check_settings, resolve_plan
 
     console = make_console()
     out = args.out or _default_run_folder(args.genome, args.seed)
     args.run_folder = out  # named in the message should the run be stopped
     reporter = ConsoleReporter(console)
     callbacks = [] if args.quiet else [reporter]
-    evolver = Evolver(
-        genome=args.genome,
-        population_size=args.population,
-        generations=args.generations,
-        cv=args.cv,
-        n_jobs=args.n_jobs,
-        random_state=args.seed,
-        task=args.task,
-        callbacks=callbacks,
-        out=out,
-        eval_timeout=args.eval_timeout,
-        max_time=args.max_time,
-        max_memory=args.max_memory,
-        max_params=args.max_params,
-        max_bytes=args.max_bytes,
-        holdout=args.holdout,
-        strategy=args.strategy,
-        halving=args.halving,
-        fidelity=args.fidelity,
-        inherit_weights=args.inherit_weights,
-        objectives=tuple(name.strip() for name in args.objectives.split(",")),
-        scoring=args.scoring,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        input_shape=args.input_shape,
-    )
+    # Every option of the settings table, as parsed (and checked) by the parser.
+    given = {row.name: getattr(args, row.dest) for row in SETTINGS if row.flag is not None}
+    evolver = Evolver(**{**given, "callbacks": callbacks, "out": out})
     # Checked before the data is loaded, as fit would: a bad setting is one line, exit 2.
     checked = check_settings(evolver.get_params(deep=False))
     space = checked.space

@@ -40,7 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvosearchError as exc:
         print(f"evosearch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option already said in one line
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         with stop_on_signals():
             return _dispatch(args)

@@ -18,14 +18,13 @@ from evosearch.space import Genome
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from evosearch.space import SearchSpace
-
 __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> int:
     """Show generation K, re-evaluate it, or continue evolving from it into a new run."""
-    from evosearch.runs import generation_members, reevaluate
+    from evosearch.runs import generation_members
+    from evosearch.search import reevaluate
 
     console = make_console()
     record = load_run(args.run)
@@ -48,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     if args.evaluate:
-        dataset = load_run_dataset(record)
-        fresh = reevaluate(record, dataset, members, n_jobs=args.n_jobs or -1)
+        fresh = reevaluate(record, [m.trained for m in members], n_jobs=args.n_jobs)
         differences = [abs(f.score - m.recorded.score) for f, m in zip(fresh, members, strict=True)]
         console.print(
             population_table(
@@ -85,7 +83,7 @@ def _continue(
 ) -> int:
     from evosearch.cli.console import ConsoleReporter
     from evosearch.data import load_dataset
-    from evosearch.search import Evolver
+    from evosearch.search import SETTINGS, Evolver, recorded_params
 
     settings = record.info["settings"]
     if args.data is None:
@@ -94,26 +92,13 @@ def _continue(
         options = _table_options(record, str(args.data))
         dataset = load_dataset(args.data, target=args.target, task=settings["task"], **options)
     reporter = ConsoleReporter(console)
-    evolver = Evolver(
-        genome=_space_of(record),
-        population_size=args.population or settings["population_size"],
-        generations=args.generations or settings["generations"],
-        cv=args.cv or settings["cv"],
-        n_jobs=args.n_jobs or settings["n_jobs"],
-        random_state=settings["random_state"] if args.seed is None else args.seed,
-        crossover_rate=settings["crossover_rate"],
-        task=settings["task"],
-        callbacks=[] if args.quiet else [reporter],
-        out=args.continue_to,
-        strategy=settings.get("strategy", "nsga2"),
-        halving=settings.get("halving", False),
-        inherit_weights=settings.get("inherit_weights", False),
-        max_params=settings.get("max_params"),
-        max_bytes=settings.get("max_bytes"),
-        # Older run folders name "params" "n_params", an alias.
-        objectives=[o["name"] for o in record.info["objectives"]],
-        scoring=None if settings.get("scoring_callable") else settings.get("scoring"),
-    )
+    # Every setting the run recorded, but those this command line overrides.
+    params = recorded_params(record.info, f"{record.path}/run.json")
+    for row in SETTINGS:
+        if row.replay and row.flag is not None and getattr(args, row.dest) is not None:
+            params[row.name] = getattr(args, row.dest)
+    params.update(callbacks=[] if args.quiet else [reporter], out=args.continue_to)
+    evolver = Evolver(**params)
     console.print(
         f"continuing from generation {args.generation} of {record.path} into {args.continue_to}",
         markup=False,
@@ -129,12 +114,6 @@ def _continue(
         reporter.on_run_end(evolver)
     console.print(archive_table(evolver.archive_, score_name(record)))
     return 0
-
-
-def _space_of(record: RunRecord) -> SearchSpace:
-    from evosearch.space import SearchSpace
-
-    return SearchSpace.from_dict(record.info["search_space"], source=f"{record.path}/run.json")
 
 
 def _table_options(record: RunRecord, data: str) -> dict[str, Any]:

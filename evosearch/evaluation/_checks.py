@@ -10,13 +10,11 @@ import numpy as np
 from joblib.externals.loky.backend.reduction import dumps as loky_dumps
 
 from evosearch.errors import SettingsError
+from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.evaluation._memory import _memory_limit_supported
 from evosearch.evaluation.tasks import FitHook, _error_text
 
 __all__ = ["DEFAULT_EVAL_TIMEOUT", "check_limits"]
-
-#: Default limit on one evaluation (one genome x fold), in seconds.
-DEFAULT_EVAL_TIMEOUT = 300.0
 
 
 def _check_limit(name: str, value: Any, unit: str, zero_is_none: bool) -> float | None:

@@ -8,8 +8,14 @@ from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evosearch.runs.disk import disk_errors
-    from evosearch.runs.folder import RunFolder, RunRecord, atomic_write_json, load_run, load_run_dataset
-    from evosearch.runs.replay import ReplayedMember, generation_members, reevaluate
+    from evosearch.runs.folder import (
+        RunFolder,
+        RunRecord,
+        atomic_write_json,
+        load_run,
+        load_run_dataset,
+    )
+    from evosearch.runs.replay import ReplayedMember, generation_members
 
 __all__ = [
     "ReplayedMember",
@@ -20,7 +26,6 @@ __all__ = [
     "generation_members",
     "load_run",
     "load_run_dataset",
-    "reevaluate",
 ]
 
 # Imported on first use (see evosearch._lazy): light commands stay light.
@@ -35,6 +40,5 @@ __getattr__, __dir__ = lazy_exports(
         "generation_members": "replay",
         "load_run": "folder",
         "load_run_dataset": "folder",
-        "reevaluate": "replay",
     },
 )

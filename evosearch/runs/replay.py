@@ -1,17 +1,15 @@
-"""Replay a recorded generation: its members, and a fresh re-evaluation of them."""
+"""A recorded generation's members, read back (:func:`evosearch.search.reevaluate` trains them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
-from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, EvaluationResult, Evaluator
-from evosearch.preprocess import DataProfile
+from evosearch.evaluation import EvaluationResult
 from evosearch.runs.folder import RunRecord
 from evosearch.space import Genome
 
-__all__ = ["ReplayedMember", "generation_members", "reevaluate"]
+__all__ = ["ReplayedMember", "generation_members"]
 
 
 @dataclass
@@ -57,30 +55,3 @@ def generation_members(record: RunRecord, generation: int) -> list[ReplayedMembe
             ) from None
         members.append(ReplayedMember(genome, recorded, trained))
     return members
-
-
-def reevaluate(
-    record: RunRecord, dataset: Dataset, members: list[ReplayedMember], n_jobs: int = -1
-) -> list[EvaluationResult]:
-    """Cross-validate ``members`` again exactly as the run did (same folds, seeds, limits)."""
-    settings = record.info["settings"]
-    if settings.get("scoring_callable"):
-        raise SettingsError(
-            f"run {record.path} was scored by the callable {settings['scoring']!r}: re-evaluate "
-            "it in Python with an Evaluator(scoring=...) of that scorer"
-        )
-    evaluator = Evaluator(
-        dataset.X,
-        dataset.y,
-        dataset.task,
-        cv=settings["cv"],
-        n_jobs=n_jobs,
-        seed=settings["random_state"],
-        eval_timeout=settings.get("eval_timeout", DEFAULT_EVAL_TIMEOUT),
-        max_memory=settings.get("max_memory"),
-        profile=DataProfile.of(dataset),
-        groups=dataset.groups,
-        sample_weight=dataset.sample_weight,
-        scoring=settings.get("scoring"),
-    )
-    return evaluator.evaluate([m.trained for m in members])

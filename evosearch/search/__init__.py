@@ -8,11 +8,18 @@ from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evosearch.search._fidelity import FidelityPlan, plan_from_dict, resolve_plan
-    from evosearch.search._settings import Settings, check_settings
     from evosearch.search.archive import ArchiveEntry, ParetoArchive
     from evosearch.search.evolver import Callback, Evolver, GenerationRecord
     from evosearch.search.export import export_member, refit, select_member
     from evosearch.search.member import Member
+    from evosearch.search.run import SearchRun, reevaluate
+    from evosearch.search.settings import (
+        SETTINGS,
+        RunSettings,
+        Setting,
+        check_settings,
+        recorded_params,
+    )
     from evosearch.search.strategies import (
         Strategy,
         get_strategy,
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "SETTINGS",
     "ArchiveEntry",
     "Callback",
     "Evolver",
@@ -28,12 +36,16 @@ __all__ = [
     "GenerationRecord",
     "Member",
     "ParetoArchive",
-    "Settings",
+    "RunSettings",
+    "SearchRun",
+    "Setting",
     "Strategy",
     "check_settings",
     "export_member",
     "get_strategy",
     "plan_from_dict",
+    "recorded_params",
+    "reevaluate",
     "refit",
     "register_strategy",
     "resolve_plan",
@@ -52,9 +64,14 @@ __getattr__, __dir__ = lazy_exports(
         "GenerationRecord": "evolver",
         "Member": "member",
         "ParetoArchive": "archive",
-        "Settings": "_settings",
+        "RunSettings": "settings",
+        "SETTINGS": "settings",
+        "SearchRun": "run",
+        "Setting": "settings",
         "Strategy": "strategies",
-        "check_settings": "_settings",
+        "check_settings": "settings",
+        "recorded_params": "settings",
+        "reevaluate": "run",
         "export_member": "export",
         "get_strategy": "strategies",
         "refit": "export",

@@ -19,10 +19,10 @@ from evosearch.preprocess import DataProfile, encoded_width
 from evosearch.search._checkpoint import RunState
 from evosearch.search._fidelity import screened
 from evosearch.search._journalled import JournalledEvaluation
-from evosearch.search._settings import Settings
 from evosearch.search.halving import MakeChildren, Schedule
 from evosearch.search.member import Member
 from evosearch.search.selection import select_parents
+from evosearch.search.settings import RunSettings
 from evosearch.space import (
     Genome,
     InnovationCounter,
@@ -275,7 +275,7 @@ def initial_genomes(
     dataset: Dataset,
     state: RunState,
     shape: tuple[int, int, int] | None,
-    settings: Settings,
+    settings: RunSettings,
     screen: Callable[[list[Genome], list[list[str]]], list[Member]],
 ) -> list[Genome]:
     """Generation 0's genomes: ``seeds`` first, then random ones (:meth:`Breeder.initial`).

@@ -25,23 +25,13 @@ from evosearch.data import Dataset, check_dataset, conform_table
 from evosearch.errors import DataError
 from evosearch.evaluation import fold_score
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
-from evosearch.search._settings import Settings, check_settings
+from evosearch.search.settings import RunSettings, check_settings
 
 __all__ = ["EstimatorMethods", "drop_transient"]
 
-#: What ``fit`` sets up and ``__getstate__`` leaves out: live handles of one run.
-_TRANSIENT = (
-    "_settings",
-    "_evaluation",
-    "_folder",
-    "_weights",
-    "_results",
-    "_seed_genomes",
-    "_holdout_part",
-    "_generation_start",
-    "_counts_before",
-    "_profile",
-)
+#: What ``fit`` sets up and ``__getstate__`` leaves out: the live run (its folder's lock, its
+#: workers).
+_TRANSIENT = ("_search_run",)
 
 
 def _best_has(method: str) -> Callable[[Any], bool]:
@@ -63,6 +53,7 @@ class EstimatorMethods(BaseEstimator):
     best_estimator_: Any
     archive_: Any
     dataset_: Dataset
+    fidelity_plan_: Any
     scoring: Any
 
     def predict(self, X: Any) -> np.ndarray:
@@ -155,13 +146,8 @@ class EstimatorMethods(BaseEstimator):
         run = getattr(self, "run_folder_", None)
         model = self.best_estimator_ if entry.genome_hash == best.genome_hash else None
         start = stored_start(entry, getattr(self, "_refit_starts", None), run)
-        # The plan the fit ran with (a resume's recorded one), else the one this data implies.
-        fitted = getattr(self, "_settings", None)
-        if fitted is None:
-            from evosearch.search._fidelity import resolve_plan
-
-            plan = resolve_plan(settings.fidelity, self.dataset_.n_samples)
-            fitted = replace(settings, plan=plan)
+        # The plan the fit ran with (a resume's: the recorded one).
+        fitted = replace(settings, plan=self.fidelity_plan_)
         return write_member(
             entry,
             index,
@@ -195,7 +181,7 @@ class EstimatorMethods(BaseEstimator):
         self,
         X: Any,
         y: Any,
-        settings: Settings,
+        settings: RunSettings,
         *,
         groups: Any = None,
         sample_weight: Any = None,
@@ -246,12 +232,11 @@ class EstimatorMethods(BaseEstimator):
         validate_data(self, X, reset=True, skip_check_array=True)
         return dataset
 
-    def _configure(self) -> Settings:
+    def _configure(self) -> RunSettings:
         """Check the parameters (SettingsError) and forget an earlier fit's results."""
         settings = check_settings(self.get_params(deep=False))
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
-        self._settings = settings
         return settings
 
     def __getstate__(self) -> dict[str, Any]:

@@ -17,14 +17,14 @@ from evosearch.space import value_of
 
 if TYPE_CHECKING:
     from evosearch.search._results import ResultsTable
-    from evosearch.search._settings import Settings
     from evosearch.search.archive import ArchiveEntry, ParetoArchive
+    from evosearch.search.settings import RunSettings
 
 __all__ = ["refit_seconds", "search_deadline"]
 
 
 def search_deadline(
-    deadline: float | None, archive: ParetoArchive, results: ResultsTable, settings: Settings
+    deadline: float | None, archive: ParetoArchive, results: ResultsTable, settings: RunSettings
 ) -> float | None:
     """``deadline`` (a ``time.monotonic()`` instant, None: none) less the estimated refits
     after the search: the archive's most accurate member so far, and with a holdout every
@@ -40,7 +40,7 @@ def search_deadline(
     return deadline - sum(_refit_of(entry, results, settings) for entry in members)
 
 
-def _refit_of(entry: ArchiveEntry, results: ResultsTable, settings: Settings) -> float:
+def _refit_of(entry: ArchiveEntry, results: ResultsTable, settings: RunSettings) -> float:
     hyperparameters = entry.genome["hyperparameters"]
     epochs = int(hyperparameters["max_epochs"])
     cap = settings.refit_fidelity

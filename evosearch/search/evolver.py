@@ -1,61 +1,37 @@
 """The Evolver: owns a run's random generator and its generation loop.
 
-One generation: the strategy (:mod:`evosearch.search.strategies`) asks for children, which are
-bred from parents picked by binary tournament on (Pareto rank, crowding distance), made by
-aligned crossover and mutation, re-mutated while equivalent to a genome already evaluated (so
-the budget goes to new candidates), and cross-validated (on every fold, or by successive
-halving); the strategy then says who survives, and the all-time Pareto archive of the
-objectives' vectors (:mod:`evosearch.objectives`) is updated and the generation written.
+The Evolver is the scikit-learn face of a search: ``__init__`` only stores its parameters,
+``fit`` validates them against the settings table (:mod:`evosearch.search.settings`), so it
+clones, nests in ``cross_val_score``, sits in a ``Pipeline`` and is tuned by ``GridSearchCV``.
+``fit``, ``fit_dataset`` and ``resume`` build a :class:`~evosearch.search.run.SearchRun` (the
+run's state), hand it to the :class:`~evosearch.search.loop.GenerationLoop`, then refit the
+best member; prediction and pickling are in :mod:`~evosearch.search._estimator`.
 
-The Evolver is a scikit-learn estimator: ``__init__`` only stores its parameters, ``fit``
-validates them (:mod:`evosearch.search._settings`), so it clones, nests in
-``cross_val_score``, sits in a ``Pipeline`` and is tuned by ``GridSearchCV``.
-
-Over 500 lines only for the Evolver's docstrings (parameters, attributes, resume); the
-machinery lives in the sibling modules (:mod:`~evosearch.search._estimator`: prediction).
+Over 500 lines only for the Evolver's docstrings (parameters, attributes, resume).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from evosearch.data import Dataset
 from evosearch.errors import EvosearchError
-from evosearch.evaluation import DEFAULT_EVAL_TIMEOUT, DeadlineReached, FitHook
+from evosearch.evaluation import DeadlineReached, FitHook
+from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
-from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder
-from evosearch.search import halving as schedules
-from evosearch.search._breeding import Breeder, image_shape, initial_genomes
-from evosearch.search._budget import SizeBudget
-from evosearch.search._checkpoint import (
-    GenerationRecord,
-    RunState,
-    checkpoint_data,
-    finish_generation,
-    generation_line,
-)
+from evosearch.search._checkpoint import GenerationRecord
 from evosearch.search._estimator import EstimatorMethods, drop_transient
-from evosearch.search._holdout import score_holdout, split_holdout
-from evosearch.search._journalled import JournalledEvaluation
-from evosearch.search._objectives import prepare_objectives
-from evosearch.search._refit_time import search_deadline
-from evosearch.search._results import ResultsTable
-from evosearch.search._run_info import run_info
-from evosearch.search._settings import Settings, check_folds, fresh_state
+from evosearch.search._holdout import score_holdout
 from evosearch.search.export import refit_member, refit_starts
-from evosearch.search.inheritance import WeightStore
-from evosearch.search.member import Member
-from evosearch.search.strategies import Breed, get_strategy
+from evosearch.search.loop import GenerationLoop
+from evosearch.search.run import WEIGHTS_FOLDER, SearchRun
+from evosearch.search.settings import SETTINGS
 from evosearch.space import Genome, SearchSpace
 
-__all__ = ["Callback", "Evolver", "GenerationRecord"]
-
-#: Run subfolder of the population's and archive's fold weights (``inherit_weights``).
-WEIGHTS_FOLDER = "weights"
+__all__ = ["WEIGHTS_FOLDER", "Callback", "Evolver", "GenerationRecord"]
 
 
 class Callback(Protocol):
@@ -202,6 +178,9 @@ class Evolver(EstimatorMethods):
         The run folder written (see ``out``).
     deadline_reached_ : bool
         Whether ``max_time`` stopped the run before its last generation.
+    fidelity_plan_ : FidelityPlan or None
+        The multi-fidelity plan the run searched with (None: every evaluation at full
+        fidelity); refits train at its epoch cap.
 
     Notes
     -----
@@ -314,7 +293,7 @@ class Evolver(EstimatorMethods):
         settings = self._configure()
         # Sets n_features_in_, feature_names_in_; notes (e.g. rows dropped) become warnings.
         dataset = self._check_input(X, y, settings, groups=groups, sample_weight=sample_weight)
-        return self._fit_checked(settings, dataset, None, None, numbered=True)
+        return self._fit_run(SearchRun.start(settings, self.genome, dataset))
 
     def fit_dataset(
         self,
@@ -340,45 +319,15 @@ class Evolver(EstimatorMethods):
             does) instead of writing to a numbered sibling.
         """
         settings = self._configure()  # also forgets feature_names_in_ from an earlier fit
-        return self._fit_checked(
-            settings, dataset, initial_population, parent, numbered=not new_folder_only
+        run = SearchRun.start(
+            settings,
+            self.genome,
+            dataset,
+            initial_population=initial_population or (),
+            parent=parent,
+            numbered=not new_folder_only,
         )
-
-    def _fit_checked(
-        self,
-        settings: Settings,
-        dataset: Dataset,
-        initial_population: Sequence[Genome] | None,
-        parent: dict[str, Any] | None,
-        *,
-        numbered: bool,
-    ) -> Evolver:
-        image_shape(settings.space, dataset, self.input_shape)  # refused before anything is written
-        settings = prepare_objectives(self, dataset)  # the scorer, the latency's cost model
-        info = run_info(self, settings, dataset)
-        dataset = self._search_part(dataset)
-        check_folds(dataset, settings.cv, settings.scoring, settings.random_state)
-        self._seed_genomes = list(initial_population or ())
-        state = self._fresh_state(dataset)
-        if parent is not None:
-            info["parent"] = parent
-        if self._seed_genomes:
-            # Kept so that a resume of this run, killed in generation 0, starts from them too.
-            info["initial_population"] = [g.to_json() for g in self._seed_genomes]
-        self._folder = None
-        if settings.out is not None:
-            create = RunFolder.create_numbered if numbered else RunFolder.create
-            self._folder = create(settings.out, info)
-        self.run_folder_ = None if self._folder is None else self._folder.path
-        self._weights = self._weight_store(self._folder)
-        self._results = ResultsTable(settings.n_folds, settings.objective_set)
-        try:
-            return self._run(dataset, state)
-        finally:
-            state.evaluator.close()  # a Dask cluster started for the run stops with it
-            if self._folder is not None:
-                self._folder.close()  # the write lock
-            drop_transient(self)
+        return self._fit_run(run)
 
     @classmethod
     def resume(
@@ -437,190 +386,83 @@ class Evolver(EstimatorMethods):
         Evolver
             Fitted, like after :meth:`fit`.
         """
-        from evosearch.search._resume import prepare_resume
-
+        overrides = {
+            "generations": generations,
+            "n_jobs": n_jobs,
+            "callbacks": callbacks,
+            "max_time": max_time,
+            "fit_hook": fit_hook,
+            "backend": backend,
+            "scheduler": scheduler,
+        }
         # Locked before anything is read: what another writer wrote meanwhile is seen whole.
         folder = RunFolder.open(path)
         try:
-            evolver, dataset, state = prepare_resume(
-                cls,
-                folder,
-                generations=generations,
-                n_jobs=n_jobs,
-                callbacks=callbacks,
-                X=X,
-                y=y,
-                max_time=max_time,
-                fit_hook=fit_hook,
-                backend=backend,
-                scheduler=scheduler,
+            run = SearchRun.reopen(
+                folder, overrides, X=X, y=y, groups=groups, sample_weight=sample_weight,
                 scoring=scoring,
-                groups=groups,
-                sample_weight=sample_weight,
-            )
-            try:
-                return evolver._run(dataset, state)
-            finally:
-                state.evaluator.close()
-                drop_transient(evolver)
-        finally:
+            )  # fmt: skip
+        except BaseException:
             folder.close()
+            raise
+        evolver = cls(**{row.name: run.settings.value(row.name) for row in SETTINGS})
+        evolver.run_folder_ = Path(path)
+        return evolver._fit_run(run)
 
-    # ------------------------------------------------------------------ the loop
-    def _run(self, dataset: Dataset, state: RunState) -> Evolver:
-        settings = self._settings
+    # ------------------------------------------------------------------ the run
+    def _fit_run(self, run: SearchRun) -> Evolver:
+        """Run the generations of ``run``, then refit its best member (and score the holdout)."""
+        self._search_run = run  # the live run, for callbacks that look at it; never pickled
+        try:
+            return self._run(run)
+        finally:
+            run.close()  # the workers (a Dask cluster started for the run), the folder's lock
+            drop_transient(self)
+
+    def _run(self, run: SearchRun) -> Evolver:
+        settings, state, dataset = run.settings, run.state, run.dataset
+        self.run_folder_ = None if run.folder is None else run.folder.path
         self.dataset_ = dataset
-        self._profile = DataProfile.of(dataset)
         self.task_ = dataset.task
         self.space_ = settings.space
         self.objectives_ = settings.objectives
         self.n_features_in_ = dataset.n_features
+        self.fidelity_plan_ = settings.plan
         self.deadline_reached_ = False
         self.archive_, self.history_ = state.archive, state.history
-        deadline = None if settings.max_time is None else time.monotonic() + settings.max_time
-        strategy = get_strategy(settings.strategy)(settings.population_size, settings.weights)
-        self._evaluation = JournalledEvaluation(
-            self._folder,
-            self._weights,
-            settings.objective_set,
-            lambda done, total: self._notify("on_evaluation_progress", done, total),
-            self._results,
-        )
-        self._notify("on_run_start", self)
-        stop = False
+        loop = GenerationLoop(run, self)
+        loop.notify("on_run_start", self)
         try:
-            if state.population is None:
-                genomes = self._initial_genomes(dataset, state, deadline)
-                lineage: list[list[str]] = [[] for _ in genomes]
-                self._start_generation(state)
-                first = self._evaluation.evaluate(state, genomes, lineage, 0, deadline)
-                state.population, state.generation = first, 0
-                stop = self._end_generation(state, state.population)
-            while not stop and state.generation < settings.generations:
-                # max_time covers the final refit: the search leaves the best member's room.
-                until = search_deadline(deadline, state.archive, self._results, settings)
-                if until is not None and time.monotonic() >= until:
-                    raise DeadlineReached("the deadline passed between two generations")
-                generation = state.generation + 1
-                self._start_generation(state)
-                population, offspring = strategy.next_generation(
-                    state.members, self._breeding(state, generation, until)
-                )
-                state.population, state.generation = population, generation
-                stop = self._end_generation(state, offspring)
+            loop.run_generations()
         except DeadlineReached:
-            # The unfinished generation is dropped: its finished evaluations are journalled and
-            # the checkpoint is the last finished generation's, so a resume continues exactly.
             self.deadline_reached_ = True
-            if state.population is None:
-                raise EvosearchError(
-                    f"max_time ({settings.max_time:g} s) ran out before the initial population was "
-                    "evaluated: no model yet (resume the run folder with more time to continue)"
-                ) from None
-
-        self.population_ = [m.genome for m in state.population]
+            raise EvosearchError(
+                f"max_time ({settings.max_time:g} s) ran out before the initial population was "
+                "evaluated: no model yet (resume the run folder with more time to continue)"
+            ) from None
+        self.deadline_reached_ = loop.deadline_reached
+        self.population_ = [m.genome for m in state.members]
         if not len(self.archive_):
             from evosearch.evaluation import all_failed_message
 
             # Every genome of the run (not just the last population) counts towards the cause.
-            errors = [e for e in self._results.as_dict()["error"] if e]
-            errors = errors or [m.result.error for m in state.population]
+            errors = [e for e in run.results.as_dict()["error"] if e]
+            errors = errors or [m.result.error for m in state.members]
             raise EvosearchError(all_failed_message(state.evaluator.evaluations, errors))
         best = self.archive_.best(self.archive_.objective("score"))
         seed, cv, capped = settings.random_state, settings.cv, settings.refit_fidelity
-        self._refit_starts = refit_starts(self.archive_, self._weights)
+        self._refit_starts = refit_starts(self.archive_, run.weights)
         start = self._refit_starts.get(best.genome_hash)
         self.best_estimator_ = refit_member(best, dataset, seed, cv, capped, start)
         self.refit_start_fold_ = None if start is None else start[0]
         self.best_genome_ = Genome.from_json(best.genome)
         if dataset.task == "classification":
             self.classes_ = self.best_estimator_.classes_
-        self.cv_results_ = self._results.as_dict()
-        if self._holdout_part is not None:
-            held, starts = self._holdout_part, self._refit_starts
+        self.cv_results_ = run.results.as_dict()
+        if run.holdout is not None:
+            held, starts = run.holdout, self._refit_starts
             score_holdout(self.archive_, dataset, held, seed, cv, settings.scoring, capped, starts)
-            if self._folder is not None:
-                self._folder.write_archive(self.archive_.to_dict())
-        self._notify("on_run_end", self)
+            if run.folder is not None:
+                run.folder.write_archive(self.archive_.to_dict())
+        loop.notify("on_run_end", self)
         return self
-
-    def _breeder(self) -> Breeder:
-        settings = self._settings
-        return Breeder(
-            settings.space,
-            settings.population_size,
-            settings.crossover_rate,
-            settings.weights,
-            self._within_budget,
-            getattr(self, "_profile", None),
-        )
-
-    def _initial_genomes(self, dataset: Dataset, state: RunState, deadline: Any) -> list[Genome]:
-        def screen(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
-            return self._evaluation.evaluate(state, genomes, lineage, 0, deadline, screening=True)
-
-        shape = image_shape(self._settings.space, dataset, self.input_shape)
-        seeds, breeder = getattr(self, "_seed_genomes", ()), self._breeder()
-        return initial_genomes(breeder, seeds, dataset, state, shape, self._settings, screen)
-
-    @property
-    def _within_budget(self) -> SizeBudget:
-        return SizeBudget(self._settings.max_params, self._settings.max_bytes)
-
-    def _breeding(self, state: RunState, generation: int, deadline: float | None) -> Breed:
-        """The ``breed`` callable the strategy gets for ``generation``."""
-        settings = self._settings
-        schedule = schedules.successive_halving if settings.halving else schedules.evaluate_all
-        from_parents = get_strategy(settings.strategy).breeds_from_parents
-        return self._breeder().breed_function(
-            state, self._evaluation, generation, deadline, schedule, from_parents, settings.screen
-        )
-
-    def _start_generation(self, state: RunState) -> None:
-        self._generation_start = time.perf_counter()
-        self._counts_before = (state.evaluator.evaluations, state.evaluator.cache_hits)
-
-    def _end_generation(self, state: RunState, offspring: list[Member]) -> bool:
-        record = finish_generation(
-            state,
-            offspring,
-            evaluations=state.evaluator.evaluations - self._counts_before[0],
-            cache_hits=state.evaluator.cache_hits - self._counts_before[1],
-            seconds=time.perf_counter() - self._generation_start,
-        )
-        if self._weights is not None:
-            kept = {m.result.genome_hash for m in state.members}
-            self._weights.keep_only(kept | {e.genome_hash for e in self.archive_})
-        if self._folder is not None:
-            self._folder.append_generation(generation_line(state, record))
-            self._folder.write_archive(self.archive_.to_dict())
-            self._folder.write_checkpoint(checkpoint_data(state))
-        stop = False
-        for callback in self._settings.callbacks:
-            handler = getattr(callback, "on_generation_end", None)
-            outcome = handler(self, record) if handler else callback(self, record)
-            stop = stop or bool(outcome)
-        return stop
-
-    # ------------------------------------------------------------------ set-up and resume
-    def _search_part(self, dataset: Dataset) -> Dataset:
-        """The rows the search sees; with ``holdout`` the rest is kept for the final check."""
-        settings = self._settings
-        search, self._holdout_part = split_holdout(dataset, settings.holdout, settings.random_state)
-        return search
-
-    def _fresh_state(self, dataset: Dataset) -> RunState:
-        return fresh_state(self._settings, dataset)
-
-    def _weight_store(self, folder: RunFolder | None) -> WeightStore | None:
-        if not self._settings.inherit_weights:
-            return None
-        cv = self._settings.n_folds
-        return WeightStore(cv, folder.path / WEIGHTS_FOLDER if folder is not None else None)
-
-    # ------------------------------------------------------------------ helpers
-    def _notify(self, event: str, *args: Any) -> None:
-        for callback in self._settings.callbacks:
-            handler = getattr(callback, event, None)
-            if handler is not None:
-                handler(*args)

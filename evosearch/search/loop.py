@@ -1,0 +1,170 @@
+"""The generation loop: breeds, evaluates and selects generations of a :class:`SearchRun`.
+
+One generation: the strategy (:mod:`evosearch.search.strategies`) asks for children through
+its breeding parts (parent selection, variation) and the evaluation schedule (every fold, or
+successive halving; with a fidelity plan, screened on row subsamples first), says who survives,
+and the all-time Pareto archive is updated and the generation written to the run folder.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from evosearch.evaluation import DeadlineReached
+from evosearch.preprocess import DataProfile
+from evosearch.search import halving as schedules
+from evosearch.search._breeding import Breeder, image_shape, initial_genomes
+from evosearch.search._budget import SizeBudget
+from evosearch.search._checkpoint import (
+    GenerationRecord,
+    checkpoint_data,
+    finish_generation,
+    generation_line,
+)
+from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search._refit_time import search_deadline
+from evosearch.search.member import Member
+from evosearch.search.run import SearchRun
+from evosearch.search.strategies import Breed, get_strategy
+from evosearch.space import Genome
+
+__all__ = ["GenerationLoop"]
+
+
+class GenerationLoop:
+    """Runs the generations of ``run`` up to its ``generations`` setting.
+
+    Parameters
+    ----------
+    run : SearchRun
+    owner : object
+        What the callbacks are given (the Evolver).
+    """
+
+    def __init__(self, run: SearchRun, owner: Any) -> None:
+        self.run = run
+        self.owner = owner
+        settings = run.settings
+        self.strategy = get_strategy(settings.strategy)(settings.population_size, settings.weights)
+        self.evaluation = JournalledEvaluation(
+            run.folder,
+            run.weights,
+            settings.objective_set,
+            lambda done, total: self.notify("on_evaluation_progress", done, total),
+            run.results,
+        )
+        self.profile = DataProfile.of(run.dataset)
+        self.deadline_reached = False
+
+    def notify(self, event: str, *args: Any) -> None:
+        """Call ``event`` on every callback that has it."""
+        for callback in self.run.settings.callbacks:
+            handler = getattr(callback, event, None)
+            if handler is not None:
+                handler(*args)
+
+    def run_generations(self) -> None:
+        """Evaluate generation 0 (unless restored) and the generations after it.
+
+        At ``max_time``'s deadline the unfinished generation is dropped (its finished
+        evaluations are journalled and the checkpoint is the last finished generation's, so a
+        resume continues exactly) and ``deadline_reached`` is set; if not even generation 0
+        finished, DeadlineReached propagates.
+        """
+        run, state, settings = self.run, self.run.state, self.run.settings
+        deadline = None if settings.max_time is None else time.monotonic() + settings.max_time
+        stop = False
+        try:
+            if state.population is None:
+                genomes = self._initial_genomes(deadline)
+                lineage: list[list[str]] = [[] for _ in genomes]
+                started = self._counts()
+                first = self.evaluation.evaluate(state, genomes, lineage, 0, deadline)
+                state.population, state.generation = first, 0
+                stop = self._end_generation(state.population, started)
+            while not stop and state.generation < settings.generations:
+                # max_time covers the final refit: the search leaves the best member's room.
+                until = search_deadline(deadline, state.archive, run.results, settings)
+                if until is not None and time.monotonic() >= until:
+                    raise DeadlineReached("the deadline passed between two generations")
+                generation = state.generation + 1
+                started = self._counts()
+                population, offspring = self.strategy.next_generation(
+                    state.members, self._breeding(generation, until)
+                )
+                state.population, state.generation = population, generation
+                stop = self._end_generation(offspring, started)
+        except DeadlineReached:
+            self.deadline_reached = True
+            if state.population is None:
+                raise
+
+    # ------------------------------------------------------------------ breeding
+    def breeder(self) -> Breeder:
+        """The run's breeder (its space, sizes, budget and data profile)."""
+        settings = self.run.settings
+        return Breeder(
+            settings.space,
+            settings.population_size,
+            settings.crossover_rate,
+            settings.weights,
+            SizeBudget(settings.max_params, settings.max_bytes),
+            self.profile,
+        )
+
+    def _initial_genomes(self, deadline: float | None) -> list[Genome]:
+        run = self.run
+
+        def screen(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
+            return self.evaluation.evaluate(
+                run.state, genomes, lineage, 0, deadline, screening=True
+            )
+
+        shape = image_shape(run.settings.space, run.dataset, run.settings.input_shape)
+        return initial_genomes(
+            self.breeder(), run.seed_genomes, run.dataset, run.state, shape, run.settings, screen
+        )
+
+    def _breeding(self, generation: int, deadline: float | None) -> Breed:
+        """The ``breed`` callable the strategy gets for ``generation``."""
+        settings = self.run.settings
+        schedule = schedules.successive_halving if settings.halving else schedules.evaluate_all
+        from_parents = self.strategy.breeds_from_parents
+        return self.breeder().breed_function(
+            self.run.state,
+            self.evaluation,
+            generation,
+            deadline,
+            schedule,
+            from_parents,
+            settings.screen,
+        )
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _counts(self) -> tuple[float, int, int]:
+        evaluator = self.run.state.evaluator
+        return time.perf_counter(), evaluator.evaluations, evaluator.cache_hits
+
+    def _end_generation(self, offspring: list[Member], started: tuple[float, int, int]) -> bool:
+        run, state = self.run, self.run.state
+        record: GenerationRecord = finish_generation(
+            state,
+            offspring,
+            evaluations=state.evaluator.evaluations - started[1],
+            cache_hits=state.evaluator.cache_hits - started[2],
+            seconds=time.perf_counter() - started[0],
+        )
+        if run.weights is not None:
+            kept = {m.result.genome_hash for m in state.members}
+            run.weights.keep_only(kept | {e.genome_hash for e in state.archive})
+        if run.folder is not None:
+            run.folder.append_generation(generation_line(state, record))
+            run.folder.write_archive(state.archive.to_dict())
+            run.folder.write_checkpoint(checkpoint_data(state))
+        stop = False
+        for callback in run.settings.callbacks:
+            handler = getattr(callback, "on_generation_end", None)
+            outcome = handler(self.owner, record) if handler else callback(self.owner, record)
+            stop = stop or bool(outcome)
+        return stop
