@@ -2,7 +2,7 @@
 
 A search that ranks by measured latency could not be reproduced (timings differ from run to
 run), so ``--objectives ...,latency`` estimates each genome's one-row prediction time from a cost
-model that the run calibrates once and records (:mod:`evosearch.nn.latency`). This script
+model that the run calibrates once and records (:mod:`evosearch.nn.cost_model`). This script
 calibrates that model here, then measures ``count`` random ``mlp`` genomes for digits (64
 features, 10 classes): the median over ``rounds`` rounds (genomes in a shuffled order each
 round, so a burst of load hits them all) of the best of ``repeats`` one-row predictions of the
@@ -25,7 +25,7 @@ from scipy.stats import kendalltau, spearmanr
 from threadpoolctl import threadpool_limits
 
 from evosearch.nn import GraphNetClassifier
-from evosearch.nn.latency import calibrate
+from evosearch.nn.cost_model import calibrate
 from evosearch.objectives import Latency
 
 

@@ -29,7 +29,7 @@ from evosearch.runs import load_run
 from evosearch.runs.folder import load_run_dataset
 from evosearch.search import ParetoArchive
 from evosearch.search._holdout import split_holdout
-from evosearch.search.export import refit, stored_start
+from evosearch.search.refit import refit, stored_start
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from evosearch.nn import GraphNetClassifier
 from evosearch.nn.compress import decode, encode, payload_bytes, unpack
 from evosearch.objectives import Bytes
 from evosearch.runs import load_run, load_run_dataset
-from evosearch.search.export import export_member
+from evosearch.search.refit import export_member
 from evosearch.space import Genome, SearchSpace
 from evosearch.testing._tiny import TINY_TOML, iris
 

@@ -19,7 +19,7 @@ from evosearch import Evolver
 from evosearch.cli.main import main
 from evosearch.errors import SettingsError
 from evosearch.evaluation import Evaluator, Fidelity
-from evosearch.search._fidelity import check_fidelity, resolve_plan, screened
+from evosearch.search.fidelity_plan import check_fidelity, resolve_plan, screened
 from evosearch.testing._tiny import tiny_space
 
 X, Y = make_classification(

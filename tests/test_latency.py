@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-import evosearch.nn.latency as latency_module
+import evosearch.nn.cost_model as latency_module
 from evosearch import Evolver
-from evosearch.nn.latency import LatencyModel, calibrate
+from evosearch.nn.cost_model import LatencyModel, calibrate
 from evosearch.objectives import Latency
 from evosearch.space import Genome, InnovationCounter
 from evosearch.testing._tiny import iris, tiny_space
@@ -80,7 +80,7 @@ def test_a_three_objective_run_resumes_exactly_and_exports(tmp_path, monkeypatch
     assert main(["report", str(tmp_path / "whole")]) == 0
     assert (tmp_path / "whole" / "report" / "objectives.png").is_file()
     from evosearch.runs import load_run, load_run_dataset
-    from evosearch.search.export import export_member
+    from evosearch.search.refit import export_member
 
     record = load_run(tmp_path / "whole")
     metadata = export_member(record, load_run_dataset(record, X, y), None, tmp_path / "model")

@@ -18,8 +18,8 @@ from sklearn.datasets import load_iris
 
 from clitools import TINY_TOML, assert_clean, evosearch
 from evosearch import Evolver, Genome, SearchSpace
-from evosearch.search.export import refit
 from evosearch.search.inheritance import read_weights, refit_start
+from evosearch.search.refit import refit
 
 X, Y = load_iris(return_X_y=True)
 RUN = ("--genome", "tiny.toml", "--data", "iris", "--population", "6", "--n-jobs", "2")

@@ -13,7 +13,7 @@ from sklearn.datasets import load_wine
 
 from clitools import TINY_TOML, assert_clean, assert_usage_error, evosearch, snapshot
 from evosearch.runs.folder import load_run
-from evosearch.runs.replay import generation_members
+from evosearch.runs.members import generation_members
 from evosearch.search import reevaluate
 
 RUN = ("--data", "wine", "--population", "6", "--n-jobs", "2", "--quiet", "--no-inherit-weights")

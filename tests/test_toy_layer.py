@@ -18,7 +18,7 @@ from evosearch.nn import count_parameters, get_layer_kind
 from evosearch.report import plot_architecture, write_report
 from evosearch.runs import load_run_dataset
 from evosearch.search.archive import ParetoArchive
-from evosearch.search.export import export_member
+from evosearch.search.refit import export_member
 
 WAVES_TOML = """
 name = "waves"

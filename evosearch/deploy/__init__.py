@@ -24,7 +24,7 @@ from evosearch.deploy.base import (
     get_format,
     register_format,
 )
-from evosearch.deploy.folder import DEFAULT_FORMAT, package_versions, read_model, write_model
+from evosearch.deploy.model_folder import DEFAULT_FORMAT, package_versions, read_model, write_model
 from evosearch.deploy.onnx_format import OnnxPredictor
 from evosearch.deploy.onnx_layers import (
     ONNX_LAYERS,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from evosearch.evaluation._checks import DEFAULT_EVAL_TIMEOUT, check_limits
+    from evosearch.evaluation._arguments import DEFAULT_EVAL_TIMEOUT, check_limits
     from evosearch.evaluation._fidelity import Fidelity
     from evosearch.evaluation.backends import (
         SCHEDULER_ENV,
@@ -58,7 +58,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "DEFAULT_EVAL_TIMEOUT": "_checks",
+        "DEFAULT_EVAL_TIMEOUT": "_arguments",
         "FAILURE_SCORE": "result",
         "SCHEDULER_ENV": "backends",
         "Backend": "backends",
@@ -72,7 +72,7 @@ __getattr__, __dir__ = lazy_exports(
         "backend_names": "backends",
         "build_estimator": "tasks",
         "check_backend": "backends",
-        "check_limits": "_checks",
+        "check_limits": "_arguments",
         "failure_causes": "failures",
         "fold_score": "tasks",
         "get_backend": "backends",

@@ -1,7 +1,7 @@
 """How faithfully an evaluator trains: which folds, how many of their rows, how many epochs.
 
 :class:`Fidelity` is what an :class:`~evosearch.evaluation.Evaluator` applies to every fold it
-trains (multi-fidelity search, see :mod:`evosearch.search._fidelity`): only the first ``folds``
+trains (multi-fidelity search, see :mod:`evosearch.search.fidelity_plan`): only the first ``folds``
 of the run's cross-validation folds, a seeded stratified subsample of ``rows`` of each fold's
 training rows (the test rows stay whole, so scores stay comparable), and the genome's
 ``max_epochs`` capped at ``max_epochs`` and then scaled by ``epochs``. The subsample depends

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
+from evosearch.evaluation._arguments import _check_folds, _check_initial_weights, check_limits
 from evosearch.evaluation._batch import _Batch, _combine
-from evosearch.evaluation._checks import _check_folds, _check_initial_weights, check_limits
 from evosearch.evaluation._fidelity import Fidelity
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, check_backend, get_backend

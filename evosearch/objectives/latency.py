@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evosearch.nn.latency import DEFAULT_LATENCY_MODEL, LatencyModel
+from evosearch.nn.cost_model import DEFAULT_LATENCY_MODEL, LatencyModel
 from evosearch.objectives._scale import log_size
 from evosearch.objectives.base import Objective, TrainedResult, register_objective
 
@@ -22,7 +22,7 @@ LATENCY_REFERENCE_US = 1e6
 class Latency(Objective):
     """Estimated time to predict one row, in microseconds, minimised; known before training.
 
-    The estimate is the run's :class:`~evosearch.nn.latency.LatencyModel` (calibrated on this
+    The estimate is the run's :class:`~evosearch.nn.cost_model.LatencyModel` (calibrated on this
     machine when the run started and recorded in ``run.json``, so resume and any ``n_jobs`` give
     the same values) applied to the genome's layer shapes. Normalised on a log scale:
     ``clip(1 - log10(max(us, 1)) / 6, 0, 1)`` (1 µs or less is 1, one second or more 0).
@@ -30,7 +30,7 @@ class Latency(Objective):
     Parameters
     ----------
     model : LatencyModel, optional
-        The cost model; default: :data:`~evosearch.nn.latency.DEFAULT_LATENCY_MODEL`.
+        The cost model; default: :data:`~evosearch.nn.cost_model.DEFAULT_LATENCY_MODEL`.
     """
 
     name = "latency"

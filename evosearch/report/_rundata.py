@@ -212,7 +212,7 @@ def _sizer(
     if objective is None or not objective.known_before_training:
         return None
     if isinstance(objective, Latency):
-        from evosearch.nn.latency import LatencyModel
+        from evosearch.nn.cost_model import LatencyModel
 
         try:
             objective = Latency(LatencyModel.from_dict((info or {})["latency_model"]))

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
         load_run,
         load_run_dataset,
     )
-    from evosearch.runs.replay import ReplayedMember, generation_members
+    from evosearch.runs.members import ReplayedMember, generation_members
 
 __all__ = [
     "ReplayedMember",
@@ -32,12 +32,12 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "ReplayedMember": "replay",
+        "ReplayedMember": "members",
         "RunFolder": "folder",
         "RunRecord": "folder",
         "atomic_write_json": "folder",
         "disk_errors": "disk",
-        "generation_members": "replay",
+        "generation_members": "members",
         "load_run": "folder",
         "load_run_dataset": "folder",
     },

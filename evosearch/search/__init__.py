@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from evosearch.search._fidelity import FidelityPlan, plan_from_dict, resolve_plan
     from evosearch.search.archive import ArchiveEntry, ParetoArchive
     from evosearch.search.evolver import Callback, Evolver, GenerationRecord
-    from evosearch.search.export import export_member, refit, select_member
+    from evosearch.search.fidelity_plan import FidelityPlan, plan_from_dict, resolve_plan
     from evosearch.search.member import Member
+    from evosearch.search.refit import export_member, refit, select_member
     from evosearch.search.run import SearchRun, reevaluate
     from evosearch.search.settings import (
         SETTINGS,
@@ -60,7 +60,7 @@ __getattr__, __dir__ = lazy_exports(
         "ArchiveEntry": "archive",
         "Callback": "evolver",
         "Evolver": "evolver",
-        "FidelityPlan": "_fidelity",
+        "FidelityPlan": "fidelity_plan",
         "GenerationRecord": "evolver",
         "Member": "member",
         "ParetoArchive": "archive",
@@ -72,13 +72,13 @@ __getattr__, __dir__ = lazy_exports(
         "check_settings": "settings",
         "recorded_params": "settings",
         "reevaluate": "run",
-        "export_member": "export",
+        "export_member": "refit",
         "get_strategy": "strategies",
-        "refit": "export",
+        "refit": "refit",
         "register_strategy": "strategies",
-        "plan_from_dict": "_fidelity",
-        "resolve_plan": "_fidelity",
-        "select_member": "export",
+        "plan_from_dict": "fidelity_plan",
+        "resolve_plan": "fidelity_plan",
+        "select_member": "refit",
         "strategy_names": "strategies",
     },
 )

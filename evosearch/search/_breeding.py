@@ -17,8 +17,8 @@ from evosearch.errors import DataError, InvalidGenomeError, SettingsError
 from evosearch.evaluation import Evaluator
 from evosearch.preprocess import DataProfile, encoded_width
 from evosearch.search._checkpoint import RunState
-from evosearch.search._fidelity import screened
 from evosearch.search._journalled import JournalledEvaluation
+from evosearch.search.fidelity_plan import screened
 from evosearch.search.halving import MakeChildren, Schedule
 from evosearch.search.member import Member
 from evosearch.search.selection import select_parents
@@ -242,7 +242,7 @@ class Breeder:
         (every fold, or successive halving); with a screening evaluator (``state.screening``)
         and ``screen_factor`` > 1, ``screen_factor`` times as many children are screened at
         low fidelity first and the most promising handed to ``schedule``
-        (:func:`~evosearch.search._fidelity.screened`)."""
+        (:func:`~evosearch.search.fidelity_plan.screened`)."""
 
         def breed(population: list[Member], n_children: int) -> list[Member]:
             def make(n: int) -> tuple[list[Genome], list[list[str]]]:
@@ -282,7 +282,7 @@ def initial_genomes(
 
     With a fidelity plan that screens (``settings.screen`` > 1) and no seeds, that many times
     the random genomes are drawn and screened at low fidelity by ``screen``, and the most
-    promising population goes on (:func:`~evosearch.search._fidelity.screened`).
+    promising population goes on (:func:`~evosearch.search.fidelity_plan.screened`).
 
     Raises
     ------

@@ -9,8 +9,8 @@ from evosearch.errors import SettingsError
 from evosearch.evaluation import Fidelity, fold_score
 from evosearch.objectives import Scoring
 from evosearch.search.archive import ParetoArchive
-from evosearch.search.export import refit_member
 from evosearch.search.inheritance import FoldWeights
+from evosearch.search.refit import refit_member
 
 __all__ = ["score_holdout", "split_holdout"]
 
@@ -62,7 +62,7 @@ def score_holdout(
     """Refit every archive member on the search rows and set its ``holdout_score``
     (``scoring``'s score, else accuracy / R²); ``fidelity``: the epochs a fidelity plan caps;
     ``starts``: per member's hash the CV network its refit starts from, as an export's does
-    (:func:`~evosearch.search.export.refit_starts`)."""
+    (:func:`~evosearch.search.refit.refit_starts`)."""
     for entry in archive:
         start = None if starts is None else starts.get(entry.genome_hash)
         model = refit_member(entry, search, seed, cv, fidelity, start)

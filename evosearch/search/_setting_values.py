@@ -183,7 +183,7 @@ def check_input_shape(value: Any) -> Any:
 
 
 def check_fidelity(value: Any) -> str | dict[str, Any]:
-    from evosearch.search._fidelity import check_fidelity as check_plan_keys
+    from evosearch.search.fidelity_plan import check_fidelity as check_plan_keys
 
     return check_plan_keys(value)
 

@@ -5,7 +5,7 @@ The Evolver is the scikit-learn face of a search: ``__init__`` only stores its p
 clones, nests in ``cross_val_score``, sits in a ``Pipeline`` and is tuned by ``GridSearchCV``.
 ``fit``, ``fit_dataset`` and ``resume`` build a :class:`~evosearch.search.run.SearchRun` (the
 run's state), hand it to the :class:`~evosearch.search.loop.GenerationLoop`, then refit the
-best member; prediction and pickling are in :mod:`~evosearch.search._estimator`.
+best member; prediction and pickling are in :mod:`~evosearch.search._estimator_methods`.
 
 Over 500 lines only for the Evolver's docstrings (parameters, attributes, resume).
 """
@@ -23,10 +23,10 @@ from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.runs import RunFolder
 from evosearch.search._checkpoint import GenerationRecord
-from evosearch.search._estimator import EstimatorMethods, drop_transient
+from evosearch.search._estimator_methods import EstimatorMethods, drop_transient
 from evosearch.search._holdout import score_holdout
-from evosearch.search.export import refit_member, refit_starts
 from evosearch.search.loop import GenerationLoop
+from evosearch.search.refit import refit_member, refit_starts
 from evosearch.search.run import WEIGHTS_FOLDER, SearchRun
 from evosearch.search.settings import SETTINGS
 from evosearch.space import Genome, SearchSpace

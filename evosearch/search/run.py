@@ -25,11 +25,11 @@ from evosearch.objectives import Latency, check_scoring, scoring_name, with_scor
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder, RunRecord, load_run, load_run_dataset
 from evosearch.search._checkpoint import RunState, restore_state
-from evosearch.search._fidelity import plan_from_dict, resolve_plan
 from evosearch.search._holdout import split_holdout
 from evosearch.search._results import ResultsTable
 from evosearch.search._run_info import run_info
 from evosearch.search.archive import ParetoArchive
+from evosearch.search.fidelity_plan import plan_from_dict, resolve_plan
 from evosearch.search.inheritance import WeightStore
 from evosearch.search.settings import RunSettings, check_settings, recorded_params, setting
 from evosearch.space import Genome, InnovationCounter
@@ -275,7 +275,7 @@ def prepare_objectives(
     against the data and set in the score objective; with a ``latency`` objective, its cost
     model calibrated on this machine (or read from ``latency_model``, the one run.json
     recorded); the fidelity plan resolved on the data's rows."""
-    from evosearch.nn.latency import LatencyModel, calibrate
+    from evosearch.nn.cost_model import LatencyModel, calibrate
 
     check_scoring(settings.scoring, dataset.task, dataset.X, dataset.y)
     objectives = with_scoring(settings.objective_set, scoring_name(settings.scoring))

@@ -61,7 +61,7 @@ from evosearch.search._setting_values import (
 if TYPE_CHECKING:
     from evosearch.evaluation import Fidelity, FitHook
     from evosearch.objectives import Objective
-    from evosearch.search._fidelity import FidelityPlan
+    from evosearch.search.fidelity_plan import FidelityPlan
     from evosearch.space import SearchSpace
 
 __all__ = [
@@ -259,7 +259,7 @@ class RunSettings:
     scoring: Any
     #: As given: ``"28x28"``, a tuple of ints, or None.
     input_shape: Any
-    #: ``"auto"``, ``"off"`` or a dict of plan keys (see search/_fidelity.py).
+    #: ``"auto"``, ``"off"`` or a dict of plan keys (see search/fidelity_plan.py).
     fidelity: Any
     #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
     latency_model: Any = None

@@ -135,7 +135,7 @@ class EstimatorMethods(BaseEstimator):
             For an unknown format, a format whose extra is not installed, a member out of
             range or a folder that is not empty.
         """
-        from evosearch.search.export import pick_member, stored_start, write_member
+        from evosearch.search.refit import pick_member, stored_start, write_member
 
         check_is_fitted(self)
         index, entry = pick_member(self.archive_, member)
