@@ -163,3 +163,11 @@ def test_resume_overrides_only_what_a_resume_may_change(varied_run, tmp_path):
         if name not in ("generations", "n_jobs", "genome"):
             assert extended.get_params()[name] == value, name
     assert len(extended.history_) == 3
+
+
+def test_the_readme_lists_every_option():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [row.flag for row in SETTINGS if row.flag and f"| `{row.flag}`" not in readme]
+    assert missing == []
