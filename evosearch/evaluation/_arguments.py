@@ -11,8 +11,8 @@ from joblib.externals.loky.backend.reduction import dumps as loky_dumps
 
 from evosearch.errors import SettingsError
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
-from evosearch.evaluation._memory import _memory_limit_supported
-from evosearch.evaluation.tasks import FitHook, _error_text
+from evosearch.evaluation._memory import memory_limit_supported
+from evosearch.evaluation.tasks import FitHook, error_text
 
 __all__ = ["DEFAULT_EVAL_TIMEOUT", "check_limits"]
 
@@ -42,7 +42,7 @@ def check_limits(
     """
     timeout = _check_limit("eval_timeout", eval_timeout, "seconds", True)
     memory = _check_limit("max_memory", max_memory, "MB", False)
-    if memory is not None and not _memory_limit_supported():
+    if memory is not None and not memory_limit_supported():
         raise SettingsError(f"max_memory needs Linux (this is {sys.platform})")
     if fit_hook is not None:
         if not callable(fit_hook):
@@ -51,12 +51,12 @@ def check_limits(
             loky_dumps(fit_hook)  # what the workers' pickler will have to do
         except Exception as exc:
             raise SettingsError(
-                f"fit_hook must pickle to reach the workers: {_error_text(exc)}"
+                f"fit_hook must pickle to reach the workers: {error_text(exc)}"
             ) from None
     return timeout, memory, fit_hook
 
 
-def _check_folds(folds: Sequence[int] | None, n: int) -> list[int] | None:
+def check_fold_indices(folds: Sequence[int] | None, n: int) -> list[int] | None:
     """The sorted folds asked for (of ``n``); None for all of them."""
     if folds is None:
         return None
@@ -74,7 +74,7 @@ def _check_folds(folds: Sequence[int] | None, n: int) -> list[int] | None:
     return None if len(ordered) == n else ordered
 
 
-def _check_initial_weights(initial_weights: Any, n_genomes: int, n_folds: int) -> Any:
+def check_initial_weights(initial_weights: Any, n_genomes: int, n_folds: int) -> Any:
     if initial_weights is None:
         return None
     if len(initial_weights) != n_genomes:

@@ -1,7 +1,7 @@
 """The bookkeeping of one :meth:`Evaluator.evaluate` call: fold outcomes in, genome results out.
 
-:class:`_Batch` is what a backend sees of the call (:class:`~.backends.base.TaskBatch`);
-:func:`_combine` turns the fold outcomes of one genome into its :class:`EvaluationResult`.
+:class:`FoldBatch` is what a backend sees of the call (:class:`~.backends.base.TaskBatch`);
+:func:`combine_outcomes` turns the fold outcomes of one genome into its :class:`EvaluationResult`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from typing import Any
 import numpy as np
 
 from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
-from evosearch.evaluation.tasks import FoldWeights, _failed, _Outcome, task_seed
+from evosearch.evaluation.tasks import FoldOutcome, FoldWeights, failed_outcome, task_seed
 from evosearch.space import Genome
 
 #: ``conclude(genome, genome_hash, outcomes, wanted, keep_weights)``: the evaluator's
 #: :meth:`~Evaluator._conclude` (builds, counts and keeps a genome's result).
-Conclude = Callable[[Genome, str, dict[int, _Outcome], list[int] | None, bool], EvaluationResult]
+Conclude = Callable[[Genome, str, dict[int, FoldOutcome], list[int] | None, bool], EvaluationResult]
 
 
-class _Batch:
+class FoldBatch:
     """Bookkeeping of one :meth:`Evaluator.evaluate` call: folds in, genome results out."""
 
     def __init__(
@@ -38,7 +38,7 @@ class _Batch:
         *,
         wanted: list[int] | None = None,
         needs: dict[int, list[int]] | None = None,
-        known: dict[int, dict[int, _Outcome]] | None = None,
+        known: dict[int, dict[int, FoldOutcome]] | None = None,
         starts: Sequence[Sequence[Mapping[str, np.ndarray] | None] | None] | None = None,
         keep_weights: bool = False,
     ) -> None:
@@ -58,12 +58,12 @@ class _Batch:
         self.known = known if known is not None else {}
         self.starts = starts
         self.keep_weights = keep_weights
-        self.outcomes: dict[int, dict[int, _Outcome]] = {index: {} for index in pending}
+        self.outcomes: dict[int, dict[int, FoldOutcome]] = {index: {} for index in pending}
         self.done = 0
         self.lost: set[int] = set()  # genomes that timed out or killed a worker
 
     def args(self, key: tuple[int, int]) -> tuple[Any, ...]:
-        """What ``_fit_fold`` needs besides the context, for one ``(genome index, fold)``."""
+        """What ``fit_fold`` needs besides the context, for one ``(genome index, fold)``."""
         index, fold = key
         genome_hash = self.hashes[index]
         base = (
@@ -78,7 +78,7 @@ class _Batch:
             return base  # the defaults: nothing more to pickle for the worker
         return (*base, initial, self.keep_weights)
 
-    def finish(self, key: tuple[int, int], outcome: _Outcome) -> None:
+    def finish(self, key: tuple[int, int], outcome: FoldOutcome) -> None:
         index, fold = key
         self.outcomes[index][fold] = outcome
         self.done += 1
@@ -98,14 +98,14 @@ class _Batch:
         """Finish a fold of a genome that has already failed hard, without training it."""
         if key[0] not in self.lost:
             return False
-        self.finish(key, _failed(0.0, None))
+        self.finish(key, failed_outcome(0.0, None))
         return True
 
 
-def _combine(
+def combine_outcomes(
     genome: Genome,
     genome_hash: str,
-    outcomes: Mapping[int, _Outcome],
+    outcomes: Mapping[int, FoldOutcome],
     n_folds: int,
     wanted: list[int] | None = None,
     keep_weights: bool = False,
@@ -119,7 +119,7 @@ def _combine(
     # A failure is final: it decides every result of the genome, and the folds it kept
     # from training count as skipped (0 epochs).
     errors = [outcomes[f].error for f in sorted(outcomes) if outcomes[f].error is not None]
-    ordered = [outcomes[fold] if fold in outcomes else _failed(0.0, None) for fold in chosen]
+    ordered = [outcomes[fold] if fold in outcomes else failed_outcome(0.0, None) for fold in chosen]
     fold_scores = [] if errors else [outcome.score for outcome in ordered]
     score = max(float(np.mean(fold_scores)), floor) if fold_scores else FAILURE_SCORE
     peaks = [outcome.peak_mb for outcome in ordered if outcome.peak_mb is not None]

@@ -28,7 +28,7 @@ def _proc_status() -> dict[str, int]:
     return sizes
 
 
-class _MemoryProbe:
+class MemoryProbe:
     """Peak resident memory of one fold, above the process's resident size when it started.
 
     ``ru_maxrss`` only ever grows over a process's life, so in a reused worker it says nothing
@@ -52,12 +52,12 @@ class _MemoryProbe:
         return round(max(peak - self.start_kib, 0) / 1024, 1)
 
 
-def _memory_limit_supported() -> bool:
+def memory_limit_supported() -> bool:
     return resource is not None and "VmSize" in _proc_status()
 
 
 @contextmanager
-def _address_space_limit(extra_mb: float | None) -> Iterator[None]:
+def address_space_limit(extra_mb: float | None) -> Iterator[None]:
     """Let the process allocate at most ``extra_mb`` MiB more address space, then restore.
 
     The limit is relative to what the process has mapped already: an idle worker with numpy and

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
-from evosearch.evaluation.tasks import _Outcome
+from evosearch.evaluation.tasks import FoldOutcome
 from evosearch.space import Genome
 
 
@@ -20,7 +20,7 @@ class _Partial:
     """The folds trained so far of a genome evaluated partially (``evaluate(folds=...)``)."""
 
     genome: Genome
-    outcomes: dict[int, _Outcome]
+    outcomes: dict[int, FoldOutcome]
     used: int = 0  # the evaluate call that last asked for this genome
 
     @property
@@ -85,7 +85,7 @@ class _PartialStore:
         for position, fold in enumerate(folds):
             if fold in new:
                 first = fold == new[0]
-                entry.outcomes[fold] = _Outcome(
+                entry.outcomes[fold] = FoldOutcome(
                     float(scores[position]),
                     int(epochs[position]),
                     max(seconds, 0.0) if first else 0.0,

@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
-from evosearch.evaluation._arguments import _check_folds, _check_initial_weights, check_limits
-from evosearch.evaluation._batch import _Batch, _combine
+from evosearch.evaluation._arguments import check_fold_indices, check_initial_weights, check_limits
+from evosearch.evaluation._batch import FoldBatch, combine_outcomes
 from evosearch.evaluation._fidelity import Fidelity
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, check_backend, get_backend
 from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
-from evosearch.evaluation.tasks import FitHook, _Context, _Outcome
+from evosearch.evaluation.tasks import FitHook, FoldContext, FoldOutcome
 from evosearch.objectives import Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.space import Genome
@@ -212,7 +212,7 @@ class Evaluator:
         self.cache_hits = 0
         self.evaluations = 0
         self.partial_evaluations = 0
-        self._context: _Context | None = None
+        self._context: FoldContext | None = None
         self._backend: Backend | None = None  # made for the first folds to train
 
     @property
@@ -230,9 +230,9 @@ class Evaluator:
         if self._backend is not None:
             self._backend.close()
 
-    def _get_context(self) -> _Context:
+    def _get_context(self) -> FoldContext:
         if self._context is None:
-            self._context = _Context(
+            self._context = FoldContext(
                 X=self.X,
                 y=self.y,
                 folds=self.folds,
@@ -357,15 +357,15 @@ class Evaluator:
             For ``folds`` that are not distinct fold indices, or ``initial_weights`` of the
             wrong length.
         """
-        wanted = _check_folds(folds, len(self.folds))
-        starts = _check_initial_weights(initial_weights, len(genomes), len(self.folds))
+        wanted = check_fold_indices(folds, len(self.folds))
+        starts = check_initial_weights(initial_weights, len(genomes), len(self.folds))
         self._calls += 1
         chosen = list(range(len(self.folds))) if wanted is None else wanted
         hashes = [g.canonical_hash() for g in genomes]
         results: list[EvaluationResult | None] = [None] * len(genomes)
         pending: dict[int, list[int]] = {}  # first index of a new genome -> duplicate indices
         needs: dict[int, list[int]] = {}  # first index -> the folds it trains now
-        known: dict[int, dict[int, _Outcome]] = {}  # first index -> its folds trained before
+        known: dict[int, dict[int, FoldOutcome]] = {}  # first index -> its folds trained before
         for index, (genome, genome_hash) in enumerate(zip(genomes, hashes, strict=True)):
             cached = self.lookup(genome, genome_hash)
             if cached is not None:
@@ -418,7 +418,7 @@ class Evaluator:
                 if on_result is not None:
                     on_result(genome, result)
             else:  # nothing new to train for this partial request
-                results[index] = _combine(
+                results[index] = combine_outcomes(
                     genome, genome_hash, stored, len(self.folds), wanted, keep_weights, self._floor
                 )
                 self.cache_hits += 1
@@ -428,7 +428,7 @@ class Evaluator:
         tasks.sort(
             key=lambda t: -genomes[t[0]].n_params() * genomes[t[0]].hyperparameters["max_epochs"]
         )
-        batch = _Batch(
+        batch = FoldBatch(
             self._conclude,
             self.seed,
             len(self.folds),
@@ -457,12 +457,12 @@ class Evaluator:
         self,
         genome: Genome,
         genome_hash: str,
-        outcomes: dict[int, _Outcome],
+        outcomes: dict[int, FoldOutcome],
         wanted: list[int] | None,
         keep_weights: bool,
     ) -> EvaluationResult:
         """The result of a genome whose asked-for folds are all done; counted and kept."""
-        result = _combine(
+        result = combine_outcomes(
             genome, genome_hash, outcomes, len(self.folds), wanted, keep_weights, self._floor
         )
         if wanted is None:

@@ -1,10 +1,10 @@
 """One fold task: decode a genome, train it on a fold's training rows, score it, measure it.
 
-Every backend runs the same :func:`_fit_fold` with the same per-task seed (:func:`task_seed`:
+Every backend runs the same :func:`fit_fold` with the same per-task seed (:func:`task_seed`:
 a function of the run seed, the genome's canonical hash and the fold only, never of worker
 identity or completion order), so results do not depend on where or in which order the folds
 train. A failure of the candidate (an exception, a non-finite score, going past ``max_memory``)
-is data: it comes back as an :class:`_Outcome` with an error text, never as an exception.
+is data: it comes back as an :class:`FoldOutcome` with an error text, never as an exception.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from evosearch.data import take_rows
 from evosearch.evaluation._fidelity import Fidelity
-from evosearch.evaluation._memory import _address_space_limit, _MemoryProbe
+from evosearch.evaluation._memory import MemoryProbe, address_space_limit
 from evosearch.evaluation.result import FAILURE_SCORE
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 from evosearch.objectives import Scoring, get_scorer
@@ -113,7 +113,7 @@ def task_seed(run_seed: int, genome_hash: str, fold: int) -> int:
 FoldWeights = dict[str, np.ndarray]
 
 
-class _Outcome(NamedTuple):
+class FoldOutcome(NamedTuple):
     """What training one fold gave (sent back from the worker)."""
 
     score: float
@@ -125,13 +125,13 @@ class _Outcome(NamedTuple):
     weights: FoldWeights | None = None
 
 
-def _failed(seconds: float, error: str | None) -> _Outcome:
+def failed_outcome(seconds: float, error: str | None) -> FoldOutcome:
     """The outcome of a fold that failed (``error``) or was skipped (None)."""
-    return _Outcome(FAILURE_SCORE, 0, seconds, error, None)
+    return FoldOutcome(FAILURE_SCORE, 0, seconds, error, None)
 
 
 @dataclass
-class _Context:
+class FoldContext:
     """What every fold of one evaluator needs besides the genome (sent once per worker)."""
 
     X: Any  # a float32 matrix, or a table (pandas DataFrame)
@@ -152,12 +152,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     message = _one_line(str(exc))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def fit_and_score(model: Pipeline, context: _Context, train: np.ndarray, test: np.ndarray) -> float:
+def fit_and_score(
+    model: Pipeline, context: FoldContext, train: np.ndarray, test: np.ndarray
+) -> float:
     """Fit ``model`` on the ``train`` rows and score it on the ``test`` rows (sample weights,
     where the data has them, in the loss and the score)."""
     rows_weight = context.sample_weight
@@ -169,8 +171,8 @@ def fit_and_score(model: Pipeline, context: _Context, train: np.ndarray, test: n
     return fold_score(model, X_test, context.y[test], context.scoring, rows_weight[test])
 
 
-def _fit_fold(
-    context: _Context,
+def fit_fold(
+    context: FoldContext,
     genome: Genome,
     genome_hash: str,
     fold: int,
@@ -179,14 +181,14 @@ def _fit_fold(
     keep_weights: bool = False,
     *,
     limit_threads: bool,
-) -> _Outcome:
+) -> FoldOutcome:
     """Train on one fold and score on its test part (in a worker, or inline)."""
     start = time.perf_counter()
-    probe = _MemoryProbe()
+    probe = MemoryProbe()
     train, test = context.folds[fold]
     weights: FoldWeights | None = None
     try:
-        with _address_space_limit(context.max_memory):
+        with address_space_limit(context.max_memory):
             if context.fit_hook is not None:
                 context.fit_hook(genome_hash, fold)
             with threadpool_limits(limits=1) if limit_threads else nullcontext():
@@ -200,15 +202,15 @@ def _fit_fold(
             raise FloatingPointError(f"non-finite test score {score}")
         epochs = int(getattr(model[-1], "n_epochs_", 0))
         seconds = time.perf_counter() - start
-        return _Outcome(score, epochs, seconds, None, probe.peak_mb(), weights)
+        return FoldOutcome(score, epochs, seconds, None, probe.peak_mb(), weights)
     except MemoryError as exc:  # the limit is lifted again by now, so this can allocate
-        error = _error_text(exc)
+        error = error_text(exc)
         if context.max_memory is not None:
             error = (
                 f"MemoryError: fold {fold} exceeded the {context.max_memory:g} MB memory limit "
                 f"({_one_line(str(exc)) or 'allocation failed'})"
             )
-        return _Outcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
+        return FoldOutcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
     except Exception as exc:  # any failure of a candidate is data, not a crash of the run
-        error = _error_text(exc)
-        return _Outcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())
+        error = error_text(exc)
+        return FoldOutcome(FAILURE_SCORE, 0, time.perf_counter() - start, error, probe.peak_mb())

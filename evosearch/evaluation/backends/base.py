@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol
 from joblib import cpu_count
 
 from evosearch.errors import SettingsError
-from evosearch.evaluation.tasks import _Context, _Outcome
+from evosearch.evaluation.tasks import FoldContext, FoldOutcome
 from evosearch.registry import Registry
 
 __all__ = [
@@ -45,7 +45,7 @@ class DeadlineReached(Exception):
 
 
 class TaskBatch(Protocol):
-    """What a backend sees of one ``Evaluator.evaluate`` call (the evaluator's ``_Batch``)."""
+    """What a backend sees of one ``Evaluator.evaluate`` call (the evaluator's ``FoldBatch``)."""
 
     #: Canonical hash of each genome of the batch, by genome index.
     hashes: list[str]
@@ -54,10 +54,10 @@ class TaskBatch(Protocol):
     lost: set[int]
 
     def args(self, key: TaskKey) -> tuple[Any, ...]:
-        """The arguments of ``_fit_fold(context, *args)`` for one task (genome, seed, ...)."""
+        """The arguments of ``fit_fold(context, *args)`` for one task (genome, seed, ...)."""
         ...
 
-    def finish(self, key: TaskKey, outcome: _Outcome) -> None:
+    def finish(self, key: TaskKey, outcome: FoldOutcome) -> None:
         """Report one task's outcome (calls ``on_progress``, and ``on_result`` when a genome's
         last fold is in)."""
         ...
@@ -75,7 +75,7 @@ class Backend(ABC):
     to train, and calls :meth:`run` once per ``evaluate`` call that trains something. The
     backend must:
 
-    * **run each task with** ``_fit_fold(context, *batch.args(key), limit_threads=...)`` of
+    * **run each task with** ``fit_fold(context, *batch.args(key), limit_threads=...)`` of
       :mod:`evosearch.evaluation.tasks`, with BLAS capped to one thread per process. The
       outcome then depends on the task only (its seed comes with the arguments), so every
       backend gives the results of the ``local`` one; the contract suite checks that;
@@ -87,7 +87,7 @@ class Backend(ABC):
     * **kill or abandon a task past its limit**: a task running longer than ``eval_timeout``
       seconds (counted from its start, not from its submission) is stopped, or at least no
       longer waited for; its genome index goes into ``batch.lost`` and the task is finished
-      with ``_failed(elapsed, "TimeoutError: fold F exceeded the L s evaluation limit")``.
+      with ``failed_outcome(elapsed, "TimeoutError: fold F exceeded the L s evaluation limit")``.
       The other tasks go on. A task whose process dies fails its genome the same way with a
       ``WorkerDied: ...`` error. Tasks of a lost genome not yet started are finished through
       ``batch.skip_if_lost`` instead of training;
@@ -103,7 +103,7 @@ class Backend(ABC):
 
     Parameters
     ----------
-    context : _Context
+    context : FoldContext
         The evaluator's data, fold splits, ``fit_hook`` and ``max_memory``, the same for every
         task: a backend sends it to each worker once, not with every task.
     n_jobs : int
@@ -119,7 +119,7 @@ class Backend(ABC):
 
     def __init__(
         self,
-        context: _Context,
+        context: FoldContext,
         *,
         n_jobs: int,
         eval_timeout: float | None,

@@ -43,7 +43,13 @@ from evosearch.evaluation.backends.base import (
     TaskKey,
     register_backend,
 )
-from evosearch.evaluation.tasks import _Context, _error_text, _failed, _fit_fold, _Outcome
+from evosearch.evaluation.tasks import (
+    FoldContext,
+    FoldOutcome,
+    error_text,
+    failed_outcome,
+    fit_fold,
+)
 
 __all__ = ["SCHEDULER_ENV", "DaskBackend"]
 
@@ -75,7 +81,7 @@ _START_TOPIC = "evosearch-task-start"
 
 
 # ------------------------------------------------------------------------------ worker side
-def _dask_task(context: _Context, key: str, *args: Any) -> _Outcome:
+def _dask_task(context: FoldContext, key: str, *args: Any) -> FoldOutcome:
     """One fold on a Dask worker (``args`` from ``TaskBatch.args``): report the start (for the
     time limit), then train."""
     from distributed import get_worker
@@ -87,7 +93,7 @@ def _dask_task(context: _Context, key: str, *args: Any) -> _Outcome:
         pass
     # limit_threads: Dask workers are long-lived processes we did not start, so the BLAS cap
     # is applied around each task rather than once at worker start-up.
-    return _fit_fold(context, *args, limit_threads=True)
+    return fit_fold(context, *args, limit_threads=True)
 
 
 # ------------------------------------------------------------------------------ client side
@@ -114,7 +120,7 @@ class DaskBackend(Backend):
 
     def __init__(
         self,
-        context: _Context,
+        context: FoldContext,
         *,
         n_jobs: int,
         eval_timeout: float | None,
@@ -354,8 +360,8 @@ class DaskBackend(Backend):
                                 "killing them, often for lack of memory)"
                             )
                         else:
-                            error = f"WorkerDied: fold {task[1]}: {_error_text(failure)}"
-                    batch.finish(task, _failed(0.0, error))
+                            error = f"WorkerDied: fold {task[1]}: {error_text(failure)}"
+                    batch.finish(task, failed_outcome(0.0, error))
                     lose_genome(task[0])
                 if limit is not None:
                     self._check_timeouts(batch, futures, drop, lose_genome, limit)
@@ -387,7 +393,7 @@ class DaskBackend(Backend):
             future.cancel()
             self._restart_worker(started[1])
             error = f"TimeoutError: fold {task[1]} exceeded the {limit:g} s evaluation limit"
-            batch.finish(task, _failed(now - started[0], error))
+            batch.finish(task, failed_outcome(now - started[0], error))
             lose_genome(task[0])
 
     def _restart_worker(self, address: str) -> None:

@@ -53,7 +53,13 @@ from evosearch.evaluation.backends.base import (
     TaskKey,
     register_backend,
 )
-from evosearch.evaluation.tasks import _Context, _error_text, _failed, _fit_fold, _Outcome
+from evosearch.evaluation.tasks import (
+    FoldContext,
+    FoldOutcome,
+    error_text,
+    failed_outcome,
+    fit_fold,
+)
 
 __all__ = ["LocalBackend", "shutdown_workers"]
 
@@ -84,7 +90,7 @@ _WORKER_ENV = {
 # ------------------------------------------------------------------------------ worker side
 # The evaluator context a worker process holds, keyed by the evaluator's token. Only ever set
 # inside worker processes (by _worker_load); the parent never reads it.
-_WORKER_CONTEXT: tuple[str, _Context] | None = None
+_WORKER_CONTEXT: tuple[str, FoldContext] | None = None
 
 
 def _worker_init(parent: int) -> None:
@@ -111,19 +117,19 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(0)
 
 
-def _worker_load(token: str, context: _Context) -> int:
+def _worker_load(token: str, context: FoldContext) -> int:
     """Keep an evaluator's data (and fit_hook) in this process for its tasks."""
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = (token, context)
     return os.getpid()
 
 
-def _worker_task(token: str, *args: Any) -> _Outcome | None:
+def _worker_task(token: str, *args: Any) -> FoldOutcome | None:
     """Run one fold (``args`` from :meth:`TaskBatch.args`); None asks the parent to load the
     evaluator's data first."""
     if _WORKER_CONTEXT is None or _WORKER_CONTEXT[0] != token:
         return None  # a process that loky replaced behind our back, for instance
-    return _fit_fold(_WORKER_CONTEXT[1], *args, limit_threads=False)
+    return fit_fold(_WORKER_CONTEXT[1], *args, limit_threads=False)
 
 
 # ------------------------------------------------------------------------------ parent side
@@ -153,7 +159,7 @@ class _Worker:
     def idle(self) -> bool:
         return self.ready and not self.dead and self.future is None
 
-    def load(self, token: str, context: _Context) -> None:
+    def load(self, token: str, context: FoldContext) -> None:
         self.future = self.executor.submit(_worker_load, token, context)
         self.token, self.ready, self.since = token, False, time.monotonic()
 
@@ -170,7 +176,7 @@ class _Worker:
         except Exception as exc:
             self.kill()
             raise RuntimeError(
-                f"an evaluation worker process failed to start: {_error_text(exc)}"
+                f"an evaluation worker process failed to start: {error_text(exc)}"
             ) from exc
         self.ready, self.future = True, None
 
@@ -249,7 +255,7 @@ def _submitted(worker: _Worker, call: Callable[..., None], *args: Any) -> bool:
         worker.kill()
         if worker.pid is None:
             raise RuntimeError(
-                f"cannot start an evaluation worker process: {_error_text(exc)}"
+                f"cannot start an evaluation worker process: {error_text(exc)}"
             ) from exc
         return False
     return True
@@ -263,7 +269,7 @@ def _death_text(exc: BaseException, fold: int) -> str:
             f"WorkerDied: the process training fold {fold} died{how}: a crash in native code, "
             "os._exit(), or the system killing it (often for lack of memory)"
         )
-    return f"WorkerDied: fold {fold}: {_error_text(exc)}"
+    return f"WorkerDied: fold {fold}: {error_text(exc)}"
 
 
 # ------------------------------------------------------------------------------ the backend
@@ -275,7 +281,7 @@ class LocalBackend(Backend):
 
     def __init__(
         self,
-        context: _Context,
+        context: FoldContext,
         *,
         n_jobs: int,
         eval_timeout: float | None,
@@ -308,7 +314,7 @@ class LocalBackend(Backend):
         for key in tasks:
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineReached("the deadline passed")
-            batch.finish(key, _fit_fold(context, *batch.args(key), limit_threads=True))
+            batch.finish(key, fit_fold(context, *batch.args(key), limit_threads=True))
 
     def _run_in_workers(
         self, batch: TaskBatch, queue: deque[TaskKey], deadline: float | None
@@ -371,7 +377,7 @@ class LocalBackend(Backend):
                                 f"TimeoutError: fold {key[1]} exceeded the {limit:g} s "
                                 "evaluation limit"
                             )
-                            batch.finish(key, _failed(elapsed, error))
+                            batch.finish(key, failed_outcome(elapsed, error))
         finally:
             # Whatever ends the loop (done, deadline, Ctrl-C, a failing on_result callback):
             # folds still training are stopped; the other workers are kept for reuse.
@@ -400,10 +406,10 @@ class LocalBackend(Backend):
             batch.lost.add(key[0])
             worker.kill()
             self._replace(worker, workers, queue)
-            batch.finish(key, _failed(seconds, _death_text(exc, key[1])))
+            batch.finish(key, failed_outcome(seconds, _death_text(exc, key[1])))
             return
         except BaseException as exc:  # e.g. SystemExit from a fit_hook: the worker lives on
-            batch.finish(key, _failed(seconds, _error_text(exc)))
+            batch.finish(key, failed_outcome(seconds, error_text(exc)))
             return
         if outcome is None:  # the process lacks this evaluator's data: load it, then retry
             worker.token, worker.ready = None, False
