@@ -1,9 +1,10 @@
 """One registry class for every extension point: layer kinds, objectives, strategies, ...
 
-Each kind of component (see DESIGN.md, "Extension points") keeps its entries by name in a
-:class:`Registry`: ``register`` adds one (usable as a decorator), ``get`` finds one and, for a
-name it does not know, first imports the plug-in modules (:func:`evosearch.plugins.load_plugins`)
-and then refuses it with one line of the same shape whatever the registry::
+Each kind of component (see docs/architecture.md, "Extension points") keeps its entries by
+name in a :class:`Registry`: ``register`` adds one (usable as a decorator), ``get`` finds one
+and, for a name it does not know, first imports the plug-in modules
+(:func:`evosearch.plugins.load_plugins`) and then refuses it with one line of the same shape
+whatever the registry::
 
     unknown strategy 'nsga3': choose from nsga2, aging, random (did you mean 'nsga2'?)
 
