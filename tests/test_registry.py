@@ -120,7 +120,8 @@ def test_scratch_undoes_its_registrations() -> None:
 
         STRATEGIES.register(Steady)
         STRATEGIES.unregister("aging")
-        assert STRATEGIES.names() == ["nsga2", "random", "steady"]
+        # (toy plug-ins other test modules registered may follow the built-ins)
+        assert STRATEGIES.names() == [n for n in before if n != "aging"] + ["steady"]
     assert STRATEGIES.names() == before
 
 
@@ -215,7 +216,7 @@ def test_every_registry_refuses_a_name_in_the_same_one_line_shape(
     [
         (
             ["--strategy", "nsga3"],
-            "unknown strategy 'nsga3': choose from nsga2, aging, random (did you mean 'nsga2'?)",
+            "unknown strategy 'nsga3': choose from nsga2, aging, random",
         ),
         (
             ["--backend", "dsk"],

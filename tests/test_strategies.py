@@ -25,6 +25,15 @@ from clitools import (
 )
 from evosearch import Evolver, SearchSpace
 from evosearch.errors import SettingsError
+from evosearch.search.strategies import (
+    NSGA2,
+    FreshGenomes,
+    NoParents,
+    RandomSearch,
+    Strategy,
+    get_strategy,
+)
+from evosearch.space import Genome
 
 X, Y = load_iris(return_X_y=True)
 
@@ -106,6 +115,47 @@ def test_random_search_respects_the_size_budget_and_halving(tmp_path, tiny):
         }
         # Halving: more genomes on the first fold than finished, and only those finished.
         assert done <= rung and 0 < len(done) <= 4 < len(rung)
+
+
+# ---------------------------------------------------------------------------- breeding parts
+def test_random_search_is_a_composition_of_breeding_parts():
+    assert isinstance(RandomSearch.parent_selection, NoParents)
+    assert isinstance(RandomSearch.variation, FreshGenomes)
+    assert not hasattr(Strategy, "breeds_from_parents")
+
+
+def test_the_old_breeds_from_parents_flag_is_refused_with_the_new_way():
+    with pytest.raises(TypeError, match=r"variation = FreshGenomes\(\)"):
+
+        class Old(NSGA2):
+            name = "old"
+            breeds_from_parents = False
+
+
+def test_a_one_file_toy_strategy_with_its_own_mutation_runs_in_the_evolver(tmp_path, tiny):
+    import toy_strategy
+
+    assert get_strategy("hyperparameters") is toy_strategy.HyperparameterSearch
+    # No crossover: every child is its one parent with other training hyperparameters.
+    evolver, journal = fit(tmp_path, tiny, strategy="hyperparameters", crossover_rate=0.0)
+    assert [r.generation for r in evolver.history_] == [0, 1, 2, 3]
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["settings"]["strategy"] == "hyperparameters"
+
+    def graph(entry: dict) -> str:
+        return json.dumps(Genome.from_json(entry["genome"]).to_json()["graph"], sort_keys=True)
+
+    # Every architecture evaluated later is one of generation 0's.
+    first = {graph(e) for e in journal if e["generation"] == 0}
+    later = {graph(e) for e in journal if e["generation"] > 0}
+    assert later and later <= first
+    genomes = {e["genome_hash"]: e for e in journal}
+    archive = json.loads((tmp_path / "run" / "archive.json").read_text())["members"]
+    for member in archive:
+        for parent in member["parents"]:  # one at most
+            assert graph(member) == graph(genomes[parent])
+            hyperparameters = genomes[parent]["genome"]["hyperparameters"]
+            assert member["genome"]["hyperparameters"] != hyperparameters
 
 
 # ---------------------------------------------------------------------------- halving

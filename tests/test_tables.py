@@ -216,7 +216,8 @@ def test_a_csv_table_run_resumes_from_its_file(tmp_path) -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_variation_keeps_genes_in_the_space_and_the_width_encoded(seed: int) -> None:
-    from evosearch.search._breeding import Breeder
+    from evosearch.search._breeding import initial_population
+    from evosearch.search.strategies import BreedingContext
 
     X, y = mixed_table(40, seed=seed % 7)
     profile = DataProfile.of(check_dataset(X, y))
@@ -225,11 +226,14 @@ def test_variation_keeps_genes_in_the_space_and_the_width_encoded(seed: int) -> 
     )
     rng = np.random.default_rng(seed)
     innovations = InnovationCounter()
-    breeder = Breeder(space, 4, 0.5, (1.0, -1.0), lambda g: True, profile)
-    a, b = breeder.initial([], profile.n_features, 2, rng, innovations)[:2]
+    context = BreedingContext(
+        space, rng, innovations, None, lambda g: True, (1.0, -1.0), 0.5, profile.n_features, 2,
+        profile=profile,
+    )  # fmt: skip
+    a, b = initial_population(context, [], 4)[:2]
     for _ in range(5):
         child = cx_aligned(a, b, space, rng) if rng.random() < 0.5 else a
-        a, b = breeder._fit_input(mutate(child, space, rng, innovations)[0]), a
+        a, b = context.fit_input(mutate(child, space, rng, innovations)[0]), a
         a.validate(space)
         assert set(a.preprocessing) == set(active_genes(space.preprocessing, profile)) >= {"scale"}
         assert a.n_inputs == encoded_width(profile, a.preprocessing)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from evosearch.evaluation import DeadlineReached
 from evosearch.preprocess import DataProfile
 from evosearch.search import halving as schedules
-from evosearch.search._breeding import Breeder, image_shape, initial_genomes
+from evosearch.search._breeding import breed_function, image_shape, initial_genomes
 from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
@@ -26,7 +28,7 @@ from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search._refit_time import search_deadline
 from evosearch.search.member import Member
 from evosearch.search.run import SearchRun
-from evosearch.search.strategies import Breed, get_strategy
+from evosearch.search.strategies import Breed, BreedingContext, get_strategy
 from evosearch.space import Genome
 
 __all__ = ["GenerationLoop"]
@@ -101,16 +103,25 @@ class GenerationLoop:
                 raise
 
     # ------------------------------------------------------------------ breeding
-    def breeder(self) -> Breeder:
-        """The run's breeder (its space, sizes, budget and data profile)."""
-        settings = self.run.settings
-        return Breeder(
-            settings.space,
-            settings.population_size,
-            settings.crossover_rate,
-            settings.weights,
-            SizeBudget(settings.max_params, settings.max_bytes),
-            self.profile,
+    def breeding_context(self, input_shape: tuple[int, int, int] | None) -> BreedingContext:
+        """What the breeding parts get of this run: its space, generator, innovation counter,
+        evaluator, size budget, data profile and the genomes' widths (``input_shape``: an
+        image space's, else None)."""
+        run, settings = self.run, self.run.settings
+        dataset = run.dataset
+        n_outputs = len(np.unique(dataset.y)) if dataset.task == "classification" else 1
+        return BreedingContext(
+            space=settings.space,
+            rng=run.state.rng,
+            innovations=run.state.innovations,
+            evaluator=run.state.evaluator,
+            within_budget=SizeBudget(settings.max_params, settings.max_bytes),
+            weights=tuple(settings.weights),
+            crossover_rate=settings.crossover_rate,
+            n_inputs=dataset.n_features,
+            n_outputs=n_outputs,
+            input_shape=input_shape,
+            profile=self.profile,
         )
 
     def _initial_genomes(self, deadline: float | None) -> list[Genome]:
@@ -121,23 +132,31 @@ class GenerationLoop:
                 run.state, genomes, lineage, 0, deadline, screening=True
             )
 
-        shape = image_shape(run.settings.space, run.dataset, run.settings.input_shape)
+        settings = run.settings
+        shape = image_shape(settings.space, run.dataset, settings.input_shape)
         return initial_genomes(
-            self.breeder(), run.seed_genomes, run.dataset, run.state, shape, run.settings, screen
+            self.breeding_context(shape),
+            run.seed_genomes,
+            settings.population_size,
+            settings.screen,
+            screen,
         )
 
     def _breeding(self, generation: int, deadline: float | None) -> Breed:
-        """The ``breed`` callable the strategy gets for ``generation``."""
+        """The ``breed`` callable the strategy gets for ``generation``: children made by the
+        strategy's breeding parts, evaluated by the run's schedule."""
         settings = self.run.settings
         schedule = schedules.successive_halving if settings.halving else schedules.evaluate_all
-        from_parents = self.strategy.breeds_from_parents
-        return self.breeder().breed_function(
+        # The image shape generation 0 gave the genomes (None: not an image space).
+        shape = self.run.state.members[0].genome.graph.nodes[0].get("shape")
+        return breed_function(
+            self.strategy,
+            self.breeding_context(None if shape is None else tuple(shape)),
             self.run.state,
             self.evaluation,
             generation,
             deadline,
             schedule,
-            from_parents,
             settings.screen,
         )
 

@@ -7,21 +7,41 @@ Use it from a test module (after importing any plug-in that registers a strategy
 
 Every registered strategy, with and without successive halving, must give the same archive
 and history for the same seed, and a run stopped after a generation and resumed with
-:meth:`~evosearch.Evolver.resume` must end exactly where the uninterrupted run ends.
+:meth:`~evosearch.Evolver.resume` must end exactly where the uninterrupted run ends. Its
+breeding parts (``parent_selection``, ``variation``; see
+:mod:`evosearch.search.strategies.breeding`) must make valid genomes of the space, within the
+size budget, with their parents' hashes, and the same ones for the same seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from evosearch.evaluation import EvaluationResult, Evaluator
 from evosearch.search import Evolver
-from evosearch.search.strategies import STRATEGIES
+from evosearch.search.member import Member
+from evosearch.search.strategies import (
+    STRATEGIES,
+    BreedingContext,
+    Children,
+    ParentSelection,
+    Variation,
+    get_strategy,
+)
+from evosearch.space import InnovationCounter, SearchSpace
 from evosearch.testing._tiny import iris, tiny_space
 
-__all__ = ["test_strategy_is_deterministic", "test_strategy_resumes_exactly"]
+__all__ = [
+    "test_strategy_breeding_is_deterministic_and_stateless",
+    "test_strategy_breeds_valid_children_within_the_budget",
+    "test_strategy_is_deterministic",
+    "test_strategy_resumes_exactly",
+]
 
 _GENERATIONS = 2
 
@@ -76,3 +96,85 @@ def test_strategy_resumes_exactly(strategy: str, halving: bool, tmp_path: Path) 
     assert [g.canonical_hash() for g in resumed.population_] == [
         g.canonical_hash() for g in whole.population_
     ]
+
+
+# ------------------------------------------------------------------------ breeding parts
+_WEIGHTS = (1.0, -1.0)
+_POPULATION = 6
+
+
+def _context(space: SearchSpace, seed: int) -> BreedingContext:
+    X, y = iris()
+    return BreedingContext(
+        space=space,
+        rng=np.random.default_rng(seed),
+        innovations=InnovationCounter(),
+        evaluator=Evaluator(X, y, "classification", cv=2, n_jobs=1),
+        within_budget=lambda genome: True,
+        weights=_WEIGHTS,
+        crossover_rate=0.5,
+        n_inputs=X.shape[1],
+        n_outputs=len(np.unique(y)),
+    )
+
+
+class _Budget:
+    def __init__(self, max_params: int) -> None:
+        self.max_params = max_params
+
+    def __call__(self, genome: Any) -> bool:
+        return bool(genome.n_params() <= self.max_params)
+
+
+def _population(context: BreedingContext) -> list[Member]:
+    """Random members with made-up scores (the last one failed), all evaluated as known."""
+    members = []
+    for i in range(_POPULATION):
+        genome = context.random_genome()
+        score = float(context.rng.uniform(0.3, 0.9))
+        error = "RuntimeError: toy failure" if i == _POPULATION - 1 else None
+        result = EvaluationResult(
+            genome.canonical_hash(), [score], score, genome.n_params(), 0.0, error=error
+        )
+        context.evaluator.remember(genome, result)
+        members.append(Member(genome, result, [], 0, (score, float(genome.n_params()))))
+    return members
+
+
+def _breed(strategy: str, space: SearchSpace, seed: int, n: int) -> tuple[Children, Any]:
+    context = _context(space, seed)
+    population = _population(context)
+    # Every parent is within the budget, and no larger genome.
+    budget = _Budget(max(m.result.n_params for m in population))
+    context = dataclasses.replace(context, within_budget=budget)
+    made = get_strategy(strategy)(_POPULATION, _WEIGHTS).make_children(population, n, context)
+    return made, (population, context)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES.names())
+def test_strategy_breeds_valid_children_within_the_budget(strategy: str, tmp_path: Path) -> None:
+    cls = get_strategy(strategy)
+    assert isinstance(cls.parent_selection, ParentSelection)
+    assert isinstance(cls.variation, Variation)
+    space = tiny_space(tmp_path)
+    (genomes, lineage), (population, context) = _breed(strategy, space, 3, 5)
+    assert 0 < len(genomes) == len(lineage) <= 5
+    known = {m.result.genome_hash for m in population}
+    for genome, parents in zip(genomes, lineage, strict=True):
+        genome.validate(space)
+        assert (genome.n_inputs, genome.n_outputs) == (context.n_inputs, context.n_outputs)
+        assert context.within_budget(genome)
+        assert set(parents) <= known
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES.names())
+def test_strategy_breeding_is_deterministic_and_stateless(strategy: str, tmp_path: Path) -> None:
+    space = tiny_space(tmp_path)
+    # The same seed twice, with another one in between: the parts keep no state.
+    (one, one_lineage), (_, one_context) = _breed(strategy, space, 11, 4)
+    _breed(strategy, space, 12, 4)
+    (two, two_lineage), (_, two_context) = _breed(strategy, space, 11, 4)
+    assert [g.to_json() for g in one] == [g.to_json() for g in two]
+    assert one_lineage == two_lineage
+    assert one_context.rng.bit_generator.state == two_context.rng.bit_generator.state
+    assert one_context.innovations.next_id == two_context.innovations.next_id

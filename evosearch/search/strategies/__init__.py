@@ -1,8 +1,10 @@
 """Search strategies, one module each, in a registry by name: ``nsga2``, ``aging``, ``random``.
 
-A new strategy subclasses :class:`Strategy` and is registered with :func:`register_strategy`;
-``Evolver(strategy=name)`` then uses it and the contract suite
-(:mod:`evosearch.testing.strategies`) tests it.
+A new strategy subclasses :class:`Strategy`, composes its breeding parts
+(:mod:`evosearch.search.strategies.breeding`: a :class:`ParentSelection` and a
+:class:`Variation`) and is registered with :func:`register_strategy`; ``Evolver(strategy=name)``
+then uses it and the contract suite (:mod:`evosearch.testing.strategies`) tests it, its parts
+included.
 """
 
 from evosearch.search.strategies.aging import Aging
@@ -14,6 +16,17 @@ from evosearch.search.strategies.base import (
     get_strategy,
     register_strategy,
     strategy_names,
+)
+from evosearch.search.strategies.breeding import (
+    BreedingContext,
+    Children,
+    CrossoverMutation,
+    FreshGenomes,
+    NoParents,
+    Parents,
+    ParentSelection,
+    ParetoTournament,
+    Variation,
 )
 from evosearch.search.strategies.nsga2 import NSGA2
 from evosearch.search.strategies.random import RandomSearch
@@ -29,9 +42,18 @@ __all__ = [
     "STRATEGIES",
     "Aging",
     "Breed",
+    "BreedingContext",
+    "Children",
+    "CrossoverMutation",
+    "FreshGenomes",
     "Generation",
+    "NoParents",
+    "ParentSelection",
+    "Parents",
+    "ParetoTournament",
     "RandomSearch",
     "Strategy",
+    "Variation",
     "get_strategy",
     "register_strategy",
     "strategy_names",

@@ -16,7 +16,8 @@ class Aging(Strategy):
 
     A generation is ``population_size`` children made in cycles of a quarter of it, each cycle
     bred from the population the previous cycles left (parents still chosen by Pareto
-    tournament in ``breed``); a failed child does not join.
+    tournament: the default breeding parts, :class:`ParetoTournament` and
+    :class:`CrossoverMutation`); a failed child does not join.
     """
 
     name = "aging"

@@ -1,9 +1,14 @@
 """The strategy contract and the registry of strategies by name.
 
 A strategy decides how one generation turns the population into the next: how many children
-to breed, in how many steps, and who survives. Breeding (parent selection, crossover, mutation)
-and evaluation (including a successive-halving schedule) are handed to it as one callable, so a
-strategy only transforms lists of :class:`~evosearch.search.member.Member`.
+to breed, in how many steps, who parents them, how they are made, and who survives. It owns its
+breeding as two parts it composes (:mod:`evosearch.search.strategies.breeding`): a
+:class:`~evosearch.search.strategies.breeding.ParentSelection` and a
+:class:`~evosearch.search.strategies.breeding.Variation`. The generation loop hands it one
+``breed`` callable that makes children with those parts and evaluates them with the run's
+evaluation schedule (every fold or successive halving, screened at low fidelity first with a
+fidelity plan), so :meth:`Strategy.next_generation` only transforms lists of
+:class:`~evosearch.search.member.Member`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,14 @@ from typing import ClassVar, NamedTuple
 from evosearch.errors import SettingsError
 from evosearch.registry import Registry
 from evosearch.search.member import Member
+from evosearch.search.strategies.breeding import (
+    BreedingContext,
+    Children,
+    CrossoverMutation,
+    ParentSelection,
+    ParetoTournament,
+    Variation,
+)
 
 __all__ = [
     "STRATEGIES",
@@ -26,8 +39,9 @@ __all__ = [
     "strategy_names",
 ]
 
-#: ``breed(population, n)``: make ``n`` children with parents drawn from ``population`` and
-#: return them evaluated (failed ones included, ``result.ok`` False), in breeding order.
+#: ``breed(population, n)``: make ``n`` children of ``population`` with the strategy's
+#: breeding parts (:meth:`Strategy.make_children`) and return them evaluated (failed ones
+#: included, ``result.ok`` False), in breeding order; fewer when no genome is within the budget.
 Breed = Callable[[list[Member], int], list[Member]]
 
 
@@ -46,26 +60,57 @@ class Strategy(ABC):
     - ``name`` (class attribute): the registry key, recorded in ``run.json``.
     - The constructor takes ``population_size`` and the objectives' ``weights`` (one per
       objective, positive maximises, as in :mod:`evosearch.search.selection`).
+    - ``parent_selection`` (a :class:`~evosearch.search.strategies.breeding.ParentSelection`,
+      default :class:`~evosearch.search.strategies.breeding.ParetoTournament`) and
+      ``variation`` (a :class:`~evosearch.search.strategies.breeding.Variation`, default
+      :class:`~evosearch.search.strategies.breeding.CrossoverMutation`): the breeding parts,
+      class attributes (or set in the constructor). Random search is
+      :class:`~evosearch.search.strategies.breeding.NoParents` with
+      :class:`~evosearch.search.strategies.breeding.FreshGenomes`; a strategy with its own
+      mutation subclasses ``CrossoverMutation`` and overrides ``mutate``. The parts are given the
+      run's :class:`~evosearch.search.strategies.breeding.BreedingContext` (space, generator,
+      innovation counter, evaluator, size budget, data profile, widths) on every call and keep
+      no state of their own.
+    - :meth:`make_children` composes them: ``n`` children of a population (the genomes and
+      their parents' hashes). ``breed`` calls it (several times with halving or screening),
+      then evaluates what it made; a strategy rarely overrides it.
     - :meth:`next_generation` is given the population (a list, oldest member first, each with
       its objective vector) and ``breed``; it returns the next population (at most
       ``population_size`` members, oldest first) and the offspring it evaluated. It must be
-      deterministic: no randomness of its own (all random draws happen in ``breed``, from the
-      run's generator), the same inputs and the same ``breed`` outcomes giving the same result,
-      so that a seed reproduces a run and a resume continues it exactly. It must not keep state
-      between generations (a resumed run builds a fresh strategy).
+      deterministic: no randomness of its own (all random draws happen in the breeding parts,
+      from the run's generator), the same inputs and the same ``breed`` outcomes giving the
+      same result, so that a seed reproduces a run and a resume continues it exactly. It must
+      not keep state between generations (a resumed run builds a fresh strategy).
     - Failed members (``member.result.ok`` False) may be returned only where nothing else
       fills the population.
-    - ``breeds_from_parents`` (class attribute, default True): False makes ``breed`` return
-      fresh random genomes of the space instead of children of ``population`` (random
-      search), screened and evaluated the same way.
+
+    The evaluation schedule (every fold, or successive halving with ``halving=True``) and the
+    fidelity plan's screening are the run's settings, not the strategy's: any strategy gets
+    them through ``breed``.
     """
 
     name: ClassVar[str]
-    breeds_from_parents: ClassVar[bool] = True
+    parent_selection: ClassVar[ParentSelection] = ParetoTournament()
+    variation: ClassVar[Variation] = CrossoverMutation()
 
     def __init__(self, population_size: int, weights: Sequence[float]) -> None:
         self.population_size = population_size
         self.weights = tuple(float(w) for w in weights)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "breeds_from_parents" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__}.breeds_from_parents is gone: a strategy owns its breeding; "
+                "random search sets parent_selection = NoParents() and "
+                "variation = FreshGenomes() (evosearch.search.strategies.breeding)"
+            )
+
+    def make_children(self, population: list[Member], n: int, context: BreedingContext) -> Children:
+        """``n`` new children of ``population``: ``parent_selection`` picks their parents,
+        ``variation`` makes them (see :mod:`evosearch.search.strategies.breeding`)."""
+        parents = self.parent_selection.select(population, n, context)
+        return self.variation.vary(parents, context)
 
     @abstractmethod
     def next_generation(self, population: list[Member], breed: Breed) -> Generation:
@@ -76,7 +121,8 @@ class Strategy(ABC):
         population : list of Member
             The current population, oldest first.
         breed : Breed
-            Makes and evaluates children of given parents (see :data:`Breed`).
+            Makes children of a population with this strategy's breeding parts and
+            evaluates them (see :data:`Breed`).
 
         Returns
         -------

@@ -12,6 +12,10 @@ __all__ = ["NSGA2"]
 class NSGA2(Strategy):
     """``population_size`` children per generation; survivors by NSGA-II over parents + children.
 
+    Children come from the default breeding parts: parents by binary Pareto tournament
+    (:class:`~evosearch.search.strategies.breeding.ParetoTournament`), then aligned crossover and
+    mutation (:class:`~evosearch.search.strategies.breeding.CrossoverMutation`).
+
     Failures take part only to fill places nobody else can: a failed genome keeps its real
     (often small) parameter count, which would put it on the first front next to the smallest
     working model if it took part in the sorting.

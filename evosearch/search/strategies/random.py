@@ -1,8 +1,10 @@
 """Random search: every generation samples fresh random genomes of the space, no parents.
 
-The baseline an evolutionary result has to beat on the same space and budget. Children are
-drawn with :meth:`Genome.random` from the run's generator, through the same screening as bred
-children (a genome over ``max_params``, or equal to one already evaluated, is drawn again), so a
+The baseline an evolutionary result has to beat on the same space and budget. It is a strategy
+like the others whose breeding parts choose no parents (:class:`NoParents`) and draw fresh
+genomes (:class:`FreshGenomes`): children are drawn with :meth:`Genome.random` from the run's
+generator, through the same screening as bred children (a genome over ``max_params``, or equal
+to one already evaluated, is drawn again), so a
 random-search run is journalled, archived, resumable and reproducible like any other, and
 successive halving applies to it as well. The population it keeps is NSGA-II's best of
 everything so far: it breeds nothing, but it makes the generation rows (mean score, median
@@ -15,6 +17,12 @@ from typing import ClassVar
 
 from evosearch.search.member import Member
 from evosearch.search.strategies.base import Breed, Generation, Strategy
+from evosearch.search.strategies.breeding import (
+    FreshGenomes,
+    NoParents,
+    ParentSelection,
+    Variation,
+)
 from evosearch.search.strategies.nsga2 import NSGA2
 
 __all__ = ["RandomSearch"]
@@ -24,7 +32,8 @@ class RandomSearch(Strategy):
     """``population_size`` fresh random genomes per generation; NSGA-II keeps the population."""
 
     name = "random"
-    breeds_from_parents: ClassVar[bool] = False
+    parent_selection: ClassVar[ParentSelection] = NoParents()
+    variation: ClassVar[Variation] = FreshGenomes()
 
     def next_generation(self, population: list[Member], breed: Breed) -> Generation:
         offspring = breed(population, self.population_size)
