@@ -64,7 +64,7 @@ class Strategy(ABC):
       default :class:`~evosearch.search.strategies.breeding.ParetoTournament`) and
       ``variation`` (a :class:`~evosearch.search.strategies.breeding.Variation`, default
       :class:`~evosearch.search.strategies.breeding.CrossoverMutation`): the breeding parts,
-      class attributes (or set in the constructor). Random search is
+      class attributes. Random search is
       :class:`~evosearch.search.strategies.breeding.NoParents` with
       :class:`~evosearch.search.strategies.breeding.FreshGenomes`; a strategy with its own
       mutation subclasses ``CrossoverMutation`` and overrides ``mutate``. The parts are given the
@@ -72,8 +72,9 @@ class Strategy(ABC):
       innovation counter, evaluator, size budget, data profile, widths) on every call and keep
       no state of their own.
     - :meth:`make_children` composes them: ``n`` children of a population (the genomes and
-      their parents' hashes). ``breed`` calls it (several times with halving or screening),
-      then evaluates what it made; a strategy rarely overrides it.
+      their parents' hashes). ``breed(population, n)`` calls it once, for more than ``n``
+      children with halving or screening, then evaluates what it made; a strategy rarely
+      overrides it.
     - :meth:`next_generation` is given the population (a list, oldest member first, each with
       its objective vector) and ``breed``; it returns the next population (at most
       ``population_size`` members, oldest first) and the offspring it evaluated. It must be
