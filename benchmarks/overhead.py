@@ -41,11 +41,14 @@ from rich.console import Console
 from sklearn.datasets import load_digits, load_iris, load_wine
 
 import evosearch.search.evolver as evolver_module
+import evosearch.search.strategies.breeding as breeding_module
 from evosearch.cli.console import ConsoleReporter
 from evosearch.evaluation import EvaluationResult, Evaluator
 from evosearch.runs.folder import RunFolder
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.evolver import Evolver
+from evosearch.search.loop import GenerationLoop
+from evosearch.search.strategies import NSGA2, CrossoverMutation
 from evosearch.space.genome import Genome
 
 
@@ -94,15 +97,15 @@ MUTATE = "variation: mutate"
 TRAINING = ("evaluate: workers training + dispatch", "final refit (training)")
 PHASES: list[tuple[Any, str, str]] = [
     (Evaluator, "evaluate", TRAINING[0]),
-    (evolver_module, "refit", TRAINING[1]),
+    (evolver_module, "refit_member", TRAINING[1]),
     (Genome, "canonical_hash", "canonical hashing (WL)"),
     (Genome, "equivalent", "isomorphism checks (equivalent)"),
-    (evolver_module, "select_parents", "selection: parents"),
-    (Evolver, "_survivors", "selection: NSGA-II survivors"),
-    (evolver_module, "mutate", MUTATE),
-    (evolver_module, "cx_aligned", "variation: crossover"),
-    (Evolver, "_make_children", "variation: rest (novelty loop)"),
-    (Evolver, "_initial_genomes", "initial population"),
+    (breeding_module, "select_parents", "selection: parents"),
+    (NSGA2, "survivors", "selection: NSGA-II survivors"),
+    (breeding_module, "mutate", MUTATE),
+    (breeding_module, "cx_aligned", "variation: crossover"),
+    (CrossoverMutation, "vary", "variation: rest (novelty loop)"),
+    (GenerationLoop, "_initial_genomes", "initial population"),
     (ParetoArchive, "update", "archive update"),
     (ParetoArchive, "hypervolume", "hypervolume"),
     (Genome, "to_json", "JSON: genome to_json"),
@@ -114,7 +117,7 @@ PHASES: list[tuple[Any, str, str]] = [
     (RunFolder, "create", "JSON: run folder + run.json"),
     (ConsoleReporter, "on_evaluation_progress", "progress: bar updates"),
     (ConsoleReporter, "on_generation_end", "progress: generation rows"),
-    (Evolver, "_end_generation", "end of generation: rest"),
+    (GenerationLoop, "_end_generation", "end of generation: rest"),
     (Evolver, "fit", "Evolver.fit: rest (data checks, set-up)"),
 ]
 
@@ -182,7 +185,7 @@ def profiled_replay(
 ) -> tuple[float, pstats.Stats]:
     """The same run again with every evaluation replayed from the timed run; no refit."""
     original_init = Evaluator.__init__
-    original_refit = evolver_module.refit
+    original_refit = evolver_module.refit_member
 
     def init(self: Evaluator, *a: Any, **k: Any) -> None:
         original_init(self, *a, **k)
@@ -190,7 +193,7 @@ def profiled_replay(
             self.replay(genome, result)
 
     Evaluator.__init__ = init  # type: ignore[method-assign]
-    evolver_module.refit = lambda *a, **k: None
+    evolver_module.refit_member = lambda *a, **k: None  # type: ignore[assignment]
     reporter = ConsoleReporter(Console(file=io.StringIO(), force_terminal=True, width=100))
     profiler = cProfile.Profile()
     try:
@@ -201,7 +204,7 @@ def profiled_replay(
         seconds = time.perf_counter() - start
     finally:
         Evaluator.__init__ = original_init  # type: ignore[method-assign]
-        evolver_module.refit = original_refit
+        evolver_module.refit_member = original_refit
     return seconds, pstats.Stats(profiler)
 
 
