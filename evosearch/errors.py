@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendError",
+    "BudgetWarning",
     "DataError",
     "EvosearchError",
     "InvalidGenomeError",
@@ -45,3 +46,8 @@ class BackendError(EvosearchError):
 
 class InvalidGenomeError(ValueError):
     """A genome breaks one of its invariants (a bug in an operator, not user input)."""
+
+
+class BudgetWarning(UserWarning):
+    """``max_time`` ran out before the initial population finished: the model returned is the
+    best of those that did (the command line says so in its own words)."""

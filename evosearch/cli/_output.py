@@ -45,7 +45,14 @@ def summary(console: Console, archive: ParetoArchive, task: str, seconds: float,
 
 def deadline_note(console: Console, evolver: Evolver, folder: Path) -> None:
     """Say so when --max-time stopped the run, and how to continue it."""
-    if evolver.deadline_reached_:
+    if evolver.deadline_reached_ and not evolver.history_:
+        console.print(
+            f"stopped at the --max-time deadline ({evolver.max_time:g} s) during the initial "
+            f"population: the archive holds the models it finished; continue with: "
+            f"evosearch resume {folder}",
+            markup=False,
+        )
+    elif evolver.deadline_reached_:
         console.print(
             f"stopped at the --max-time deadline ({evolver.max_time:g} s) after generation "
             f"{evolver.history_[-1].generation} of {evolver.generations}; continue with: "

@@ -20,12 +20,13 @@ import importlib
 import os
 import select
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from evosearch.cli._parser import EXIT_USAGE, build_parser
 from evosearch.cli._signals import Stopped, stop_on_signals
-from evosearch.errors import EvosearchError
+from evosearch.errors import BudgetWarning, EvosearchError
 from evosearch.plugins import load_plugins
 
 __all__ = ["main"]
@@ -35,6 +36,8 @@ EXIT_INTERRUPTED = 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    # The command line says it in its own words (cli/_output.py, deadline_note).
+    warnings.filterwarnings("ignore", category=BudgetWarning)
     try:
         load_plugins()  # before parsing: plug-ins add choices (strategies, backends)
     except EvosearchError as exc:

@@ -27,6 +27,7 @@ __all__ = [
     "checkpoint_data",
     "finish_generation",
     "generation_line",
+    "offer_to_archive",
     "restore_state",
 ]
 
@@ -70,15 +71,9 @@ class RunState:
         return self.population
 
 
-def finish_generation(
-    state: RunState, offspring: list[Member], evaluations: int, cache_hits: int, seconds: float
-) -> GenerationRecord:
-    """Offer the successful ``offspring`` to the archive; return and keep the generation's record.
-
-    ``state.generation`` and ``state.population`` are already the finished generation's.
-    """
-    population = state.members
-    state.archive.update(
+def offer_to_archive(archive: ParetoArchive, members: Sequence[Member]) -> None:
+    """Offer the successful ``members`` to ``archive`` (which keeps the non-dominated)."""
+    archive.update(
         ArchiveEntry(
             genome=m.genome.to_json(),
             genome_hash=m.result.genome_hash,
@@ -87,9 +82,20 @@ def finish_generation(
             generation=m.generation,
             parents=list(m.parents),
         )
-        for m in offspring
+        for m in members
         if m.result.ok
     )
+
+
+def finish_generation(
+    state: RunState, offspring: list[Member], evaluations: int, cache_hits: int, seconds: float
+) -> GenerationRecord:
+    """Offer the successful ``offspring`` to the archive; return and keep the generation's record.
+
+    ``state.generation`` and ``state.population`` are already the finished generation's.
+    """
+    population = state.members
+    offer_to_archive(state.archive, offspring)
     scores = [m.result.score for m in population if m.result.ok]
     score = state.archive.objective("score")
     record = GenerationRecord(

@@ -47,6 +47,9 @@ class JournalledEvaluation:
         self.objectives = tuple(objectives)
         self.on_progress = on_progress
         self.results = results
+        #: The (genome, result) pairs of the last :meth:`evaluate` call (at full fidelity) that
+        #: finished, in finishing order: what a deadline leaves of a generation.
+        self.landed: list[tuple[Genome, EvaluationResult]] = []
 
     def evaluate(
         self,
@@ -70,8 +73,11 @@ class JournalledEvaluation:
             When ``deadline`` passes first (finished results are journalled already).
         """
         weights, folder = self.weights, self.folder
+        landed = self.landed = []
 
         def journal(genome: Genome, result: EvaluationResult) -> None:
+            if not screening:
+                landed.append((genome, result))
             if weights is not None and result.fold_weights is not None:
                 # Before the journal line: a resume that finds the line finds the weights.
                 weights.add(result.genome_hash, result.fold_weights)

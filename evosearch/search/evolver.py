@@ -12,13 +12,14 @@ Over 500 lines only for the Evolver's docstrings (parameters, attributes, resume
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from evosearch.data import Dataset
-from evosearch.errors import EvosearchError
-from evosearch.evaluation import DeadlineReached, FitHook
+from evosearch.errors import BudgetWarning, EvosearchError
+from evosearch.evaluation import FitHook
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.runs import RunFolder
@@ -88,8 +89,10 @@ class Evolver(EstimatorMethods):
         member's too. At the deadline the folds
         still training are stopped, the unfinished generation is dropped (its finished
         evaluations stay in the journal, so :meth:`resume` continues it exactly) and ``fit``
-        returns with the archive so far; ``deadline_reached_`` tells it happened. Not stored
-        in the run folder.
+        returns with the archive so far; ``deadline_reached_`` tells it happened. A deadline
+        in generation 0 leaves the genomes that finished as the archive and returns the best
+        of them, with a :class:`~evosearch.errors.BudgetWarning`. Not stored in the run
+        folder.
     max_memory : float, optional
         MiB one evaluation may allocate on top of what its idle worker holds; going over fails
         the genome with ``MemoryError`` (Linux only). See :class:`~evosearch.evaluate.Evaluator`.
@@ -432,16 +435,12 @@ class Evolver(EstimatorMethods):
         self.archive_, self.history_ = state.archive, state.history
         loop = GenerationLoop(run, self)
         loop.notify("on_run_start", self)
-        try:
-            loop.run_generations()
-        except DeadlineReached:
-            self.deadline_reached_ = True
-            raise EvosearchError(
-                f"max_time ({settings.max_time:g} s) ran out before the initial population was "
-                "evaluated: no model yet (resume the run folder with more time to continue)"
-            ) from None
+        loop.run_generations()
         self.deadline_reached_ = loop.deadline_reached
-        self.population_ = [m.genome for m in state.members]
+        if state.population is None:  # max_time ran out in generation 0
+            self._short_budget(run, loop)
+        members = state.members if state.population is not None else loop.partial
+        self.population_ = [m.genome for m in members]
         if not len(self.archive_):
             from evosearch.evaluation import all_failed_message
 
@@ -466,3 +465,28 @@ class Evolver(EstimatorMethods):
                 run.folder.write_archive(self.archive_.to_dict())
         loop.notify("on_run_end", self)
         return self
+
+    def _short_budget(self, run: SearchRun, loop: GenerationLoop) -> None:
+        """Warn that ``max_time`` stopped generation 0 and the best of its finished models is
+        returned; refuse (EvosearchError) when none finished."""
+        settings = run.settings
+        trained = sum(m.result.ok for m in loop.partial)
+        folder = run.folder
+        if not trained:
+            remedy = "give a larger max_time" if folder is None else (
+                f"resume {folder.path} with more time to continue it"
+            )  # fmt: skip
+            raise EvosearchError(
+                f"max_time ({settings.max_time:g} s) ran out before any model of the initial "
+                f"population finished training: no model yet ({remedy})"
+            )
+        remedy = "a larger max_time finds better ones" if folder is None else (
+            f"resume {folder.path} with more time to continue the search"
+        )  # fmt: skip
+        warnings.warn(
+            f"max_time ({settings.max_time:g} s) ran out during the initial population: the "
+            f"best of the {trained} models trained (of {settings.population_size}) is "
+            f"returned; {remedy}",
+            BudgetWarning,
+            stacklevel=4,
+        )

@@ -23,6 +23,7 @@ from evosearch.search._checkpoint import (
     checkpoint_data,
     finish_generation,
     generation_line,
+    offer_to_archive,
 )
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search._refit_time import search_deadline
@@ -58,6 +59,8 @@ class GenerationLoop:
         )
         self.profile = DataProfile.of(run.dataset)
         self.deadline_reached = False
+        #: Generation 0's finished members when the deadline stopped it (else empty).
+        self.partial: list[Member] = []
 
     def notify(self, event: str, *args: Any) -> None:
         """Call ``event`` on every callback that has it."""
@@ -71,8 +74,10 @@ class GenerationLoop:
 
         At ``max_time``'s deadline the unfinished generation is dropped (its finished
         evaluations are journalled and the checkpoint is the last finished generation's, so a
-        resume continues exactly) and ``deadline_reached`` is set; if not even generation 0
-        finished, DeadlineReached propagates.
+        resume continues exactly) and ``deadline_reached`` is set. If that was generation 0,
+        the models it finished are offered to the archive all the same (``partial`` holds
+        them; nothing more is written, so a resume still continues exactly): a budget shorter
+        than the initial population still gives the best model found.
         """
         run, state, settings = self.run, self.run.state, self.run.settings
         deadline = None if settings.max_time is None else time.monotonic() + settings.max_time
@@ -100,7 +105,11 @@ class GenerationLoop:
         except DeadlineReached:
             self.deadline_reached = True
             if state.population is None:
-                raise
+                self.partial = [
+                    Member.evaluated(genome, result, [], 0, settings.objective_set)
+                    for genome, result in self.evaluation.landed
+                ]
+                offer_to_archive(state.archive, self.partial)
 
     # ------------------------------------------------------------------ breeding
     def breeding_context(self, input_shape: tuple[int, int, int] | None) -> BreedingContext:
