@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             f"largest difference {max(differences, default=0.0):.2g}",
             markup=False,
         )
-        if record.info["settings"].get("inherit_weights") and args.generation > 0:
+        if record.info["settings"]["inherit_weights"] and args.generation > 0:
             console.print(
                 "note: this run's children started from their parents' trained weights and a "
                 "re-evaluation starts from fresh ones, so their scores can differ (members "
