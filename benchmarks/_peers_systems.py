@@ -1,0 +1,380 @@
+"""One run of ``peers.py``: one system on one data set and seed, in a process of its own.
+
+``peers.py`` starts this file with the peer venv's Python (``--python``), one thread for every
+math library (``OMP_NUM_THREADS`` and friends set to 1 in its environment), and kills its
+process group at the budget plus a grace period::
+
+    PY benchmarks/_peers_systems.py SYSTEM DATA SEED BUDGET OUT.json [--evosearch-generations N]
+
+It splits the rows into a stratified 75 % (training) and the held-back 25 % (``random_state`` =
+the seed), starts the clock, trains the system on the 75 % within the budget, and writes one
+JSON object: held-back accuracy, the model's size, wall and fit seconds, and what the search did.
+
+Systems (``SYSTEMS``):
+
+* ``evosearch``: ``Evolver(genome, max_time=BUDGET, n_jobs=1, random_state=SEED,
+  generations=N)`` with every other setting at its default; genome ``mlp`` for tables, ``cnn``
+  for images (given as flat rows with ``input_shape="28x28"``). ``N``
+  (``--evosearch-generations``, default 1,000,000) only makes the budget the stopping rule, as
+  for the other searches. Bytes: the ``bytes`` objective of the refit best
+  member (its float32 weight payload, what ``export`` writes to ``weights.bin``).
+* ``optuna``: Optuna's ``NSGAIISampler(seed=SEED)`` on two objectives, 3-fold CV accuracy
+  (maximised) and parameter count (minimised), as evosearch's defaults, over scikit-learn's
+  ``MLPClassifier(max_iter=200)`` with 1-3 hidden layers of 16/32/64/128/256 units,
+  relu/tanh/logistic, ``alpha`` 1e-6..1e-1 and ``learning_rate_init`` 1e-4..1e-1 (log); the
+  folds are stratified, shuffled with the seed. New trials stop once the elapsed time plus the
+  refit's estimate (half the best trial's seconds) reaches the budget; the best-CV trial (fewer
+  parameters on a tie) is refit on all training rows. Bytes: 4 per weight and bias (float32, as
+  evosearch's).
+* ``flaml``: ``flaml.AutoML().fit(X, y, task="classification", time_budget=BUDGET, n_jobs=1,
+  seed=SEED, verbose=0)``: FLAML's defaults (its metric for more than two classes is log loss),
+  on the raw table (it handles text columns and blanks itself). Bytes: the pickle of the best
+  estimator it returns (``automl.model.estimator``).
+* ``tpot``: ``tpot.TPOTClassifier(max_time_mins=BUDGET / 60, n_jobs=1, random_state=SEED,
+  verbose=0)``, its defaults otherwise, behind the shared preprocessing below (TPOT 1.x takes
+  numbers only). Bytes: the pickle of ``fitted_pipeline_``.
+* ``rf`` / ``hgb``: ``RandomForestClassifier(n_jobs=1, random_state=SEED)`` and
+  ``HistGradientBoostingClassifier(random_state=SEED)``, defaults otherwise, behind the shared
+  preprocessing: no search, one fit. Bytes: the pickle of the fitted forest / booster.
+
+The shared preprocessing of the scikit-learn systems: numeric columns median-imputed (and
+standardised for the MLP), text columns most-frequent-imputed and one-hot encoded (unknown
+categories ignored). ``pickle_bytes`` is, for every system, the pickle of the whole fitted
+predictor as it was scored (preprocessing included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import pickle
+import resource
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SYSTEMS = ("evosearch", "optuna", "flaml", "tpot", "rf", "hgb")
+SEARCHES = ("evosearch", "optuna", "flaml", "tpot")  # the ones that use the whole budget
+
+
+def _preprocess(X: Any, scale: bool):
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric_steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+    if not isinstance(X, pd.DataFrame):
+        return make_pipeline(*numeric_steps)
+    text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    numbers = [c for c in X.columns if c not in text]
+    categorical = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    )
+    return ColumnTransformer(
+        [("numeric", make_pipeline(*numeric_steps), numbers), ("text", categorical, text)]
+    )
+
+
+def _pickled(obj: Any) -> int:
+    return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+# ------------------------------------------------------------------ the systems
+def run_evosearch(data, X, y, seed: int, budget: float, generations: int) -> dict[str, Any]:
+    from evosearch import Evolver
+    from evosearch.objectives.bytes import model_bytes
+
+    # Images go in as flat rows with their shape named (the command line's --input-shape):
+    # Evolver.fit takes (n, 28, 28) arrays but its predict (2026-12-06) wants 2-D rows.
+    evolver = Evolver(
+        genome="cnn" if data.images else "mlp",
+        input_shape="x".join(map(str, data.X.shape[1:])) if data.images else None,
+        max_time=budget,
+        n_jobs=1,
+        random_state=seed,
+        generations=generations,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evolver.fit(X, y)
+    results = evolver.cv_results_
+    scores = np.asarray(results.get("mean_test_score", []), dtype=float)
+    budget_warnings = [str(w.message) for w in caught if "Budget" in type(w.message).__name__]
+    return {
+        "model": evolver,
+        "bytes": int(model_bytes(evolver.best_genome_)),
+        "pickle_bytes": _pickled(evolver.best_estimator_),
+        "n_params": int(evolver.best_genome_.n_params()),
+        # Empty where max_time ended generation 0 (the best finished genome is returned).
+        "cv_score": float(np.nanmax(scores)) if np.isfinite(scores).any() else None,
+        "evaluations": len(scores),
+        # Generations after the initial population; None: not even that one was finished.
+        "generations": len(evolver.history_) - 1 if evolver.history_ else None,
+        "deadline_reached": bool(evolver.deadline_reached_),
+        "warnings": budget_warnings,
+    }
+
+
+def _mlp_weights(model) -> int:
+    mlp = model.steps[-1][1]
+    return int(sum(w.size for w in mlp.coefs_) + sum(b.size for b in mlp.intercepts_))
+
+
+def run_optuna(data, X, y, seed: int, budget: float, started: float) -> dict[str, Any]:
+    import optuna
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import Pipeline
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    folds = StratifiedKFold(3, shuffle=True, random_state=seed)
+    prep = _preprocess(X, scale=True)
+    width = clone(prep).fit_transform(X).shape[1]  # inputs after one-hot encoding
+    n_out = len(np.unique(y))
+
+    def build(params: dict) -> Pipeline:
+        depth = params["depth"]
+        layers = tuple(params[f"units{i}"] for i in range(depth))
+        mlp = MLPClassifier(
+            hidden_layer_sizes=layers,
+            activation=params["activation"],
+            alpha=params["alpha"],
+            learning_rate_init=params["lr"],
+            max_iter=200,
+            random_state=seed,
+        )
+        return Pipeline([("preprocess", clone(prep)), ("mlp", mlp)])
+
+    def size(params: dict) -> int:
+        widths = [width, *(params[f"units{i}"] for i in range(params["depth"]))]
+        widths.append(n_out if n_out > 2 else 1)
+        return sum((a + 1) * b for a, b in itertools.pairwise(widths))
+
+    def objective(trial):
+        params = {"depth": trial.suggest_int("depth", 1, 3)}
+        for i in range(params["depth"]):
+            params[f"units{i}"] = trial.suggest_categorical(f"units{i}", [16, 32, 64, 128, 256])
+        params["activation"] = trial.suggest_categorical("activation", ["relu", "tanh", "logistic"])
+        params["alpha"] = trial.suggest_float("alpha", 1e-6, 1e-1, log=True)
+        params["lr"] = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        accuracy = float(cross_val_score(build(params), X, y, cv=folds).mean())
+        return accuracy, size(params)
+
+    def best(study):
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        return max(done, key=lambda t: (t.values[0], -t.values[1])) if done else None
+
+    def stop_in_time(study, trial) -> None:
+        top = best(study)
+        refit = 0.5 * top.duration.total_seconds() if top is not None else 0.0
+        if time.perf_counter() - started + refit >= budget:
+            study.stop()
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=optuna.samplers.NSGAIISampler(seed=seed)
+    )
+    study.optimize(objective, timeout=budget, callbacks=[stop_in_time], n_jobs=1)
+    top = best(study)
+    if top is None:
+        raise RuntimeError("no Optuna trial finished within the budget")
+    model = build(top.params).fit(X, y)
+    weights = _mlp_weights(model)
+    return {
+        "model": model,
+        "bytes": 4 * weights,
+        "pickle_bytes": _pickled(model),
+        "n_params": weights,
+        "cv_score": float(top.values[0]),
+        "evaluations": len(study.trials),
+        "best_params": top.params,
+    }
+
+
+def run_flaml(data, X, y, seed: int, budget: float) -> dict[str, Any]:
+    from flaml import AutoML
+
+    automl = AutoML()
+    automl.fit(X, y, task="classification", time_budget=budget, n_jobs=1, seed=seed, verbose=0)
+    return {
+        "model": automl,
+        "bytes": _pickled(automl.model.estimator),
+        "pickle_bytes": _pickled(automl.model),
+        # FLAML minimises a loss of its own metric (log loss for several classes, 1 - AUC for
+        # two): a CV accuracy only where that metric is accuracy.
+        "cv_loss": None if automl.best_loss is None else float(automl.best_loss),
+        "metric": str(getattr(getattr(automl, "_state", None), "metric", None)),
+        "best_estimator": automl.best_estimator,
+        "evaluations": len(getattr(automl, "config_history", {}) or {}),
+    }
+
+
+class _Decoded:
+    """A model fitted on label codes, predicting the labels."""
+
+    def __init__(self, model: Any, encoder: Any) -> None:
+        self.model, self.encoder = model, encoder
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.encoder.inverse_transform(np.asarray(self.model.predict(X)).astype(int))
+
+
+def run_tpot(data, X, y, seed: int, budget: float) -> dict[str, Any]:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import LabelEncoder
+    from tpot import TPOTClassifier
+
+    # TPOT encodes labels that are not 0..N-1 and predicts the codes: it gets the codes here.
+    encoder = LabelEncoder().fit(y)
+    tpot = TPOTClassifier(max_time_mins=budget / 60, n_jobs=1, random_state=seed, verbose=0)
+    model = Pipeline([("preprocess", _preprocess(X, scale=False)), ("tpot", tpot)])
+    model.fit(X, encoder.transform(y))
+    fitted = tpot.fitted_pipeline_
+    return {
+        "model": _Decoded(model, encoder),
+        "bytes": _pickled(fitted),
+        "pickle_bytes": _pickled(model.steps[0][1]) + _pickled(fitted),
+        "pipeline": str(fitted)[:300],
+        "evaluations": _count(getattr(tpot, "evaluated_individuals", None)),
+    }
+
+
+def _count(table: Any) -> int | None:
+    return None if table is None else len(table)
+
+
+def run_default(name: str, data, X, y, seed: int) -> dict[str, Any]:
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    estimator = (
+        RandomForestClassifier(n_jobs=1, random_state=seed)
+        if name == "rf"
+        else HistGradientBoostingClassifier(random_state=seed)
+    )
+    model = Pipeline([("preprocess", _preprocess(X, scale=False)), ("model", estimator)]).fit(X, y)
+    return {"model": model, "bytes": _pickled(estimator), "pickle_bytes": _pickled(model)}
+
+
+# ------------------------------------------------------------------ one run
+def versions(system: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = {"evosearch": "evosearch", "optuna": "optuna", "flaml": "flaml", "tpot": "tpot"}
+    out = {"scikit-learn": version("scikit-learn"), "numpy": version("numpy")}
+    if system in names:
+        try:
+            out[names[system]] = version(names[system])
+        except PackageNotFoundError:
+            out[names[system]] = "missing"
+    if system == "flaml":
+        for extra in ("lightgbm", "xgboost"):
+            try:
+                out[extra] = version(extra)
+            except PackageNotFoundError:
+                pass
+    return out
+
+
+def run(
+    system: str, data_name: str, seed: int, budget: float, generations: int, partial: dict
+) -> dict[str, Any]:
+    import _peers_data
+    from sklearn.model_selection import train_test_split
+
+    data = _peers_data.load(data_name)
+    features = data.flat()
+    rows = np.arange(data.rows)
+    train, test = train_test_split(rows, test_size=0.25, stratify=data.y, random_state=seed)
+
+    def take(idx):
+        return (
+            features.iloc[idx].reset_index(drop=True)
+            if hasattr(features, "iloc")
+            else features[idx]
+        )
+
+    X_train, X_test, y_train, y_test = take(train), take(test), data.y[train], data.y[test]
+    record: dict[str, Any] = {
+        "system": system,
+        "data": data_name,
+        "seed": seed,
+        "budget": budget,
+        "rows": data.rows,
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "classes": data.classes,
+        "images": data.images,
+        "versions": versions(system),
+    }
+    partial.update(record)
+    started = time.perf_counter()
+    if system == "evosearch":
+        out = run_evosearch(data, X_train, y_train, seed, budget, generations)
+    elif system == "optuna":
+        out = run_optuna(data, X_train, y_train, seed, budget, started)
+    elif system == "flaml":
+        out = run_flaml(data, X_train, y_train, seed, budget)
+    elif system == "tpot":
+        out = run_tpot(data, X_train, y_train, seed, budget)
+    elif system in ("rf", "hgb"):
+        out = run_default(system, data, X_train, y_train, seed)
+    else:
+        raise ValueError(f"unknown system {system!r}")
+    record["fit_s"] = time.perf_counter() - started
+    model = out.pop("model")
+    predicted = np.asarray(model.predict(X_test)).ravel()
+    record["accuracy"] = float(np.mean(predicted.astype(str) == np.asarray(y_test).astype(str)))
+    record.update(out)
+    record["status"] = "ok"
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="one peers.py run (see its docstring)")
+    parser.add_argument("system", choices=SYSTEMS)
+    parser.add_argument("data")
+    parser.add_argument("seed", type=int)
+    parser.add_argument("budget", type=float)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--evosearch-generations", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    partial: dict[str, Any] = {}  # what run() knew before it failed: rows, classes, versions
+    try:
+        record = run(
+            args.system, args.data, args.seed, args.budget, args.evosearch_generations, partial
+        )
+    except BaseException as error:  # every failure is a result of the benchmark
+        record = {
+            **partial,
+            "system": args.system,
+            "data": args.data,
+            "seed": args.seed,
+            "budget": args.budget,
+            "status": "skipped" if isinstance(error, ImportError) else "error",
+            "error": f"{type(error).__name__}: {error}"[:500],
+            "traceback": traceback.format_exc()[-2000:],
+        }
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    record["peak_rss_mb"] = max(usage.ru_maxrss, children.ru_maxrss) / 1024
+    # This process and the children it waited for (peers.py's own figure when sequential).
+    record["cpu_s"] = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    args.out.write_text(json.dumps(record, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
