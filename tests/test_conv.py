@@ -196,6 +196,20 @@ def test_evolver_searches_conv_genomes_on_flat_rows_with_an_input_shape(tmp_path
         Evolver(genome=space_file, population_size=2, input_shape=(6, 6)).fit(X, y)
 
 
+def test_an_evolver_fitted_on_images_predicts_images_and_their_rows(tmp_path: Path) -> None:
+    X, y = small_digits()
+    space_file = tmp_path / "tinycnn.toml"
+    space_file.write_text(TINY_CNN, encoding="utf-8")
+    images = X.reshape(-1, 8, 8)
+    evolver = Evolver(genome=space_file, population_size=2, generations=1, n_jobs=1, cv=2)
+    evolver.fit(images, y)
+    assert evolver.n_features_in_ == 64
+    np.testing.assert_array_equal(evolver.predict(images[:20]), evolver.predict(X[:20]))
+    assert evolver.score(images, y) == evolver.score(X, y)
+    with pytest.raises(DataError, match=r"images of shape \(4, 4\)"):
+        evolver.predict(images[:5, :4, :4])
+
+
 # --------------------------------------------------------------------------- command line
 @pytest.mark.slow
 def test_cnn_on_data_without_an_image_shape_is_refused_by_the_command(tmp_path: Path) -> None:

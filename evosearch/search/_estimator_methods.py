@@ -105,6 +105,15 @@ class EstimatorMethods(BaseEstimator):
                     f"DataFrame with those columns, got {type(X).__name__}"
                 )
             return conform_table(X, dataset.columns, "X")
+        shape = _shape(X)
+        if dataset is not None and dataset.input_shape is not None and len(shape) in (3, 4):
+            # Images as fit took them, (n, H, W) or (n, H, W, C): rows of their pixels.
+            if int(np.prod(shape[1:])) != dataset.n_features:
+                raise DataError(
+                    f"X holds images of shape {shape[1:]}, but this Evolver was fitted on "
+                    f"images of {dataset.n_features} pixel values each"
+                )
+            X = np.asarray(X).reshape(shape[0], -1)
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def export(
