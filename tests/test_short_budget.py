@@ -48,6 +48,7 @@ def test_a_budget_shorter_than_the_initial_population_returns_the_best_finished(
     assert evolver.deadline_reached_ and evolver.history_ == []
     finished = evolver.population_
     assert 0 < len(finished) < 8
+    assert len(evolver.cv_results_["genome_hash"]) == len(finished)
     best = max(evolver.archive_, key=lambda entry: entry.objectives[0])
     assert evolver.best_genome_.canonical_hash() == best.genome_hash
     assert evolver.predict(X[:5]).shape == (5,)

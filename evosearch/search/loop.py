@@ -110,6 +110,7 @@ class GenerationLoop:
                     for genome, result in self.evaluation.landed
                 ]
                 offer_to_archive(state.archive, self.partial)
+                run.results.add(self.partial)  # cv_results_ shows what was trained
 
     # ------------------------------------------------------------------ breeding
     def breeding_context(self, input_shape: tuple[int, int, int] | None) -> BreedingContext:
