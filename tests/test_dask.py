@@ -207,6 +207,7 @@ def test_backend_settings_are_validated_at_fit(workdir, settings, words):
         Evolver(workdir / "tiny.toml", **settings).fit([[0.0], [1.0]], [0, 1])
 
 
+@pytest.mark.slow  # a CLI run on the cluster (15 s); the Python API's runs cover it in the fast run
 def test_cli_flags(workdir, cluster):
     bad = evosearch("evolve", "--backend", "spark", cwd=workdir)
     assert_usage_error(bad, "--backend", "spark")

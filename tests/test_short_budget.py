@@ -42,7 +42,7 @@ def _evolver(tmp_path: Path, **settings) -> Evolver:
 
 def test_a_budget_shorter_than_the_initial_population_returns_the_best_finished(tmp_path):
     # Folds go out genome by genome (longest first): the first four fits are two genomes'.
-    evolver = _evolver(tmp_path, max_time=10, fit_hook=HangAfter(tmp_path / "fits", 4))
+    evolver = _evolver(tmp_path, max_time=6, fit_hook=HangAfter(tmp_path / "fits", 4))
     with pytest.warns(BudgetWarning, match="ran out during the initial population"):
         evolver.fit(X, Y)
     assert evolver.deadline_reached_ and evolver.history_ == []

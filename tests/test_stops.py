@@ -93,6 +93,7 @@ def test_stop_signal_mid_generation_then_resume_equals_uninterrupted(
     assert_journal_has_no_duplicates(folder)
 
 
+@pytest.mark.slow  # 14 s; tests/test_run_lock.py checks the lock itself in the fast run
 def test_second_resume_of_a_live_run_is_refused_and_touches_nothing(workdir, reference):
     first = evosearch(
         "evolve", *RUN, "--n-jobs", "1", "--generations", "2", "--out", "two", cwd=workdir

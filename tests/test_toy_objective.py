@@ -95,6 +95,7 @@ def plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVOSEARCH_PLUGINS", "toy_objective")
 
 
+@pytest.mark.slow  # 23 s; the toy layer's command-line test runs a plug-in in the fast run
 def test_the_command_line_searches_reports_and_exports_with_a_plugin(
     tmp_path, plugin_env, monkeypatch
 ) -> None:
