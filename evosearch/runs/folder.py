@@ -7,6 +7,9 @@ Layout (``runs/<run-id>/``)::
     generations.jsonl  one line per generation: population, statistics, hypervolume
     archive.json       the current Pareto archive
     checkpoint.json    the state needed to continue (RNG, innovation counter, population)
+    .lock              while a writer holds the folder (runs/lock.py)
+    weights/           trained fold weights of the population and archive (inheritance)
+    models/, report/   what ``export`` and ``report`` write
 
 Everything is JSON (no pickle: opening someone else's run must not run code). Whole-file writes
 are atomic: a temporary file in the same folder, fsync, then rename over the old file.

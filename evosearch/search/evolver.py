@@ -1,4 +1,4 @@
-"""The Evolver: owns a run's random generator and its generation loop.
+"""The Evolver: the scikit-learn estimator that runs a search.
 
 The Evolver is the scikit-learn face of a search: ``__init__`` only stores its parameters,
 ``fit`` validates them against the settings table (:mod:`evosearch.search.settings`), so it
@@ -7,7 +7,7 @@ clones, nests in ``cross_val_score``, sits in a ``Pipeline`` and is tuned by ``G
 run's state), hand it to the :class:`~evosearch.search.loop.GenerationLoop`, then refit the
 best member; prediction and pickling are in :mod:`~evosearch.search._estimator_methods`.
 
-Over 500 lines only for the Evolver's docstrings (parameters, attributes, resume).
+Half of this module is the Evolver's docstrings (parameters, attributes, resume).
 """
 
 from __future__ import annotations
