@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="folder (default: RUN/models/member-K)")
     export.add_argument(
         "--format",
+        type=_registered("export format"),
         default="joblib",
         metavar="NAME",
         help="model format: joblib (default; a pickle needing evosearch to load), onnx (one"
