@@ -52,6 +52,11 @@ def test_evolver_signature_is_the_table():
         assert parameters[row.name].default == row.default, row.name
 
 
+def test_resume_takes_every_setting_a_resume_may_change():
+    keywords = set(inspect.signature(Evolver.resume).parameters)
+    assert {row.name for row in SETTINGS if row.resume} <= keywords
+
+
 def test_every_recorded_setting_has_a_test_value():
     assert {row.name for row in RECORDED} - NOT_VARIED == set(NON_DEFAULT)
     for name, value in NON_DEFAULT.items():
