@@ -488,5 +488,5 @@ class Evolver(EstimatorMethods):
             f"best of the {trained} models trained (of {settings.population_size}) is "
             f"returned; {remedy}",
             BudgetWarning,
-            stacklevel=4,
+            stacklevel=5,  # the user's fit, fit_dataset or resume call
         )
