@@ -111,7 +111,7 @@ def test_evolve_writes_the_run_folder(iris_run):
     assert result.returncode == 0, result
     assert {p.name for p in out.iterdir()} == RUN_FILES
     for name in ("run.json", "archive.json", "checkpoint.json"):
-        assert json.loads((out / name).read_text())["format_version"] == 2
+        assert json.loads((out / name).read_text())["format_version"] == 3
     generations = (out / "generations.jsonl").read_text().splitlines()
     assert [json.loads(line)["generation"] for line in generations] == [0, 1]
     run = json.loads((out / "run.json").read_text())

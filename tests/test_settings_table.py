@@ -39,6 +39,7 @@ NON_DEFAULT = {
     "scoring": "balanced_accuracy",
     "input_shape": "2x2",
     "fidelity": {"rows": 0.5, "factor": 2, "min_rows": 50},
+    "focus": "accuracy",
 }
 #: Settings whose non-default values need what a test machine lacks (a Dask cluster).
 NOT_VARIED = {"backend", "scheduler"}
@@ -66,7 +67,8 @@ def test_every_recorded_setting_has_a_test_value():
 
 def test_check_settings_refuses_each_bad_value_naming_it():
     bad = {"population_size": 1, "cv": "3", "n_jobs": 0, "crossover_rate": 2.0, "task": "x",
-           "holdout": 0.9, "halving": "yes", "strategy": "nsga3", "fidelity": "rows=7"}  # fmt: skip
+           "holdout": 0.9, "halving": "yes", "strategy": "nsga3", "fidelity": "rows=7",
+           "focus": 3}  # fmt: skip
     for name, value in bad.items():
         with pytest.raises(SettingsError, match=name.split("_")[0]):
             check_settings({name: value})

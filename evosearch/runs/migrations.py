@@ -28,6 +28,8 @@ Format versions:
 2. ``run.json``'s ``settings`` hold every setting (:data:`RUN_SETTINGS`), ``objectives``
    among them; objectives are named by their current names everywhere; every evaluation
    result (journal lines, populations) has ``peak_memory_mb`` and ``folds``.
+3. ``run.json``'s ``settings`` record ``focus`` (runs before it searched the whole front:
+   ``"front"``).
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ RUN_SETTINGS = (
     "scoring",
     "input_shape",
     "fidelity",
+    "focus",
 )
 
 #: What every ``run.json`` records of its data in ``dataset`` (``source`` and ``target`` may be
@@ -200,6 +203,28 @@ def checkpoint_v1_to_v2(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return checkpoint
 
 
+# --------------------------------------------------------------------------- version 2 -> 3
+def run_v2_to_v3(info: dict[str, Any]) -> dict[str, Any]:
+    """``run.json``: ``settings["focus"]``, ``"front"`` (NSGA-II over the whole front), which
+    every run before the setting searched with."""
+    info = copy.deepcopy(info)
+    settings = info.get("settings")
+    if isinstance(settings, dict):
+        settings.setdefault("focus", "front")
+    return info
+
+
+def checkpoint_v2_to_v3(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """``checkpoint.json``: its archive migrated as ``archive.json`` is (unchanged in shape
+    by this step, but it carries its own version)."""
+    checkpoint = dict(checkpoint)
+    if isinstance(checkpoint.get("archive"), dict):
+        checkpoint["archive"] = _migrate_nested(
+            "archive", checkpoint["archive"], checkpoint["format_version"]
+        )
+    return checkpoint
+
+
 def _same(data: dict[str, Any]) -> dict[str, Any]:
     """A file kind whose shape did not change in this step."""
     return data
@@ -232,7 +257,9 @@ STEPS: tuple[Step, ...] = (
         archive=archive_v1_to_v2,
         checkpoint=checkpoint_v1_to_v2,
     ),
-)
+    Step(source=2, run=run_v2_to_v3, journal=_same, generation=_same, archive=_same,
+         checkpoint=checkpoint_v2_to_v3),
+)  # fmt: skip
 
 #: The oldest format version this code reads.
 OLDEST_VERSION = 1

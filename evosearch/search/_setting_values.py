@@ -161,6 +161,12 @@ def check_strategy(value: Any) -> str:
     return str(value)
 
 
+def check_focus(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"focus must be a name such as 'front' or 'accuracy', got {value!r}")
+    return value
+
+
 def check_objectives(value: Any) -> tuple[str, ...]:
     from evosearch.objectives import resolve_objectives
 

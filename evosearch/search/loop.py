@@ -49,7 +49,9 @@ class GenerationLoop:
         self.run = run
         self.owner = owner
         settings = run.settings
-        self.strategy = get_strategy(settings.strategy)(settings.population_size, settings.weights)
+        self.strategy = get_strategy(settings.strategy)(
+            settings.population_size, settings.weights, settings.focus
+        )
         self.evaluation = JournalledEvaluation(
             run.folder,
             run.weights,

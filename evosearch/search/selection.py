@@ -41,6 +41,7 @@ __all__ = [
     "nondominated_ranks",
     "select_parents",
     "select_survivors",
+    "select_survivors_focused",
 ]
 
 
@@ -195,6 +196,57 @@ def select_survivors(
     last = sorted(fronts[-1], key=lambda ind: ind.fitness.crowding_dist, reverse=True)
     chosen.extend(ind.index for ind in last[: k - len(chosen)])
     return chosen
+
+
+def select_survivors_focused(
+    objectives: Sequence[Sequence[float]], k: int, weights: Sequence[float], share: float
+) -> list[int]:
+    """Choose ``k`` survivors, ``ceil(share * k)`` of them the best on objective 0 alone.
+
+    The accurate end of a front is where a user who wants the most accurate model looks, but
+    NSGA-II spreads its survivors evenly along the front, so with a size objective most of a
+    generation's children descend from small models. Reserving places for the best on the
+    first objective (the score) keeps a line of accurate parents breeding, while the other
+    places keep NSGA-II's spread over the whole front (:func:`select_survivors` over the
+    rest). ``share`` 0 is :func:`select_survivors` itself.
+
+    Parameters
+    ----------
+    objectives : sequence of sequence of float
+        One objective vector per individual; no NaN.
+    k : int
+        Number of survivors, ``0 <= k <= len(objectives)``.
+    weights : sequence of float
+        One non-zero weight per objective; objective 0's sign says whether higher is better.
+    share : float
+        Share of the places taken by the best on objective 0, ``0 <= share <= 1``.
+
+    Returns
+    -------
+    list of int
+        ``k`` distinct indices: the best on objective 0 first (ties in input order), then
+        NSGA-II's choice among the others. Deterministic.
+
+    Examples
+    --------
+    >>> select_survivors_focused(
+    ...     [(0.9, 100), (0.8, 20), (0.95, 300), (0.94, 900)], 2, (1.0, -1.0), 0.5)
+    [2, 1]
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be between 0 and 1, got {share}")
+    checked = _check_weights(weights)
+    n_top = min(k, math.ceil(share * k))
+    if n_top == 0:
+        return select_survivors(objectives, k, checked)
+    sign = 1.0 if checked[0] > 0 else -1.0
+    # sorted() is stable: equal scores keep their input order.
+    by_score = sorted(range(len(objectives)), key=lambda i: -sign * float(objectives[i][0]))
+    top = by_score[:n_top]
+    taken = set(top)
+    rest = [i for i in range(len(objectives)) if i not in taken]
+    keep = select_survivors([objectives[i] for i in rest], k - n_top, checked)
+    return top + [rest[i] for i in keep]
 
 
 def select_parents(

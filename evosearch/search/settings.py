@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evosearch.errors import RunFolderError
+from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.search._setting_values import (
     check_backend,
@@ -33,6 +33,7 @@ from evosearch.search._setting_values import (
     check_fidelity,
     check_fit_hook,
     check_flag,
+    check_focus,
     check_genome,
     check_holdout,
     check_input_shape,
@@ -212,6 +213,10 @@ SETTINGS: tuple[Setting, ...] = (
             "multi-fidelity search on large tables: auto (on from 10,000 rows), off, or plan "
             "keys, e.g. 'rows=0.1,factor=2,folds=1,max_epochs=20,min_rows=10000'",
             flag="--fidelity", metavar="SPEC", replay=True),
+    Setting("focus", "front", check_focus,
+            "where on the front the search spends its budget: front (NSGA-II, evenly) or "
+            "accuracy (half of every population the most accurate models, for a user who "
+            "wants the best score in the time)", flag="--focus", metavar="WHERE", replay=True),
 )  # fmt: skip
 
 _BY_NAME = {row.name: row for row in SETTINGS}
@@ -226,7 +231,7 @@ def setting(name: str) -> Setting:
 class RunSettings:
     """A run's settings, checked and normalised (see :data:`SETTINGS` for their meaning).
 
-    The fields after ``fidelity`` are not settings but what ``fit`` derives from them on the
+    The fields after ``focus`` are not settings but what ``fit`` derives from them on the
     data: the objectives made concrete, the latency's cost model, the fidelity plan.
     """
 
@@ -261,6 +266,8 @@ class RunSettings:
     input_shape: Any
     #: ``"auto"``, ``"off"`` or a dict of plan keys (see search/fidelity_plan.py).
     fidelity: Any
+    #: A focus the strategy knows (``Strategy.focuses``).
+    focus: str
     #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
     latency_model: Any = None
     #: The multi-fidelity plan on this data (None: off), set by fit from ``fidelity``.
@@ -331,6 +338,14 @@ def check_settings(params: Mapping[str, Any]) -> RunSettings:
     # Checked together: a scheduler needs the Dask backend (or $EVOSEARCH_DASK_SCHEDULER
     # names one), and the backend's own dependencies must be installed.
     values["backend"], values["scheduler"] = check_backend(values["backend"], values["scheduler"])
+    from evosearch.search.strategies import get_strategy
+
+    focuses = get_strategy(values["strategy"]).focuses
+    if values["focus"] not in focuses:
+        raise SettingsError(
+            f"focus {values['focus']!r} is not one strategy {values['strategy']!r} knows "
+            f"(it knows: {', '.join(focuses)})"
+        )
     values["space"] = values.pop("genome")
     values["objective_set"] = resolve_objectives(values.pop("objectives"))
     return RunSettings(**values)

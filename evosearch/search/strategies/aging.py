@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from evosearch.search.member import Member
 from evosearch.search.strategies.base import Breed, Generation, Strategy
+from evosearch.search.strategies.nsga2 import ACCURACY_SHARE
 
 __all__ = ["Aging"]
 
@@ -17,10 +20,13 @@ class Aging(Strategy):
     A generation is ``population_size`` children made in cycles of a quarter of it, each cycle
     bred from the population the previous cycles left (parents still chosen by Pareto
     tournament: the default breeding parts, :class:`ParetoTournament` and
-    :class:`CrossoverMutation`); a failed child does not join.
+    :class:`CrossoverMutation`); a failed child does not join. With ``focus="accuracy"`` the
+    most accurate :data:`~evosearch.search.strategies.nsga2.ACCURACY_SHARE` of the population
+    never age out: the oldest of the others leave instead.
     """
 
     name = "aging"
+    focuses = ("front", "accuracy")
 
     def next_generation(self, population: list[Member], breed: Breed) -> Generation:
         offspring: list[Member] = []
@@ -30,6 +36,21 @@ class Aging(Strategy):
             children = breed(population, n_children)
             offspring += children
             joined = population + [m for m in children if m.result.ok]
-            # Oldest first, so aging drops from the front.
-            population = joined[max(0, len(joined) - self.population_size) :]
+            population = self._age(joined)
         return Generation(population, offspring)
+
+    def _age(self, joined: list[Member]) -> list[Member]:
+        """The ``population_size`` youngest of ``joined`` (oldest first), the protected most
+        accurate ones kept whatever their age under ``focus="accuracy"``."""
+        excess = len(joined) - self.population_size
+        if excess <= 0:
+            return joined
+        protected: set[int] = set()
+        if self.focus == "accuracy":
+            sign = 1.0 if self.weights[0] > 0 else -1.0
+            n_top = math.ceil(ACCURACY_SHARE * self.population_size)
+            by_score = sorted(range(len(joined)), key=lambda i: -sign * joined[i].objectives[0])
+            protected = set(by_score[:n_top])
+        leaving = [i for i in range(len(joined)) if i not in protected][:excess]
+        gone = set(leaving)
+        return [m for i, m in enumerate(joined) if i not in gone]

@@ -58,8 +58,11 @@ class Strategy(ABC):
     Contract
     --------
     - ``name`` (class attribute): the registry key, recorded in ``run.json``.
-    - The constructor takes ``population_size`` and the objectives' ``weights`` (one per
-      objective, positive maximises, as in :mod:`evosearch.search.selection`).
+    - The constructor takes ``population_size``, the objectives' ``weights`` (one per
+      objective, positive maximises, as in :mod:`evosearch.search.selection`) and the run's
+      ``focus``, one of the class attribute ``focuses`` (``("front",)`` unless the strategy
+      can favour a part of the front; :class:`~evosearch.search.strategies.nsga2.NSGA2` also
+      knows ``"accuracy"``).
     - ``parent_selection`` (a :class:`~evosearch.search.strategies.breeding.ParentSelection`,
       default :class:`~evosearch.search.strategies.breeding.ParetoTournament`) and
       ``variation`` (a :class:`~evosearch.search.strategies.breeding.Variation`, default
@@ -94,9 +97,20 @@ class Strategy(ABC):
     parent_selection: ClassVar[ParentSelection] = ParetoTournament()
     variation: ClassVar[Variation] = CrossoverMutation()
 
-    def __init__(self, population_size: int, weights: Sequence[float]) -> None:
+    #: The run's ``focus`` values this strategy knows (``"front"``: none in particular).
+    focuses: ClassVar[tuple[str, ...]] = ("front",)
+
+    def __init__(
+        self, population_size: int, weights: Sequence[float], focus: str = "front"
+    ) -> None:
+        if focus not in self.focuses:
+            raise SettingsError(
+                f"focus {focus!r} is not one strategy {self.name!r} knows "
+                f"(it knows: {', '.join(self.focuses)})"
+            )
         self.population_size = population_size
         self.weights = tuple(float(w) for w in weights)
+        self.focus = focus
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from evosearch.search.member import Member
-from evosearch.search.selection import select_survivors
+from evosearch.search.selection import select_survivors_focused
 from evosearch.search.strategies.base import Breed, Generation, Strategy
 
-__all__ = ["NSGA2"]
+__all__ = ["ACCURACY_SHARE", "NSGA2"]
+
+#: With ``focus="accuracy"``: the share of the survivors that are the most accurate ones.
+ACCURACY_SHARE = 0.5
 
 
 class NSGA2(Strategy):
@@ -16,12 +19,18 @@ class NSGA2(Strategy):
     (:class:`~evosearch.search.strategies.breeding.ParetoTournament`), then aligned crossover and
     mutation (:class:`~evosearch.search.strategies.breeding.CrossoverMutation`).
 
+    ``focus="accuracy"`` keeps the :data:`ACCURACY_SHARE` best-scoring members whatever their
+    size and lets NSGA-II choose the rest
+    (:func:`~evosearch.search.selection.select_survivors_focused`): the front's accurate end
+    breeds as much as a search for accuracy alone would, its small end still spreads.
+
     Failures take part only to fill places nobody else can: a failed genome keeps its real
     (often small) parameter count, which would put it on the first front next to the smallest
     working model if it took part in the sorting.
     """
 
     name = "nsga2"
+    focuses = ("front", "accuracy")
 
     def next_generation(self, population: list[Member], breed: Breed) -> Generation:
         offspring = breed(population, self.population_size)
@@ -32,5 +41,6 @@ class NSGA2(Strategy):
         working = [m for m in pool if m.result.ok]
         failed = [m for m in pool if not m.result.ok]
         k = min(self.population_size, len(working))
-        keep = select_survivors([m.objectives for m in working], k, self.weights)
+        share = ACCURACY_SHARE if self.focus == "accuracy" else 0.0
+        keep = select_survivors_focused([m.objectives for m in working], k, self.weights, share)
         return [working[i] for i in keep] + failed[: self.population_size - k]
