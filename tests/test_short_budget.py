@@ -5,6 +5,7 @@ exactly."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from evosearch import Evolver
+from evosearch import Evolver, Genome
 from evosearch.errors import BudgetWarning, EvosearchError
 from evosearch.testing._tiny import tiny_toml
 
@@ -41,7 +42,7 @@ def _evolver(tmp_path: Path, **settings) -> Evolver:
 
 
 def test_a_budget_shorter_than_the_initial_population_returns_the_best_finished(tmp_path):
-    # Folds go out genome by genome (longest first): the first four fits are two genomes'.
+    # Folds go out genome by genome (cheapest first): the first four fits are two genomes'.
     evolver = _evolver(tmp_path, max_time=6, fit_hook=HangAfter(tmp_path / "fits", 4))
     with pytest.warns(BudgetWarning, match="ran out during the initial population"):
         evolver.fit(X, Y)
@@ -62,6 +63,27 @@ def test_a_budget_shorter_than_the_initial_population_returns_the_best_finished(
     deadline_note(console, evolver, Path("runs/x"))
     note = console.file.getvalue()
     assert "during the initial population" in note and "evosearch resume runs/x" in note
+
+
+def test_the_initial_population_trains_its_cheapest_genomes_first(tmp_path):
+    log = tmp_path / "fits"
+    evolver = _evolver(tmp_path, max_time=6, n_jobs=1, fit_hook=HangAfter(log, 6))
+    with pytest.warns(BudgetWarning):
+        evolver.fit(X, Y)
+    genomes = [Genome.from_json(g) for g in _initial_population(tmp_path)]
+    cost = {g.canonical_hash(): g.n_params() * g.hyperparameters["max_epochs"] for g in genomes}
+    trained = {line.split()[0] for line in log.read_text().splitlines()}
+    finished = {g.canonical_hash() for g in evolver.population_}
+    assert len(finished) == 3 and finished <= trained
+    # Whatever the order in which they were drawn, none left out was cheaper.
+    assert max(cost[h] for h in finished) <= min(cost[h] for h in cost if h not in finished)
+
+
+def _initial_population(tmp_path: Path) -> list[dict]:
+    """The initial population of the run ``_evolver`` makes, drawn by a run that finishes."""
+    _evolver(tmp_path, generations=1, out=tmp_path / "whole").fit(X, Y)
+    lines = (tmp_path / "whole" / "journal.jsonl").read_text().splitlines()
+    return [json.loads(line)["genome"] for line in lines if json.loads(line)["generation"] == 0]
 
 
 def test_no_model_in_time_is_one_line_without_a_folder_to_resume(tmp_path):

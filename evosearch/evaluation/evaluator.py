@@ -312,6 +312,7 @@ class Evaluator:
         folds: Sequence[int] | None = None,
         initial_weights: Sequence[Sequence[Mapping[str, np.ndarray] | None] | None] | None = None,
         keep_weights: bool = False,
+        cheapest_first: bool = False,
     ) -> list[EvaluationResult]:
         """Cross-validate ``genomes``; cached and duplicate genomes are trained once.
 
@@ -343,6 +344,11 @@ class Evaluator:
             Send every trained fold's network weights back and set ``fold_weights`` on the
             results this call returns (folds trained by earlier calls contribute theirs if
             they were kept; see the class notes). Off, no weights cross process boundaries.
+        cheapest_first : bool, default=False
+            Start the folds of the cheapest genomes first (parameter count times epochs),
+            instead of the longest first: with a ``deadline`` that may cut the call short,
+            more genomes finish. The longest first keeps every worker busy to the end (the
+            shorter finishing time when the whole call runs). Results do not depend on it.
 
         Returns
         -------
@@ -424,9 +430,13 @@ class Evaluator:
                 self.cache_hits += 1
 
         tasks = [(index, fold) for index in pending for fold in needs[index]]
-        # Longest first: parameter count times epochs is a good proxy for training time.
+        # Longest first: parameter count times epochs is a good proxy for training time. The
+        # sort is stable, so a genome's folds stay together in fold order either way.
+        direction = 1 if cheapest_first else -1
         tasks.sort(
-            key=lambda t: -genomes[t[0]].n_params() * genomes[t[0]].hyperparameters["max_epochs"]
+            key=lambda t: (
+                direction * genomes[t[0]].n_params() * genomes[t[0]].hyperparameters["max_epochs"]
+            )
         )
         batch = FoldBatch(
             self._conclude,

@@ -103,6 +103,9 @@ class JournalledEvaluation:
             folds=folds,
             initial_weights=initial,
             keep_weights=weights is not None,
+            # The initial population under a deadline: a budget shorter than its training
+            # still finishes as many models as it can (the best of them is returned).
+            cheapest_first=generation == 0 and deadline is not None,
         )
         members = [
             Member.evaluated(genome, result, parents, generation, self.objectives)
