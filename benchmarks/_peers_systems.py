@@ -17,7 +17,12 @@ Systems (``SYSTEMS``):
   for images (given as flat rows with ``input_shape="28x28"``). ``N``
   (``--evosearch-generations``, default 1,000,000) only makes the budget the stopping rule, as
   for the other searches. Bytes: the ``bytes`` objective of the refit best
-  member (its float32 weight payload, what ``export`` writes to ``weights.bin``).
+  member (its float32 weight payload, what ``export`` writes to ``weights.bin``). After the
+  record is written (outside ``fit_s``, ``cpu_s`` and peers.py's ``wall_s``), its front:
+  every member of ``archive_`` (smallest first) refit as ``export --member`` refits it (the
+  best is ``best_estimator_`` as fitted) and scored on the held-back rows, as the list
+  ``front`` of {bytes, accuracy, cv_score, n_params}, rewritten after every member
+  (``front_complete``, ``front_s``, ``front_started``, ``front_error`` where it stopped short).
 * ``optuna``: Optuna's ``NSGAIISampler(seed=SEED)`` on two objectives, 3-fold CV accuracy
   (maximised) and parameter count (minimised), as evosearch's defaults, over scikit-learn's
   ``MLPClassifier(max_iter=200)`` with 1-3 hidden layers of 16/32/64/128/256 units,
@@ -122,6 +127,45 @@ def run_evosearch(data, X, y, seed: int, budget: float, generations: int) -> dic
         "deadline_reached": bool(evolver.deadline_reached_),
         "warnings": budget_warnings,
     }
+
+
+def evosearch_front(evolver, X_test, y_test):
+    """Every member of ``evolver.archive_`` (smallest first), refit on the training rows as
+    ``export --member`` refits it and scored on the held-back rows: yields one dict a member,
+    ``bytes`` (the same ``model_bytes`` as the record's), held-back ``accuracy``, ``cv_score``
+    and ``n_params``. The best member is ``best_estimator_`` as fitted, not refit again."""
+    from evosearch.evaluation import Fidelity
+    from evosearch.objectives.bytes import model_bytes
+    from evosearch.search.refit import refit_member
+    from evosearch.space import Genome
+
+    seed, cv = evolver.random_state, evolver.cv
+    plan = evolver.fidelity_plan_
+    capped = Fidelity(max_epochs=plan.max_epochs) if plan is not None and plan.max_epochs else None
+    starts = getattr(evolver, "_refit_starts", {})  # private: set by fit, the CV networks
+    score = evolver.archive_.objective("score")
+    best = evolver.best_genome_.canonical_hash()
+    # What Evolver.predict does to X before its best_estimator_ sees it (columns typed as in
+    # training, images as flat rows): the same rows for every member.
+    rows = evolver._features(X_test)
+    for entry in evolver.archive_:
+        genome = Genome.from_json(entry.genome)
+        if entry.genome_hash == best:
+            model = evolver.best_estimator_
+        else:
+            start = starts.get(entry.genome_hash)
+            model = refit_member(entry, evolver.dataset_, seed, cv, capped, start)
+        yield {
+            "bytes": int(model_bytes(genome)),
+            "accuracy": _accuracy(model.predict(rows), y_test),
+            "cv_score": float(entry.objectives[score]),
+            "n_params": int(genome.n_params()),
+        }
+
+
+def _accuracy(predicted: Any, y_test: Any) -> float:
+    predicted = np.asarray(predicted).ravel()
+    return float(np.mean(predicted.astype(str) == np.asarray(y_test).astype(str)))
 
 
 def _mlp_weights(model) -> int:
@@ -289,7 +333,9 @@ def versions(system: str) -> dict[str, str]:
 
 def run(
     system: str, data_name: str, seed: int, budget: float, generations: int, partial: dict
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Any]:
+    """The run's record, and for evosearch the iterator of its front (else None): the front is
+    refit after the record is written, outside ``fit_s``."""
     import _peers_data
     from sklearn.model_selection import train_test_split
 
@@ -334,11 +380,19 @@ def run(
         raise ValueError(f"unknown system {system!r}")
     record["fit_s"] = time.perf_counter() - started
     model = out.pop("model")
-    predicted = np.asarray(model.predict(X_test)).ravel()
-    record["accuracy"] = float(np.mean(predicted.astype(str) == np.asarray(y_test).astype(str)))
+    record["accuracy"] = _accuracy(model.predict(X_test), y_test)
     record.update(out)
     record["status"] = "ok"
-    return record
+    front = evosearch_front(model, X_test, y_test) if system == "evosearch" else None
+    return record, front
+
+
+def _usage() -> tuple[float, float]:
+    """Peak memory (MB) and CPU seconds of this process and the children it waited for."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = max(usage.ru_maxrss, children.ru_maxrss) / 1024
+    return peak, usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -352,8 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     partial: dict[str, Any] = {}  # what run() knew before it failed: rows, classes, versions
+    front = None
     try:
-        record = run(
+        record, front = run(
             args.system, args.data, args.seed, args.budget, args.evosearch_generations, partial
         )
     except BaseException as error:  # every failure is a result of the benchmark
@@ -367,13 +422,36 @@ def main(argv: list[str] | None = None) -> int:
             "error": f"{type(error).__name__}: {error}"[:500],
             "traceback": traceback.format_exc()[-2000:],
         }
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    record["peak_rss_mb"] = max(usage.ru_maxrss, children.ru_maxrss) / 1024
     # This process and the children it waited for (peers.py's own figure when sequential).
-    record["cpu_s"] = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
-    args.out.write_text(json.dumps(record, default=str))
+    record["peak_rss_mb"], record["cpu_s"] = _usage()
+    _write(args.out, record)
+    if front is None:
+        return 0
+    # evosearch's front, after the record: rewritten after every member, so that a run killed
+    # meanwhile keeps its record and the members done ("front_complete" false). peers.py ends
+    # the run's wall_s at front_started (a time.time()); cpu_s above is before the front too.
+    started, cpu = time.perf_counter(), record["cpu_s"]
+    record.update(front=[], front_complete=False, front_started=time.time(), front_s=0.0)
+    try:
+        for member in front:
+            record["front"].append(member)
+            record["front_s"] = time.perf_counter() - started
+            record["front_cpu_s"] = _usage()[1] - cpu
+            _write(args.out, record)
+        record["front_complete"] = True
+    except Exception as error:  # the record stands; the front says why it is short
+        record["front_error"] = f"{type(error).__name__}: {error}"[:500]
+    record["front_s"] = time.perf_counter() - started
+    record["front_cpu_s"] = _usage()[1] - cpu
+    _write(args.out, record)
     return 0
+
+
+def _write(path: Path, record: dict[str, Any]) -> None:
+    """``record`` as JSON at ``path``, whole or not at all (peers.py may kill this process)."""
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps(record, default=str))
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,14 @@ data set x system, of the median held-back accuracy over the seeds and the size 
 model in bytes; a plot of held-back accuracy against bytes (log x, one panel per data set) and
 a JSON of every raw result go to ``--out`` (default ``benchmarks/results``).
 
+evosearch's *front* is measured too: after the timed run (outside ``fit s``) every member of
+the fitted ``Evolver``'s Pareto archive is refit on the training rows and scored on the
+held-back rows (the JSON's ``front``: bytes, accuracy, CV score, parameters a member). A second
+table, "front vs peers", says per data set and peer in how many seeds a front member dominates
+the peer's model (held-back accuracy >= and bytes <=) and the smallest such member; the plot
+draws the front of one seed as a step line. The refits get as long again as the run
+(budget + ``--grace``) before they are killed, which keeps the record and the members done.
+
 Systems (``--systems``; what each runs exactly: ``_peers_systems.py``): ``evosearch``
 (``Evolver`` defaults, mlp genome, cnn for images, ``max_time`` = the budget), ``optuna``
 (Optuna NSGA-II over scikit-learn's ``MLPClassifier``, 3-fold CV), ``flaml``
@@ -22,9 +30,11 @@ The peers are never dependencies of evosearch: they live in a scratch venv whose
 process group is killed at the budget plus ``--grace`` seconds and the run reported as killed.
 The clock of a run starts after its data are loaded and split; ``fit s`` is the training time
 (search and refit), ``wall s`` the whole process, ``cpu s`` the CPU seconds of it and its
-children (about ``wall s`` when the run had one core to itself). Runs are appended to the JSON
-as they finish, so an interrupted benchmark keeps what it measured; ``--from-json`` prints the
-table and draws the plot of earlier files. Set up the venv and run (see benchmarks/README.md)::
+children (about ``wall s`` when the run had one core to itself); for evosearch both end where
+its front's refits start (those take ``front_s``). Runs are appended to the JSON as they
+finish, so an interrupted benchmark keeps what it measured; ``--from-json`` prints the tables
+and draws the plot of earlier files (those from before the front have no front table or line).
+Set up the venv and run (see benchmarks/README.md)::
 
     python3 -m venv /tmp/peers-venv
     /tmp/peers-venv/bin/pip install -e . optuna 'flaml[automl]' tpot matplotlib \\
@@ -89,7 +99,7 @@ def run_one(args: argparse.Namespace, system: str, data: str, seed: int) -> dict
                 f"{budget:g}", str(out), "--evosearch-generations",
                 str(args.evosearch_generations)]  # fmt: skip
         env = {**os.environ, **ONE_THREAD, "PYTHONWARNINGS": "ignore"}
-        started, cpu = time.perf_counter(), _children_cpu()
+        started, cpu, clock = time.perf_counter(), _children_cpu(), time.time()
         with log.open("w") as handle:
             process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=env,
                                        cwd=tmp, start_new_session=True)  # fmt: skip
@@ -97,12 +107,24 @@ def run_one(args: argparse.Namespace, system: str, data: str, seed: int) -> dict
                 process.wait(timeout=budget + args.grace)
                 killed = False
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # the run's own group: its workers too
-                process.wait()
-                killed = True
+                # Where evosearch's record is written, its front is being refit: that gets as
+                # long again (budget + grace) before the group is killed.
+                killed = not (system == "evosearch" and out.exists())
+                if not killed:
+                    try:
+                        process.wait(timeout=budget + args.grace)
+                    except subprocess.TimeoutExpired:
+                        killed = True
+                if killed:
+                    os.killpg(process.pid, signal.SIGKILL)  # the run's group: its workers too
+                    process.wait()
         wall = time.perf_counter() - started
         if out.exists():
             record = json.loads(out.read_text())
+            if "front_started" in record:  # evosearch: the run ends where its front starts
+                wall = record["front_started"] - clock
+                if killed:
+                    record["front_error"] = f"killed after {2 * (budget + args.grace):g} s"
         else:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
             record = {
@@ -115,7 +137,9 @@ def run_one(args: argparse.Namespace, system: str, data: str, seed: int) -> dict
                           else " | ".join(tail) or f"exit status {process.returncode}"),
             }  # fmt: skip
     record["wall_s"] = wall
-    if args.parallel == 1:  # the run's process tree alone: it and the children it reaped
+    # The run's process tree alone: it and the children it reaped (not evosearch's front: the
+    # run's own cpu_s, measured before its front's refits, stands).
+    if args.parallel == 1 and "front_started" not in record:
         record["cpu_s"] = _children_cpu() - cpu
     return record
 
@@ -194,6 +218,67 @@ def table(runs: list[dict[str, Any]]) -> str:
     return text
 
 
+def dominating(front: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str, Any] | None:
+    """The smallest member of ``front`` at least as accurate (held back) as ``peer``'s model in
+    at most its bytes, or None."""
+    return min((m for m in front if m["accuracy"] >= peer["accuracy"] and
+                m["bytes"] <= peer["bytes"]), key=lambda m: m["bytes"], default=None)  # fmt: skip
+
+
+def front_table(runs: list[dict[str, Any]]) -> str | None:
+    """Data set x peer: in how many seeds evosearch's front (held-back accuracy, bytes) has a
+    member that dominates the peer's model, and that member (its median bytes and accuracy
+    over those seeds); None where no run has a front (files written before it was kept)."""
+    fronts = {(r["data"], r["seed"]): r for r in runs
+              if r["system"] == "evosearch" and r["status"] == "ok" and r.get("front")}  # fmt: skip
+    if not any("front" in r for r in runs):
+        return None
+    lines = [
+        "| data set | peer | peer acc | peer bytes | front dominates | member bytes | member acc |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    notes = [
+        f"{r['data']} / seed {r['seed']}: the front is short ({len(r['front'])} members): "
+        f"{r.get('front_error') or 'unfinished'}"
+        for r in runs
+        if r["system"] == "evosearch" and "front" in r and not r.get("front_complete")
+    ]
+    for data in _ordered(runs, "data", list(_peers_data.LOADERS)):
+        peers = [r for r in runs if r["data"] == data and r["system"] != "evosearch"
+                 and r["status"] == "ok" and r.get("bytes") is not None
+                 and (data, r["seed"]) in fronts]  # fmt: skip
+        for system in _ordered(peers, "system", list(SYSTEMS)):
+            mine = [r for r in peers if r["system"] == system]
+            found = [dominating(fronts[data, r["seed"]]["front"], r) for r in mine]
+            hits = [m for m in found if m is not None]
+            member = (f"{_size(statistics.median(m['bytes'] for m in hits))} | "
+                      f"{statistics.median(m['accuracy'] for m in hits):.3f}"
+                      if hits else "— | —")  # fmt: skip
+            lines.append(
+                f"| {data} | {LABELS.get(system, system)} | "
+                f"{statistics.median(r['accuracy'] for r in mine):.3f} | "
+                f"{_size(statistics.median(r['bytes'] for r in mine))} | "
+                f"{len(hits)}/{len(mine)} | "
+                f"{member} |"
+            )
+    text = "\n".join(lines)
+    if notes:
+        text += "\n\n" + "\n".join(f"- {n}" for n in notes)
+    return text
+
+
+def print_front(runs: list[dict[str, Any]]) -> None:
+    """The front-vs-peers table under its heading, where any run has a front."""
+    text = front_table(runs)
+    if text is None:
+        print("\nfront vs peers: no evosearch run here has a front (files before it was kept)")
+        return
+    print("\nfront vs peers: seeds in which a member of evosearch's front (every archive "
+          "member, refit)\nhas held-back accuracy >= the peer's and bytes <= the peer's; "
+          "the smallest such member\n(median over those seeds)")  # fmt: skip
+    print(text)
+
+
 def details(runs: list[dict[str, Any]]) -> str:
     """One line per run: accuracy, bytes, pickle bytes, seconds, what the search did."""
     lines = [
@@ -245,6 +330,16 @@ def plot(runs: list[dict[str, Any]], path: Path) -> str:
             ax.scatter([statistics.median(r["bytes"] for r in mine)],
                        [statistics.median(r["accuracy"] for r in mine)], s=70,
                        edgecolors="black", label=LABELS.get(system, system), **style)  # fmt: skip
+        # evosearch's front of one seed (the first with one): every archive member refit,
+        # held-back accuracy against bytes, as a step line.
+        front = next((r for r in good if r["data"] == data and r["system"] == "evosearch"
+                      and r.get("front")), None)  # fmt: skip
+        if front is not None:
+            members = sorted(front["front"], key=lambda m: m["bytes"])
+            ax.step([m["bytes"] for m in members], [m["accuracy"] for m in members],
+                    where="post", color=colours["evosearch"], marker=".", markersize=6,
+                    linewidth=1, alpha=0.8, label="evosearch front (seed "
+                    f"{front['seed']})")  # fmt: skip
         missing = [LABELS.get(s, s) for s in systems if not any(
             r["data"] == data and r["system"] == s for r in good)]  # fmt: skip
         missing += sorted({LABELS.get(r["system"], r["system"]) for r in runs
@@ -265,8 +360,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> str:
                 handles.append(handle)
                 labels.append(label)
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9)
-    figure.suptitle("held-back accuracy against model size, equal time on one core "
-                    "(large marker: median over seeds)", fontsize=10)  # fmt: skip
+    figure.suptitle("held-back accuracy against model size, equal time on one core"
+                    + (" " if columns == 3 else "\n") + "(large marker: median over seeds)",
+                    fontsize=10)  # fmt: skip
     figure.tight_layout(rect=(0, 0.06, 1, 0.96))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
@@ -360,6 +456,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.from_json:
         runs = [r for f in args.from_json for r in json.loads(f.read_text())["runs"]]
         print(table(runs))
+        print_front(runs)
         if args.details:
             print("\n" + details(runs))
         print(plot(runs, png_path))
@@ -409,6 +506,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print()
     print("held-back accuracy (median over seeds [min-max]), model bytes (median); best in bold")
     print(table(record["runs"]))
+    print_front(record["runs"])
     if args.details:
         print("\n" + details(record["runs"]))
     print(f"\nraw results: {json_path}")
