@@ -81,7 +81,7 @@ def test_nsga2_with_accuracy_focus_keeps_the_most_accurate_half():
     assert len(kept) == 4
     best = sorted(pool, key=lambda m: -m.objectives[0])[: round(ACCURACY_SHARE * 4)]
     assert all(any(k is m for k in kept) for m in best)
-    front = get_strategy("nsga2")(4, (1.0, -1.0)).survivors(pool)
+    front = get_strategy("nsga2")(4, (1.0, -1.0), "front").survivors(pool)
     assert [m.objectives for m in front] != [m.objectives for m in kept]
 
 
@@ -104,6 +104,19 @@ def test_aging_with_accuracy_focus_never_ages_out_the_most_accurate():
     assert [m.objectives[0] for m in population] == [0.95, 0.50, 0.60, 0.70]
     plain, _ = get_strategy("aging")(4, (1.0, -1.0)).next_generation(old, breeder())
     assert [m.objectives[0] for m in plain] == [0.40, 0.50, 0.60, 0.70]
+
+
+def test_auto_is_the_strategy_s_own_focus_and_run_json_records_it_resolved(tmp_path: Path):
+    assert get_strategy("nsga2")(4, (1.0, -1.0)).focus == "accuracy"
+    assert get_strategy("aging")(4, (1.0, -1.0), "auto").focus == "front"
+    assert get_strategy("random")(4, (1.0, -1.0)).focus == "front"
+    X, y = load_iris(return_X_y=True)
+    space = SearchSpace.from_dict(tomllib.loads(TINY))
+    for strategy, resolved in [("nsga2", "accuracy"), ("random", "front")]:
+        out = tmp_path / strategy
+        Evolver(genome=space, population_size=4, generations=1, n_jobs=1, strategy=strategy,
+                out=out).fit(X, y)  # fmt: skip
+        assert json.loads((out / "run.json").read_text())["settings"]["focus"] == resolved
 
 
 def test_a_strategy_refuses_a_focus_it_does_not_know():

@@ -146,12 +146,14 @@ class Evolver(EstimatorMethods):
     fidelity : {"auto", "off"}, str or dict, default="auto"
         Multi-fidelity search on large tables (README, "Large tables"): ``auto`` screens
         children on row subsamples from 10,000 rows on, leaving smaller tables as they were.
-    focus : {"front", "accuracy"}, default="front"
-        Where the search spends its budget. ``front``: NSGA-II spreads it evenly over the
-        trade-offs. ``accuracy``: half of every population is the most accurate models
-        whatever their size, the other half NSGA-II's choice, so the front's accurate end
-        (the model ``best_estimator_`` is) gets as good as in a search for accuracy alone,
-        while the archive still keeps the smaller trade-offs. Strategy ``nsga2`` only.
+    focus : {"auto", "accuracy", "front"}, default="auto"
+        Where the search spends its budget. ``accuracy``: half of every population is the
+        most accurate models whatever their size, the other half NSGA-II's choice, so the
+        front's accurate end (the model ``best_estimator_`` is) gets as good as in a search
+        for accuracy alone, while the archive still keeps the smaller trade-offs. ``front``:
+        plain NSGA-II, the budget spread evenly over the trade-offs. ``auto``: the strategy's
+        own (``nsga2``: accuracy; ``aging``: front, ``accuracy`` also known; ``random``:
+        front only). run.json records the resolved value.
 
     Attributes
     ----------
@@ -242,7 +244,7 @@ class Evolver(EstimatorMethods):
         scoring: Scoring = None,
         input_shape: str | Sequence[int] | None = None,
         fidelity: str | dict[str, Any] = "auto",
-        focus: str = "front",
+        focus: str = "auto",
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome

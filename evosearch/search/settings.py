@@ -213,10 +213,11 @@ SETTINGS: tuple[Setting, ...] = (
             "multi-fidelity search on large tables: auto (on from 10,000 rows), off, or plan "
             "keys, e.g. 'rows=0.1,factor=2,folds=1,max_epochs=20,min_rows=10000'",
             flag="--fidelity", metavar="SPEC", replay=True),
-    Setting("focus", "front", check_focus,
-            "where on the front the search spends its budget: front (NSGA-II, evenly) or "
-            "accuracy (half of every population the most accurate models, for a user who "
-            "wants the best score in the time)", flag="--focus", metavar="WHERE", replay=True),
+    Setting("focus", "auto", check_focus,
+            "where on the front the budget goes: accuracy (half of every population the most "
+            "accurate models, the rest spread over the front), front (spread evenly, plain "
+            "NSGA-II); auto: the strategy's own (nsga2: accuracy; aging, random: front)",
+            flag="--focus", metavar="WHERE", replay=True),
 )  # fmt: skip
 
 _BY_NAME = {row.name: row for row in SETTINGS}
@@ -266,7 +267,7 @@ class RunSettings:
     input_shape: Any
     #: ``"auto"``, ``"off"`` or a dict of plan keys (see search/fidelity_plan.py).
     fidelity: Any
-    #: A focus the strategy knows (``Strategy.focuses``).
+    #: A focus the strategy knows (``Strategy.focuses``), ``auto`` resolved to its first.
     focus: str
     #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
     latency_model: Any = None
@@ -341,6 +342,8 @@ def check_settings(params: Mapping[str, Any]) -> RunSettings:
     from evosearch.search.strategies import get_strategy
 
     focuses = get_strategy(values["strategy"]).focuses
+    if values["focus"] == "auto":  # recorded as resolved, so a later default cannot move it
+        values["focus"] = focuses[0]
     if values["focus"] not in focuses:
         raise SettingsError(
             f"focus {values['focus']!r} is not one strategy {values['strategy']!r} knows "

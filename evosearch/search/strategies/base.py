@@ -60,9 +60,9 @@ class Strategy(ABC):
     - ``name`` (class attribute): the registry key, recorded in ``run.json``.
     - The constructor takes ``population_size``, the objectives' ``weights`` (one per
       objective, positive maximises, as in :mod:`evosearch.search.selection`) and the run's
-      ``focus``, one of the class attribute ``focuses`` (``("front",)`` unless the strategy
-      can favour a part of the front; :class:`~evosearch.search.strategies.nsga2.NSGA2` also
-      knows ``"accuracy"``).
+      ``focus``, one of the class attribute ``focuses``, whose first is the strategy's default
+      (``("front",)`` unless the strategy can favour a part of the front;
+      :class:`~evosearch.search.strategies.nsga2.NSGA2` has ``("accuracy", "front")``).
     - ``parent_selection`` (a :class:`~evosearch.search.strategies.breeding.ParentSelection`,
       default :class:`~evosearch.search.strategies.breeding.ParetoTournament`) and
       ``variation`` (a :class:`~evosearch.search.strategies.breeding.Variation`, default
@@ -97,12 +97,14 @@ class Strategy(ABC):
     parent_selection: ClassVar[ParentSelection] = ParetoTournament()
     variation: ClassVar[Variation] = CrossoverMutation()
 
-    #: The run's ``focus`` values this strategy knows (``"front"``: none in particular).
+    #: The run's ``focus`` values this strategy knows, its default (``focus="auto"``) first
+    #: (``"front"``: no part of the front in particular).
     focuses: ClassVar[tuple[str, ...]] = ("front",)
 
     def __init__(
-        self, population_size: int, weights: Sequence[float], focus: str = "front"
+        self, population_size: int, weights: Sequence[float], focus: str | None = None
     ) -> None:
+        focus = self.focuses[0] if focus is None or focus == "auto" else focus
         if focus not in self.focuses:
             raise SettingsError(
                 f"focus {focus!r} is not one strategy {self.name!r} knows "

@@ -19,10 +19,11 @@ class NSGA2(Strategy):
     (:class:`~evosearch.search.strategies.breeding.ParetoTournament`), then aligned crossover and
     mutation (:class:`~evosearch.search.strategies.breeding.CrossoverMutation`).
 
-    ``focus="accuracy"`` keeps the :data:`ACCURACY_SHARE` best-scoring members whatever their
-    size and lets NSGA-II choose the rest
+    ``focus="accuracy"`` (its default) keeps the :data:`ACCURACY_SHARE` best-scoring members
+    whatever their size and lets NSGA-II choose the rest
     (:func:`~evosearch.search.selection.select_survivors_focused`): the front's accurate end
     breeds as much as a search for accuracy alone would, its small end still spreads.
+    ``focus="front"``: plain NSGA-II, survivors spread evenly over the front.
 
     Failures take part only to fill places nobody else can: a failed genome keeps its real
     (often small) parameter count, which would put it on the first front next to the smallest
@@ -30,7 +31,7 @@ class NSGA2(Strategy):
     """
 
     name = "nsga2"
-    focuses = ("front", "accuracy")
+    focuses = ("accuracy", "front")
 
     def next_generation(self, population: list[Member], breed: Breed) -> Generation:
         offspring = breed(population, self.population_size)
