@@ -114,6 +114,7 @@ def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
         holdout=settings["holdout"],
         scoring=settings["scoring"],
         objectives=settings["objectives"],
+        focus=settings["focus"],  # "front": what runs before the setting searched with
         out=tmp_path / "fresh",
     ).fit(X, y)
 

@@ -41,7 +41,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("compare")
     (folder / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
     # No evaluation time limit: with one job the folds train in the command's own process.
+    # One focus for all, so that the strategy is the only setting the groups differ by.
     common = ("--genome", "tiny.toml", "--population", "4", "--n-jobs", "1", "--quiet")
+    common = (*common, "--focus", "front")
     common = (*common, "--eval-timeout", "none")
     commands = {
         name: ("--data", "iris", "--generations", "2", "--strategy", strategy, "--seed", seed)

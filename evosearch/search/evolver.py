@@ -147,13 +147,11 @@ class Evolver(EstimatorMethods):
         Multi-fidelity search on large tables (README, "Large tables"): ``auto`` screens
         children on row subsamples from 10,000 rows on, leaving smaller tables as they were.
     focus : {"auto", "accuracy", "front"}, default="auto"
-        Where the search spends its budget. ``accuracy``: half of every population is the
-        most accurate models whatever their size, the other half NSGA-II's choice, so the
-        front's accurate end (the model ``best_estimator_`` is) gets as good as in a search
-        for accuracy alone, while the archive still keeps the smaller trade-offs. ``front``:
-        plain NSGA-II, the budget spread evenly over the trade-offs. ``auto``: the strategy's
-        own (``nsga2``: accuracy; ``aging``: front, ``accuracy`` also known; ``random``:
-        front only). run.json records the resolved value.
+        Where the budget goes. ``accuracy``: half of every population is the most accurate
+        models whatever their size, NSGA-II picks the rest, so ``best_estimator_`` is as good
+        as a search for accuracy alone finds and the archive still keeps small trade-offs.
+        ``front``: plain NSGA-II, spread evenly. ``auto``: the strategy's own (``nsga2``:
+        accuracy; ``aging``, ``random``: front), recorded resolved.
 
     Attributes
     ----------
