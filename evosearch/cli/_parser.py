@@ -123,8 +123,40 @@ def _columns(text: str) -> list[str]:
     return names
 
 
+def _text_option(check: str) -> Callable[[str], str]:
+    """An argparse type for ``--sep`` / ``--decimal``: the text checked by
+    :mod:`evosearch.data.files` (``check_sep`` turns ``tab`` into a tab)."""
+
+    def parse(text: str) -> str:
+        from evosearch.data import files
+        from evosearch.errors import DataError
+
+        try:
+            value = getattr(files, check)(text)
+        except DataError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return str(value)
+
+    parse.__name__ = check.removeprefix("check_")
+    return parse
+
+
 def _add_table_options(command: argparse.ArgumentParser) -> None:
-    """How a CSV table is read: missing-value markers, column kinds, groups, weights."""
+    """How a table is read: separator, decimal mark, missing-value markers, column kinds,
+    groups, weights."""
+    command.add_argument(
+        "--sep",
+        type=_text_option("check_sep"),
+        metavar="CHAR",
+        help="separator of a .csv/.tsv file: , ; | or tab (default: sniffed among them; .tsv: tab)",
+    )
+    command.add_argument(
+        "--decimal",
+        type=_text_option("check_decimal"),
+        metavar="MARK",
+        help="decimal mark of a .csv/.tsv file: . or , (default: . in comma-separated text, "
+        "else sniffed: , where most numbers read 1,5)",
+    )
     command.add_argument(
         "--na-values",
         type=_columns,
@@ -165,9 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument(
         "--data",
         default="digits",
-        help="digits (default), iris, wine, breast_cancer, diabetes, or a .csv/.npz path",
+        help="digits (default), iris, wine, breast_cancer, diabetes, or the path of a data "
+        "file: .csv, .tsv (either also .gz, .bz2, .xz, .zip), .parquet, .xlsx, .npz",
     )
-    evolve.add_argument("--target", help="target column of a CSV file (default: the last)")
+    evolve.add_argument("--target", help="target column of a table (default: the last)")
     _add_table_options(evolve)
     evolve.add_argument("--quiet", action="store_true", help="print only the final summary")
     _add_setting_options(evolve, [row for row in SETTINGS if row.flag], overriding=None)

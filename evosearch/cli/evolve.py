@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         numeric=args.numeric,
         groups=args.groups,
         sample_weight=args.sample_weight,
+        sep=args.sep,
+        decimal=args.decimal,
     )
     _check_image_shape(space, dataset, args.input_shape)
     console.print(

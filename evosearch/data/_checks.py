@@ -12,6 +12,10 @@ from evosearch.errors import DataError
 # How many offending positions an error message lists before "...".
 _MAX_POSITIONS = 5
 
+# A cell that is a number written with a decimal comma (1,5) or a decimal point (1.5).
+_COMMA_NUMBER = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
+_POINT_NUMBER = r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?"
+
 
 def _check_task_name(task: str) -> None:
     if task not in ("auto", "classification", "regression"):

@@ -1,18 +1,17 @@
-"""Loading data by name or path: the bundled scikit-learn sets, CSV files and NPZ archives.
+"""Loading data by name or path: the bundled scikit-learn sets, table files and NPZ archives.
 
-Each loader reads its source into arrays and hands them to
+Table files (CSV and TSV text, compressed or not, Parquet, Excel) are read into text cells by
+:mod:`evosearch.data.files` and typed here. Each loader reads its source into arrays and hands
+them to
 :func:`~evosearch.data.dataset.check_dataset`, so a file gets exactly the validation (and the
 one-line :class:`~evosearch.errors.DataError` messages) that in-memory data gets.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,11 +24,20 @@ from evosearch.data.dataset import (
     check_dataset,
     table_dataset,
 )
+from evosearch.data.files import (
+    TABLE_FILE_TYPES,
+    Table,
+    check_decimal,
+    check_sep,
+    read_csv_cells,
+    read_table,
+    source_type,
+)
 from evosearch.data.images import flatten_images
 from evosearch.data.table import MISSING_TEXT, NUMERIC, type_text_columns
 from evosearch.errors import DataError
 
-__all__ = ["load_dataset", "read_csv_cells"]
+__all__ = ["load_dataset", "read_csv_cells"]  # read_csv_cells: from evosearch.data.files
 
 
 # Bundled sets whose rows are images.
@@ -56,33 +64,45 @@ def load_dataset(
     numeric: Sequence[str] = (),
     groups: str | None = None,
     sample_weight: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> Dataset:
-    """Load and validate a bundled dataset or a CSV/NPZ file.
+    """Load and validate a bundled dataset, a table file or an NPZ file.
 
     Parameters
     ----------
     source : str, default="digits"
-        A name in :data:`BUNDLED` (case-insensitive) or a path ending in ``.csv`` or ``.npz``.
-        A CSV file needs a header row; its feature columns may be numeric or text (categorical)
+        A name in :data:`BUNDLED` (case-insensitive; a bare word only) or the path of a data
+        file: a table (``.csv``, ``.tsv``, either compressed ``.gz``, ``.bz2``, ``.xz`` or
+        ``.zip``, ``.parquet``, ``.xlsx``: see :mod:`evosearch.data.files`) or ``.npz``.
+        A table needs a header row; its feature columns may be numeric or text (categorical)
         and have missing cells (empty, NA, NaN, N/A, null), see
         :mod:`evosearch.data.table`; rows with a missing target are dropped (a note says how
         many). An NPZ file needs arrays ``X`` (2-D numeric, finite, or images
         ``(n, height, width[, channels])``, channels last, whose rows are flattened) and ``y``
         (1-D), and may hold ``feature_names``.
     target : str or None, default=None
-        CSV only: the name of the target column (default: the last column).
+        Tables only: the name of the target column (default: the last column).
     task : {"auto", "classification", "regression"}, default="auto"
         ``"auto"`` infers it from the target with :func:`infer_task`.
     n_splits : int or None, default=None
         Number of cross-validation folds the data must support (each class needs at least
         that many rows).
     na_values : sequence of str, default=()
-        CSV only: more cell texts that mean "missing" (e.g. ``"?"``).
+        Tables only: more cell texts that mean "missing" (e.g. ``"?"``).
     categorical, numeric : sequence of str, default=()
-        CSV only: columns whose kind is given instead of inferred.
+        Tables only: columns whose kind is given instead of inferred.
     groups, sample_weight : str, optional
-        CSV only: a column of group labels (folds never split a group) or of row weights (used
-        in the loss and the score); neither is a feature.
+        Tables only: a column of group labels (folds never split a group) or of row weights
+        (used in the loss and the score); neither is a feature.
+    sep : str, optional
+        CSV and TSV text only: the separator (one character; ``"tab"`` for a tab). Default:
+        sniffed among ``,`` ``;`` tab ``|`` (a ``.tsv`` file: tab).
+    decimal : {".", ","}, optional
+        CSV and TSV text only: the decimal mark. Default: ``.`` in comma-separated text, else
+        ``,`` where most numbers are written with a comma (``1,5``). A separator or decimal
+        mark other than the type's default (``,`` and ``.``) is kept in the dataset's
+        ``options``, so a resume reads the file the same way.
 
     Returns
     -------
@@ -91,8 +111,9 @@ def load_dataset(
     Raises
     ------
     DataError
-        If the source is unknown, the file is missing or malformed, or the data cannot be
-        learned with the requested task and folds.
+        If the source is unknown, the file is missing, of a type that is not read (or needs a
+        library that is not installed) or malformed, or the data cannot be learned with the
+        requested task and folds.
 
     Examples
     --------
@@ -103,7 +124,7 @@ def load_dataset(
     'regression'
     """
     _check_task_name(task)
-    suffix = Path(source).suffix.lower()
+    sep, decimal = check_sep(sep), check_decimal(decimal)
     options = {
         "na_values": list(na_values),
         "categorical": list(categorical),
@@ -111,31 +132,61 @@ def load_dataset(
         "groups": groups,
         "sample_weight": sample_weight,
     }
-    if suffix != ".csv":
+    kind = source_type(source, BUNDLED)
+    what = f"the bundled dataset '{source.lower()}'" if kind == "bundled" else source
+    if kind not in TABLE_FILE_TYPES:
         for key, value in options.items():
             if value:
-                what = "groups" if key == "groups" else key.replace("_", "-")
-                raise DataError(f"--{what} applies to CSV files only, not {source}")
-    if suffix in (".csv", ".npz"):
-        if not os.path.exists(source):
-            raise DataError(f"data file not found: {source}")
-        if suffix == ".csv":
-            return _load_csv(source, target=target, task=task, n_splits=n_splits, options=options)
+                flag = "groups" if key == "groups" else key.replace("_", "-")
+                raise DataError(
+                    f"--{flag} applies to tables (CSV, Parquet, Excel) only, not {what}"
+                )
+    if (sep is not None or decimal is not None) and not _is_text(kind):
+        flag = "--sep" if sep is not None else "--decimal"
+        raise DataError(f"{flag} applies to CSV and TSV text only, not {what}")
+    if kind in TABLE_FILE_TYPES:
+        table = read_table(source, kind, sep=sep, decimal=decimal)
+        # How the text was read, where it is not the type's default: a resume reads it so.
+        if table.sep is not None and table.sep != ("\t" if kind.startswith(".tsv") else ","):
+            options["sep"] = table.sep
+        if table.decimal == ",":
+            options["decimal"] = ","
+        dataset = _load_table(
+            table, source, target=target, task=task, n_splits=n_splits, options=options
+        )
+        sniffed = _sniffed_note(source, options, sep, decimal)
+        return replace(dataset, notes=(*dataset.notes, sniffed)) if sniffed else dataset
+    if kind == ".npz":
         _reject_target(target, "an NPZ file (it holds its target as array 'y')")
         return _load_npz(source, task=task, n_splits=n_splits)
-    if source.lower() in BUNDLED:
-        _reject_target(target, f"the bundled dataset '{source.lower()}'")
-        return _load_bundled(source.lower(), task=task, n_splits=n_splits)
-    raise DataError(
-        f"unknown dataset '{source}': expected one of {', '.join(BUNDLED)} "
-        "or a path to a .csv/.npz file"
-    )
+    _reject_target(target, what)
+    return _load_bundled(source.lower(), task=task, n_splits=n_splits)
+
+
+def _is_text(kind: str) -> bool:
+    return kind in TABLE_FILE_TYPES and kind.split(".")[1] in ("csv", "tsv")
+
+
+def _sniffed_note(
+    source: str, options: dict[str, Any], sep: str | None, decimal: str | None
+) -> str | None:
+    """A line saying how the text was read, where that was sniffed and is not the default."""
+    how = []
+    if sep is None and "sep" in options:
+        how.append("tab-separated" if options["sep"] == "\t" else f"'{options['sep']}'-separated")
+    how.append("text")
+    if decimal is None and "decimal" in options:
+        how.append("with decimal commas")
+    if len(how) == 1:
+        return None
+    return f"read {source} as {' '.join(how)} (--sep and --decimal say otherwise)"
 
 
 def _reject_target(target: str | None, what: str) -> None:
     if target is not None:
         raise DataError(
-            f"a target column ('{target}') can only be chosen for CSV files, not {what}"
+            f"a target column ('{target}') can only be chosen for tables (CSV, Parquet, "
+            f"Excel), not {what}"
         )
 
 
@@ -214,22 +265,18 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------
-# CSV files
+# tables (CSV, TSV, Parquet, Excel files: read into text cells by evosearch.data.files)
 
 
-@dataclass(frozen=True)
-class _Table:
-    """The stripped text cells of a CSV file, with the file line of each record."""
-
-    header: list[str]
-    cells: Any  # pandas.DataFrame of str, columns numbered like the header
-    lines: np.ndarray
-
-
-def _load_csv(
-    path: str, *, target: str | None, task: str, n_splits: int | None, options: dict[str, Any]
+def _load_table(
+    table: Table,
+    path: str,
+    *,
+    target: str | None,
+    task: str,
+    n_splits: int | None,
+    options: dict[str, Any],
 ) -> Dataset:
-    table = _read_csv(path)
     target_col = _target_column(table.header, target, path)
     groups_col = _role_column(table.header, options.get("groups"), "groups", path)
     weight_col = _role_column(table.header, options.get("sample_weight"), "sample-weight", path)
@@ -242,9 +289,10 @@ def _load_csv(
     roles = set(named)
     feature_cols = [i for i in range(len(table.header)) if i not in roles]
     if not feature_cols:
+        hint = " (one column in its header: --sep names the separator)"
         raise DataError(
-            f"{path} has no feature columns besides the target '{table.header[target_col]}' "
-            "(is the file comma-separated?)"
+            f"{path} has no feature columns besides the target '{table.header[target_col]}'"
+            + (hint if len(table.header) == 1 else "")
         )
     na_values = [str(v) for v in options.get("na_values", ())]
     target_texts = table.cells[target_col].tolist()
@@ -261,9 +309,7 @@ def _load_csv(
             len(dropped), table.header[target_col], f"line{'s' if len(dropped) > 1 else ''} "
             f"{shown}{more}",
         )  # fmt: skip
-        keep = np.setdiff1d(np.arange(len(target_texts)), dropped)
-        cells = table.cells.iloc[keep].reset_index(drop=True)
-        table = _Table(table.header, cells, table.lines[keep])
+        table = table.take(np.setdiff1d(np.arange(len(target_texts)), dropped))
     if len(table.lines) == 0:
         raise DataError(f"every row's target '{table.header[target_col]}' is missing in {path}")
     y = _parse_target(table.cells[target_col].tolist())
@@ -295,74 +341,6 @@ def _load_csv(
     )  # fmt: skip
 
 
-def _read_csv(path: str) -> _Table:
-    import pandas as pd
-
-    # The python engine tells an absent field (None: a short record) from an empty one (""),
-    # and keeps blank lines as rows, so row i is line i + 1 of a file without multi-line cells.
-    # utf-8-sig drops the byte-order mark that spreadsheet programs put before the header.
-    try:
-        raw = pd.read_csv(
-            path, header=None, dtype=object, keep_default_na=False, skip_blank_lines=False,
-            engine="python", encoding="utf-8-sig", skipinitialspace=False,
-        )  # fmt: skip
-    except UnicodeDecodeError as exc:
-        raise DataError(f"cannot read {path}: not UTF-8 text ({_one_line(exc)})") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"data file is empty: {path}") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
-    except (OSError, ValueError, csv.Error) as exc:
-        raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
-    rows = raw.to_numpy(dtype=object)
-    lines = np.arange(1, rows.shape[0] + 1)
-    # Blank lines (e.g. at the end of the file) carry no data.
-    blank = np.array([all(c is None or not str(c).strip() for c in row) for row in rows], bool)
-    rows, lines = rows[~blank], lines[~blank]
-    if rows.shape[0] == 0:
-        raise DataError(f"data file is empty: {path}")
-    short = [i for i, row in enumerate(rows) if row[-1] is None]
-    if short:
-        row = rows[short[0]]
-        n_fields = sum(c is not None for c in row)
-        raise DataError(
-            f"{path} line {lines[short[0]]} has {n_fields} fields, expected {len(row)} "
-            "(as the header)"
-        )
-    header = [str(cell).strip() for cell in rows[0]]
-    _check_header(header, path)
-    if rows.shape[0] == 1:
-        raise DataError(f"data file has a header but no data rows: {path}")
-    cells = pd.DataFrame(rows[1:]).map(lambda c: str(c).strip())
-    return _Table(header=header, cells=cells, lines=lines[1:])
-
-
-def read_csv_cells(path: str) -> Any:
-    """A CSV file's cells as text (stripped), in a DataFrame named by its header row.
-
-    The file gets the checks of :func:`load_dataset` (header, field counts, encoding), each
-    refusal a one-line :class:`~evosearch.errors.DataError`.
-    """
-    if not os.path.exists(path):
-        raise DataError(f"data file not found: {path}")
-    table = _read_csv(path)
-    cells = table.cells.copy()
-    cells.columns = table.header
-    return cells
-
-
-def _check_header(header: list[str], path: str) -> None:
-    if all(_parse_float(cell) is not None for cell in header):
-        raise DataError(
-            f"the first line of {path} looks like data: a header row naming the columns is required"
-        )
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise DataError(f"{path} has duplicate column name '{name}' in its header")
-        seen.add(name)
-
-
 def _target_column(header: list[str], target: str | None, path: str) -> int:
     if target is None:
         return len(header) - 1
@@ -381,7 +359,7 @@ def _role_column(header: list[str], name: str | None, flag: str, path: str) -> i
     return header.index(name)
 
 
-def _parse_weights(table: _Table, column: int, path: str) -> np.ndarray:
+def _parse_weights(table: Table, column: int, path: str) -> np.ndarray:
     texts = table.cells[column].tolist()
     values = [_parse_float(t) for t in texts]
     bad = next((i for i, v in enumerate(values) if v is None), None)

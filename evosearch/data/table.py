@@ -22,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evosearch.data._checks import _COMMA_NUMBER
 from evosearch.errors import DataError
 
 if TYPE_CHECKING:
@@ -194,7 +196,11 @@ def type_text_columns(
             )
         number = [_is_number(t) for t in present]
         kind = CATEGORICAL if name in categorical else NUMERIC if name in numeric else None
-        if kind is None:
+        # Numbers written with a decimal comma the reading did not take (refused, not text).
+        commas = not all(number) and all(
+            n or re.fullmatch(_COMMA_NUMBER, t) for t, n in zip(present, number, strict=True)
+        )
+        if kind is None and not commas:
             if all(number):
                 kind = NUMERIC
             elif {t.lower() for t in present} <= _BOOLEAN_TEXT or sum(number) * 2 < len(number):
@@ -222,10 +228,12 @@ def type_text_columns(
         parts = ", ".join(f"'{n}' (line {line}: {t!r})" for n, line, t in mixed[:_MAX_SHOWN])
         more = f" and {len(mixed) - _MAX_SHOWN} more" if len(mixed) > _MAX_SHOWN else ""
         noun = "column" if len(mixed) == 1 else "columns"
+        comma = next((t for _, _, t in mixed if re.fullmatch(_COMMA_NUMBER, t)), None)
+        hint = f" (for a decimal comma as in {comma!r}: --decimal ',')" if comma else ""
         raise DataError(
             f"non-numeric values in feature {noun} {parts}{more} of {where}: a column of "
             "numbers with text in it; name missing-value markers with --na-values, or declare "
-            "the column --categorical"
+            f"the column --categorical{hint}"
         )
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(cells)))
     columns = [_summarise(n, NUMERIC if frame[n].dtype.kind == "f" else CATEGORICAL, frame[n])
