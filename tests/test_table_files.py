@@ -295,6 +295,26 @@ def test_a_semicolon_run_resumes_exports_and_predicts(workdir: Path, capsys) -> 
     assert len(out.read_text().splitlines()) == 16
 
 
+@pytest.mark.parametrize("name", ["data.tsv.gz", "data.parquet"])
+def test_a_run_on_another_file_type_resumes_exports_and_predicts(workdir, capsys, name) -> None:
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    frame = _iris()
+    path = _write(frame, workdir, name)
+    run = workdir / f"other-{name}"
+    assert _evolve(workdir, path, run) == 0
+    assert json.loads((run / "run.json").read_text())["dataset"]["source"] == str(path.resolve())
+    assert main(["resume", str(run), "--generations", "2", "--quiet"]) == 0
+    assert main(["export", str(run), "--out", str(workdir / f"model-{name}")]) == 0
+    (workdir / "new").mkdir(exist_ok=True)
+    new = _write(frame.iloc[::10].reset_index(drop=True), workdir / "new", name)
+    capsys.readouterr()
+    out = workdir / f"pred-{name}.csv"
+    assert main(["predict", str(workdir / f"model-{name}"), str(new), "--out", str(out)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    assert len(out.read_text().splitlines()) == 16
+
+
 def test_sep_and_decimal_options_reach_the_reading(workdir: Path, capsys) -> None:
     path = workdir / "pipes-eu.txt.csv"
     _iris().to_csv(path, index=False, sep="|", decimal=",")

@@ -119,14 +119,17 @@ def _continue(
 def _table_options(record: RunRecord, data: str) -> dict[str, Any]:
     """The run's way of reading its CSV (missing-value texts, column kinds, group and weight
     columns), for other data: each column role kept where ``data`` has that column."""
-    options = dict(record.info["dataset"].get("options") or {})
-    if not data.lower().endswith(".csv") or not options:
-        return {}
-    import pandas as pd
+    from evosearch.data import read_csv_cells
+    from evosearch.data.files import is_table_file
+    from evosearch.errors import DataError
 
+    options = dict(record.info["dataset"].get("options") or {})
+    if not is_table_file(data) or not options:
+        return {}
     try:
-        header = {str(c) for c in pd.read_csv(data, nrows=0).columns}
-    except (OSError, ValueError):  # load_dataset says what is wrong with the file, in one line
+        how = {k: options[k] for k in ("sep", "decimal") if k in options}
+        header = {str(c) for c in read_csv_cells(data, **how).columns}
+    except DataError:  # load_dataset says what is wrong with the file, in one line
         return {}
     kept: dict[str, Any] = {}
     for key, value in options.items():

@@ -461,6 +461,7 @@ def load_run_dataset(
     when the data's fingerprint differs from the one in ``run.json``.
     """
     from evosearch.data import check_dataset, load_dataset
+    from evosearch.data.files import is_table_file
 
     described = record.info["dataset"]
     options = described.get("options", {})
@@ -475,7 +476,7 @@ def load_run_dataset(
         )
     elif described["source"]:
         source = described["source"]
-        target = described["target"] if source.endswith(".csv") else None
+        target = described["target"] if is_table_file(source) else None
         # Read the way the run read it (missing-value markers, column kinds, groups, weights).
         dataset = load_dataset(source, target=target, task=described["task"], **options)
     else:

@@ -66,8 +66,13 @@ def run_info(settings: RunSettings, genome: Any, dataset: Dataset) -> dict[str, 
 
 def _dataset_source(dataset: Dataset) -> str | None:
     from evosearch.data import BUNDLED
+    from evosearch.data.files import DATA_FILE_TYPES, file_type
 
     if dataset.name in BUNDLED:
         return dataset.name
     path = Path(dataset.name)
-    return str(path.resolve()) if path.suffix in (".csv", ".npz") and path.is_file() else None
+    return (
+        str(path.resolve())
+        if file_type(dataset.name) in DATA_FILE_TYPES and path.is_file()
+        else None
+    )
