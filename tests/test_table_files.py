@@ -255,9 +255,13 @@ def reference(workdir: Path) -> Path:
     return out
 
 
+# Every type's dataset equals the plain CSV's (fast tests above); a whole run on each is slow.
 @pytest.mark.parametrize(
-    "name", ["european.csv", "data.tsv", "data.csv.gz", "data.csv.zip", "data.parquet", "data.xlsx"]
-)
+    "name",
+    ["european.csv", "data.parquet"]
+    + [pytest.param(n, marks=pytest.mark.slow) for n in ("data.tsv", "data.csv.gz",
+                                                          "data.csv.zip", "data.xlsx")],
+)  # fmt: skip
 def test_each_file_type_gives_the_plain_csvs_run(workdir, reference, capsys, name) -> None:
     path = _write(_iris(), workdir, name)
     out = workdir / f"run-{name}"
@@ -295,7 +299,9 @@ def test_a_semicolon_run_resumes_exports_and_predicts(workdir: Path, capsys) -> 
     assert len(out.read_text().splitlines()) == 16
 
 
-@pytest.mark.parametrize("name", ["data.tsv.gz", "data.parquet"])
+@pytest.mark.parametrize(
+    "name", ["data.tsv.gz", pytest.param("data.parquet", marks=pytest.mark.slow)]
+)
 def test_a_run_on_another_file_type_resumes_exports_and_predicts(workdir, capsys, name) -> None:
     if name.endswith(".parquet"):
         pytest.importorskip("pyarrow")
