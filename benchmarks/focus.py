@@ -4,9 +4,10 @@ For each data set and seed, the data are split as ``peers.py`` splits them (stra
 train, 25 % held back, by the seed); ``Evolver(max_time=BUDGET, n_jobs=1, random_state=SEED)``
 runs once per focus; printed per run: the held-back accuracy of ``best_estimator_`` (the
 member with the best CV score, refit as the run refits it), the generations (-1: the budget
-ended the initial population) and evaluations, and for every archive member whose CV score is within 0.03 of the best, its CV score,
-parameters and held-back accuracy (each refit as the run would refit it), so other picking
-rules (the smallest member within one standard error of the best, ...) can be read off.
+ended the initial population) and evaluations, and for every archive member whose CV score is
+within 0.03 of the best, its CV score, parameters and held-back accuracy (each refit as the run
+would refit it), so other picking rules (the smallest member within one standard error of the
+best, ...) can be read off.
 Run with the peers' venv (its packages carry the data sets)::
 
     /tmp/peers-venv/bin/python benchmarks/focus.py --data weather synth20k --seeds 0 1

@@ -17,26 +17,7 @@ from evosearch.errors import SettingsError
 from evosearch.search.selection import select_survivors, select_survivors_focused
 from evosearch.search.strategies import get_strategy
 from evosearch.search.strategies.nsga2 import ACCURACY_SHARE
-
-TINY = """
-name = "tiny"
-[architecture]
-min_layers = 0
-max_layers = 2
-initial_layers = [0, 1]
-skip_connections = false
-[layers.dense]
-units = [1, 2, 4, 8, 16]
-activation = ["relu", "tanh"]
-dropout = [0.0]
-[training]
-optimizer = ["adam"]
-learning_rate = { low = 1e-3, high = 1e-1, log = true }
-l1 = 0.0
-l2 = 0.0
-batch_size = [32]
-max_epochs = [5]
-"""
+from evosearch.testing._tiny import tiny_toml
 
 # (score, params): a front from tiny-and-poor to large-and-accurate, plus dominated points.
 POINTS = [(0.50, 5), (0.60, 10), (0.70, 20), (0.80, 40), (0.90, 400), (0.89, 800), (0.88, 900),
@@ -111,7 +92,7 @@ def test_auto_is_the_strategy_s_own_focus_and_run_json_records_it_resolved(tmp_p
     assert get_strategy("aging")(4, (1.0, -1.0), "auto").focus == "front"
     assert get_strategy("random")(4, (1.0, -1.0)).focus == "front"
     X, y = load_iris(return_X_y=True)
-    space = SearchSpace.from_dict(tomllib.loads(TINY))
+    space = SearchSpace.from_dict(tomllib.loads(tiny_toml()))
     for strategy, resolved in [("nsga2", "accuracy"), ("random", "front")]:
         out = tmp_path / strategy
         Evolver(genome=space, population_size=4, generations=1, n_jobs=1, strategy=strategy,
@@ -130,7 +111,7 @@ def test_a_strategy_refuses_a_focus_it_does_not_know():
 
 
 def test_a_focused_run_keeps_the_best_scores_in_every_population(tmp_path: Path):
-    space = SearchSpace.from_dict(tomllib.loads(TINY))
+    space = SearchSpace.from_dict(tomllib.loads(tiny_toml()))
     X, y = load_iris(return_X_y=True)
     out = tmp_path / "run"
     evolver = Evolver(genome=space, population_size=4, generations=3, n_jobs=1,
