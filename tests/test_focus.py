@@ -125,6 +125,7 @@ def test_a_focused_run_keeps_the_best_scores_in_every_population(tmp_path: Path)
     assert evolver.best_genome_ is not None
 
 
+@pytest.mark.slow
 def test_cli_focus_is_recorded_and_resume_keeps_it(tmp_path: Path):
     args = ["--data", "iris", "--population", "4", "--generations", "1", "--n-jobs", "1"]
     result = evosearch("evolve", *args, "--focus", "accuracy", "--out", "run", cwd=tmp_path)

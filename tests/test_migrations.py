@@ -121,6 +121,7 @@ def test_v2_run_info_gets_the_focus_every_run_before_it_searched_with():
     assert kept["settings"]["focus"] == "accuracy"
 
 
+@pytest.mark.slow
 def test_a_v2_run_folder_resumes_as_the_front_search_it_was(tmp_path):
     out = tmp_path / "run"
     evosearch("evolve", "--genome", "mlp", "--data", "iris", "--population", "4",
