@@ -36,6 +36,7 @@ from deap import base
 from deap.tools import emo
 
 __all__ = [
+    "best_on_first",
     "crowding_distances",
     "fitness_class",
     "nondominated_ranks",
@@ -198,6 +199,22 @@ def select_survivors(
     return chosen
 
 
+def best_on_first(
+    objectives: Sequence[Sequence[float]], n: int, weights: Sequence[float]
+) -> list[int]:
+    """The indices of the ``n`` best individuals on objective 0 alone, best first; equal values
+    keep their input order (objective 0's weight says whether higher is better).
+
+    Examples
+    --------
+    >>> best_on_first([(0.9, 100), (0.8, 20), (0.95, 300)], 2, (1.0, -1.0))
+    [2, 0]
+    """
+    sign = 1.0 if _check_weights(weights)[0] > 0 else -1.0
+    # sorted() is stable: equal values keep their input order.
+    return sorted(range(len(objectives)), key=lambda i: -sign * float(objectives[i][0]))[:n]
+
+
 def select_survivors_focused(
     objectives: Sequence[Sequence[float]], k: int, weights: Sequence[float], share: float
 ) -> list[int]:
@@ -239,10 +256,7 @@ def select_survivors_focused(
     n_top = min(k, math.ceil(share * k))
     if n_top == 0:
         return select_survivors(objectives, k, checked)
-    sign = 1.0 if checked[0] > 0 else -1.0
-    # sorted() is stable: equal scores keep their input order.
-    by_score = sorted(range(len(objectives)), key=lambda i: -sign * float(objectives[i][0]))
-    top = by_score[:n_top]
+    top = best_on_first(objectives, n_top, checked)
     taken = set(top)
     rest = [i for i in range(len(objectives)) if i not in taken]
     keep = select_survivors([objectives[i] for i in rest], k - n_top, checked)

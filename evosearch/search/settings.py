@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evosearch.errors import RunFolderError, SettingsError
+from evosearch.errors import RunFolderError
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.search._setting_values import (
     check_backend,
@@ -341,14 +341,8 @@ def check_settings(params: Mapping[str, Any]) -> RunSettings:
     values["backend"], values["scheduler"] = check_backend(values["backend"], values["scheduler"])
     from evosearch.search.strategies import get_strategy
 
-    focuses = get_strategy(values["strategy"]).focuses
-    if values["focus"] == "auto":  # recorded as resolved, so a later default cannot move it
-        values["focus"] = focuses[0]
-    if values["focus"] not in focuses:
-        raise SettingsError(
-            f"focus {values['focus']!r} is not one strategy {values['strategy']!r} knows "
-            f"(it knows: {', '.join(focuses)})"
-        )
+    # Recorded resolved ("auto" made the strategy's own), so a later default cannot move it.
+    values["focus"] = get_strategy(values["strategy"]).resolve_focus(values["focus"])
     values["space"] = values.pop("genome")
     values["objective_set"] = resolve_objectives(values.pop("objectives"))
     return RunSettings(**values)

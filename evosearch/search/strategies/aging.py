@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from evosearch.search.member import Member
+from evosearch.search.selection import best_on_first
 from evosearch.search.strategies.base import Breed, Generation, Strategy
 from evosearch.search.strategies.nsga2 import ACCURACY_SHARE
 
@@ -47,10 +48,8 @@ class Aging(Strategy):
             return joined
         protected: set[int] = set()
         if self.focus == "accuracy":
-            sign = 1.0 if self.weights[0] > 0 else -1.0
             n_top = math.ceil(ACCURACY_SHARE * self.population_size)
-            by_score = sorted(range(len(joined)), key=lambda i: -sign * joined[i].objectives[0])
-            protected = set(by_score[:n_top])
+            protected = set(best_on_first([m.objectives for m in joined], n_top, self.weights))
         leaving = [i for i in range(len(joined)) if i not in protected][:excess]
         gone = set(leaving)
         return [m for i, m in enumerate(joined) if i not in gone]

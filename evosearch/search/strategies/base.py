@@ -104,15 +104,28 @@ class Strategy(ABC):
     def __init__(
         self, population_size: int, weights: Sequence[float], focus: str | None = None
     ) -> None:
-        focus = self.focuses[0] if focus is None or focus == "auto" else focus
-        if focus not in self.focuses:
-            raise SettingsError(
-                f"focus {focus!r} is not one strategy {self.name!r} knows "
-                f"(it knows: {', '.join(self.focuses)})"
-            )
+        focus = self.resolve_focus(focus)
         self.population_size = population_size
         self.weights = tuple(float(w) for w in weights)
         self.focus = focus
+
+    @classmethod
+    def resolve_focus(cls, focus: str | None) -> str:
+        """``focus`` as this strategy runs it: None or ``"auto"`` is its own (the first of
+        ``focuses``).
+
+        Raises
+        ------
+        SettingsError
+            For a focus the strategy does not know (one line naming what it knows).
+        """
+        resolved = cls.focuses[0] if focus is None or focus == "auto" else focus
+        if resolved not in cls.focuses:
+            raise SettingsError(
+                f"focus {resolved!r} is not one strategy {cls.name!r} knows "
+                f"(it knows: {', '.join(cls.focuses)})"
+            )
+        return resolved
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
