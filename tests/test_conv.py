@@ -12,6 +12,7 @@ from clitools import assert_usage_error, evosearch
 from evosearch import Evolver
 from evosearch.cli.main import main
 from evosearch.data import check_dataset, load_dataset, parse_input_shape
+from evosearch.deploy import read_model
 from evosearch.errors import DataError, SettingsError
 from evosearch.nn import GraphNetClassifier
 from evosearch.nn.graph import count_parameters, parse_architecture
@@ -208,6 +209,15 @@ def test_an_evolver_fitted_on_images_predicts_images_and_their_rows(tmp_path: Pa
     assert evolver.score(images, y) == evolver.score(X, y)
     with pytest.raises(DataError, match=r"images of shape \(4, 4\)"):
         evolver.predict(images[:5, :4, :4])
+    # Every export takes the images too, as the Evolver does, and their flat rows.
+    expected = evolver.predict(images[:20])
+    for fmt in ("joblib", "python", "onnx"):
+        evolver.export(tmp_path / fmt, format=fmt)
+        model, info = read_model(tmp_path / fmt)
+        assert info["input_shape"] == [8, 8, 1]
+        np.testing.assert_array_equal(model.predict(images[:20]), expected, err_msg=fmt)
+        np.testing.assert_array_equal(model.predict(X[:20]), expected, err_msg=fmt)
+        assert model.predict_proba(images[:3]).shape == (3, 10)
 
 
 # --------------------------------------------------------------------------- command line

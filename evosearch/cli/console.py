@@ -1,107 +1,23 @@
-"""Terminal output of a run: a live progress bar and one row per generation.
+"""Terminal output of the commands: archive and population tables, genomes drawn as text.
 
-When the output is not a terminal (CI logs, ``nohup``, a pipe) there is no bar and no control
-characters: each generation prints one plain line.
+The run's live progress (:class:`ConsoleReporter`) lives in :mod:`evosearch.search.progress`,
+where ``Evolver(verbose=...)`` uses it too.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evosearch.search.progress import ConsoleReporter
+
 if TYPE_CHECKING:
-    from evosearch.search import Evolver, GenerationRecord, ParetoArchive
+    from evosearch.search import ParetoArchive
     from evosearch.space import Genome
 
 __all__ = ["ConsoleReporter", "archive_table", "best_line", "genome_text", "population_table"]
-
-_COLUMNS = (
-    ("gen", 4),
-    ("best", 7),
-    ("archive", 7),
-    ("hypervol", 8),
-    ("evals", 5),
-    ("hits", 4),
-    ("fails", 5),
-    ("seconds", 7),
-)
-
-
-def _row(values: list[str]) -> str:
-    return "  ".join(value.rjust(width) for value, (_, width) in zip(values, _COLUMNS, strict=True))
-
-
-class ConsoleReporter:
-    """Evolver callback that shows progress on a console.
-
-    Parameters
-    ----------
-    console : rich.console.Console, optional
-        Where to write (standard output by default).
-    """
-
-    def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False)
-        self._progress: Progress | None = None
-        self._task: Any = None
-        self._generation = 0
-        self._total_generations = 0
-
-    def on_run_start(self, evolver: Evolver) -> None:
-        self._total_generations = evolver.generations
-        self.console.print(_row([name for name, _ in _COLUMNS]), markup=False)
-        if self.console.is_terminal:
-            self._progress = Progress(
-                TextColumn("generation {task.fields[generation]}/{task.fields[generations]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("fits"),
-                TimeElapsedColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(
-                "fits", total=None, generation=0, generations=self._total_generations
-            )
-
-    def on_evaluation_progress(self, done: int, total: int) -> None:
-        if self._progress is not None:
-            self._progress.update(
-                self._task,
-                completed=done,
-                total=max(total, 1),
-                generation=self._generation,
-            )
-
-    def on_generation_end(self, evolver: Evolver, record: GenerationRecord) -> None:
-        best = "-" if math.isnan(record.best_score) else f"{record.best_score:.4f}"
-        line = _row(
-            [
-                str(record.generation),
-                best,
-                str(record.archive_size),
-                f"{record.hypervolume:.4f}",
-                str(record.evaluations),
-                str(record.cache_hits),
-                str(record.failures),
-                f"{record.seconds:.1f}",
-            ]
-        )
-        self.console.print(line, markup=False)
-        # Off a terminal stdout is block-buffered: flush so logs show each generation as it ends.
-        self.console.file.flush()
-        self._generation = record.generation + 1
-
-    def on_run_end(self, evolver: Evolver) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
 
 def _other_objectives(archive: ParetoArchive) -> list[tuple[int, str, Callable[[float], str]]]:

@@ -72,6 +72,8 @@ def feature_matrix(X: Any, features: Sequence[str]) -> np.ndarray:
             columns.append(column.astype(np.float64))
         return np.column_stack(columns) if columns else np.empty((0, 0))
     x = np.asarray(X, dtype=np.float64)
+    if x.ndim > 2 and int(np.prod(x.shape[1:])) == len(features):
+        x = x.reshape(len(x), -1)  # images as the model was fitted on them: rows of pixels
     if x.ndim != 2 or x.shape[1] != len(features):
         raise ValueError(f"X must have shape (rows, {len(features)}), got {x.shape}")
     return x

@@ -10,11 +10,35 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
 
 from evosearch.deploy.base import ExportFormat, Predictor, load_failure, register_format
 from evosearch.errors import SettingsError
 
-__all__ = ["JoblibFormat"]
+__all__ = ["ImageRows", "JoblibFormat"]
+
+
+class ImageRows(TransformerMixin, BaseEstimator):
+    """First step of an exported image model: images ``(n, H, W[, C])`` as rows of pixels.
+
+    Rows that are already flat pass unchanged, so the model takes both shapes, as the
+    Evolver it came from does.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> ImageRows:
+        return self
+
+    def transform(self, X: Any) -> Any:
+        array = np.asarray(X)
+        return array.reshape(len(array), -1) if array.ndim > 2 else X
+
+
+def _with_image_rows(model: Any) -> Pipeline:
+    """``model`` (a fitted pipeline or network) behind an :class:`ImageRows` step."""
+    steps = list(model.steps) if isinstance(model, Pipeline) else [("network", model)]
+    return Pipeline([("image_rows", ImageRows()), *steps])
 
 
 @register_format
@@ -25,6 +49,8 @@ class JoblibFormat(ExportFormat):
     description = "the scikit-learn pipeline pickled (needs evosearch to load; trusted files only)"
 
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
+        if info.get("input_shape"):
+            model = _with_image_rows(model)
         joblib.dump(model, folder / "model.joblib")
         return ["model.joblib"]
 

@@ -167,7 +167,10 @@ class OnnxPredictor(BaseEstimator):
 
         if len(self._inputs) == 1 and self._inputs[0]["kind"] == "matrix":
             values = X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else X
-            return {self._inputs[0]["name"]: np.asarray(values, dtype=np.float64)}
+            values = np.asarray(values, dtype=np.float64)
+            if values.ndim > 2:  # images (n, H, W[, C]), as the model was fitted on them
+                values = values.reshape(len(values), -1)
+            return {self._inputs[0]["name"]: values}
         # An input is named as its column, but where the column has an output's name.
         names = [i.get("column", i["name"]) for i in self._inputs]
         if not isinstance(X, pd.DataFrame):

@@ -220,6 +220,7 @@ class EstimatorMethods(BaseEstimator):
             dataset = check_dataset(
                 X,
                 y,
+                target_name=_target_name(y),
                 task=settings.task,
                 n_splits=settings.cv,
                 groups=groups,
@@ -276,6 +277,16 @@ def _label_problem(y: Any) -> str | None:
         message = " ".join(str(exc).split())
         return message if "Unknown label type" in message else None
     return None
+
+
+def _target_name(y: Any) -> str:
+    """The name a pandas ``y`` carries (a Series' name, a one-column frame's column), else
+    ``"y"``: exports and messages call the target what the caller called it."""
+    name = getattr(y, "name", None)
+    columns = getattr(y, "columns", None)
+    if name is None and columns is not None and len(columns) == 1:
+        name = columns[0]
+    return "y" if name is None else str(name)
 
 
 def _shape(data: Any) -> tuple[int, ...]:

@@ -58,6 +58,15 @@ def check_flag(name: str) -> Callable[[Any], bool]:
     return check
 
 
+def check_verbose(value: Any) -> int:
+    import numpy as np
+
+    # bool is an int: verbose=True reads as 1, as scikit-learn's estimators take it.
+    if not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= 2:
+        raise SettingsError(f"verbose must be 0, 1 or 2, got {value!r}")
+    return int(value)
+
+
 def check_genome(value: Any) -> SearchSpace:
     from evosearch.space import SearchSpace
 

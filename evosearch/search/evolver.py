@@ -12,13 +12,12 @@ Half of this module is the Evolver's docstrings (parameters, attributes, resume)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from evosearch.data import Dataset
-from evosearch.errors import BudgetWarning, EvosearchError
+from evosearch.errors import EvosearchError
 from evosearch.evaluation import FitHook
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
@@ -152,6 +151,9 @@ class Evolver(EstimatorMethods):
         as a search for accuracy alone finds and the archive still keeps small trade-offs.
         ``front``: plain NSGA-II, spread evenly. ``auto``: the strategy's own (``nsga2``:
         accuracy; ``aging``, ``random``: front), recorded resolved.
+    verbose : {0, 1, 2}, default=0
+        Progress ``fit`` prints on standard output, as the command line shows it: 1 a row per
+        generation, 2 also a live bar of the generation's models on a terminal.
 
     Attributes
     ----------
@@ -243,6 +245,7 @@ class Evolver(EstimatorMethods):
         input_shape: str | Sequence[int] | None = None,
         fidelity: str | dict[str, Any] = "auto",
         focus: str = "auto",
+        verbose: int = 0,
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
@@ -272,6 +275,7 @@ class Evolver(EstimatorMethods):
         self.input_shape = input_shape
         self.fidelity = fidelity
         self.focus = focus
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
@@ -348,6 +352,7 @@ class Evolver(EstimatorMethods):
         generations: int | None = None,
         n_jobs: int | None = None,
         callbacks: Sequence[Callback | Callable[..., Any]] = (),
+        verbose: int = 0,
         X: Any = None,
         y: Any = None,
         max_time: float | None = None,
@@ -373,6 +378,8 @@ class Evolver(EstimatorMethods):
         n_jobs : int, optional
             Workers for the rest of the run (results do not depend on it).
         callbacks : sequence, optional
+            As for the constructor.
+        verbose : {0, 1, 2}, default=0
             As for the constructor.
         X, y : array-like, optional
             The data, for runs fitted on in-memory arrays; runs started from the command line
@@ -401,6 +408,7 @@ class Evolver(EstimatorMethods):
             "generations": generations,
             "n_jobs": n_jobs,
             "callbacks": callbacks,
+            "verbose": verbose,
             "max_time": max_time,
             "fit_hook": fit_hook,
             "backend": backend,
@@ -446,7 +454,7 @@ class Evolver(EstimatorMethods):
         loop.run_generations()
         self.deadline_reached_ = loop.deadline_reached
         if state.population is None:  # max_time ran out in generation 0
-            self._short_budget(run, loop)
+            loop.warn_short_budget()
         members = state.members if state.population is not None else loop.partial
         self.population_ = [m.genome for m in members]
         if not len(self.archive_):
@@ -473,28 +481,3 @@ class Evolver(EstimatorMethods):
                 run.folder.write_archive(self.archive_.to_dict())
         loop.notify("on_run_end", self)
         return self
-
-    def _short_budget(self, run: SearchRun, loop: GenerationLoop) -> None:
-        """Warn that ``max_time`` stopped generation 0 and the best of its finished models is
-        returned; refuse (EvosearchError) when none finished."""
-        settings = run.settings
-        trained = sum(m.result.ok for m in loop.partial)
-        folder = run.folder
-        if not trained:
-            remedy = "give a larger max_time" if folder is None else (
-                f"resume {folder.path} with more time to continue it"
-            )  # fmt: skip
-            raise EvosearchError(
-                f"max_time ({settings.max_time:g} s) ran out before any model of the initial "
-                f"population finished training: no model yet ({remedy})"
-            )
-        remedy = "a larger max_time finds better ones" if folder is None else (
-            f"resume {folder.path} with more time to continue the search"
-        )  # fmt: skip
-        warnings.warn(
-            f"max_time ({settings.max_time:g} s) ran out during the initial population: the "
-            f"best of the {trained} models trained (of {settings.population_size}) is "
-            f"returned; {remedy}",
-            BudgetWarning,
-            stacklevel=5,  # the user's fit, fit_dataset or resume call
-        )

@@ -9,10 +9,12 @@ and the all-time Pareto archive is updated and the generation written to the run
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 
+from evosearch.errors import BudgetWarning, EvosearchError
 from evosearch.evaluation import DeadlineReached
 from evosearch.preprocess import DataProfile
 from evosearch.search import halving as schedules
@@ -28,6 +30,7 @@ from evosearch.search._checkpoint import (
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search._refit_time import search_deadline
 from evosearch.search.member import Member
+from evosearch.search.progress import verbose_reporters
 from evosearch.search.run import SearchRun
 from evosearch.search.strategies import Breed, BreedingContext, get_strategy
 from evosearch.space import Genome
@@ -60,13 +63,15 @@ class GenerationLoop:
             run.results,
         )
         self.profile = DataProfile.of(run.dataset)
+        #: The run's callbacks, then what ``verbose`` prints (a session's, never recorded).
+        self.callbacks = (*settings.callbacks, *verbose_reporters(settings.verbose))
         self.deadline_reached = False
         #: Generation 0's finished members when the deadline stopped it (else empty).
         self.partial: list[Member] = []
 
     def notify(self, event: str, *args: Any) -> None:
         """Call ``event`` on every callback that has it."""
-        for callback in self.run.settings.callbacks:
+        for callback in self.callbacks:
             handler = getattr(callback, event, None)
             if handler is not None:
                 handler(*args)
@@ -194,8 +199,33 @@ class GenerationLoop:
             run.folder.write_archive(state.archive.to_dict())
             run.folder.write_checkpoint(checkpoint_data(state))
         stop = False
-        for callback in run.settings.callbacks:
+        for callback in self.callbacks:
             handler = getattr(callback, "on_generation_end", None)
             outcome = handler(self.owner, record) if handler else callback(self.owner, record)
             stop = stop or bool(outcome)
         return stop
+
+    def warn_short_budget(self) -> None:
+        """Warn that ``max_time`` stopped generation 0 and the best of its finished models is
+        returned; refuse (EvosearchError) when none finished. Called by the Evolver's run
+        (the warning's ``stacklevel`` points at the user's fit, fit_dataset or resume)."""
+        settings, folder = self.run.settings, self.run.folder
+        trained = sum(m.result.ok for m in self.partial)
+        if not trained:
+            remedy = "give a larger max_time" if folder is None else (
+                f"resume {folder.path} with more time to continue it"
+            )  # fmt: skip
+            raise EvosearchError(
+                f"max_time ({settings.max_time:g} s) ran out before any model of the initial "
+                f"population finished training: no model yet ({remedy})"
+            )
+        remedy = "a larger max_time finds better ones" if folder is None else (
+            f"resume {folder.path} with more time to continue the search"
+        )  # fmt: skip
+        warnings.warn(
+            f"max_time ({settings.max_time:g} s) ran out during the initial population: the "
+            f"best of the {trained} models trained (of {settings.population_size}) is "
+            f"returned; {remedy}",
+            BudgetWarning,
+            stacklevel=5,  # the user's fit, fit_dataset or resume call
+        )

@@ -257,6 +257,9 @@ def write_member(
         "columns": [c.to_json() for c in dataset.columns] if dataset.columns is not None else None,
         "options": dataset.options,
     }
+    if dataset.input_shape is not None:
+        # Images: the predictors also take rows shaped as fit took them, (n, H, W[, C]).
+        metadata["input_shape"] = list(dataset.input_shape)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)

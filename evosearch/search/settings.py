@@ -47,6 +47,7 @@ from evosearch.search._setting_values import (
     check_scoring,
     check_strategy,
     check_task,
+    check_verbose,
     genome_json,
     identity,
     objectives_json,
@@ -218,6 +219,9 @@ SETTINGS: tuple[Setting, ...] = (
             "accurate models, the rest spread over the front), front (spread evenly, plain "
             "NSGA-II); auto: the strategy's own (nsga2: accuracy; aging, random: front)",
             flag="--focus", metavar="WHERE", replay=True),
+    Setting("verbose", 0, check_verbose, "progress fit prints on standard output: 0 none, 1 a "
+            "row per generation, 2 also a live bar of its models (on a terminal)", resume=True,
+            recorded=False),
 )  # fmt: skip
 
 _BY_NAME = {row.name: row for row in SETTINGS}
@@ -232,7 +236,7 @@ def setting(name: str) -> Setting:
 class RunSettings:
     """A run's settings, checked and normalised (see :data:`SETTINGS` for their meaning).
 
-    The fields after ``focus`` are not settings but what ``fit`` derives from them on the
+    The fields after ``verbose`` are not settings but what ``fit`` derives from them on the
     data: the objectives made concrete, the latency's cost model, the fidelity plan.
     """
 
@@ -269,6 +273,7 @@ class RunSettings:
     fidelity: Any
     #: A focus the strategy knows (``Strategy.focuses``), ``auto`` resolved to its first.
     focus: str
+    verbose: int
     #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
     latency_model: Any = None
     #: The multi-fidelity plan on this data (None: off), set by fit from ``fidelity``.
