@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
+DOCS_STAMP = $(VENV)/.installed-docs
 
-.PHONY: run test test-all lint format clean
+.PHONY: run test test-all lint format docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +32,13 @@ format: $(STAMP)
 	$(BIN)/ruff format evosearch tests benchmarks
 	$(BIN)/ruff check --fix evosearch tests benchmarks
 
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	touch $(DOCS_STAMP)
+
+# The documentation site into site/: warnings are errors (mkdocs.yml: strict), nothing is fetched.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache site

@@ -237,10 +237,12 @@ def test_regression(space) -> None:
     assert evolver.predict(X).shape == (40,) and evolver.task_ == "regression"
 
 
-def test_readme_examples(monkeypatch, tmp_path) -> None:
-    """README.md's ``>>>`` examples (the nested cross-validation) run as written."""
+@pytest.mark.parametrize("page", ["README.md", "docs/tutorials/nested-cv.md"])
+def test_readme_examples(page, monkeypatch, tmp_path) -> None:
+    """The ``>>>`` examples of README.md (a fit) and of the nested cross-validation tutorial run
+    as written."""
     monkeypatch.chdir(tmp_path)  # whatever an example writes lands here
-    readme = Path(__file__).resolve().parents[1] / "README.md"
+    readme = Path(__file__).resolve().parents[1] / page
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     failed, attempted = doctest.testfile(
         str(readme), module_relative=False, optionflags=flags, verbose=False
