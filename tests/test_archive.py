@@ -282,7 +282,7 @@ def test_json_round_trip() -> None:
         ]
     )
     data = json.loads(json.dumps(archive.to_dict()))
-    assert data["format_version"] == 3
+    assert data["format_version"] == 4
     restored = ParetoArchive.from_dict(data)
     assert restored.members == archive.members
     assert restored.weights == archive.weights
@@ -300,7 +300,7 @@ def test_entry_round_trip_normalises_types() -> None:
 @pytest.mark.parametrize(
     ("mutate", "match"),
     [
-        (lambda d: d.update(format_version=4), "format_version"),
+        (lambda d: d.update(format_version=5), "format_version"),
         (lambda d: d.pop("members"), "members"),
         (lambda d: d["members"][0].pop("objectives"), "objectives"),
         (lambda d: d["members"].append(dict(d["members"][0])), "twice"),

@@ -111,7 +111,7 @@ def test_evolve_writes_the_run_folder(iris_run):
     assert result.returncode == 0, result
     assert {p.name for p in out.iterdir()} == RUN_FILES
     for name in ("run.json", "archive.json", "checkpoint.json"):
-        assert json.loads((out / name).read_text())["format_version"] == 3
+        assert json.loads((out / name).read_text())["format_version"] == 4
     generations = (out / "generations.jsonl").read_text().splitlines()
     assert [json.loads(line)["generation"] for line in generations] == [0, 1]
     run = json.loads((out / "run.json").read_text())
@@ -164,6 +164,7 @@ def test_bad_input_is_one_line_and_exit_2(workdir, tmp_path, case):
     base = ("evolve", "--genome", "tiny.toml", "--data", "iris", *TINY_RUN, "--out", str(out))
     result = evosearch(*base, *extra, cwd=workdir)
     assert_usage_error(result, *words)
+    assert result.stdout == ""  # refused before the run's header
     assert not out.exists(), "a failed start must not leave a run folder"
 
 
@@ -180,6 +181,7 @@ def test_existing_run_folder_is_refused_and_left_alone(iris_run, workdir):
         "--out", str(out), cwd=workdir,
     )  # fmt: skip
     assert_usage_error(result, str(out), "already exists")
+    assert result.stdout == ""  # refused before the run's header
     assert snapshot(out) == before
 
 

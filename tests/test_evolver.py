@@ -299,7 +299,7 @@ def test_run_folder_holds_valid_json_files(tiny, iris, tmp_path):
     assert {p.name for p in out.iterdir()} == RUN_FILES
 
     run = json.loads((out / "run.json").read_text())
-    assert run["format_version"] == 3
+    assert run["format_version"] == 4
     assert run["settings"]["population_size"] == 4
     assert run["settings"]["random_state"] == 0
     assert run["dataset"]["n_samples"] == 150 and run["dataset"]["task"] == "classification"
@@ -308,7 +308,7 @@ def test_run_folder_holds_valid_json_files(tiny, iris, tmp_path):
     journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
     assert len(journal) == sum(r.evaluations for r in evolver.history_)
     for entry in journal:
-        assert entry["format_version"] == 3
+        assert entry["format_version"] == 4
         assert {"genome", "fold_scores", "error", "genome_hash", "generation"} <= set(entry)
         genome = Genome.from_json(entry["genome"])
         assert genome.canonical_hash() == entry["genome_hash"]
@@ -320,18 +320,18 @@ def test_run_folder_holds_valid_json_files(tiny, iris, tmp_path):
     ]
     assert [g["generation"] for g in generations] == [0, 1, 2]
     for line, record in zip(generations, evolver.history_, strict=True):
-        assert line["format_version"] == 3
+        assert line["format_version"] == 4
         assert len(line["population"]) == 4
         assert line["archive_size"] == record.archive_size
     final_hashes = [p["result"]["genome_hash"] for p in generations[-1]["population"]]
     assert final_hashes == [g.canonical_hash() for g in evolver.population_]
 
     archive = json.loads((out / "archive.json").read_text())
-    assert archive["format_version"] == 3
+    assert archive["format_version"] == 4
     assert ParetoArchive.from_dict(archive).to_dict() == evolver.archive_.to_dict()
 
     checkpoint = json.loads((out / "checkpoint.json").read_text())
-    assert checkpoint["format_version"] == 3
+    assert checkpoint["format_version"] == 4
     assert checkpoint["generation"] == 2
     assert len(checkpoint["population"]) == 4
     assert isinstance(checkpoint["innovation_counter"], int)

@@ -115,6 +115,7 @@ def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
         scoring=settings["scoring"],
         objectives=settings["objectives"],
         focus=settings["focus"],  # "front": what runs before the setting searched with
+        scale_target=settings["scale_target"],  # False: the raw target, R² clipped at -1
         out=tmp_path / "fresh",
     ).fit(X, y)
 

@@ -71,7 +71,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
 
 
 def test_the_format_version_is_one_past_the_last_step():
-    assert FORMAT_VERSION == 3 == OLDEST_VERSION + len(STEPS)
+    assert FORMAT_VERSION == 4 == OLDEST_VERSION + len(STEPS)
     assert [step.source for step in STEPS] == list(range(OLDEST_VERSION, FORMAT_VERSION))
     for step in STEPS:
         for kind in KINDS:
@@ -82,7 +82,7 @@ def test_v1_run_info_gets_every_setting_with_the_values_v1_runs_had():
     original = copy.deepcopy(V1_RUN)
     info = migrate_run_info(V1_RUN)
     assert V1_RUN == original  # a new dict: the data read is not changed
-    assert info["format_version"] == 3
+    assert info["format_version"] == 4
     settings = info["settings"]
     assert set(RUN_SETTINGS) <= set(settings)
     assert {key: settings[key] for key in RUN_SETTINGS if key not in V1_RUN["settings"]} == {
@@ -101,6 +101,7 @@ def test_v1_run_info_gets_every_setting_with_the_values_v1_runs_had():
         "input_shape": None,
         "fidelity": "off",
         "focus": "front",
+        "scale_target": False,
     }
     assert info["objectives"] == [
         {"name": "score", "weight": 1.0},
@@ -114,7 +115,7 @@ def test_v2_run_info_gets_the_focus_every_run_before_it_searched_with():
     del v2["settings"]["focus"]
     v2["format_version"] = 2
     info = migrate_run_info(v2)
-    assert info["format_version"] == 3
+    assert info["format_version"] == 4
     assert info["settings"]["focus"] == "front"
     assert v2["settings"].get("focus") is None  # the data read is not changed
     kept = migrate_run_info({**v2, "settings": {**v2["settings"], "focus": "accuracy"}})
@@ -138,7 +139,7 @@ def test_a_v2_run_folder_resumes_as_the_front_search_it_was(tmp_path):
     result = evosearch("resume", str(out), "--generations", "2", "--n-jobs", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "run.json").read_text())
-    assert info["format_version"] == 3 and info["settings"]["focus"] == "front"
+    assert info["format_version"] == 4 and info["settings"]["focus"] == "front"
 
 
 def test_v1_run_info_keeps_what_it_recorded():
@@ -189,14 +190,14 @@ def test_v1_archive_and_checkpoint_name_objectives_by_their_current_names():
     }
     assert migrate_archive(archive) == {
         **archive,
-        "format_version": 3,
+        "format_version": 4,
         "objectives": ["score", "params"],
     }
     unnamed = {k: v for k, v in archive.items() if k != "objectives"}
-    assert migrate_archive(unnamed) == {**unnamed, "format_version": 3}
+    assert migrate_archive(unnamed) == {**unnamed, "format_version": 4}
     checkpoint = {"format_version": 1, "generation": 0, "archive": archive, "history": []}
     migrated = migrate_checkpoint(checkpoint)
-    assert migrated["format_version"] == 3
+    assert migrated["format_version"] == 4
     assert migrated["archive"] == migrate_archive(archive)
     assert checkpoint["archive"]["objectives"] == ["score", "n_params"]  # not changed in place
 
@@ -206,12 +207,12 @@ def test_v1_results_get_the_fields_older_journals_lacked():
     line = {"format_version": 1, "generation": 0, "genome": {}, **result}
     assert migrate_journal_line(line) == {
         **line,
-        "format_version": 3,
+        "format_version": 4,
         "peak_memory_mb": None,
         "folds": None,
     }
     measured = {**line, "peak_memory_mb": 1.5, "folds": [0]}
-    assert migrate_journal_line(measured) == {**measured, "format_version": 3}
+    assert migrate_journal_line(measured) == {**measured, "format_version": 4}
     generation = {"format_version": 1, "generation": 0, "population": [{"result": result}]}
     filled = {**result, "peak_memory_mb": None, "folds": None}
     assert migrate_generation(generation)["population"] == [{"result": filled}]
@@ -220,14 +221,14 @@ def test_v1_results_get_the_fields_older_journals_lacked():
     assert "peak_memory_mb" not in result  # not changed in place
 
 
-@pytest.mark.parametrize("version", [0, 4, 99, "x", "2", None, 1.0, True])
+@pytest.mark.parametrize("version", [0, 5, 99, "x", "2", None, 1.0, True])
 @pytest.mark.parametrize("kind", KINDS)
 def test_unknown_and_newer_versions_are_refused_in_one_line(kind, version):
     with pytest.raises(RunFolderError) as caught:
         migrate(kind, {"format_version": version}, "RUN/some.json")
     message = str(caught.value)
     assert message.startswith("RUN/some.json: format version") and "\n" not in message
-    assert ("newer evosearch" in message) == (version in (4, 99))
+    assert ("newer evosearch" in message) == (version in (5, 99))
 
 
 @pytest.mark.parametrize("name", FOLDERS)
@@ -256,14 +257,14 @@ def test_a_v1_journal_with_appended_current_lines_reads_line_by_line(tmp_path):
     journal.write_text("\n".join(lines[:half] + appended) + "\n")
     assert load_run(folder).journal == load_run(LEGACY / "iris-0.1.0").journal
 
-    journal.write_text(journal.read_text() + json.dumps({"format_version": 4}) + "\n")
-    with pytest.raises(RunFolderError, match=rf"journal\.jsonl:{len(lines) + 1}: format version 4"):
+    journal.write_text(journal.read_text() + json.dumps({"format_version": 5}) + "\n")
+    with pytest.raises(RunFolderError, match=rf"journal\.jsonl:{len(lines) + 1}: format version 5"):
         load_run(folder)
 
 
 @pytest.mark.parametrize(
     ("file", "version"),
-    [("run.json", 4), ("run.json", "x"), ("archive.json", 4), ("checkpoint.json", "x")],
+    [("run.json", 5), ("run.json", "x"), ("archive.json", 5), ("checkpoint.json", "x")],
 )
 def test_show_and_resume_refuse_an_unknown_version_naming_the_file(tmp_path, file, version):
     folder = Path(shutil.copytree(LEGACY / "iris-0.1.0", tmp_path / "run"))

@@ -153,7 +153,7 @@ def test_truncated_last_journal_line_is_tolerated(workdir, reference):
             lambda f: (f / "archive.json").write_text(
                 (f / "archive.json")
                 .read_text()
-                .replace('"format_version": 3', '"format_version": 9')
+                .replace('"format_version": 4', '"format_version": 9')
             ),
             ["archive.json", "format version"],
         ),

@@ -50,7 +50,11 @@ def test_negated_losses_normalise_as_one_over_one_plus_the_loss() -> None:
 def test_with_a_scorer_failures_rank_below_every_score_and_means_are_not_clipped() -> None:
     failed = EvaluationResult("ab", [], -1.0, 10, 0.0, error="ValueError: boom")
     assert Score("neg_log_loss").value(None, failed) == -math.inf  # type: ignore[arg-type]
-    assert Score().value(None, failed) == -1.0  # type: ignore[arg-type]  # as always
+    # Without a scorer too: an R² below -1 is a valid score, still above any failure.
+    assert Score().value(None, failed) == -math.inf  # type: ignore[arg-type]
+    # Accuracy (and the clipped R² of older runs) is never below -1: failures stay at -1 there,
+    # so those runs select as they always did.
+    assert Score(None, failure=-1.0).value(None, failed) == -1.0  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,26 @@ if TYPE_CHECKING:
     from evosearch.runs import RunRecord
     from evosearch.search import Evolver, ParetoArchive
 
-__all__ = ["deadline_note", "make_console", "score_name", "summary"]
+__all__ = ["RunHeader", "deadline_note", "make_console", "score_name", "summary"]
+
+
+class RunHeader:
+    """A callback that prints a run's header lines (``evolving ...``, ``resuming ...``; text or
+    rich renderables) when the run starts: after everything that can refuse it (settings, data,
+    scoring, the folder) was checked and the folder made, so a refusal is the command's only
+    line.
+    """
+
+    def __init__(self, console: Console, lines: list[Any]) -> None:
+        self.console = console
+        self.lines = lines
+
+    def on_run_start(self, evolver: Evolver) -> None:
+        for line in self.lines:
+            self.console.print(line, markup=False)
+
+    def on_generation_end(self, evolver: Evolver, record: Any) -> None:
+        return None
 
 
 def make_console() -> Console:

@@ -18,8 +18,102 @@ __all__ = ["EXIT_USAGE", "build_parser"]
 EXIT_USAGE = 2
 
 
+#: The lines closing each command's ``--help`` (the top-level one's under ``""``), by command.
+EXAMPLES = {
+    "": [
+        "evosearch evolve --data iris --generations 10     # a search; writes runs/<id>",
+        "evosearch show runs/<id>                          # its settings and archive",
+        "evosearch COMMAND --help                          # a command's options, examples",
+    ],
+    "evolve": [
+        "evosearch evolve --genome mlp --generations 50                 # digits, every core",
+        "evosearch evolve --data my.csv --target label --na-values '?'  # a table",
+        "evosearch evolve --genome cnn --data images.npz --max-time 3600",
+        "evosearch evolve --objectives score,bytes --genome mlp-compressed --out runs/small",
+    ],
+    "resume": [
+        "evosearch resume runs/<id>                        # continue a killed run",
+        "evosearch resume runs/<id> --generations 80       # extend it to 80 generations in all",
+        "evosearch resume runs/<id> --backend local --n-jobs 2",
+    ],
+    "show": [
+        "evosearch show runs/<id>",
+        "evosearch show runs/<id> | less",
+    ],
+    "export": [
+        "evosearch export runs/<id>                        # the most accurate member, joblib",
+        "evosearch export runs/<id> --member 3 --out my-model",
+        "evosearch export runs/<id> --format onnx --out my-onnx",
+    ],
+    "replay": [
+        "evosearch replay runs/<id> --generation 12        # show generation 12",
+        "evosearch replay runs/<id> --generation 12 --evaluate",
+        "evosearch replay runs/<id> --generation 12 --continue-to runs/branch --seed 7",
+    ],
+    "report": [
+        "evosearch report runs/<id>                        # plots + report.html in RUN/report",
+        "evosearch report runs/a runs/b --out compare      # compare runs",
+    ],
+    "predict": [
+        "evosearch predict my-model new.csv                # predictions on standard output",
+        "evosearch predict my-model new.csv --out predictions.csv --proba",
+    ],
+    "genomes": [
+        "evosearch genomes",
+        "evosearch evolve --genome cnn",
+    ],
+    "plugins": [
+        "evosearch plugins",
+        "EVOSEARCH_PLUGINS=my_objectives evosearch plugins   # did my plug-in register?",
+    ],
+}
+
+#: In a help text, where the names a registry holds go (see :class:`_HelpFormatter`).
+NAMES = "{names}"
+
+
+def _names(kind: str) -> str:
+    """The names registered as ``kind`` (a key of :data:`evosearch.cli.plugins.REGISTRIES`, or
+    ``preset``), plug-ins included: imported only when a help text is shown."""
+    if kind == "preset":
+        from evosearch.space._presets import list_presets
+
+        return ", ".join(sorted(list_presets()))
+    from evosearch.cli.plugins import registry
+
+    found = registry(kind)
+    if kind == "export format":  # each with its one line
+        return "; ".join(
+            f"{name}: {fmt.description}"
+            + (f" (pip install 'evosearch[{fmt.extra}]')" * bool(fmt.extra))
+            for name, fmt in found.items()
+        )
+    return ", ".join(found.names())
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose examples keep their lines, and whose registry-backed options list the names
+    registered (``{names}`` in the help text; the option's ``registered`` attribute names the
+    registry). The registries are imported only here, so parsing stays light."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = super()._get_help_string(action) or ""
+        kind = getattr(action, "registered", None)
+        if kind is not None and NAMES in text:
+            text = text.replace(NAMES, _names(kind).replace("%", "%%"))
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, like every other error of ours."""
+    """An ArgumentParser whose errors are one line, like every other error of ours, and whose
+    ``--help`` ends with examples (:data:`EXAMPLES`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        command = self.prog.removeprefix("evosearch").strip()
+        if self.epilog is None and command in EXAMPLES:
+            self.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[command])
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"evosearch: error: {message} (see '{self.prog} --help')\n")
@@ -76,6 +170,15 @@ def _setting_type(row: Setting) -> Callable[[str], Any]:
     return parse
 
 
+#: Settings whose values are names a registry holds: (the registry, how the help lists them).
+_REGISTERED = {
+    "genome": ("preset", "presets"),
+    "strategy": ("strategy", "one of"),
+    "backend": ("backend", "one of"),
+    "objectives": ("objective", "any of"),
+}
+
+
 def _add_setting_options(
     command: argparse.ArgumentParser,
     rows: list[Setting],
@@ -98,6 +201,9 @@ def _add_setting_options(
         if "default" in row.help and overriding is None:
             note = ""  # the help says it better
         text = prefix + row.help + note
+        registered = _REGISTERED.get(row.name)
+        if registered is not None:
+            text = prefix + row.help + f"; {registered[1]}: {NAMES}" + note
         if row.switch:
             command.add_argument(
                 row.flag, action=argparse.BooleanOptionalAction, default=default, help=text
@@ -105,15 +211,19 @@ def _add_setting_options(
         else:
             # The genome is checked (its file read) with the other settings, not while parsing.
             if row.name == "genome":
-                command.add_argument(row.flag, default=default, metavar=row.metavar, help=text)
+                action = command.add_argument(
+                    row.flag, default=default, metavar=row.metavar, help=text
+                )
             else:
-                command.add_argument(
+                action = command.add_argument(
                     row.flag,
                     type=_setting_type(row),
                     default=default,
                     metavar=row.metavar,
                     help=text,
                 )
+            if registered is not None:
+                action.registered = registered[0]  # type: ignore[attr-defined]
 
 
 def _columns(text: str) -> list[str]:
@@ -171,6 +281,10 @@ def _add_table_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--numeric", type=_columns, default=[], metavar="COLS", help="columns to treat as numeric"
     )
+    command.add_argument(
+        "--drop", type=_columns, default=[], metavar="COLS", help="columns to leave out (an ID, "
+        "a name); predict ignores them in a new table too",
+    )  # fmt: skip
     command.add_argument(
         "--groups",
         metavar="COLUMN",
@@ -230,10 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_registered("export format"),
         default="joblib",
         metavar="NAME",
-        help="model format: joblib (default; a pickle needing evosearch to load), onnx (one"
-        " ONNX graph for onnxruntime; pip install 'evosearch[onnx]'), python (model.py +"
-        " weights.npz, numpy alone)",
-    )
+        help=f"model format (default: joblib); {NAMES}",
+    ).registered = "export format"  # type: ignore[attr-defined]
 
     replay = commands.add_parser(
         "replay", help="show, re-evaluate or continue from a recorded generation"
@@ -279,6 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     predict.add_argument(
         "--proba", action="store_true", help="also write one probability column per class"
+    )
+    predict.add_argument(
+        "--keep",
+        type=_columns,
+        metavar="COLS",
+        help="comma-separated columns of the table (e.g. an ID) copied in front of the predictions",
     )
 
     commands.add_parser("genomes", help="list the bundled genome presets")

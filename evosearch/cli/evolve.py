@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evosearch.cli._output import data_notes, deadline_note, make_console, summary
+from evosearch.cli._output import RunHeader, data_notes, deadline_note, make_console, summary
 
 __all__ = ["run"]
 
@@ -40,7 +40,7 @@ def _check_image_shape(space: Any, dataset: Any, input_shape: str | None) -> Non
 def run(args: argparse.Namespace) -> int:
     """Run ``evosearch evolve``; returns the exit status."""
     from evosearch.cli.console import ConsoleReporter
-    from evosearch.data import load_dataset
+    from evosearch.data import load_dataset, task_reason
     from evosearch.search import SETTINGS, Evolver, check_settings, resolve_plan
 
     console = make_console()
@@ -66,19 +66,26 @@ def run(args: argparse.Namespace) -> int:
         sample_weight=args.sample_weight,
         sep=args.sep,
         decimal=args.decimal,
+        drop=args.drop,
     )
     _check_image_shape(space, dataset, args.input_shape)
-    console.print(
+    header = [
         f"evolving {space.name} genomes on {dataset.name} ({dataset.task}, "
         f"{dataset.n_samples} rows x {dataset.n_features} features), population "
-        f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}",
-        markup=False,
-    )
+        f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}"
+    ]
+    if args.task == "auto":  # which task the target suggested, and why
+        other = "classification" if dataset.task == "regression" else "regression"
+        numbers = dataset.y.dtype.kind in "iuf"  # text labels are no quantity to override to
+        override = f"; say --task {other} to override" if numbers else ""
+        header.append(f"task: {dataset.task} (inferred: {task_reason(dataset.y)}{override})")
     plan = resolve_plan(checked.fidelity, dataset.n_samples)
     if plan is not None:  # the --cv above is then not what each evaluation trains
-        console.print(plan.describe() + " (--fidelity off: none)", markup=False)
-    for line in data_notes(dataset, getattr(args, "scoring", None)):
-        console.print(line, markup=False)
+        header.append(plan.describe() + " (--fidelity off: none)")
+    header += data_notes(dataset, getattr(args, "scoring", None))
+    # Printed once the run has started: the checks of the start (scoring, folds, an --out
+    # that holds anything) refuse it before anything is printed or written.
+    evolver.set_params(callbacks=[RunHeader(console, header), *callbacks])
     started = time.perf_counter()
     try:
         evolver.fit_dataset(dataset, new_folder_only=True)  # --out never names an old run

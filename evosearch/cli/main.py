@@ -19,13 +19,14 @@ import argparse
 import importlib
 import os
 import select
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from evosearch.cli._parser import EXIT_USAGE, build_parser
-from evosearch.cli._signals import Stopped, stop_on_signals
+from evosearch.cli._signals import STOP_SIGNALS, Stopped, stop_on_signals
 from evosearch.errors import BudgetWarning, EvosearchError
 from evosearch.plugins import load_plugins
 
@@ -36,19 +37,30 @@ EXIT_INTERRUPTED = 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    # The command line says it in its own words (cli/_output.py, deadline_note).
-    warnings.filterwarnings("ignore", category=BudgetWarning)
     try:
-        load_plugins()  # before parsing: plug-ins add choices (strategies, backends)
-    except EvosearchError as exc:
-        print(f"evosearch: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _main(argv)
+    finally:
+        if argv is None:
+            # The process's own command line (not a call from Python), ending: a Ctrl-C from
+            # now on would only cut short the clean-up at exit (the workers' threads joined)
+            # into a traceback.
+            for stop in (signal.SIGINT, *STOP_SIGNALS):
+                signal.signal(stop, signal.SIG_IGN)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args: argparse.Namespace | None = None  # read by the handlers below once parsed
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a bad option already said in one line
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    try:
+        # From the first line on: a Ctrl-C (or SIGTERM) while the heavy modules are still
+        # importing, which parsing and each command do, ends in one line too.
         with stop_on_signals():
+            # The command line says it in its own words (cli/_output.py, deadline_note).
+            warnings.filterwarnings("ignore", category=BudgetWarning)
+            load_plugins()  # before parsing: plug-ins add choices (strategies, backends)
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit as exc:  # --help, --version, or a bad option said in one line
+                return exc.code if isinstance(exc.code, int) else EXIT_USAGE
             return _dispatch(args)
     except EvosearchError as exc:
         print(f"evosearch: error: {exc}", file=sys.stderr)
@@ -59,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader of our output went away (``evosearch show RUN | head``): stop without a
         # traceback, as other tools do.
         _silence_stdout()
-        folder = getattr(args, "run_folder", None)
-        if folder is not None and (Path(folder) / "run.json").is_file():
+        folder = _started_run(args)
+        if folder is not None:
             print(
                 "evosearch: standard output was closed; the run folder keeps every finished "
                 f"evaluation; continue with: evosearch resume {folder}",
@@ -69,13 +81,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt as exc:
         how = f"stopped by {exc.name}" if isinstance(exc, Stopped) else "interrupted"
-        folder = getattr(args, "run_folder", None)
-        resume = f"; continue with: evosearch resume {folder}" if folder is not None else ""
-        print(
-            f"evosearch: {how}; the run folder keeps every finished evaluation{resume}",
-            file=sys.stderr,
+        folder = _started_run(args)
+        resume = (
+            f"; the run folder keeps every finished evaluation; continue with: evosearch resume "
+            f"{folder}"
+            if folder is not None
+            else ""
         )
+        print(f"evosearch: {how}{resume}", file=sys.stderr)
         return 128 + exc.signum if isinstance(exc, Stopped) else EXIT_INTERRUPTED
+
+
+def _started_run(args: argparse.Namespace | None) -> Path | None:
+    """The run folder the command was writing or continuing, if it holds a run (an evolve
+    stopped before its folder was made has nothing to resume)."""
+    folder = getattr(args, "run_folder", None)
+    if folder is not None and (Path(folder) / "run.json").is_file():
+        return Path(folder)
+    return None
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -2,7 +2,12 @@
 
 The table must hold the model's feature columns (by name, in any order; text and missing cells
 as in training); the target, group and weight columns may be there too and are not features.
-Another column set is refused with one line naming the missing or unexpected columns.
+A missing feature column is refused with one line naming it; other columns are ignored, with
+a note naming them (on standard error), but those ``--keep`` copies into the output in front
+of the predictions (an ID). A categorical column with levels no training row had gets a
+one-line warning counting its rows (they are read as an unknown level, as in training). A bad
+cell is named by its line in the file.
+
 Predictions go to ``--out`` (CSV: one row per input row, the target's name as header; with
 ``--proba`` one probability column per class) or to standard output. When the table holds the
 target too, the score on those rows is printed (with the run's scoring, weighted by the run's
@@ -26,13 +31,17 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from evosearch.data import NUMERIC, Column, conform_table, read_csv_cells
+    from evosearch.data import CATEGORICAL, NUMERIC, Column, conform_table
+    from evosearch.data.files import read_table_file
     from evosearch.deploy import read_model
+    from evosearch.deploy._python_runtime import unseen_levels, unused_columns_note
 
     model: Any
     model, info = read_model(args.model)
     data = str(args.data)
-    cells = read_csv_cells(data)  # any table file, sniffed; others refused in one line
+    table = read_table_file(data)  # any table file, sniffed; others refused in one line
+    cells = table.cells.copy()
+    cells.columns = table.header
     options = info.get("options") or {}
     plain = info.get("columns") is None
     features = info.get("features")
@@ -49,8 +58,24 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model}/model.json names no valid 'features' or 'columns': predict needs them"
         ) from None
     target = info.get("target")
+    names = [target or "prediction"]
+    if args.proba:
+        if info.get("task") != "classification":
+            raise SettingsError("--proba needs a classifier; this model is a regressor")
+        names += [f"proba_{c}" for c in model.classes_]
+    keep = _kept(args.keep or [], list(cells.columns), names, data)
     roles = [c for c in (target, options.get("groups"), options.get("sample_weight")) if c]
-    X = conform_table(cells, columns, data, options.get("na_values", ()), ignore=roles)
+    roles += list(options.get("drop", ()))  # left out by the run (--drop): no note either
+    used = [c.name for c in columns]
+    others = [n for n in cells.columns if n not in used]  # not features: never refused
+    X = conform_table(
+        cells,
+        columns,
+        data,
+        options.get("na_values", ()),
+        ignore=others,
+        lines=table.lines.tolist(),
+    )
     if plain:
         if X.isna().to_numpy().any():
             raise DataError(
@@ -58,15 +83,23 @@ def run(args: argparse.Namespace) -> int:
             )
         X = X.to_numpy(dtype=np.float64)
     if args.proba:
-        if info.get("task") != "classification":
-            raise SettingsError("--proba needs a classifier; this model is a regressor")
         proba = _applied(model.predict_proba, X, args.model)
-        out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
+        out = pd.DataFrame(proba, columns=names[1:])
         predicted = model.classes_[np.argmax(proba, axis=1)]
-        out.insert(0, target or "prediction", predicted)
+        out.insert(0, names[0], predicted)
     else:
         predicted = _applied(model.predict, X, args.model)
-        out = pd.DataFrame({target or "prediction": predicted})
+        out = pd.DataFrame({names[0]: predicted})
+    for position, name in enumerate(keep):
+        out.insert(position, name, cells[name].to_numpy())
+    # Said once the rows are predicted, so that a refusal stays the command's only line; in
+    # the words of model.py (python export), which says the same.
+    notes = [unused_columns_note(list(cells.columns), [*used, *roles, *keep])]
+    levels = {c.name: list(c.levels) for c in columns if c.kind == CATEGORICAL}
+    notes += unseen_levels(X, levels, {}, ()) if levels else []
+    for line in notes:
+        if line:
+            print(line, file=sys.stderr)
     if args.out is None:
         # A reader that stops early (`| head`) ends the command quietly (cli.main).
         out.to_csv(sys.stdout, index=False)
@@ -81,6 +114,23 @@ def run(args: argparse.Namespace) -> int:
     message = f"predicted {len(out)} rows of {data}{where}" + (f"; {note}" if note else "")
     print(message, file=sys.stderr if args.out is None else sys.stdout)
     return 0
+
+
+def _kept(keep: list[str], header: list[str], names: list[str], data: str) -> list[str]:
+    """The columns ``--keep`` names (each once), refused in one line where the table has no
+    such column or the predictions have a column of that name."""
+    from evosearch.deploy._python_runtime import quoted
+
+    keep = list(dict.fromkeys(keep))
+    absent = [name for name in keep if name not in header]
+    if absent:
+        raise DataError(
+            f"--keep names no column {quoted(absent)} of {data} (columns: {quoted(header)})"
+        )
+    clash = [name for name in keep if name in names]
+    if clash:
+        raise SettingsError(f"--keep column {quoted(clash)} has the name of a prediction column")
+    return keep
 
 
 def _applied(method: Any, X: Any, folder: Any) -> Any:

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evosearch.cli._output import make_console, score_name
+from evosearch.cli._output import RunHeader, make_console, score_name
 from evosearch.cli.console import archive_table, population_table
 from evosearch.runs import RunRecord, load_run, load_run_dataset
 from evosearch.space import Genome
@@ -29,6 +29,16 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     record = load_run(args.run)
     members = generation_members(record, args.generation)
+    # With --continue-to all of it is printed once the new run has started: a refusal of that
+    # run (an --out that holds anything, other data that does not load) is the only line.
+    shown: list[Any] = []
+
+    def say(item: Any) -> None:
+        if args.continue_to is None:
+            console.print(item, markup=False)
+        else:
+            shown.append(item)
+
     score = score_name(record)
     rows = [
         (
@@ -39,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for i, m in enumerate(members)
     ]
-    console.print(
+    say(
         population_table(
             f"generation {args.generation} of {record.path} ({len(members)} members)",
             rows,
@@ -49,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.evaluate:
         fresh = reevaluate(record, [m.trained for m in members], n_jobs=args.n_jobs)
         differences = [abs(f.score - m.recorded.score) for f, m in zip(fresh, members, strict=True)]
-        console.print(
+        say(
             population_table(
                 "re-evaluated",
                 [
@@ -60,26 +70,28 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         same = sum(d == 0 for d in differences)
-        console.print(
+        say(
             f"{same} of {len(members)} members reproduce their recorded score exactly; "
-            f"largest difference {max(differences, default=0.0):.2g}",
-            markup=False,
+            f"largest difference {max(differences, default=0.0):.2g}"
         )
         if record.info["settings"]["inherit_weights"] and args.generation > 0:
-            console.print(
+            say(
                 "note: this run's children started from their parents' trained weights and a "
                 "re-evaluation starts from fresh ones, so their scores can differ (members "
-                "first evaluated in generation 0 reproduce exactly)",
-                markup=False,
+                "first evaluated in generation 0 reproduce exactly)"
             )
     if args.continue_to is not None:
         args.run_folder = args.continue_to  # named in the message should the run be stopped
-        return _continue(args, record, [m.genome for m in members], console)
+        return _continue(args, record, [m.genome for m in members], console, shown)
     return 0
 
 
 def _continue(
-    args: argparse.Namespace, record: RunRecord, genomes: list[Genome], console: Console
+    args: argparse.Namespace,
+    record: RunRecord,
+    genomes: list[Genome],
+    console: Console,
+    shown: list[Any],
 ) -> int:
     from evosearch.cli.console import ConsoleReporter
     from evosearch.data import load_dataset
@@ -97,12 +109,12 @@ def _continue(
     for row in SETTINGS:
         if row.replay and row.flag is not None and getattr(args, row.dest) is not None:
             params[row.name] = getattr(args, row.dest)
-    params.update(callbacks=[] if args.quiet else [reporter], out=args.continue_to)
-    evolver = Evolver(**params)
-    console.print(
-        f"continuing from generation {args.generation} of {record.path} into {args.continue_to}",
-        markup=False,
+    shown.append(
+        f"continuing from generation {args.generation} of {record.path} into {args.continue_to}"
     )
+    header = RunHeader(console, shown)
+    params.update(callbacks=[header] if args.quiet else [header, reporter], out=args.continue_to)
+    evolver = Evolver(**params)
     try:
         evolver.fit_dataset(
             dataset,
@@ -136,7 +148,7 @@ def _table_options(record: RunRecord, data: str) -> dict[str, Any]:
         if key in ("groups", "sample_weight"):
             if value in header:
                 kept[key] = value
-        elif key in ("categorical", "numeric"):
+        elif key in ("categorical", "numeric", "drop"):
             kept[key] = [c for c in value if c in header]
         else:
             kept[key] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from evosearch.cli._output import deadline_note, make_console, summary
+from evosearch.cli._output import RunHeader, deadline_note, make_console, summary
 
 __all__ = ["run"]
 
@@ -30,10 +30,14 @@ def run(args: argparse.Namespace) -> int:
         if record.archive is not None:
             summary(console, ParetoArchive.from_dict(record.archive), task, 0.0, args.run)
         return 0
-    console.print(
-        f"resuming {args.run} after generation {record.last_generation} "
-        f"({len(record.journal)} journalled evaluations re-used), up to generation {target}",
-        markup=False,
+    # Printed once the run has started, so that a refusal (data that cannot be reloaded, a
+    # run fitted from Python, a locked folder) is the command's only line.
+    header = RunHeader(
+        console,
+        [
+            f"resuming {args.run} after generation {record.last_generation} "
+            f"({len(record.journal)} journalled evaluations re-used), up to generation {target}"
+        ],
     )
     reporter = ConsoleReporter(console)
     started = time.perf_counter()
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             args.run,
             generations=args.generations,
             n_jobs=args.n_jobs,
-            callbacks=[] if args.quiet else [reporter],
+            callbacks=[header] if args.quiet else [header, reporter],
             max_time=args.max_time,
             backend=args.backend,
             scheduler=args.scheduler,

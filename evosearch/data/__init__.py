@@ -1,6 +1,7 @@
-"""Datasets: the bundled scikit-learn sets, CSV and NPZ files, tables with categorical columns and
-missing cells, and validation of in-memory data."""
+"""Datasets: the bundled scikit-learn sets, CSV and NPZ files, tables with categorical and date
+columns and missing cells, and validation of in-memory data."""
 
+from evosearch.data._task import task_reason
 from evosearch.data.dataset import (
     BUNDLED,
     TASKS,
@@ -12,6 +13,7 @@ from evosearch.data.images import ImageShape, parse_input_shape
 from evosearch.data.loading import load_dataset, read_csv_cells
 from evosearch.data.table import (
     CATEGORICAL,
+    DATE,
     NUMERIC,
     Column,
     conform_table,
@@ -22,6 +24,7 @@ from evosearch.data.table import (
 __all__ = [
     "BUNDLED",
     "CATEGORICAL",
+    "DATE",
     "NUMERIC",
     "TASKS",
     "Column",
@@ -35,4 +38,5 @@ __all__ = [
     "parse_input_shape",
     "read_csv_cells",
     "take_rows",
+    "task_reason",
 ]

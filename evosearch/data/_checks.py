@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from evosearch.data._task import task_spelling
 from evosearch.errors import DataError
 
 # How many offending positions an error message lists before "...".
@@ -143,8 +144,10 @@ def _format_rows(rows: np.ndarray) -> str:
 
 
 def _check_classification_target(
-    y: np.ndarray, target_name: str, n_splits: int | None, after: str = ""
+    y: np.ndarray, target_name: str, n_splits: int | None, after: str = "", python: bool = False
 ) -> None:
+    """Class labels that cross-validation can use (``python``: a hint names the option as a
+    keyword, ``task="regression"``, else as a flag)."""
     if y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
@@ -166,9 +169,14 @@ def _check_classification_target(
     if n_splits is not None:
         smallest = int(np.argmin(counts))
         if counts[smallest] < n_splits:
+            # Numbers with a class too small for the folds: often a quantity taken as labels.
+            hint = ""
+            if y.dtype.kind in "iuf":
+                how = task_spelling("regression", python)
+                hint = f" (if '{target_name}' is a quantity, not class labels: {how})"
             raise DataError(
                 f"class {_label(classes[smallest])} has {counts[smallest]} rows, "
-                f"fewer than the {n_splits} CV folds"
+                f"fewer than the {n_splits} CV folds{hint}"
             )
 
 

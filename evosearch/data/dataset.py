@@ -36,8 +36,11 @@ from evosearch.data._checks import (
     check_row_extras,
     missing_targets,
 )
+from evosearch.data._frames import frame_options, type_frame
+from evosearch.data._hints import row_id_notes
+from evosearch.data._task import infer_task
 from evosearch.data.images import flatten_images, parse_input_shape
-from evosearch.data.table import Column, check_ids, table_fingerprint, take_rows, type_frame
+from evosearch.data.table import NUMERIC, Column, check_ids, table_fingerprint, take_rows
 from evosearch.errors import DataError
 
 __all__ = ["BUNDLED", "TASKS", "Dataset", "check_dataset", "infer_task", "table_dataset"]
@@ -47,10 +50,6 @@ BUNDLED: tuple[str, ...] = ("digits", "iris", "wine", "breast_cancer", "diabetes
 
 TASKS: tuple[str, ...] = ("classification", "regression")
 """The learning tasks a :class:`Dataset` can have."""
-
-# A float target is taken as class labels only if it looks like one: integral values and
-# at most this many of them (diabetes, 214 integral values, stays regression).
-MAX_CLASSES_FOR_FLOAT_TARGET = 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,45 +170,6 @@ class Dataset:
         return digest.hexdigest()
 
 
-def infer_task(y: np.ndarray) -> str:
-    """Guess whether a target holds class labels or continuous values.
-
-    String, object, bool and integer dtypes mean classification. A float target means
-    classification only if every value is integral and there are at most 20 distinct values;
-    otherwise regression. So ``diabetes``, whose float target is integral but has 214 distinct
-    values, is regression.
-
-    Parameters
-    ----------
-    y : numpy.ndarray
-        The target values.
-
-    Returns
-    -------
-    str
-        ``"classification"`` or ``"regression"``.
-
-    Examples
-    --------
-    >>> infer_task(np.array(["cat", "dog"]))
-    'classification'
-    >>> infer_task(np.array([0.0, 1.0, 1.0]))
-    'classification'
-    >>> infer_task(np.array([0.5, 1.25]))
-    'regression'
-    """
-    y = np.asarray(y)
-    if y.dtype.kind in "OUSbiu":
-        return "classification"
-    if y.dtype.kind != "f":
-        return "regression"
-    finite = y[np.isfinite(y)]
-    integral = finite.size == y.size and bool(np.all(finite == np.round(finite)))
-    if integral and np.unique(finite).size <= MAX_CLASSES_FOR_FLOAT_TARGET:
-        return "classification"
-    return "regression"
-
-
 def check_dataset(
     X: Any,
     y: Any,
@@ -224,6 +184,8 @@ def check_dataset(
     groups: Any = None,
     sample_weight: Any = None,
     input_shape: Any = None,
+    drop: Sequence[str] = (),
+    na_values: Sequence[str] = (),
 ) -> Dataset:
     """Validate in-memory data and wrap it in a :class:`Dataset`.
 
@@ -255,6 +217,12 @@ def check_dataset(
         How a row reads as an image (``"8x8"``, ``(8, 8, 1)``; stored as
         :attr:`Dataset.input_shape`). An ``X`` of shape ``(n, h, w)`` or ``(n, h, w, c)`` is
         an image set: its rows are flattened and its shape taken from it.
+    drop : sequence of str, default=()
+        DataFrame columns left out (an ID, a name); a later ``predict`` ignores them too.
+    na_values : sequence of str, default=()
+        Texts of a DataFrame's cells that mean "missing" (e.g. ``"?"``); a text column whose
+        other cells are then all numbers is numeric. These four options are recorded in the
+        dataset's ``options`` (and so in run.json and an export's model.json).
 
     Returns
     -------
@@ -263,7 +231,8 @@ def check_dataset(
     Raises
     ------
     DataError
-        With a one-line message naming the first problem found.
+        With a one-line message naming the first problem found (options named as keywords,
+        ``categorical=['city']``).
 
     Examples
     --------
@@ -274,19 +243,23 @@ def check_dataset(
     _check_task_name(task)
     if n_splits is not None and n_splits < 2:
         raise DataError(f"n_splits must be at least 2 for cross-validation, got {n_splits}")
+    X, options = frame_options(
+        X, categorical=categorical, numeric=numeric, drop=drop, na_values=na_values
+    )
     if _is_table(X, categorical, numeric):
         if input_shape is not None:
             raise DataError("input_shape is for numeric image data, not a table with text columns")
         return _check_frame(
             X, y, task=task, n_splits=n_splits, name=name, target_name=target_name,
-            categorical=categorical, numeric=numeric, groups=groups,
-            sample_weight=sample_weight,
+            categorical=options.get("categorical", ()), numeric=options.get("numeric", ()),
+            groups=groups, sample_weight=sample_weight, options=options,
         )  # fmt: skip
-    return check_arrays(
+    dataset = check_arrays(
         X, y, task=task, n_splits=n_splits, name=name, feature_names=feature_names,
         target_name=target_name, groups=groups, sample_weight=sample_weight,
-        input_shape=input_shape,
+        input_shape=input_shape, python=True,
     )  # fmt: skip
+    return replace(dataset, options=options) if options else dataset
 
 
 def check_arrays(
@@ -302,8 +275,10 @@ def check_arrays(
     sample_weight: Any,
     note: str | None = None,
     input_shape: Any = None,
+    python: bool = False,
 ) -> Dataset:
-    """:func:`check_dataset` for a numeric matrix (``note``: rows dropped for their target)."""
+    """:func:`check_dataset` for a numeric matrix (``note``: rows dropped for their target;
+    ``python``: messages name options as keywords, not as flags)."""
     after = f" after {note}" if note else ""
     found = None
     if getattr(X, "ndim", 2) in (3, 4):
@@ -321,8 +296,10 @@ def check_arrays(
     if resolved == "regression":
         y_arr = _check_regression_target(y_arr, target_name, n_splits, after)
     else:
-        _check_classification_target(y_arr, target_name, n_splits, after)
+        _check_classification_target(y_arr, target_name, n_splits, after, python)
     group_arr, weight_arr = check_row_extras(groups, sample_weight, y_arr.shape[0], n_splits)
+    named = not python or hasattr(X, "columns")  # drop= takes a DataFrame's columns only
+    ids = [] if image is not None else row_id_notes(names, X_arr, python, named)
     return Dataset(
         X=X_arr,
         y=y_arr,
@@ -332,7 +309,7 @@ def check_arrays(
         target_name=target_name,
         groups=group_arr,
         sample_weight=weight_arr,
-        notes=(note,) if note else (),
+        notes=(*([note] if note else []), *ids),
         input_shape=image,
     )
 
@@ -360,6 +337,7 @@ def _check_frame(
     numeric: Sequence[str],
     groups: Any,
     sample_weight: Any,
+    options: dict[str, Any],
 ) -> Dataset:
     y_arr = _as_target_vector(y)
     if X.shape[0] != y_arr.shape[0]:
@@ -375,12 +353,15 @@ def _check_frame(
         if y_arr.dtype.kind == "O":
             y_arr = np.array(y_arr.tolist())  # the labels left may all be str, or all numbers
         X = X.iloc[keep]
-    table, columns = type_frame(X, where=name, categorical=categorical, numeric=numeric)
+    na_values = options.get("na_values", ())
+    table, columns = type_frame(
+        X, where=name, categorical=categorical, numeric=numeric, na_values=na_values
+    )
     extras = [None if a is None else np.asarray(a)[keep] for a in (groups, sample_weight)]
     return table_dataset(
         table, columns, y_arr, task=task, n_splits=n_splits, name=name,
         target_name=target_name, declared=categorical, note=note, groups=extras[0],
-        sample_weight=extras[1], options={},
+        sample_weight=extras[1], options=options, python=True,
     )  # fmt: skip
 
 
@@ -398,17 +379,21 @@ def table_dataset(
     groups: Any,
     sample_weight: Any,
     options: dict[str, Any],
+    python: bool = False,
 ) -> Dataset:
-    """A table :class:`Dataset` from typed columns (rows with a missing target dropped)."""
+    """A table :class:`Dataset` from typed columns (rows with a missing target dropped;
+    ``python``: messages name options as keywords, not as flags)."""
     if y.size == 0:
         raise DataError(f"every row's target '{target_name}' is missing in {name}")
-    check_ids(columns, len(table), declared, name)
+    check_ids(columns, len(table), declared, name, python)
+    numeric = [c.name for c in columns if c.kind == NUMERIC]
+    ids = row_id_notes(numeric, table[numeric].to_numpy(dtype=np.float64), python)
     resolved = infer_task(y) if task == "auto" else task
     after = f" after {note}" if note else ""
     if resolved == "regression":
         y = _check_regression_target(y, target_name, n_splits, after)
     else:
-        _check_classification_target(y, target_name, n_splits, after)
+        _check_classification_target(y, target_name, n_splits, after, python)
     group_arr, weight_arr = check_row_extras(groups, sample_weight, y.shape[0], n_splits)
     return Dataset(
         X=table,
@@ -421,5 +406,5 @@ def table_dataset(
         groups=group_arr,
         sample_weight=weight_arr,
         options=options,
-        notes=(note,) if note else (),
+        notes=(*([note] if note else []), *ids),
     )

@@ -246,22 +246,23 @@ def read_table(
 
 
 def read_csv_cells(path: str, *, sep: str | None = None, decimal: str | None = None) -> Any:
-    """A table file's cells as text (stripped), in a DataFrame named by its header row.
+    """A table file's cells as text (stripped), in a DataFrame named by its header row, read
+    as :func:`read_table_file` reads it."""
+    table = read_table_file(path, sep=sep, decimal=decimal)
+    return table.cells.set_axis(table.header, axis=1)  # a copy
 
-    Any table file (``.csv``, ``.tsv``, compressed, ``.parquet``, ``.xlsx``), sniffed and read
-    as :func:`~evosearch.data.load_dataset` reads it (decimal commas made points), with its
-    checks (header, field counts, encoding), each refusal a one-line
-    :class:`~evosearch.errors.DataError`.
+
+def read_table_file(path: str, *, sep: str | None = None, decimal: str | None = None) -> Table:
+    """Any table file (``.csv``, ``.tsv``, compressed, ``.parquet``, ``.xlsx``) as a
+    :class:`Table` (with the file line of each row), sniffed and read as
+    :func:`~evosearch.data.load_dataset` reads it (decimal commas made points), with its checks
+    (header, field counts, encoding), each refusal a one-line :class:`~evosearch.errors.DataError`.
     """
     if not os.path.exists(path):
         raise DataError(f"data file not found: {path}")
-    kind = source_type(path, ())
-    if kind not in TABLE_FILE_TYPES:
+    if (kind := source_type(path, ())) not in TABLE_FILE_TYPES:
         raise DataError(f"cannot read {path} as a table: it holds arrays, not columns")
-    table = read_table(path, kind, sep=check_sep(sep), decimal=check_decimal(decimal))
-    cells = table.cells.copy()
-    cells.columns = table.header
-    return cells
+    return read_table(path, kind, sep=check_sep(sep), decimal=check_decimal(decimal))
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from evosearch.data._checks import _MAX_POSITIONS, _check_task_name, _dropped_note, _one_line
+from evosearch.data._task import check_text_in_numbers
 from evosearch.data.dataset import (
     BUNDLED,
     Dataset,
@@ -66,6 +67,7 @@ def load_dataset(
     sample_weight: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    drop: Sequence[str] = (),
 ) -> Dataset:
     """Load and validate a bundled dataset, a table file or an NPZ file.
 
@@ -103,6 +105,9 @@ def load_dataset(
         ``,`` where most numbers are written with a comma (``1,5``). A separator or decimal
         mark other than the type's default (``,`` and ``.``) is kept in the dataset's
         ``options``, so a resume reads the file the same way.
+    drop : sequence of str, default=()
+        Tables only: columns left out (an ID, a name); ``evosearch predict`` ignores them in
+        a new table too.
 
     Returns
     -------
@@ -131,6 +136,7 @@ def load_dataset(
         "numeric": list(numeric),
         "groups": groups,
         "sample_weight": sample_weight,
+        "drop": list(drop),
     }
     kind = source_type(source, BUNDLED)
     what = f"the bundled dataset '{source.lower()}'" if kind == "bundled" else source
@@ -287,7 +293,8 @@ def _load_table(
             f"({', '.join(repr(table.header[c]) for c in named)} given)"
         )
     roles = set(named)
-    feature_cols = [i for i in range(len(table.header)) if i not in roles]
+    dropped_cols = _dropped_columns(table.header, options.get("drop", ()), roles, path)
+    feature_cols = [i for i in range(len(table.header)) if i not in roles and i not in dropped_cols]
     if not feature_cols:
         hint = " (one column in its header: --sep names the separator)"
         raise DataError(
@@ -313,6 +320,9 @@ def _load_table(
     if len(table.lines) == 0:
         raise DataError(f"every row's target '{table.header[target_col]}' is missing in {path}")
     y = _parse_target(table.cells[target_col].tolist())
+    if y.dtype.kind == "U":  # numbers with a stray "-" or "unknown" would become classes
+        texts = table.cells[target_col].tolist()
+        check_text_in_numbers(texts, table.lines, table.header[target_col], task)
     cells = table.cells[feature_cols]
     cells.columns = [table.header[i] for i in feature_cols]
     categorical = list(options.get("categorical", ()))
@@ -348,6 +358,25 @@ def _target_column(header: list[str], target: str | None, path: str) -> int:
         columns = ", ".join(f"'{name}'" for name in header)
         raise DataError(f"target column '{target}' not in {path} (columns: {columns})")
     return header.index(target)
+
+
+def _dropped_columns(
+    header: list[str], names: Sequence[str], roles: set[int], path: str
+) -> set[int]:
+    """The positions of the ``--drop`` columns; one line for a name not in the header or one
+    that is the target, groups or weights column."""
+    unknown = [n for n in names if n not in header]
+    if unknown:
+        columns = ", ".join(f"'{name}'" for name in header)
+        shown = ", ".join(f"'{n}'" for n in unknown)
+        raise DataError(f"--drop column {shown} not in {path} (columns: {columns})")
+    taken = [n for n in names if header.index(n) in roles]
+    if taken:
+        raise DataError(
+            f"--drop '{taken[0]}': the target, --groups and --sample-weight columns are not "
+            "features (nothing to drop)"
+        )
+    return {header.index(n) for n in names}
 
 
 def _role_column(header: list[str], name: str | None, flag: str, path: str) -> int | None:

@@ -1,20 +1,24 @@
-"""Tables: feature columns of mixed types (numeric and categorical) with missing cells.
+"""Tables: feature columns of mixed types (numeric, categorical, dates) with missing cells.
 
 A table that holds only numbers and no missing cell goes the plain numeric way (a float
 matrix, :class:`~evosearch.data.Dataset` with ``columns=None``), exactly as before tables were
 supported. Any other table keeps its raw columns in a pandas DataFrame with one normalised
 dtype per kind (numeric: float64 with NaN where a cell is missing; categorical: object holding
-``str`` levels and NaN), described by one :class:`Column` each, so preprocessing can be fitted
-inside every training fold (:mod:`evosearch.preprocess`).
+``str`` levels and NaN; date: float64 seconds since 1970, see :mod:`evosearch.data.dates`),
+described by one :class:`Column` each, so preprocessing can be fitted inside every training
+fold (:mod:`evosearch.preprocess`).
 
 Typing rules
 ------------
-A column is *numeric* when every present cell is a number, *categorical* when it holds text
-(most cells not numbers), booleans, or a pandas ``category`` dtype. Overrides (``categorical``,
-``numeric``) win. Refused, one line each: a column with no value at all, a column of numbers
-with some text in it (likely a missing-value marker: say it with ``na_values``, or declare the
-column categorical), infinite numbers, and a categorical column with more distinct values than
-half the rows (an ID: it cannot generalise; drop it, or declare it categorical to keep it).
+A column is *numeric* when every present cell is a number, a *date* when every present cell
+is a date text of one format (:mod:`evosearch.data.dates`) or a datetime, *categorical* when it
+holds other text (most cells not numbers), booleans, or a pandas ``category`` dtype. Overrides
+win: ``categorical`` (a date column so declared keeps its texts as levels), ``numeric`` (a
+date column so declared is still read as dates, whose days since 1970 are its number). Refused,
+one line each: a column with no value at all, a column of numbers (or dates) with some text in
+it (likely a missing-value marker: say it with ``na_values``, or declare the column
+categorical), infinite numbers, and a categorical column with more distinct values than half
+the rows (an ID: it cannot generalise; drop it, or declare it categorical to keep it).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evosearch.data._checks import _COMMA_NUMBER
+from evosearch.data._hints import option
+from evosearch.data.dates import has_times, series_seconds, text_date_format, text_seconds
 from evosearch.errors import DataError
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATEGORICAL",
+    "DATE",
     "NUMERIC",
     "Column",
     "conform_table",
@@ -47,6 +54,7 @@ __all__ = [
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+DATE = "date"
 
 # Cell texts read as "no value" (compared lower-cased, after stripping).
 MISSING_TEXT = frozenset({"", "nan", "na", "n/a", "null"})
@@ -61,13 +69,19 @@ class Column:
     Attributes
     ----------
     name : str
-    kind : {"numeric", "categorical"}
+    kind : {"numeric", "categorical", "date"}
     n_missing : int
         Missing cells in the table the column was typed on.
     levels : tuple of str
         Categorical only: the distinct present values, most frequent first (ties by name).
     counts : tuple of int
         How often each level occurs.
+    times : bool
+        Date only: whether a cell has a time of day other than midnight (then the column gives
+        an ``hour`` feature).
+    format : str
+        Date only: the ``strptime`` format its texts were read in (``""``: ISO 8601, and the
+        format of a DataFrame's datetime column).
     """
 
     name: str
@@ -75,6 +89,8 @@ class Column:
     n_missing: int = 0
     levels: tuple[str, ...] = ()
     counts: tuple[int, ...] = ()
+    times: bool = False
+    format: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (``run.json``, ``model.json``)."""
@@ -82,6 +98,9 @@ class Column:
         if self.kind == CATEGORICAL:
             data["levels"] = list(self.levels)
             data["counts"] = list(self.counts)
+        if self.kind == DATE:  # only there: tables without dates keep their JSON
+            data["times"] = self.times
+            data["format"] = self.format
         return data
 
     @classmethod
@@ -93,6 +112,8 @@ class Column:
             int(data.get("n_missing", 0)),
             tuple(str(v) for v in data.get("levels", ())),
             tuple(int(v) for v in data.get("counts", ())),
+            bool(data.get("times", False)),
+            str(data.get("format", "")),
         )
 
 
@@ -102,11 +123,21 @@ def _names(values: Sequence[str]) -> str:
 
 
 def check_overrides(
-    names: Sequence[str], categorical: Sequence[str], numeric: Sequence[str], where: str
+    names: Sequence[str],
+    categorical: Sequence[str],
+    numeric: Sequence[str],
+    where: str,
+    python: bool = False,
 ) -> None:
-    """Refuse override lists naming unknown columns or a column twice."""
+    """Refuse override lists naming unknown columns or a column twice (``python``: name the
+    options as keywords, ``categorical=[...]``, not as flags)."""
     for flag, given in (("categorical", categorical), ("numeric", numeric)):
         unknown = [c for c in given if c not in names]
+        if unknown and python:
+            raise DataError(
+                f"{option(flag, unknown, True)}: no such feature column in {where} (columns: "
+                f"{_names(list(names))})"
+            )
         if unknown:
             raise DataError(
                 f"{flag} column{'s' if len(unknown) > 1 else ''} {_names(unknown)} not among "
@@ -130,10 +161,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _summarise(name: str, kind: str, values: pd.Series) -> Column:
+def _summarise(name: str, kind: str, values: pd.Series, fmt: str = "") -> Column:
     missing = values.isna()
     if kind == NUMERIC:
         return Column(name, kind, int(missing.sum()))
+    if kind == DATE:
+        seconds = values.to_numpy(dtype=np.float64)
+        return Column(name, kind, int(missing.sum()), times=has_times(seconds), format=fmt)
     counts = values[~missing].value_counts()
     pairs = sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda p: (-p[1], p[0]))
     return Column(
@@ -179,6 +213,7 @@ def type_text_columns(
     check_overrides(list(cells.columns), categorical, numeric, where)
     extra = {v.strip() for v in na_values}
     out: dict[str, Any] = {}
+    kinds: dict[str, tuple[str, str]] = {}  # column -> (kind, date format)
     mixed: list[tuple[str, int, str]] = []
     for name in cells.columns:
         texts = cells[name].tolist()
@@ -200,6 +235,13 @@ def type_text_columns(
         commas = not all(number) and all(
             n or re.fullmatch(_COMMA_NUMBER, t) for t, n in zip(present, number, strict=True)
         )
+        if kind != CATEGORICAL and not commas and not all(number):
+            fmt = text_date_format(name, texts, missing, lines, where)
+            if fmt is not None:
+                values = np.full(len(texts), math.nan)
+                values[~missing] = text_seconds(present, fmt)
+                out[name], kinds[name] = values, (DATE, fmt)
+                continue
         if kind is None and not commas:
             if all(number):
                 kind = NUMERIC
@@ -221,9 +263,9 @@ def type_text_columns(
                     f"{count} non-finite (infinite) value{'s' if count > 1 else ''} in feature "
                     f"column '{name}' of {where} (line {lines[row]}: {texts[row]!r})"
                 )
-            out[name] = values
+            out[name], kinds[name] = values, (NUMERIC, "")
         else:
-            out[name] = _levels(texts, missing)
+            out[name], kinds[name] = _levels(texts, missing), (CATEGORICAL, "")
     if mixed:
         parts = ", ".join(f"'{n}' (line {line}: {t!r})" for n, line, t in mixed[:_MAX_SHOWN])
         more = f" and {len(mixed) - _MAX_SHOWN} more" if len(mixed) > _MAX_SHOWN else ""
@@ -236,72 +278,37 @@ def type_text_columns(
             f"the column --categorical{hint}"
         )
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(cells)))
-    columns = [_summarise(n, NUMERIC if frame[n].dtype.kind == "f" else CATEGORICAL, frame[n])
-               for n in frame.columns]  # fmt: skip
+    columns = [_summarise(n, kinds[n][0], frame[n], kinds[n][1]) for n in frame.columns]
     return frame, columns
 
 
-def type_frame(
-    frame: pd.DataFrame,
-    *,
-    where: str = "X",
-    categorical: Sequence[str] = (),
-    numeric: Sequence[str] = (),
-) -> tuple[pd.DataFrame, list[Column]]:
-    """Type an in-memory DataFrame's columns by their dtypes (see the module docstring).
-
-    Numbers (int, float) are numeric; bool, ``category``, strings and other objects are
-    categorical (levels are their ``str``); ``categorical`` / ``numeric`` override.
-    """
-    import pandas as pd
-
-    names = [str(c) for c in frame.columns]
-    if len(set(names)) != len(names):
-        raise DataError(f"{where} has duplicate column names")
-    check_overrides(names, categorical, numeric, where)
-    out: dict[str, Any] = {}
-    for name, (_, series) in zip(names, frame.items(), strict=True):
-        missing = series.isna().to_numpy()
-        if missing.all():
-            raise DataError(
-                f"column '{name}' of {where} is entirely empty ({missing.size} missing values); "
-                "remove the column"
-            )
-        numeric_dtype = series.dtype.kind in "iuf" and not isinstance(
-            series.dtype, pd.CategoricalDtype
-        )
-        if name in numeric or (numeric_dtype and name not in categorical):
-            values = pd.to_numeric(series, errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
-            bad = np.flatnonzero(np.isnan(values) & ~missing)
-            if bad.size:
-                raise DataError(
-                    f"non-numeric values in feature column '{name}' of {where} "
-                    f"(row {bad[0]}: {series.iloc[bad[0]]!r})"
-                )
-            if np.isinf(values).any():
-                raise DataError(f"infinite values in feature column '{name}' of {where}")
-            out[name] = values
-        else:
-            out[name] = _levels(series.tolist(), missing)
-    table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-    columns = [
-        _summarise(n, NUMERIC if table[n].dtype.kind == "f" else CATEGORICAL, table[n])
-        for n in table.columns
-    ]
-    return table, columns
-
-
-def check_ids(columns: Sequence[Column], n_rows: int, declared: Sequence[str], where: str) -> None:
-    """Refuse a categorical column with more distinct values than half the rows (an ID)."""
+def check_ids(
+    columns: Sequence[Column],
+    n_rows: int,
+    declared: Sequence[str],
+    where: str,
+    python: bool = False,
+) -> None:
+    """Refuse a categorical column with more distinct values than half the rows (an ID, or
+    numbers with a few texts in them); ``python``: name the options as keywords
+    (``drop=['id']``), else as flags."""
     for column in columns:
         if column.kind == CATEGORICAL and column.name not in declared:
             if len(column.levels) > n_rows / 2 and len(column.levels) > 2:
+                name = [column.name]
+                texts = [level for level in column.levels if _number(level) is None]
+                if texts and 2 * len(texts) < len(column.levels):  # a DataFrame's text numbers
+                    raise DataError(
+                        f"non-numeric values in feature column '{column.name}' of {where} "
+                        f"({texts[0]!r} among numbers): a column of numbers with text in it; "
+                        f"name missing-value markers with {option('na_values', texts[:3], python)}"
+                        f", or declare the column {option('categorical', name, python)}"
+                    )
                 raise DataError(
                     f"column '{column.name}' of {where} looks like an ID: {len(column.levels)} "
                     f"distinct values in {n_rows} rows (more than half), which cannot "
-                    "generalise; remove it (or declare it categorical to keep it)"
+                    f"generalise; leave it out with {option('drop', name, python)} (or keep it "
+                    f"with {option('categorical', name, python)})"
                 )
 
 
@@ -316,7 +323,7 @@ def table_fingerprint(table: pd.DataFrame, columns: Sequence[Column]) -> bytes:
     for column in columns:
         digest.update(f"|{column.kind}|{column.name}|".encode())
         values = table[column.name]
-        if column.kind == NUMERIC:
+        if column.kind in (NUMERIC, DATE):
             digest.update(np.ascontiguousarray(values.to_numpy(np.float64)).tobytes())
         else:
             cells = [None if isinstance(v, float) else v for v in values.tolist()]
@@ -330,11 +337,17 @@ def describe_columns(columns: Sequence[Column] | None, n_rows: int) -> str | Non
         return None
     numeric = [c.name for c in columns if c.kind == NUMERIC]
     categorical = [f"{c.name} ({len(c.levels)})" for c in columns if c.kind == CATEGORICAL]
+    dates = [c.name + (" with hours" if c.times else "") for c in columns if c.kind == DATE]
     parts = []
     if numeric:
         parts.append(f"{len(numeric)} numeric ({', '.join(numeric)})")
     if categorical:
         parts.append(f"{len(categorical)} categorical with levels ({', '.join(categorical)})")
+    if dates:
+        parts.append(
+            f"{len(dates)} date{'s' if len(dates) > 1 else ''} ({', '.join(dates)}) read as year,"
+            " month, day of week, day of year, hour where present and days since 1970-01-01"
+        )
     missing = sum(c.n_missing for c in columns)
     share = 100.0 * missing / max(1, n_rows * len(columns))
     return f"columns: {'; '.join(parts)}; {missing} missing cells ({share:.1f}%)"
@@ -354,11 +367,13 @@ def conform_table(
     where: str,
     na_values: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    lines: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """A new table's feature columns, typed like the ``columns`` a model was trained on.
 
     ``na_values``: more texts meaning "missing"; ``ignore``: columns that may be present and
-    are not features (the target, groups, weights).
+    are not features (the target, groups, weights); ``lines``: the file line of each row, for
+    messages (else they name a row by its position, from 0).
 
     Raises
     ------
@@ -399,11 +414,21 @@ def conform_table(
             values = np.array([np.nan if v is None else v for v in parsed], dtype=np.float64)
             bad = np.flatnonzero(np.isnan(values) & ~missing_cells)
             if bad.size:
+                row = f"line {lines[bad[0]]}" if lines is not None else f"row {bad[0]}"
                 raise DataError(
                     f"non-numeric values in numeric column '{column.name}' of {where} "
-                    f"(row {bad[0]}: {series.iloc[bad[0]]!r})"
+                    f"({row}: {series.iloc[bad[0]]!r})"
                 )
             out[column.name] = values
+        elif column.kind == DATE:
+            out[column.name], bad_dates = series_seconds(series, column.format)
+            if bad_dates.any():
+                first = int(np.argmax(bad_dates))
+                row = f"line {lines[first]}" if lines is not None else f"row {first}"
+                raise DataError(
+                    f"values that are no dates in date column '{column.name}' of {where} "
+                    f"({row}: {series.iloc[first]!r})"
+                )
         else:
             out[column.name] = _levels(series.tolist(), missing_cells)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))

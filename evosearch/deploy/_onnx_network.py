@@ -6,7 +6,9 @@ flattens an image, channels last), concatenated on the last axis in ascending pr
 order when it has several, and its kind's registered emitter (:mod:`.onnx_layers`) writes it.
 A classifier ends in ``probabilities`` (the softmax, float32, columns in ``classes_`` order) and
 ``label`` (the most probable class); a regressor in ``variable`` (float32, one column per
-target), the output names skl2onnx gives scikit-learn's models.
+target), the output names skl2onnx gives scikit-learn's models. A regressor fitted on a
+standardised target (``y_mean_``, ``y_scale_``) maps its network's output back to the target's
+units there (``Mul``, ``Add``), as its ``predict`` does.
 """
 
 from __future__ import annotations
@@ -87,5 +89,10 @@ def emit_head(graph: Any, net: Any, logits: str) -> None:
         graph.add_output("label", elem_type, ["N"])
         graph.add_output("probabilities", TensorProto.FLOAT, ["N", len(classes)])
         return
-    graph.op("Identity", [logits], output="variable")
+    mean, scale = getattr(net, "y_mean_", None), getattr(net, "y_scale_", None)
+    if mean is None or scale is None:  # a raw target (or a model from before target scaling)
+        graph.op("Identity", [logits], output="variable")
+    else:
+        scaled = graph.op("Mul", [logits, graph.const(scale.astype(np.float32), "y_scale")])
+        graph.op("Add", [scaled, graph.const(mean.astype(np.float32), "y_mean")], output="variable")
     graph.add_output("variable", TensorProto.FLOAT, ["N", int(net.n_outputs_)])

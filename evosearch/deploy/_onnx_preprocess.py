@@ -9,8 +9,10 @@ rounded to float32; the graph reproduces it with the same float64 operations in 
   ``label``, ``probabilities`` or ``variable``, as ``<column>_input``, the input's ``column``
   naming it): ``(n, 1)`` float64 for a numeric
   column (NaN for a missing cell), ``(n, 1)`` string for a categorical one (the cell as text,
-  ``""`` for a missing cell). Each part of the ``ColumnTransformer`` concatenates its columns
-  and runs its steps; the parts' outputs are concatenated in order.
+  ``""`` for a missing cell), ``(n, 1)`` float64 for a date column: seconds since
+  1970-01-01T00:00 (:mod:`._onnx_dates`; the input's ``format`` says how its texts read). Each
+  part of the ``ColumnTransformer`` concatenates its columns and runs its steps; the parts'
+  outputs are concatenated in order.
 
 One converter per fitted scikit-learn type (:data:`_CONVERTERS`); another type is refused
 with one line naming it.
@@ -34,10 +36,11 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from evosearch.deploy._onnx_dates import emit_dates
 from evosearch.deploy._onnx_graph import ML_DOMAIN
 from evosearch.deploy._onnx_quantile import emit_quantile
 from evosearch.errors import SettingsError
-from evosearch.preprocess import MISSING_LEVEL, OTHER_LEVEL, LevelMapper
+from evosearch.preprocess import MISSING_LEVEL, OTHER_LEVEL, DateFeatures, LevelMapper
 
 __all__ = ["PLAIN_INPUT", "emit_preprocessing"]
 
@@ -51,8 +54,9 @@ _F64 = np.float64
 
 def emit_preprocessing(graph: Any, prep: Any) -> tuple[str, list[dict[str, str]]]:
     """Declare the graph's inputs and emit ``prep`` (the pipeline's first step); return the
-    float64 preprocessed matrix and the inputs as ``[{"name", "kind"}]`` (kind ``numeric`` or
-    ``categorical``; plus ``column``, the table column, where the input is named otherwise)."""
+    float64 preprocessed matrix and the inputs as ``[{"name", "kind"}]`` (kind ``numeric``,
+    ``categorical`` or ``date``; plus ``column``, the table column, where the input is named
+    otherwise; a date input's ``format`` the strptime format its column's texts read in)."""
     if isinstance(prep, ColumnTransformer):
         return _emit_table(graph, prep)
     width = int(getattr(prep, "n_features_in_", 0)) or None
@@ -61,20 +65,27 @@ def emit_preprocessing(graph: Any, prep: Any) -> tuple[str, list[dict[str, str]]
 
 
 def _emit_table(graph: Any, ct: ColumnTransformer) -> tuple[str, list[dict[str, str]]]:
-    categorical = {
-        str(c)
+    kinds = {
+        str(c): "categorical" if isinstance(trans.steps[0][1], LevelMapper) else "date"
         for _, trans, cols in ct.transformers_
-        if isinstance(trans, Pipeline) and isinstance(trans.steps[0][1], LevelMapper)
+        if isinstance(trans, Pipeline) and isinstance(trans.steps[0][1], LevelMapper | DateFeatures)
         for c in cols
+    }
+    formats = {
+        str(c): str(f)
+        for _, trans, cols in ct.transformers_
+        if isinstance(trans, Pipeline) and isinstance(trans.steps[0][1], DateFeatures)
+        for c, f in zip(cols, trans.steps[0][1].formats, strict=True)
     }
     inputs: list[dict[str, str]] = []
     input_of = _input_names([str(raw) for raw in ct.feature_names_in_])
     for column, name in input_of.items():
-        kind = "categorical" if column in categorical else "numeric"
+        kind = kinds.get(column, "numeric")
         elem = TensorProto.STRING if kind == "categorical" else TensorProto.DOUBLE
         graph.add_input(name, elem, ["N", 1])
         inputs.append(
             {"name": name, "kind": kind, **({"column": column} if name != column else {})}
+            | ({"format": formats[column]} if column in formats else {})
         )
     parts = []
     for _, trans, cols in ct.transformers_:
@@ -224,6 +235,7 @@ _CONVERTERS: dict[type, Callable[[Any, Any, str], str]] = {
     SimpleImputer: _imputer,
     MissingIndicator: _indicator,
     LevelMapper: _level_mapper,
+    DateFeatures: emit_dates,
     OneHotEncoder: _onehot,
     OrdinalEncoder: _ordinal,
 }

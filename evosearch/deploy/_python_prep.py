@@ -36,12 +36,16 @@ class Preprocessing:
         Fitted statistics for ``weights.npz``.
     helpers : list of callable
         Functions of :mod:`~evosearch.deploy._python_runtime` the body calls.
+    levels : dict of str to dict
+        For each constant of categorical levels (``CATEGORICAL_LEVELS``): its value, the
+        encoded levels of each column.
     """
 
     body: list[str] = field(default_factory=list)
     constants: list[str] = field(default_factory=list)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     helpers: list[Callable[..., Any]] = field(default_factory=list)
+    levels: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def need(self, *helpers: Callable[..., Any]) -> None:
         for helper in helpers:
@@ -96,10 +100,41 @@ def _plain(prep: Preprocessing, scaler: Any) -> None:
 
 
 def _numeric_part(prep: Preprocessing, part: str, steps: list[Any], columns: list[str]) -> None:
-    from sklearn.impute import MissingIndicator, SimpleImputer
-
     prep.need(rt.numbers)
     prep.body.append(f"    {part} = numbers(cells, {literal(columns)}, NA_VALUES)")
+    _numeric_steps(prep, part, steps, columns)
+
+
+def _date_part(prep: Preprocessing, part: str, steps: list[Any], columns: list[str]) -> None:
+    """A date part: the cells read as seconds since 1970, expanded into calendar features,
+    then imputed and scaled as numbers are."""
+    from evosearch.deploy._python_dates import date_seconds
+    from evosearch.preprocess.dates import date_feature_names, date_features
+
+    expand, *rest = steps
+    times = [bool(t) for t in expand.times]
+    formats = [str(f) for f in expand.formats] or [""] * len(times)
+    constant = f"{part.upper()}_FORMATS"
+    prep.constants += [
+        f"# The format of each {part} column's texts (datetime.strptime; empty: ISO 8601).",
+        f"{constant} = {literal(dict(zip(columns, formats, strict=True)))}",
+    ]
+    prep.need(rt.is_missing, date_seconds, date_features)
+    prep.body += [
+        f"    # {part}: seconds since 1970-01-01 -> year, month, day of week, day of year,",
+        "    # hour (columns with times) and days since 1970",
+        f"    {part} = date_seconds(cells, {literal(columns)}, list({constant}.values()), "
+        "NA_VALUES)",
+        f"    {part} = date_features({part}, {literal(times)})",
+    ]
+    names = [f for c, t in zip(columns, times, strict=True) for f in date_feature_names(c, t)]
+    _numeric_steps(prep, part, rest, names)
+
+
+def _numeric_steps(prep: Preprocessing, part: str, steps: list[Any], columns: list[str]) -> None:
+    """The lines of a numeric part's fitted steps (imputation, indicators, scaling)."""
+    from sklearn.impute import MissingIndicator, SimpleImputer
+
     imputed = False
     for step in steps:
         if isinstance(step, SimpleImputer):
@@ -147,6 +182,7 @@ def _categorical_part(prep: Preprocessing, part: str, steps: list[Any], columns:
         f"# missing cell and, where listed, {OTHER_LEVEL} for any level not listed (rare ones).",
         f"{constant} = {literal(levels)}",
     ]
+    prep.levels[constant] = levels
     prep.need(rt.is_missing, rt.level_codes)
     prep.body.append(
         f"    {part} = level_codes(cells, {constant}, NA_VALUES, {literal(MISSING_LEVEL)}, "
@@ -175,7 +211,7 @@ def _table(prep: Preprocessing, transformer: Any) -> None:
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    from evosearch.preprocess import LevelMapper
+    from evosearch.preprocess import DateFeatures, LevelMapper
 
     if not isinstance(transformer, ColumnTransformer):
         raise _refuse(transformer)
@@ -190,6 +226,8 @@ def _table(prep: Preprocessing, transformer: Any) -> None:
         columns = [str(c) for c in columns]
         if isinstance(steps[0], LevelMapper):
             _categorical_part(prep, part, steps, columns)
+        elif isinstance(steps[0], DateFeatures):
+            _date_part(prep, part, steps, columns)
         else:
             _numeric_part(prep, part, steps, columns)
         parts.append(part)

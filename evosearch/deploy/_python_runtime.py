@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CellError",
     "feature_matrix",
     "impute",
     "inverse_normal_cdf",
@@ -25,9 +26,12 @@ __all__ = [
     "numbers",
     "one_hot",
     "quantile_normal",
+    "quoted",
     "refuse_missing",
     "shift_and_scale",
     "table_cells",
+    "unseen_levels",
+    "unused_columns_note",
 ]
 
 
@@ -68,7 +72,13 @@ def feature_matrix(X: Any, features: Sequence[str]) -> np.ndarray:
         for name in features:
             column = np.asarray(X[name])
             if column.dtype.kind not in "biuf":
-                column = np.array([float(value) for value in column])
+                values = []
+                for i, value in enumerate(column):
+                    try:
+                        values.append(float(value))
+                    except (TypeError, ValueError):
+                        raise CellError(i, name, value) from None
+                column = np.array(values)
             columns.append(column.astype(np.float64))
         return np.column_stack(columns) if columns else np.empty((0, 0))
     x = np.asarray(X, dtype=np.float64)
@@ -120,7 +130,7 @@ def numbers(
             try:
                 out[i, j] = float(cell)
             except (TypeError, ValueError):
-                raise ValueError(f"row {i} of numeric column {name!r} holds {cell!r}") from None
+                raise CellError(i, name, cell) from None
     return out
 
 
@@ -294,3 +304,62 @@ def one_hot(codes: np.ndarray, widths: Sequence[int]) -> np.ndarray:
         block[known, codes[known, j]] = 1.0
         blocks.append(block)
     return np.hstack(blocks) if blocks else np.empty((codes.shape[0], 0))
+
+
+class CellError(ValueError):
+    """A cell its column cannot read (text in a numeric column): ``row`` (from 0) of
+    ``column``, of ``kind`` (numeric, date).
+
+    ``python model.py data.csv`` names the row by its line in the file instead.
+    """
+
+    def __init__(self, row: int, column: str, cell: Any, kind: str = "numeric") -> None:
+        super().__init__(f"row {row} of {kind} column {column!r} holds {cell!r}")
+        self.row, self.column, self.cell, self.kind = row, column, cell, kind
+
+
+def quoted(names: Sequence[str]) -> str:
+    """``'a', 'b', 'c'``: the first five names quoted, then how many more there are."""
+    shown = ", ".join(f"'{name}'" for name in list(names)[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def unused_columns_note(names: Sequence[str], used: Sequence[str]) -> str | None:
+    """One line naming the columns of ``names`` not in ``used`` (ignored), or None."""
+    unused = [name for name in names if name not in used]
+    if not unused:
+        return None
+    if len(unused) == 1:
+        return f"note: column {quoted(unused)} is not used by the model; ignored"
+    return f"note: columns {quoted(unused)} are not used by the model; ignored"
+
+
+def unseen_levels(
+    cells: Any,
+    levels: dict[str, list[str]],
+    rare: dict[str, list[str]],
+    na_values: Sequence[str],
+) -> list[str]:
+    """One warning line for each categorical column (the keys of ``levels``) with cells whose
+    level no training row had: neither among the column's ``levels`` nor its ``rare`` ones
+    (seen in training, encoded as one level). The model reads such a cell as an unknown
+    level (as ``(other)`` where the column has it); the line counts the rows and names the
+    levels."""
+    warnings = []
+    for name, known in levels.items():
+        seen = set(known) | set(rare.get(name, ()))
+        new = []
+        for cell in cells[name]:
+            if not is_missing(cell, na_values):
+                text = cell.strip() if isinstance(cell, str) else str(cell)
+                if text not in seen:
+                    new.append(text)
+        if new:
+            distinct = list(dict.fromkeys(new))  # in the order of the rows
+            rows = "1 row" if len(new) == 1 else f"{len(new)} rows"
+            which = "a level" if len(distinct) == 1 else "levels"
+            warnings.append(
+                f"warning: column '{name}': {rows} with {which} not seen in training "
+                f"({quoted(distinct)}); treated as unknown"
+            )
+    return warnings

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from evosearch.deploy import _python_runtime as rt
+from evosearch.deploy._python_cli import cli_sections, usage
 from evosearch.deploy._python_prep import literal, translate_preprocessing
 from evosearch.deploy.base import target_ndim
 from evosearch.errors import SettingsError
@@ -166,9 +167,10 @@ From Python (X: {given})::
     spec.loader.exec_module(model)
     model.predict(X)
 {proba if task == "classification" else ""}
-From the command line (a CSV file with a header row; one prediction per row)::
+From the command line (a CSV file with a header row; one prediction per row, after the
+columns --keep names)::
 
-    python model.py data.csv{" [--proba]" if task == "classification" else ""}
+    {usage(task)}
 
 Written by `evosearch export --format python`; the pipeline it reproduces is scikit-learn's
 preprocessing and evosearch's network, computed in float64 from the float32 weights.
@@ -197,6 +199,15 @@ def predict(X):
     return y[:, 0] if ONE_TARGET else y
 '''
 
+# A network trained on the standardised target: its outputs are mapped back to the target's units.
+_PREDICT_SCALED_REGRESSOR = '''
+def predict(X):
+    """The predicted target(s) of each row of X."""
+    # The network predicts the standardised target: back to the target's units.
+    y = outputs(X) * WEIGHTS["y_scale"] + WEIGHTS["y_mean"]
+    return y[:, 0] if ONE_TARGET else y
+'''
+
 _OUTPUTS = '''
 def outputs(X):
     """The network's outputs (logits or targets) for the rows of X, ROWS_PER_PASS at a time."""
@@ -205,52 +216,6 @@ def outputs(X):
     starts = range(0, len(x), ROWS_PER_PASS)
     passes = [network(x[start : start + ROWS_PER_PASS]) for start in starts]
     return np.concatenate(passes) if passes else network(x)
-'''
-
-_MAIN = '''
-def main(argv):
-    """`python model.py data.csv [--proba]`: print the predictions as CSV, one row per row."""
-    paths = [arg for arg in argv if arg != "--proba"]
-    proba = "--proba" in argv
-    if len(paths) != 1 or (proba and TASK != "classification"):
-        usage = " [--proba]" if TASK == "classification" else ""
-        print(f"usage: python model.py data.csv{usage}", file=sys.stderr)
-        return 2
-    try:
-        with open(paths[0], newline="", encoding="utf-8-sig") as file:
-            rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        print(f"{paths[0]}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
-        return 2
-    if not rows or any(len(row) != len(rows[0]) for row in rows):
-        print(f"{paths[0]}: not a CSV table (empty, or rows of other lengths)", file=sys.stderr)
-        return 2
-    header = [name.strip() for name in rows[0]]
-    columns = {name: [row[j] for row in rows[1:]] for j, name in enumerate(header)}
-    try:
-        predictions = predict_proba(columns) if proba else predict(columns)
-    except ValueError as error:
-        print(f"{paths[0]}: {error}", file=sys.stderr)
-        return 2
-    out = csv.writer(sys.stdout, lineterminator="\\n")
-    if proba:
-        out.writerow([TARGET] + [f"proba_{label}" for label in CLASSES])
-        for row in predictions:
-            out.writerow([CLASSES[np.argmax(row)]] + [repr(float(p)) for p in row])
-    elif TASK == "classification":
-        out.writerow([TARGET])
-        out.writerows([label] for label in predictions)
-    elif predictions.ndim == 1:
-        out.writerow([TARGET])
-        out.writerows([repr(float(value))] for value in predictions)
-    else:
-        out.writerow([f"{TARGET}_{j}" for j in range(predictions.shape[1])])
-        out.writerows([repr(float(v)) for v in row] for row in predictions)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
 '''
 
 
@@ -289,6 +254,9 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
     if classifier:
         classes = np.asarray(net.classes_)
         arrays["classes"] = classes.astype(str) if classes.dtype == object else classes
+    scaled = not classifier and getattr(net, "y_mean_", None) is not None
+    if scaled:  # float64, as the estimator maps its outputs back
+        arrays["y_mean"], arrays["y_scale"] = net.y_mean_, net.y_scale_
     precision, prune = net.precision, float(net.prune)
     note = f"{precision} weights" + (f", {prune:.0%} pruned" if prune else "")
     constants = [
@@ -332,7 +300,13 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
         + "\n",
         "# ---- predictions ----\n",
         _OUTPUTS.lstrip("\n"),
-        (_PREDICT_CLASSIFIER if classifier else _PREDICT_REGRESSOR).lstrip("\n"),
-        _MAIN.lstrip("\n"),
+        (
+            _PREDICT_CLASSIFIER
+            if classifier
+            else _PREDICT_SCALED_REGRESSOR
+            if scaled
+            else _PREDICT_REGRESSOR
+        ).lstrip("\n"),
+        *cli_sections(info, prep),
     ]
     return "\n\n".join(section.rstrip("\n") + "\n" for section in sections), arrays

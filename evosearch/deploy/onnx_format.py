@@ -5,10 +5,12 @@ encoding; :mod:`._onnx_preprocess`) runs in float64 as scikit-learn does, then t
 (:mod:`._onnx_network`, one emitter per layer kind: :mod:`.onnx_layers`) in float32. Inputs:
 ``X`` (float64, ``(n, n_features)``) for a model trained on a plain matrix; for a table one
 input per raw column, named as the column, ``(n, 1)`` float64 (NaN: missing) or string (``""``:
-missing). Outputs: ``label`` and ``probabilities`` for a classifier, ``variable`` for a
-regressor. A compressed network's weights are stored as the ``bytes`` objective counts them:
-int8 values (int4 ones as int8) times per-output-channel scales, float16 (``Cast``), pruned
-tensors as sparse initializers where that is smaller. Runs under onnxruntime without evosearch
+missing); a date column's input is float64 seconds since 1970-01-01T00:00 (its wall-clock time;
+NaN: missing), which :class:`OnnxPredictor` computes from datetimes or date texts. Outputs:
+``label`` and ``probabilities`` for a classifier, ``variable`` for a regressor. A compressed
+network's weights are stored as the ``bytes`` objective counts them: int8 values (int4 ones as
+int8) times per-output-channel scales, float16 (``Cast``), pruned tensors as sparse
+initializers where that is smaller. Runs under onnxruntime without evosearch
 or scikit-learn; needs ``pip install 'evosearch[onnx]'`` to write or to load here.
 """
 
@@ -184,6 +186,9 @@ class OnnxPredictor(BaseEstimator):
                 text = column.map(str).to_numpy(dtype=object)
                 text[missing] = ""
                 feeds[spec["name"]] = text.reshape(-1, 1)
+            elif spec["kind"] == "date":
+                # ONNX reads no dates: seconds since 1970, as the table holds them.
+                feeds[spec["name"]] = _date_input(X[name], name, spec.get("format", ""))
             else:
                 numbers = np.full(len(column), np.nan)
                 numbers[~missing] = column[~missing].astype(np.float64).to_numpy()
@@ -212,3 +217,22 @@ class OnnxPredictor(BaseEstimator):
         # Rows of the float32 softmax sum to one within ~1e-7; renormalised in float64 as the
         # estimator's are, so scikit-learn's log_loss takes them without a warning.
         return proba / proba.sum(axis=1, keepdims=True)
+
+
+def _date_input(column: Any, name: str, fmt: str) -> np.ndarray:
+    """A date column's cells (seconds since 1970, datetimes, or texts in format ``fmt``) as the
+    graph's date input: float64 seconds since 1970-01-01T00:00, NaN where missing."""
+    import pandas as pd
+
+    from evosearch.data.dates import series_seconds
+    from evosearch.data.table import MISSING_TEXT
+    from evosearch.errors import DataError
+
+    column = pd.Series(list(column), dtype=object) if column.dtype.kind == "O" else column
+    blank = [isinstance(v, str) and v.strip().lower() in MISSING_TEXT for v in column]
+    seconds, bad = series_seconds(column.mask(blank) if any(blank) else column, fmt)
+    if bad.any():
+        row = int(np.argmax(bad))
+        cell = list(column)[row]
+        raise DataError(f"row {row} of date column {name!r} holds {cell!r}, not a date")
+    return seconds.reshape(-1, 1)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -109,11 +110,12 @@ def combine_outcomes(
     n_folds: int,
     wanted: list[int] | None = None,
     keep_weights: bool = False,
-    floor: float = FAILURE_SCORE,
+    floor: float = -math.inf,
 ) -> EvaluationResult:
     """One result from fold outcomes: of every fold (``wanted`` None) or of ``wanted``.
 
-    A valid mean is clipped to at least ``floor`` (``-inf`` with a scorer: no clipping).
+    A valid mean is clipped to at least ``floor``: ``-inf``, no clipping, but for accuracy /
+    R² in runs from before ``scale_target`` (:data:`FAILURE_SCORE`).
     """
     chosen = range(n_folds) if wanted is None else wanted
     # A failure is final: it decides every result of the genome, and the folds it kept

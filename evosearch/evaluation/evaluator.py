@@ -119,11 +119,15 @@ class Evaluator:
         Row weights, used in each fold's loss and score.
     scoring : str or callable, optional
         What each test fold is scored with: a scikit-learn scorer name or callable
-        (``scorer(estimator, X, y)``); None: accuracy / R², the mean clipped to at least
-        :data:`FAILURE_SCORE` (a scorer's mean is not clipped). Must pickle for workers.
+        (``scorer(estimator, X, y)``); None: accuracy / R². Must pickle for workers.
     fidelity : Fidelity, optional
         Train every fold at this fidelity (:class:`~evosearch.evaluation.Fidelity`: the first
         folds only, a seeded subsample of their training rows, fewer epochs); None: all of it.
+    scale_target : bool, default=True
+        Regression: each fold's network standardises the target on the fold's training rows
+        (``GraphNetRegressor.scale_target``), and mean scores are recorded as they are. False:
+        the raw target, and a mean R² clipped to at least :data:`FAILURE_SCORE` (as runs
+        before the setting; a scorer's mean is never clipped).
 
     Attributes
     ----------
@@ -184,6 +188,7 @@ class Evaluator:
         sample_weight: np.ndarray | None = None,
         scoring: Scoring = None,
         fidelity: Fidelity | None = None,
+        scale_target: bool = True,
     ) -> None:
         table = profile is not None and profile.columns is not None
         self.X: Any = X if table else np.ascontiguousarray(X, dtype=np.float32)
@@ -199,8 +204,10 @@ class Evaluator:
         )
         self.backend, self.scheduler = check_backend(backend, scheduler)
         self.scoring = scoring
-        # Accuracy / R² means are clipped to the failure score as always; a scorer's are not.
-        self._floor = FAILURE_SCORE if scoring is None else -math.inf
+        self.scale_target = scale_target
+        # A mean score is recorded as it is: R² can be far below 0 and still beat a failure.
+        # Runs from before scale_target (False) clipped R² to the failure score.
+        self._floor = FAILURE_SCORE if scoring is None and not scale_target else -math.inf
         self.fidelity = fidelity
         self.folds = make_folds(self.X, self.y, task, cv, seed, groups)
         if fidelity is not None:
@@ -243,6 +250,7 @@ class Evaluator:
                 sample_weight=self.sample_weight,
                 scoring=self.scoring,
                 fidelity=self.fidelity,
+                scale_target=self.scale_target,
             )
         return self._context
 

@@ -10,8 +10,9 @@ import numpy as np
 
 __all__ = ["FAILURE_SCORE", "EvaluationResult"]
 
-#: Score given to a genome whose evaluation failed; valid scores are clipped to at least this
-#: value for selection (the journal keeps the raw fold scores).
+#: The recorded score of a genome whose evaluation failed (its ``error`` says so; selection
+#: ranks it below every valid score). Runs from before ``scale_target`` clipped valid accuracy /
+#: R² means to at least this value (the journal keeps the raw fold scores).
 FAILURE_SCORE = -1.0
 
 
@@ -27,8 +28,8 @@ class EvaluationResult:
         Accuracy (classification) or R² (regression), or the run's scorer's score, on each
         test fold (each fold of ``folds`` for a partial result); empty on failure.
     score : float
-        Mean of ``fold_scores`` clipped to at least :data:`FAILURE_SCORE`, or
-        :data:`FAILURE_SCORE` when the evaluation failed.
+        Mean of ``fold_scores`` (clipped to at least :data:`FAILURE_SCORE` in runs from before
+        ``scale_target``), or :data:`FAILURE_SCORE` when the evaluation failed.
     n_params : int
         Parameter count of the decoded network.
     seconds : float

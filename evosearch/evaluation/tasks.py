@@ -41,6 +41,7 @@ def build_estimator(
     initial_weights: Mapping[str, np.ndarray] | None = None,
     profile: DataProfile | None = None,
     fidelity: Fidelity | None = None,
+    scale_target: bool = True,
 ) -> Pipeline:
     """Decode a genome into an unfitted scikit-learn pipeline (preprocess, then GraphNet).
 
@@ -63,9 +64,13 @@ def build_estimator(
         The data's profile (:class:`~evosearch.preprocess.DataProfile`); None: a plain matrix.
     fidelity : Fidelity, optional
         Trains the epochs this fidelity gives (:meth:`Fidelity.epochs_for`); None: the gene's.
+    scale_target : bool, default=True
+        Regression: the network standardises the target (``GraphNetRegressor.scale_target``).
     """
     net_class = GraphNetClassifier if task == "classification" else GraphNetRegressor
     extra: dict[str, Any] = {}
+    if net_class is GraphNetRegressor:
+        extra["scale_target"] = scale_target
     class_weight = gene_values(genome.preprocessing, ("class_weight",))["class_weight"]
     if class_weight != "none":
         extra["class_weight"] = class_weight
@@ -146,6 +151,8 @@ class FoldContext:
     scoring: Scoring = None
     # None: full fidelity (the gene's epochs); the folds above are already this fidelity's.
     fidelity: Fidelity | None = None
+    # Regression: each fold's network standardises the target on its training rows.
+    scale_target: bool = True
 
 
 def _one_line(text: str) -> str:
@@ -193,7 +200,13 @@ def fit_fold(
                 context.fit_hook(genome_hash, fold)
             with threadpool_limits(limits=1) if limit_threads else nullcontext():
                 model = build_estimator(
-                    genome, context.task, seed, initial_weights, context.profile, context.fidelity
+                    genome,
+                    context.task,
+                    seed,
+                    initial_weights,
+                    context.profile,
+                    context.fidelity,
+                    context.scale_target,
                 )
                 score = fit_and_score(model, context, train, test)
                 if keep_weights:

@@ -19,7 +19,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from evosearch.nn._options import OPTIONS_DOC, check_params
+from evosearch.nn._options import ATTRS_DOC, OPTIONS_DOC, PARAMS_DOC, check_params
+from evosearch.nn._target import target_scaling
 from evosearch.nn.compress import encode, is_compressed, prune_finetune_quantise
 from evosearch.nn.graph import Network, Workspace, input_shape_of, iter_blocks, parse_architecture
 from evosearch.nn.train import Settings, init_network, loss_weights, split, train
@@ -67,6 +68,7 @@ class _BaseGraphNet(BaseEstimator):
         prune: float = 0.0,
         precision: str = "float32",
         finetune_epochs: int = 5,
+        scale_target: bool = True,
     ) -> None:
         self.architecture = architecture
         self.optimizer = optimizer
@@ -85,10 +87,17 @@ class _BaseGraphNet(BaseEstimator):
         self.lr_schedule, self.clip_norm, self.shift = lr_schedule, clip_norm, shift
         self.warmup_epochs = warmup_epochs
         self.prune, self.precision, self.finetune_epochs = prune, precision, finetune_epochs
+        self.scale_target = scale_target
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Pickled before scale_target existed: such a regressor trained on the raw target.
+        super().__setstate__({"scale_target": False, **state})
 
     # ---- hooks -------------------------------------------------------------------------------
 
-    def _encode_targets(self, y: Array) -> tuple[Array, Array | None, dict[str, Any]]:
+    def _encode_targets(
+        self, y: Array, sample_weight: Array | None
+    ) -> tuple[Array, Array | None, dict[str, Any]]:
         """Return float32 2-D training targets, int class indices (or None), and the
         target-related attributes to set once fitting succeeds."""
         raise NotImplementedError
@@ -133,7 +142,9 @@ class _BaseGraphNet(BaseEstimator):
             y_numeric=not self._is_classifier,
             multi_output=not self._is_classifier,
         )
-        targets, class_index, target_attrs = self._encode_targets(y)
+        if sample_weight is not None:  # scikit-learn's own checks (shape, type, finite)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        targets, class_index, target_attrs = self._encode_targets(y, sample_weight)
         steps = parse_architecture(self.architecture, X.shape[1], targets.shape[1])
         # A Generator from default_rng, never numpy's global state. An int or None seeds a new
         # one; a Generator passed in is used (and advanced) as is.
@@ -156,8 +167,6 @@ class _BaseGraphNet(BaseEstimator):
             warmup_epochs=int(self.warmup_epochs),
             image_shape=tuple(input_shape_of(self.architecture, X.shape[1])),
         )
-        if sample_weight is not None:  # scikit-learn's own checks (shape, type, finite)
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         row_weights = loss_weights(
             self.class_weight, class_index, sample_weight, target_attrs.get("classes_")
         )
@@ -252,87 +261,6 @@ class _BaseGraphNet(BaseEstimator):
             return Network(self._steps, weights, biases).predict_raw(X)
 
 
-_PARAMS_DOC = """
-    Parameters
-    ----------
-    architecture : dict or None, default=None
-        Layer graph ``{"layers": [...], "edges": [...]}`` (see :mod:`evosearch.nn.graph`);
-        ``None`` is one hidden layer of 100 relu units. Validated at fit time (ValueError).
-    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamax", "rmsprop", "adagrad", \
-"adadelta"}
-        Update rule; momentum and nesterov use 0.9, adam/adamax betas (0.9, 0.999), rmsprop
-        rho 0.9, epsilon 1e-8; adadelta rho 0.9, epsilon 1e-6, its step times the learning
-        rate (PyTorch's form; 1.0 is the paper's rule).
-    learning_rate : float, default=1e-3
-        Step size (at the start of training, see ``lr_schedule``).
-    l1, l2 : float, default=0.0 and 1e-4
-        Penalties ``l1 * |W|_1 + l2 / 2 * ||W||^2`` on weights (not biases), divided by the batch
-        size in each step as scikit-learn does (so ``l2`` means MLPClassifier's ``alpha``).
-    batch_size : int, default=200
-        Minibatch size (clipped to the number of training samples); data are reshuffled
-        every epoch.
-    max_epochs : int, default=200
-        Epoch budget. Without early stopping exactly this many epochs are trained.
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the training data (stratified for classifiers when
-        possible), compute its loss (cross-entropy / squared error) after each epoch, stop after
-        ``patience`` epochs without a decrease of more than ``tol``, and restore the weights of
-        the lowest validation loss. Validation accuracy / R² is recorded too, but a small
-        slice's accuracy plateaus early and its first maximum is an under-trained network.
-        Skipped when the data cannot spare two validation samples.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Minimum validation loss decrease that resets the patience counter.
-    random_state : int, numpy.random.Generator or None, default=None
-        Seed for ``numpy.random.default_rng`` (initialisation, shuffling, split, dropout). An
-        int gives bit-identical results across fits; a Generator is used and advanced as is.
-        NumPy's global random state is never touched; a legacy ``RandomState`` is not accepted.
-    initial_weights : mapping of str to ndarray or None, default=None
-        Weights to start training from instead of the random initialisation, e.g. a parent
-        network's :meth:`weight_blocks`. For dense nodes (and the output node 1) keys are
-        ``"w:{pred_id}:{node_id}"`` for the block of shape ``(units of pred, units of node)``
-        of node ``node_id``'s weight matrix that reads node ``pred_id``'s output (node ``0`` is
-        the input), and ``"b:{node_id}"`` for a bias of shape ``(units,)``; another layer kind
-        names its blocks in its ``LayerKind.weight_blocks``. The network is first initialised
-        as usual (drawing the same random numbers, so shuffling and dropout are unaffected),
-        then every block whose key is present and whose shape matches is copied in as float32.
-        Blocks with a missing key or another shape (a layer whose width changed) keep their
-        random initialisation, and keys naming edges or nodes the architecture lacks are
-        ignored. The arrays are not modified. Only the type is validated at fit time
-        (ValueError if not a mapping).
-    class_weight : {None, "balanced"} or dict, default=None
-        Classifier only: ``"balanced"`` weights each row's loss by ``n / (n_classes * size of
-        its class)``, so every class counts alike; a dict maps class labels to weights.
-"""
-
-
-_ATTRS_DOC = """
-    n_features_in_ : int
-        Number of input features.
-    n_outputs_ : int
-        Width of the output layer.
-    n_params_ : int
-        Number of weights and biases (equals :func:`~evosearch.nn.count_parameters`).
-    coefs_, intercepts_ : dict of int to ndarray
-        Weights and biases of each node, keyed by node id, in execution order (the output node 1
-        last); for a dense node the ``(fan_in, units)`` matrix and the ``(units,)`` vector.
-        Float32.
-    loss_curve_ : list of float
-        Mean training loss (including the penalties) per epoch.
-    validation_scores_ : list of float or None
-        Validation accuracy / R² per epoch when early stopping was used, else None.
-    validation_losses_ : list of float or None
-        Validation loss per epoch when early stopping was used, else None.
-    best_validation_score_ : float or None
-        Validation score of the restored (lowest validation loss) epoch, else None.
-    n_epochs_ : int
-        Epochs trained.
-"""
-
-
 class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
     __doc__ = (
         """Neural network classifier over a DAG of layers (float32 numpy).
@@ -340,7 +268,7 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
     The output layer is a softmax over ``n_classes`` units (also for binary problems) trained
     with cross-entropy.
 """
-        + _PARAMS_DOC
+        + PARAMS_DOC
         + OPTIONS_DOC
         + """
     Attributes
@@ -348,7 +276,7 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
     classes_ : ndarray of shape (n_classes,)
         Class labels, sorted.
 """
-        + _ATTRS_DOC
+        + ATTRS_DOC
         + """
     Examples
     --------
@@ -370,7 +298,9 @@ class GraphNetClassifier(ClassifierMixin, _BaseGraphNet):
 
     _is_classifier = True
 
-    def _encode_targets(self, y: Array) -> tuple[Array, Array | None, dict[str, Any]]:
+    def _encode_targets(
+        self, y: Array, sample_weight: Array | None
+    ) -> tuple[Array, Array | None, dict[str, Any]]:
         check_classification_targets(y)
         classes, class_index = np.unique(y, return_inverse=True)
         class_index = class_index.reshape(-1).astype(np.intp)
@@ -441,13 +371,17 @@ class GraphNetRegressor(MultiOutputMixin, RegressorMixin, _BaseGraphNet):
     The output layer is linear with one unit per target, trained with half squared error.
     A 1-D ``y`` gives 1-D predictions.
 """
-        + _PARAMS_DOC
+        + PARAMS_DOC
         + OPTIONS_DOC
         + """
     Attributes
     ----------
+    y_mean_, y_scale_ : ndarray of shape (n_targets,) or None
+        With ``scale_target``: the mean and scale of each target column on the training rows;
+        the network (``coefs_``, ``loss_curve_``, :meth:`weight_blocks`, :meth:`payload`)
+        works in ``(y - y_mean_) / y_scale_`` and :meth:`predict` maps back. None without.
 """
-        + _ATTRS_DOC
+        + ATTRS_DOC
         + """
     Examples
     --------
@@ -463,9 +397,16 @@ class GraphNetRegressor(MultiOutputMixin, RegressorMixin, _BaseGraphNet):
     """
     )
 
-    def _encode_targets(self, y: Array) -> tuple[Array, Array | None, dict[str, Any]]:
-        targets = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=_F32)
-        return targets, None, {"_y_ndim": y.ndim}
+    def _encode_targets(
+        self, y: Array, sample_weight: Array | None
+    ) -> tuple[Array, Array | None, dict[str, Any]]:
+        columns = y.reshape(y.shape[0], -1)
+        attrs: dict[str, Any] = {"_y_ndim": y.ndim, "y_mean_": None, "y_scale_": None}
+        if self.scale_target:
+            mean, scale = target_scaling(columns, sample_weight)
+            columns = (columns - mean) / scale
+            attrs.update(y_mean_=mean, y_scale_=scale)
+        return np.ascontiguousarray(columns, dtype=_F32), None, attrs
 
     def _loss_and_delta(
         self, ws: Workspace, out: Array, targets: Array, classes: _Opt, weights: _Opt = None
@@ -493,4 +434,8 @@ class GraphNetRegressor(MultiOutputMixin, RegressorMixin, _BaseGraphNet):
             Float64; 1-D when the model was fitted on a 1-D ``y``.
         """
         pred = self._raw_predict(X)
+        # Absent from a model pickled before scale_target existed: it predicts raw outputs.
+        mean, scale = getattr(self, "y_mean_", None), getattr(self, "y_scale_", None)
+        if mean is not None:
+            pred = pred * scale + mean
         return pred.ravel() if self._y_ndim == 1 else pred

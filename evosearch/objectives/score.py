@@ -1,8 +1,9 @@
 """The ``score`` objective: the mean cross-validated score of the run's scorer.
 
 By default (``scoring=None``) that is the estimator's own ``score``: accuracy for
-classification, R² for regression, a mean clipped to at least the evaluator's failure score
-(the behaviour of every run before scorers existed). With ``scoring`` it is any scikit-learn
+classification, R² for regression (a mean recorded as it is; runs from before the
+``scale_target`` setting clipped it to at least the evaluator's failure score, -1). With
+``scoring`` it is any scikit-learn
 scorer, by name (:func:`sklearn.metrics.get_scorer`) or, in Python, a scorer callable
 ``scorer(estimator, X, y) -> float``. Scorers are greater-is-better, as scikit-learn defines
 them: a loss is scored negated (``neg_log_loss`` of -0.12 is a log loss of 0.12).
@@ -148,12 +149,17 @@ class Score(Objective):
     scoring : str, optional
         The scorer's name (for a callable: the name :func:`scoring_name` gives it); None for
         accuracy / R².
+    failure : float, default=-inf
+        A failed genome's value. The run sets the evaluator's failure score (-1) where no
+        valid score is below it (accuracy, and R² of runs from before ``scale_target``, which
+        clipped it), so those runs select as they always did.
 
     Notes
     -----
-    *Failures.* By default a failed genome's score is the evaluator's failure score (-1; a
-    valid mean is clipped to at least that). With a scorer the mean is not clipped (a negated
-    loss has no lower bound) and a failed genome's value is ``-inf``, below every valid score.
+    *Failures.* A failed genome's value is ``-inf``, below every valid score: an R² of -5 (or
+    a negated loss, which has no lower bound) is a poor model, still better than none. Its
+    recorded result keeps the evaluator's failure score (-1) and its error; runs from before
+    ``scale_target`` clipped a valid R² to at least -1.
 
     *Hypervolume normalisation* (fixed, monotone, 1 the best): scores clipped to ``[0, 1]``
     (accuracy, R² with a negative value counted as 0, F1, ROC AUC, ...), except for the
@@ -168,8 +174,9 @@ class Score(Objective):
     known_before_training = False
     label = "score"
 
-    def __init__(self, scoring: str | None = None) -> None:
+    def __init__(self, scoring: str | None = None, failure: float = -math.inf) -> None:
         self.scoring = scoring
+        self.failure = failure
 
     @property
     def is_loss(self) -> bool:
@@ -179,8 +186,8 @@ class Score(Objective):
     def value(self, genome: Genome, result: TrainedResult | None = None) -> float:
         if result is None:
             raise ValueError("the score is only known after training")
-        if self.scoring is not None and result.error is not None:
-            return -math.inf
+        if result.error is not None:
+            return self.failure
         return result.score
 
     def normalise(self, values: np.ndarray) -> np.ndarray:
@@ -196,9 +203,12 @@ class Score(Objective):
         return "Score()" if self.scoring is None else f"Score(scoring={self.scoring!r})"
 
 
-def with_scoring(objectives: Sequence[Objective], scoring: str | None) -> tuple[Objective, ...]:
-    """``objectives`` with the ``score`` objective scored by ``scoring`` (a scorer's name)."""
-    return tuple(Score(scoring) if isinstance(o, Score) else o for o in objectives)
+def with_scoring(
+    objectives: Sequence[Objective], scoring: str | None, failure: float = -math.inf
+) -> tuple[Objective, ...]:
+    """``objectives`` with the ``score`` objective scored by ``scoring`` (a scorer's name),
+    a failed genome's value ``failure``."""
+    return tuple(Score(scoring, failure) if isinstance(o, Score) else o for o in objectives)
 
 
 register_objective(Score)

@@ -1,4 +1,5 @@
-"""Tabular preprocessing as genes of the search: imputation, encoding, scaling, class weights.
+"""Tabular preprocessing as genes of the search: imputation, encoding, scaling, class weights;
+date columns expanded into calendar features (:class:`DateFeatures`).
 
 A gene (:class:`PreprocessGene`, registered with :func:`register_gene`) names a choice and when
 it matters; :func:`build_preprocessor` turns a genome's gene values into the scikit-learn
@@ -27,6 +28,7 @@ from evosearch.preprocess.base import (
 )
 
 if TYPE_CHECKING:
+    from evosearch.preprocess.dates import DATE_PARTS, DateFeatures, date_features
     from evosearch.preprocess.pipeline import (
         MISSING_LEVEL,
         OTHER_LEVEL,
@@ -38,13 +40,16 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DATE_PARTS",
     "MISSING_LEVEL",
     "OTHER_LEVEL",
     "PREPROCESS_GENES",
     "DataProfile",
+    "DateFeatures",
     "LevelMapper",
     "PreprocessGene",
     "build_preprocessor",
+    "date_features",
     "encoded_width",
     "encoding_levels",
     "gene_names",
@@ -59,15 +64,18 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        name: "pipeline"
-        for name in (
-            "MISSING_LEVEL",
-            "OTHER_LEVEL",
-            "LevelMapper",
-            "build_preprocessor",
-            "encoded_width",
-            "encoding_levels",
-            "make_scaler",
-        )
+        **{
+            name: "pipeline"
+            for name in (
+                "MISSING_LEVEL",
+                "OTHER_LEVEL",
+                "LevelMapper",
+                "build_preprocessor",
+                "encoded_width",
+                "encoding_levels",
+                "make_scaler",
+            )
+        },
+        **{name: "dates" for name in ("DATE_PARTS", "DateFeatures", "date_features")},
     },
 )

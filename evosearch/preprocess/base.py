@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from evosearch.data import CATEGORICAL, NUMERIC, Column, Dataset
+from evosearch.data import CATEGORICAL, DATE, NUMERIC, Column, Dataset
 from evosearch.registry import Registry
 
 __all__ = [
@@ -77,6 +77,16 @@ class DataProfile:
     def missing_numeric(self) -> list[Column]:
         """Numeric columns with missing cells."""
         return [c for c in self.numeric if c.n_missing]
+
+    @property
+    def dates(self) -> list[Column]:
+        """The date columns (each expanded into numeric features)."""
+        return [c for c in self.columns or () if c.kind == DATE]
+
+    @property
+    def missing_dates(self) -> list[Column]:
+        """Date columns with missing cells (their features are imputed)."""
+        return [c for c in self.dates if c.n_missing]
 
     def imbalanced(self) -> bool:
         """Classification whose smallest class has under half the rows of the largest."""

@@ -3,14 +3,16 @@
 =============  =====================================================  ==========================
 gene           choices                                                drawn where
 =============  =====================================================  ==========================
-impute         mean, median, mean_indicator, median_indicator         numeric cells are missing
+impute         mean, median, mean_indicator, median_indicator         numeric or date cells are
+                                                                      missing
 encode         onehot (rare levels grouped), ordinal                  categorical columns exist
 scale          standard, robust, quantile (to a normal), none         the space allows more
                                                                       than ``standard``
 class_weight   none, balanced (rows weighted by 1 / class size)       classes are imbalanced
 =============  =====================================================  ==========================
 
-``*_indicator`` adds a 0/1 column per numeric column that has missing cells in the table.
+``*_indicator`` adds a 0/1 column per numeric column that has missing cells in the table (not
+per date column: a missing date's features are imputed, with no indicator).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ __all__ = ["ClassWeight", "Encode", "Impute", "Scale"]
 
 @register_gene
 class Impute(PreprocessGene):
-    """How missing numeric cells are filled (fitted on each training fold)."""
+    """How missing numeric cells (and dates' features) are filled (fitted on each training
+    fold)."""
 
     name = "impute"
     choices = ("mean", "median", "mean_indicator", "median_indicator")
@@ -30,7 +33,7 @@ class Impute(PreprocessGene):
     default_domain = choices
 
     def relevant(self, profile: DataProfile) -> bool:
-        return bool(profile.missing_numeric)
+        return bool(profile.missing_numeric or profile.missing_dates)
 
 
 @register_gene

@@ -3,7 +3,8 @@
 A plain float matrix gets one scaler (:func:`make_scaler`; ``standard`` is the
 ``StandardScaler`` of every run before tables, so their results stay). A table gets a
 ``ColumnTransformer`` (:func:`build_preprocessor`): numeric columns imputed (where cells are
-missing) and scaled, optional missing-indicator columns, categorical columns mapped to fixed
+missing) and scaled, date columns expanded into calendar features (:mod:`.dates`) then imputed
+and scaled alike, optional missing-indicator columns, categorical columns mapped to fixed
 levels and encoded. It is a step of the model's pipeline, so it is fitted on each training fold
 only (imputation means, scaling statistics: the test rows never reach them) and an exported
 model takes the raw columns.
@@ -36,6 +37,7 @@ from sklearn.preprocessing import (
 
 from evosearch.data import Column
 from evosearch.preprocess.base import DataProfile, gene_values
+from evosearch.preprocess.dates import DateFeatures, date_width
 
 __all__ = [
     "MISSING_LEVEL",
@@ -122,7 +124,7 @@ def _values(genes: Mapping[str, Any]) -> dict[str, str]:
 def encoded_width(profile: DataProfile, genes: Mapping[str, Any]) -> int:
     """Width of the network's input for data of ``profile`` under preprocessing ``genes``."""
     values = _values(genes)
-    width = len(profile.numeric)
+    width = len(profile.numeric) + sum(date_width(c.times) for c in profile.dates)
     if values["impute"].endswith("_indicator"):
         width += len(profile.missing_numeric)
     for column in profile.categorical:
@@ -152,6 +154,15 @@ def build_preprocessor(profile: DataProfile, genes: Mapping[str, Any]) -> Any:
             steps.append(("impute", imputer))
         steps.append(("scale", make_scaler(scale, profile.n_rows or None)))
         parts.append(("numeric", Pipeline(steps), numeric))
+    if profile.dates:  # only then: a table without dates keeps its transformer
+        dates = profile.dates
+        expand = DateFeatures([c.times for c in dates], [c.format for c in dates])
+        date_steps: list[tuple[str, Any]] = [("expand", expand)]
+        if profile.missing_dates:
+            imputer = SimpleImputer(strategy=strategy, keep_empty_features=True)
+            date_steps.append(("impute", imputer))
+        date_steps.append(("scale", make_scaler(scale, profile.n_rows or None)))
+        parts.append(("dates", Pipeline(date_steps), [c.name for c in dates]))
     if missing and values["impute"].endswith("_indicator"):
         parts.append(("missing", MissingIndicator(features="all"), missing))
     categorical = profile.categorical

@@ -35,6 +35,10 @@ __all__ = ["plot_pareto"]
 
 _FRONT_COLOR = "#d62728"
 
+#: R² is drawn from here up: a diverged regressor can score -1e6 and squash the rest. The plot
+#: says how many points it drew at this edge (the records keep their real R²).
+R2_FLOOR = -1.0
+
 
 def plot_pareto(
     source: str | Path | RunRecord | Evolver | RunData | list[RunSource] | tuple[RunSource, ...],
@@ -45,7 +49,8 @@ def plot_pareto(
     default, or bytes, FLOPs, latency (labelled as in tables, e.g. ``"bytes (log scale)"``).
     Candidates (successful evaluations from the journal) are dots coloured by the generation
     that evaluated them; the archive is a red step front (the boundary of what it dominates)
-    with diamond markers, its best, smallest and knee members labelled. With three or more
+    with diamond markers, its best, smallest and knee members labelled. An R² below -1 is
+    drawn at -1, and the title says how many were. With three or more
     objectives the front steps through the members that no other member beats on both axes,
     the others are markers only. For an Evolver without a run folder only the archive is drawn.
 
@@ -91,10 +96,20 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
     from matplotlib.colors import BoundaryNorm
     from matplotlib.ticker import FuncFormatter
 
-    scores_shown: list[float] = []
+    floor = R2_FLOOR if data.score_name in ("R²", "r2") else -np.inf
+    clipped = 0
+
+    def drawn(values: Any, count: bool = False) -> Any:
+        """``values`` as drawn; ``count``: add those drawn at the floor to the title's count
+        (the candidates, or the archive where there are none: the others are among them)."""
+        nonlocal clipped
+        values = np.asarray(values, dtype=float)
+        clipped += int(np.sum(values < floor)) if count else 0
+        return np.maximum(values, floor)
+
     if data.candidates:
         generations = np.array([c[0] for c in data.candidates])
-        scores = np.array([c[1] for c in data.candidates])
+        scores = drawn([c[1] for c in data.candidates], count=True)
         sizes = np.array([c[2] for c in data.candidates])
         last = int(max(generations.max(), data.planned_generations or 0, 1))
         cmap = _colormap("viridis")
@@ -116,11 +131,10 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
         bar.set_label("generation evaluated")
         _integer_axis(bar.ax.yaxis)
         bar.ax.minorticks_off()
-        scores_shown += scores.tolist()
     if data.population:
         population = ax.scatter(
             [p for _, p in data.population],
-            [s for s, _ in data.population],
+            drawn([s for s, _ in data.population]),
             s=60,
             facecolors="none",
             edgecolors="0.25",
@@ -134,7 +148,8 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
     several = len(data.archive.objective_names or ()) > 2
     if members:
         xs = [_point(data.archive, m, size)[1] for m in members]
-        ys = [_point(data.archive, m, size)[0] for m in members]
+        ys = drawn([_point(data.archive, m, size)[0] for m in members], not data.candidates)
+        ys = ys.tolist()
         if several:
             # The members form a surface: step only through those this projection keeps.
             edge = _projected_front(xs, ys)
@@ -163,7 +178,6 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
             label=f"Pareto archive ({len(members)})",
         )
         front.set_gid("archive")
-        scores_shown += ys
     if not data.candidates and not members:
         _empty(ax, "no evaluation finished yet")
     else:
@@ -174,9 +188,8 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
         shown = [_point(data.archive, m, size)[1] for m in members]
         _log_ticks(ax, [c[2] for c in data.candidates] + shown)
         ax.legend(loc="best", fontsize=9, framealpha=0.9)
-        if data.task == "regression" and scores_shown and min(scores_shown) < -1.0:
-            # A diverged regressor can score R² = -1e6: keep the interesting range readable.
-            ax.set_ylim(bottom=-1.0)
+        if clipped:
+            ax.axhline(floor, color="0.6", linestyle=":", linewidth=0.8, zorder=1)
     axis = "parameters" if size == "params" else objective_label(data, size)
     ax.set_xlabel(f"{axis} (log scale)")
     ax.set_ylabel(f"cross-validated {data.score_name}")
@@ -186,6 +199,8 @@ def _draw_pareto(figure: Figure, ax: Axes, data: RunData) -> None:
     )
     if data.failures:
         subtitle += f", {data.failures} failed evaluations not shown"
+    if clipped:
+        subtitle += f", {clipped} with {data.score_name} below {floor:g} drawn at {floor:g}"
     ax.set_title(f"Pareto front: {data.name} ({subtitle})", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
     if members:

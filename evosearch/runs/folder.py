@@ -473,6 +473,7 @@ def load_run_dataset(
             name="data",
             groups=groups,
             sample_weight=sample_weight,
+            **{k: options.get(k, ()) for k in ("categorical", "numeric", "drop", "na_values")},
         )
     elif described["source"]:
         source = described["source"]

@@ -30,6 +30,8 @@ Format versions:
    result (journal lines, populations) has ``peak_memory_mb`` and ``folds``.
 3. ``run.json``'s ``settings`` record ``focus`` (runs before it searched the whole front:
    ``"front"``).
+4. ``run.json``'s ``settings`` record ``scale_target`` (runs before it trained regressors on
+   the raw target and clipped R² at -1: ``false``).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ RUN_SETTINGS = (
     "input_shape",
     "fidelity",
     "focus",
+    "scale_target",
 )
 
 #: What every ``run.json`` records of its data in ``dataset`` (``source`` and ``target`` may be
@@ -225,6 +228,17 @@ def checkpoint_v2_to_v3(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return checkpoint
 
 
+# --------------------------------------------------------------------------- version 3 -> 4
+def run_v3_to_v4(info: dict[str, Any]) -> dict[str, Any]:
+    """``run.json``: ``settings["scale_target"]``, ``false``: every run before the setting
+    trained its regressors on the raw target and clipped R² at -1 (classifiers: no change)."""
+    info = copy.deepcopy(info)
+    settings = info.get("settings")
+    if isinstance(settings, dict):
+        settings.setdefault("scale_target", False)
+    return info
+
+
 def _same(data: dict[str, Any]) -> dict[str, Any]:
     """A file kind whose shape did not change in this step."""
     return data
@@ -258,6 +272,9 @@ STEPS: tuple[Step, ...] = (
         checkpoint=checkpoint_v1_to_v2,
     ),
     Step(source=2, run=run_v2_to_v3, journal=_same, generation=_same, archive=_same,
+         checkpoint=checkpoint_v2_to_v3),
+    # The checkpoint's step is version 2's again: only its nested archive's version moves.
+    Step(source=3, run=run_v3_to_v4, journal=_same, generation=_same, archive=_same,
          checkpoint=checkpoint_v2_to_v3),
 )  # fmt: skip
 

@@ -25,6 +25,7 @@ from evosearch.data import Dataset, check_dataset, conform_table
 from evosearch.errors import DataError
 from evosearch.evaluation import fold_score
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
+from evosearch.search._data_options import data_options, without_dropped
 from evosearch.search.settings import RunSettings, check_settings
 
 __all__ = ["EstimatorMethods", "drop_transient"]
@@ -95,6 +96,7 @@ class EstimatorMethods(BaseEstimator):
         a table typed as in training (refused naming missing or extra columns)."""
         check_is_fitted(self)
         dataset = getattr(self, "dataset_", None)
+        X = X if dataset is None else without_dropped(X, dataset.options)  # drop=: ignored
         if dataset is not None and dataset.columns:
             if not hasattr(X, "columns"):
                 # The pipeline picks the table's columns by name: a bare array cannot be one.
@@ -104,7 +106,7 @@ class EstimatorMethods(BaseEstimator):
                     f"this Evolver was fitted on a table ({names}{more}): X must be a pandas "
                     f"DataFrame with those columns, got {type(X).__name__}"
                 )
-            return conform_table(X, dataset.columns, "X")
+            return conform_table(X, dataset.columns, "X", dataset.options.get("na_values", ()))
         shape = _shape(X)
         if dataset is not None and dataset.input_shape is not None and len(shape) in (3, 4):
             # Images as fit took them, (n, H, W) or (n, H, W, C): rows of their pixels.
@@ -150,7 +152,12 @@ class EstimatorMethods(BaseEstimator):
         index, entry = pick_member(self.archive_, member)
         settings = check_settings(self.get_params(deep=False))
         scoring = self.scoring if isinstance(self.scoring, str) else None
-        recorded = {"random_state": settings.random_state, "cv": settings.cv, "scoring": scoring}
+        recorded = {
+            "random_state": settings.random_state,
+            "cv": settings.cv,
+            "scoring": scoring,
+            "scale_target": settings.scale_target,
+        }
         best = self.archive_.best(self.archive_.objective("score"))
         run = getattr(self, "run_folder_", None)
         model = self.best_estimator_ if entry.genome_hash == best.genome_hash else None
@@ -225,6 +232,7 @@ class EstimatorMethods(BaseEstimator):
                 n_splits=settings.cv,
                 groups=groups,
                 sample_weight=sample_weight,
+                **data_options(settings),  # categorical=, drop=, ...
             )
         except DataError:
             # Continuous values given with task="classification" fail on the folds first;
@@ -239,7 +247,7 @@ class EstimatorMethods(BaseEstimator):
                 raise DataError(reason)
         for note in dataset.notes:  # e.g. rows dropped for a missing target
             warnings.warn(note, UserWarning, stacklevel=3)
-        validate_data(self, X, reset=True, skip_check_array=True)
+        validate_data(self, without_dropped(X, dataset.options), reset=True, skip_check_array=True)
         return dataset
 
     def _configure(self) -> RunSettings:

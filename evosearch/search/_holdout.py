@@ -58,12 +58,13 @@ def score_holdout(
     scoring: Scoring = None,
     fidelity: Fidelity | None = None,
     starts: Mapping[str, tuple[int, FoldWeights]] | None = None,
+    scale_target: bool = True,
 ) -> None:
     """Refit every archive member on the search rows and set its ``holdout_score``
     (``scoring``'s score, else accuracy / R²); ``fidelity``: the epochs a fidelity plan caps;
     ``starts``: per member's hash the CV network its refit starts from, as an export's does
-    (:func:`~evosearch.search.refit.refit_starts`)."""
+    (:func:`~evosearch.search.refit.refit_starts`); ``scale_target``: the run's setting."""
     for entry in archive:
         start = None if starts is None else starts.get(entry.genome_hash)
-        model = refit_member(entry, search, seed, cv, fidelity, start)
+        model = refit_member(entry, search, seed, cv, fidelity, start, scale_target)
         entry.holdout_score = fold_score(model, held.X, held.y, scoring, held.sample_weight)

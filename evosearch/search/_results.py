@@ -62,8 +62,8 @@ class ResultsTable:
         evaluated it), ``splitK_test_score`` (NaN for a fold not trained, e.g. by halving, or
         failed), ``mean_test_score`` and ``std_test_score`` over the trained folds (NaN when
         none), ``rank_test_score`` (1 the best; failures last), ``objective_<name>`` for each
-        objective (as the archive sees it: a failure scores
-        :data:`~evosearch.evaluation.FAILURE_SCORE`), ``n_folds``, ``failed`` and ``error``
+        objective (as selection sees it: a failure scores ``-inf``), ``n_folds``, ``failed``
+        and ``error``
         (empty when it did not fail). Rows are ordered by generation, then genome hash.
         """
         # Ordered by generation, then hash: the same table however the evaluations were

@@ -143,7 +143,7 @@ class Evolver(EstimatorMethods):
         ...) or a callable ``scorer(estimator, X, y)``, greater is better (losses negated, as
         sklearn's ``neg_`` scorers); default accuracy / R². See :mod:`evosearch.objectives.score`.
     fidelity : {"auto", "off"}, str or dict, default="auto"
-        Multi-fidelity search on large tables (README, "Large tables"): ``auto`` screens
+        Multi-fidelity search on large tables (docs/concepts/multi-fidelity.md): ``auto`` screens
         children on row subsamples from 10,000 rows on, leaving smaller tables as they were.
     focus : {"auto", "accuracy", "front"}, default="auto"
         Where the budget goes. ``accuracy``: half of every population is the most accurate
@@ -151,9 +151,16 @@ class Evolver(EstimatorMethods):
         as a search for accuracy alone finds and the archive still keeps small trade-offs.
         ``front``: plain NSGA-II, spread evenly. ``auto``: the strategy's own (``nsga2``:
         accuracy; ``aging``, ``random``: front), recorded resolved.
+    categorical, numeric, drop, na_values : sequence of str, default=()
+        For a DataFrame ``X``, as the command line's ``--categorical`` etc.: columns read as
+        categorical or numeric, columns left out (an ID; ``predict`` ignores them too), cell
+        texts meaning "missing" (``"?"``). Recorded with the data in run.json and model.json.
     verbose : {0, 1, 2}, default=0
         Progress ``fit`` prints on standard output, as the command line shows it: 1 a row per
         generation, 2 also a live bar of the generation's models on a terminal.
+    scale_target : bool, default=True
+        Regression: each model standardises the target on its training rows, R² is recorded
+        unclipped; False: the raw target, R² clipped at -1, as runs before it (resumed so).
 
     Attributes
     ----------
@@ -245,7 +252,12 @@ class Evolver(EstimatorMethods):
         input_shape: str | Sequence[int] | None = None,
         fidelity: str | dict[str, Any] = "auto",
         focus: str = "auto",
+        categorical: Sequence[str] = (),
+        numeric: Sequence[str] = (),
+        drop: Sequence[str] = (),
+        na_values: Sequence[str] = (),
         verbose: int = 0,
+        scale_target: bool = True,
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
@@ -275,7 +287,11 @@ class Evolver(EstimatorMethods):
         self.input_shape = input_shape
         self.fidelity = fidelity
         self.focus = focus
+        self.categorical, self.numeric, self.drop, self.na_values = (
+            categorical, numeric, drop, na_values
+        )  # fmt: skip
         self.verbose = verbose
+        self.scale_target = scale_target
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
@@ -468,15 +484,16 @@ class Evolver(EstimatorMethods):
         seed, cv, capped = settings.random_state, settings.cv, settings.refit_fidelity
         self._refit_starts = refit_starts(self.archive_, run.weights)
         start = self._refit_starts.get(best.genome_hash)
-        self.best_estimator_ = refit_member(best, dataset, seed, cv, capped, start)
+        scaled = settings.scale_target
+        self.best_estimator_ = refit_member(best, dataset, seed, cv, capped, start, scaled)
         self.refit_start_fold_ = None if start is None else start[0]
         self.best_genome_ = Genome.from_json(best.genome)
         if dataset.task == "classification":
             self.classes_ = self.best_estimator_.classes_
         self.cv_results_ = run.results.as_dict()
         if run.holdout is not None:
-            held, starts = run.holdout, self._refit_starts
-            score_holdout(self.archive_, dataset, held, seed, cv, settings.scoring, capped, starts)
+            held, starts, scoring = run.holdout, self._refit_starts, settings.scoring
+            score_holdout(self.archive_, dataset, held, seed, cv, scoring, capped, starts, scaled)
             if run.folder is not None:
                 run.folder.write_archive(self.archive_.to_dict())
         loop.notify("on_run_end", self)

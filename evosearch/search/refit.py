@@ -6,7 +6,9 @@ for a table, a DataFrame of its raw columns, text and missing cells included; ``
 with ``--format onnx``), ``genome.json`` (the genome), ``weights.bin`` (the
 network's weights as a compact payload, compressed where the genome has compression genes:
 :func:`evosearch.nn.compress.decode` reads it back; its size is the ``bytes`` objective) and
-``model.json`` (where it came from, how well it cross-validated, the columns it takes);
+``model.json`` (where it came from, how well it cross-validated, the columns it takes, and for
+a regressor the ``target_scaling`` that maps the network's output back to the target's units:
+``output * scale + mean``);
 ``evosearch predict`` applies it to a CSV file::
 
     import joblib
@@ -57,6 +59,7 @@ def refit(
     cv: int,
     fidelity: Fidelity | None = None,
     start: Mapping[str, np.ndarray] | None = None,
+    scale_target: bool = True,
 ) -> Pipeline:
     """Train ``genome`` on all of ``dataset`` with the seed every refit of it uses.
 
@@ -65,6 +68,7 @@ def refit(
     (:attr:`Settings.refit_fidelity`), as its evaluations trained. ``start``: the weight blocks
     training starts from (one of the member's CV networks, see
     :func:`~evosearch.search.inheritance.refit_start`); None: a fresh initialisation.
+    ``scale_target``: the run's setting (a regressor standardises its target).
     """
     seed = task_seed(seed, genome_hash, cv)
     estimator = build_estimator(
@@ -74,6 +78,7 @@ def refit(
         initial_weights=start,
         profile=DataProfile.of(dataset),
         fidelity=fidelity,
+        scale_target=scale_target,
     )
     if dataset.sample_weight is not None:
         return estimator.fit(dataset.X, dataset.y, net__sample_weight=dataset.sample_weight)
@@ -98,12 +103,13 @@ def refit_member(
     cv: int,
     fidelity: Fidelity | None,
     start: tuple[int, FoldWeights] | None,
+    scale_target: bool = True,
 ) -> Pipeline:
     """:func:`refit` an archive member, from the CV network ``start`` (fold, weight blocks)
     where given (:func:`refit_starts`), else from scratch."""
     genome = Genome.from_json(entry.genome)
     initial = None if start is None else start[1]
-    return refit(genome, entry.genome_hash, dataset, seed, cv, fidelity, initial)
+    return refit(genome, entry.genome_hash, dataset, seed, cv, fidelity, initial, scale_target)
 
 
 def stored_start(
@@ -196,6 +202,15 @@ def export_member(
     )
 
 
+def _target_scaling(net: Any) -> dict[str, list[float]] | None:
+    """A regressor's standardisation of its target (``y_mean_``, ``y_scale_``) as model.json
+    records it, None for a classifier or a raw target."""
+    mean, scale = getattr(net, "y_mean_", None), getattr(net, "y_scale_", None)
+    if mean is None or scale is None:
+        return None
+    return {"mean": [float(v) for v in mean], "scale": [float(v) for v in scale]}
+
+
 def write_member(
     entry: ArchiveEntry,
     index: int,
@@ -213,7 +228,8 @@ def write_member(
     refit on ``dataset`` (unless its fitted ``model`` is given), in format ``fmt``, with
     genome.json, weights.bin and model.json (see :func:`export_member`).
 
-    ``settings`` holds the run's ``random_state``, ``cv`` and ``scoring``; ``run`` is the run
+    ``settings`` holds the run's ``random_state``, ``cv``, ``scoring`` and ``scale_target``
+    (absent: True); ``run`` is the run
     folder recorded in model.json (None: a run that wrote none); ``fidelity`` what a refit
     trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`);
     ``start``: the CV fold and its network the refit starts from (:func:`stored_start`),
@@ -231,7 +247,8 @@ def write_member(
     if model is None:
         seed, cv = settings["random_state"], settings["cv"]
         initial = None if start is None else start[1]
-        model = refit(genome, entry.genome_hash, dataset, seed, cv, fidelity, initial)
+        scaled = settings.get("scale_target", True)
+        model = refit(genome, entry.genome_hash, dataset, seed, cv, fidelity, initial, scaled)
     exporter.check_model(model)  # refused before the folder is made
     # The weights as the bytes objective counts them (compressed where the genome says so).
     payload = model[-1].payload()
@@ -253,6 +270,8 @@ def write_member(
         "architecture": genome.describe(),
         "features": dataset.feature_names,
         "target": dataset.target_name,
+        # weights.bin's network predicts (target - mean) / scale: None for a raw target.
+        "target_scaling": _target_scaling(model[-1]),
         # What `evosearch predict` checks a new table against and reads it with.
         "columns": [c.to_json() for c in dataset.columns] if dataset.columns is not None else None,
         "options": dataset.options,

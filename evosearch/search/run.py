@@ -12,6 +12,7 @@ groups, weights and limits are always the run's own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
-from evosearch.evaluation import EvaluationResult, Evaluator, Fidelity
+from evosearch.evaluation import FAILURE_SCORE, EvaluationResult, Evaluator, Fidelity
 from evosearch.objectives import Latency, check_scoring, scoring_name, with_scoring
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder, RunRecord, load_run, load_run_dataset
@@ -278,7 +279,14 @@ def prepare_objectives(
     from evosearch.nn.cost_model import LatencyModel, calibrate
 
     check_scoring(settings.scoring, dataset.task, dataset.X, dataset.y)
-    objectives = with_scoring(settings.objective_set, scoring_name(settings.scoring))
+    # Where no valid score is below the evaluator's failure score (accuracy; R² clipped, as
+    # runs before scale_target recorded it), a failure keeps it as its objective: such runs
+    # select, crowding distances included, as they always did. Else -inf, below every score.
+    bounded = settings.scoring is None and (
+        dataset.task == "classification" or not settings.scale_target
+    )
+    failure = FAILURE_SCORE if bounded else -math.inf
+    objectives = with_scoring(settings.objective_set, scoring_name(settings.scoring), failure)
     if any(isinstance(o, Latency) for o in objectives):
         if latency_model is not None:
             try:
@@ -337,6 +345,7 @@ def _evaluator(settings: RunSettings, dataset: Dataset, fidelity: Fidelity | Non
         sample_weight=dataset.sample_weight,
         scoring=settings.scoring,
         fidelity=fidelity,
+        scale_target=settings.scale_target,
     )
 
 

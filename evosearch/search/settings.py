@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from evosearch.errors import RunFolderError
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
+from evosearch.search._data_options import check_columns, recorded_data_options
 from evosearch.search._setting_values import (
     check_backend,
     check_callbacks,
@@ -183,15 +184,15 @@ SETTINGS: tuple[Setting, ...] = (
             "keep this share of rows out of the search; report each archive member's score on it",
             flag="--holdout", parse=parse_number, metavar="FRACTION", replay=True),
     Setting("backend", "local", check_backend,
-            "where evaluations run: this machine's cores (local) or a Dask cluster (dask)",
+            "where evaluations run: this machine's worker processes or a cluster",
             flag="--backend", metavar="NAME", resume=True, replay=True),
     Setting("scheduler", None, check_scheduler,
             "Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $EVOSEARCH_DASK_SCHEDULER, "
             "else a local Dask cluster)", flag="--scheduler", metavar="ADDRESS", resume=True,
             replay=True),
     Setting("strategy", "nsga2", check_strategy,
-            "nsga2 (default): NSGA-II survivors; aging: regularized evolution; random: random "
-            "search, fresh random genomes every generation (a baseline)",
+            "how each generation's parents, children and survivors are chosen ('evosearch "
+            "plugins' describes each)",
             flag="--strategy", metavar="NAME", replay=True),
     Setting("halving", False, check_flag("halving"),
             "successive halving over folds: train 2x children on one fold, finish the best half",
@@ -200,7 +201,7 @@ SETTINGS: tuple[Setting, ...] = (
             "children start from their parent's trained weights where layers match",
             flag="--inherit-weights", switch=True, replay=True),
     Setting("objectives", ("score", "params"), check_objectives,
-            "comma-separated objectives, 'score' first ('evosearch plugins' lists them)",
+            "comma-separated objectives, 'score' first ('evosearch plugins' describes each)",
             flag="--objectives", parse=parse_names, metavar="NAMES", to_json=objectives_json),
     Setting("scoring", None, check_scoring,
             "what 'score' is: a scikit-learn scorer name (balanced_accuracy, f1_macro, "
@@ -219,9 +220,23 @@ SETTINGS: tuple[Setting, ...] = (
             "accurate models, the rest spread over the front), front (spread evenly, plain "
             "NSGA-II); auto: the strategy's own (nsga2: accuracy; aging, random: front)",
             flag="--focus", metavar="WHERE", replay=True),
+    # The data options: recorded with the data (run.json's dataset "options"), as the command
+    # line's --categorical, --numeric, --drop and --na-values are (search/_data_options.py).
+    Setting("categorical", (), check_columns("categorical"),
+            "columns of a DataFrame read as categorical", recorded=False),
+    Setting("numeric", (), check_columns("numeric"), "columns of a DataFrame read as numeric",
+            recorded=False),
+    Setting("drop", (), check_columns("drop"), "columns of a DataFrame left out",
+            recorded=False),
+    Setting("na_values", (), check_columns("na_values"),
+            "cell texts of a DataFrame meaning 'missing'", recorded=False),
     Setting("verbose", 0, check_verbose, "progress fit prints on standard output: 0 none, 1 a "
             "row per generation, 2 also a live bar of its models (on a terminal)", resume=True,
             recorded=False),
+    Setting("scale_target", True, check_flag("scale_target"),
+            "regression: each model standardises the target on its training rows (predictions, "
+            "exports and scores in the target's units); off: the raw target and R² clipped at "
+            "-1, as runs before it", flag="--scale-target", switch=True),
 )  # fmt: skip
 
 _BY_NAME = {row.name: row for row in SETTINGS}
@@ -236,7 +251,7 @@ def setting(name: str) -> Setting:
 class RunSettings:
     """A run's settings, checked and normalised (see :data:`SETTINGS` for their meaning).
 
-    The fields after ``verbose`` are not settings but what ``fit`` derives from them on the
+    The fields after ``scale_target`` are not settings but what ``fit`` derives from them on the
     data: the objectives made concrete, the latency's cost model, the fidelity plan.
     """
 
@@ -273,7 +288,14 @@ class RunSettings:
     fidelity: Any
     #: A focus the strategy knows (``Strategy.focuses``), ``auto`` resolved to its first.
     focus: str
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+    drop: tuple[str, ...]
+    na_values: tuple[str, ...]
     verbose: int
+    #: Regression: the target standardised in each model, R² recorded unclipped (False: the
+    #: raw target and R² clipped at -1, as runs before the setting).
+    scale_target: bool
     #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
     latency_model: Any = None
     #: The multi-fidelity plan on this data (None: off), set by fit from ``fidelity``.
@@ -375,7 +397,8 @@ def recorded_params(info: Mapping[str, Any], where: str) -> dict[str, Any]:
 
     ``genome`` is the recorded search space itself (not its name), so the run's space is
     used even where the preset changed since. Settings run.json does not record (callbacks,
-    ``max_time``, ...) take their defaults. A scorer recorded as a callable is None here.
+    ``max_time``, ...) take their defaults, but the data options (``categorical``, ``drop``,
+    ...), which run.json records with the data. A scorer recorded as a callable is None here.
 
     Raises
     ------
@@ -405,4 +428,5 @@ def recorded_params(info: Mapping[str, Any], where: str) -> dict[str, Any]:
         params["input_shape"] = tuple(params["input_shape"])
     if recorded.get("scoring_callable"):
         params["scoring"] = None
+    params.update(recorded_data_options(info))  # recorded with the data, not as settings
     return params

@@ -5,8 +5,9 @@ Use it from a test module (after importing any plug-in that registers a format):
     from evosearch.testing.export_formats import *  # noqa: F403
 
 For every registered format (skipped, naming the extra, where its libraries are missing): a
-tiny trained classifier (plain matrix), regressor and table model are written with
-:func:`evosearch.deploy.write_model` and read back with :func:`evosearch.deploy.read_model`;
+tiny trained classifier (plain matrix), regressor and table model (a date column included) are
+written with :func:`evosearch.deploy.write_model` and read back with
+:func:`evosearch.deploy.read_model`;
 the loaded predictor gives the estimator's classes, its probabilities within 1e-5 and its
 regression outputs within 1e-5 relative, and ``model.json`` names the format, the files it
 wrote (all present, with the same permissions as ``model.json``) and the package versions; each
@@ -52,12 +53,17 @@ _FIT: dict[str, Any] = {"max_epochs": 5, "random_state": 0, "learning_rate": 0.0
 @pytest.fixture(scope="module")
 def fitted_models() -> dict[str, tuple[Any, Any]]:
     """Tiny fitted pipelines and the rows to predict: a classifier and a two-target regressor
-    on iris, and a classifier on a mixed table (missing cells, text, an unseen level)."""
+    on iris, and a classifier on a mixed table (missing cells, text, an unseen level, a
+    datetime column with a missing cell)."""
+    import pandas as pd
+
     X, y = iris()
     clf = Pipeline([("scale", make_scaler("standard")), ("net", GraphNetClassifier(_ARCH, **_FIT))])
     targets = np.column_stack([X[:, 0] * 10.0, X[:, 1] - 3.0])
     reg = Pipeline([("scale", make_scaler("standard")), ("net", GraphNetRegressor(_ARCH, **_FIT))])
     table, label = mixed_table(60)
+    table["when"] = pd.date_range("2023-12-30", periods=60, freq="29h")
+    table.loc[7, "when"] = pd.NaT
     dataset = check_dataset(table, label)
     prep = build_preprocessor(DataProfile.of(dataset), {"impute": "median_indicator"})
     tab = Pipeline([("prep", prep), ("net", GraphNetClassifier(_ARCH, **_FIT))])

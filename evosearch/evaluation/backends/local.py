@@ -36,8 +36,9 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from typing import Any
 
 from joblib import cpu_count
@@ -93,14 +94,17 @@ _WORKER_ENV = {
 _WORKER_CONTEXT: tuple[str, FoldContext] | None = None
 
 
+# The signals that stop a run (Ctrl-C, a scheduler's SIGTERM, a closed terminal's SIGHUP).
+_STOP_SIGNALS = {getattr(signal, s) for s in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, s)}
+
+
 def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group, and so do a scheduler's SIGTERM and a closed
     # terminal's SIGHUP; the parent handles them and stops the workers. A worker must not die of
     # one on its own: its genome would be journalled as failed (WorkerDied) and a resume would
     # not train it again. A worker still outlives its parent by at most a second.
-    for stop in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, stop):
-            signal.signal(getattr(signal, stop), signal.SIG_IGN)
+    for stop in _STOP_SIGNALS:
+        signal.signal(stop, signal.SIG_IGN)
     threadpool_limits(limits=1)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
@@ -160,7 +164,8 @@ class _Worker:
         return self.ready and not self.dead and self.future is None
 
     def load(self, token: str, context: FoldContext) -> None:
-        self.future = self.executor.submit(_worker_load, token, context)
+        with _stop_signals_blocked():  # the first call starts the process, in this thread
+            self.future = self.executor.submit(_worker_load, token, context)
         self.token, self.ready, self.since = token, False, time.monotonic()
 
     def start(self, key: TaskKey, token: str, *args: Any) -> None:
@@ -186,6 +191,30 @@ class _Worker:
             _wait_handed_over(self.future)
         self.executor.shutdown(wait=True, kill_workers=True)
         self.future, self.key, self.dead = None, None, True
+
+
+@contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Block the stop signals in this thread meanwhile (a signal that comes is delivered after).
+
+    A process started here starts with them blocked, so a Ctrl-C to the process group during
+    its seconds of imports, before _worker_init ignores it, is not a traceback of its own.
+    The resource trackers are started first: starting one unblocks them (multiprocessing).
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+    loky_tracker.ensure_running()
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _wait_handed_over(future: Future) -> None:
@@ -378,6 +407,13 @@ class LocalBackend(Backend):
                                 "evaluation limit"
                             )
                             batch.finish(key, failed_outcome(elapsed, error))
+        except KeyboardInterrupt:
+            # Ctrl-C or a stop signal: the workers still starting ignore it (they start with
+            # it blocked), so they are stopped here, not left for the exit to wait for.
+            for worker in workers:
+                if worker.future is not None and not worker.ready:
+                    worker.kill()
+            raise
         finally:
             # Whatever ends the loop (done, deadline, Ctrl-C, a failing on_result callback):
             # folds still training are stopped; the other workers are kept for reuse.
