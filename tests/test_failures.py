@@ -117,6 +117,8 @@ def test_a_worker_killed_right_after_a_submission_stops_without_a_traceback(monk
     assert [str(c.exc_value) for c in crashes] == []
 
 
+# 13 s of worker restarts; the timeout message's unit checks stay in the default run.
+@pytest.mark.slow
 def test_a_run_whose_every_fold_times_out_says_so_in_one_line(tmp_path: Path):
     (tmp_path / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
     result = evosearch(

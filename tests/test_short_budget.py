@@ -65,6 +65,8 @@ def test_a_budget_shorter_than_the_initial_population_returns_the_best_finished(
     assert "during the initial population" in note and "evosearch resume runs/x" in note
 
 
+# 10 s of a timed CLI run: in the slow run (make test-all).
+@pytest.mark.slow
 def test_the_initial_population_trains_its_cheapest_genomes_first(tmp_path):
     log = tmp_path / "fits"
     evolver = _evolver(tmp_path, max_time=6, n_jobs=1, fit_hook=HangAfter(log, 6))

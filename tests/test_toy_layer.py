@@ -133,6 +133,8 @@ def test_export_refits_a_toy_member(run, tmp_path, iris):
     assert toy_layer.Wave in {type(step.kind) for step in model[-1]._steps}
 
 
+# 11 s through the real command; the contract suite checks the kind in the default run.
+@pytest.mark.slow
 def test_the_command_line_finds_the_kind_through_evosearch_plugins(waves, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
     monkeypatch.setenv("EVOSEARCH_PLUGINS", "toy_layer")
