@@ -234,3 +234,26 @@ def test_evosearch_predict_ends_quietly_when_its_reader_goes_away(folder) -> Non
     assert closed.stdout == "label\n"
     assert closed.returncode == 1
     assert closed.stderr == "", closed.stderr
+
+
+def test_model_py_reads_other_separators_and_decimal_commas(folder) -> None:
+    """A ';' file with decimal commas and a tab-separated one, as `evosearch predict` reads
+    them: sniffed, or said with --sep / --decimal."""
+    new = pd.read_csv(folder / "new.csv")
+    assert any("." in str(v) for v in new["size"])  # numbers with fractions to be read
+    new.to_csv(folder / "semicolon.csv", sep=";", decimal=",", index=False)
+    new.to_csv(folder / "tabs.tsv", sep="\t", index=False)
+    expected = list(pd.read_csv(folder / "expected.csv")["label"])
+    for args in (
+        ("semicolon.csv",),
+        ("semicolon.csv", "--sep", ";", "--decimal", ","),
+        ("tabs.tsv",),
+        ("tabs.tsv", "--sep=tab"),
+    ):
+        done = model_py(folder, *args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert list(pd.read_csv(io.StringIO(done.stdout))["label"]) == expected, args
+    # A mark said wrongly is a bad cell, named by its line, not a wrong prediction.
+    wrong = model_py(folder, "semicolon.csv", "--decimal", ".")
+    assert wrong.returncode == 2 and "line 2 of numeric column" in wrong.stderr
+    assert model_py(folder, "semicolon.csv", "--sep", ";;").returncode == 2  # usage

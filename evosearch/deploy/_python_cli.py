@@ -24,7 +24,37 @@ __all__ = ["cli_sections", "usage"]
 def usage(task: str) -> str:
     """How the model file's command is called (its docstring and usage line say it)."""
     proba = " [--proba]" if task == "classification" else ""
-    return f"python model.py data.csv{proba} [--keep COLS]"
+    return f"python model.py data.csv{proba} [--keep COLS] [--sep CHAR] [--decimal MARK]"
+
+
+_READING = '''
+def separator(file):
+    """The separator of the CSV text in ``file`` (rewound after): the training file's (SEP),
+    or the first of , ; tab | whose header line names every feature column."""
+    first = next((line for line in file if line.strip()), "")
+    file.seek(0)
+    for candidate in dict.fromkeys([SEP or ",", ",", ";", "\\t", "|"]):
+        header = next(csv.reader([first], delimiter=candidate), [])
+        if set(FEATURES) <= {name.strip() for name in header}:
+            return candidate
+    return SEP or ","
+
+
+def decimal_commas(columns):
+    """Whether the numeric columns are written with a decimal comma (``1,5``): some cell
+    has one and, read with a point instead, every cell that is not a number becomes one."""
+    cells = [c.strip() for n in NUMERIC_COLUMNS if n in columns for c in columns[n]]
+    commas = [c for c in cells if "," in c]
+
+    def number(text):
+        try:
+            float(text.replace(",", "."))
+        except ValueError:
+            return False
+        return "." not in text or "," not in text
+
+    return bool(commas) and all(number(c) for c in commas)
+'''
 
 
 _MAIN = '''
@@ -32,10 +62,16 @@ def main(argv):
     """`python model.py data.csv [--proba] [--keep COLS]`: print the predictions as CSV, one
     row per row of data.csv, after the columns COLS (comma-separated, e.g. an ID) copied."""
     proba, keep, paths, understood = False, [], [], True
+    sep, decimal = None, None
     args = iter(argv)
     for arg in args:
         if arg == "--proba":
             proba = True
+        elif arg in ("--sep", "--decimal") or arg.startswith(("--sep=", "--decimal=")):
+            value = arg.partition("=")[2] if "=" in arg else next(args, "")
+            value = "\\t" if value in ("\\\\t", "tab") else value
+            understood = understood and len(value) == 1
+            sep, decimal = (value, decimal) if arg.startswith("--sep") else (sep, value)
         elif arg == "--keep" or arg.startswith("--keep="):
             names = arg.partition("=")[2] if "=" in arg else next(args, "")
             keep += [name.strip() for name in names.split(",") if name.strip()]
@@ -50,7 +86,7 @@ def main(argv):
     path = paths[0]
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file)
+            reader = csv.reader(file, delimiter=sep or separator(file))
             rows, lines = [], []  # lines: the file line of each row, for messages
             for row in reader:
                 if any(cell.strip() for cell in row):
@@ -64,6 +100,12 @@ def main(argv):
         return 2
     header = [name.strip() for name in rows[0]]
     columns = {name: [row[j] for row in rows[1:]] for j, name in enumerate(header)}
+    if (decimal or (DECIMAL if sep in (None, SEP) else ".")) == "," or (
+        decimal is None and decimal_commas(columns)
+    ):
+        for name in NUMERIC_COLUMNS:
+            if name in columns:
+                columns[name] = [cell.replace(",", ".") for cell in columns[name]]
     refused = keep_refusal(keep, header, proba)
     if refused:
         print(f"{path}: {refused}", file=sys.stderr)
@@ -164,8 +206,17 @@ def cli_sections(info: dict[str, Any], prep: Preprocessing) -> list[str]:
     options = info.get("options") or {}
     roles = [info.get("target"), options.get("groups"), options.get("sample_weight")]
     roles += list(options.get("drop", ()))
+    columns = info.get("columns")
+    numeric = [
+        str(c["name"]) for c in columns if c.get("kind") == "numeric"
+    ] if columns is not None else [str(name) for name in info.get("features") or ()]  # fmt: skip
     constants = [
         f"USAGE = {literal(usage(str(info.get('task'))))}",
+        "# How the training file was written (None / '.': the plain CSV's), and the columns of",
+        "# numbers, which a decimal comma is read in.",
+        f"SEP = {literal(options.get('sep'))}",
+        f"DECIMAL = {literal(options.get('decimal', '.'))}",
+        f"NUMERIC_COLUMNS = {literal(numeric)}",
         "# Columns of the training table that are not features (target, groups, weights, those",
         "# dropped): no note says they are not used.",
         f"NOT_FEATURES = {literal([str(c) for c in roles if c])}",
@@ -196,5 +247,6 @@ def cli_sections(info: dict[str, Any], prep: Preprocessing) -> list[str]:
         "\n".join(constants) + "\n",
         *(_source(helper) for helper in helpers),
         notes,
+        _READING.lstrip("\n"),
         _MAIN.lstrip("\n"),
     ]
