@@ -20,7 +20,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, loa
 
 from evosearch import Evolver, SearchSpace
 from evosearch.cli.main import main
-from evosearch.data import infer_task, load_dataset, task_reason
+from evosearch.data import check_dataset, infer_task, load_dataset, task_reason
 from evosearch.errors import DataError
 from evosearch.evaluation import FAILURE_SCORE, EvaluationResult, Evaluator
 from evosearch.objectives import Score, get_objective
@@ -159,6 +159,26 @@ def test_a_numeric_target_with_text_cells_points_to_na_values(tmp_path, capsys, 
     # Labels that are mostly text, or a few numbers with a text class, stay classes.
     few = write_csv(tmp_path / "few.csv", X, ["1", "2", "other"] * 20)
     assert load_dataset(str(few)).task == "classification"
+
+
+def test_an_in_memory_target_with_text_cells_is_refused_in_python_words():
+    X, y = table(35_000.0, 3000.0)
+    cells = np.array([f"{v:.1f}" for v in y], dtype=object)
+    cells[[2, 7]] = "-"
+    cells[10] = "unknown"
+    expected = (
+        "target 'y' holds numbers and 3 non-numeric cells ('-' on rows 2, 7; 'unknown' on row "
+        "10): if they mean missing, make them NaN (pandas.to_numeric(y, errors='coerce')) and "
+        'leave those rows out; task="classification" keeps every value as a class'
+    )
+    for task in ("auto", "regression"):
+        with pytest.raises(DataError) as caught:
+            Evolver(task=task, n_jobs=1).fit(X, cells)
+        assert str(caught.value) == expected
+    # Text labels, and a few numbers with a text class, stay classes (checked before any fit).
+    assert check_dataset(X, np.array(["a", "b"] * 30, dtype=object)).task == "classification"
+    few = np.array(["1", "2", "other"] * 20, dtype=object)
+    assert check_dataset(X, few).task == "classification"
 
 
 # ---------------------------------------------------------------------- large-scale targets

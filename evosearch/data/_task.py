@@ -123,12 +123,17 @@ def _number(text: str) -> bool:
 
 
 def check_text_in_numbers(
-    texts: Sequence[str], lines: Sequence[int] | np.ndarray, target: str, task: str
+    texts: Sequence[str],
+    lines: Sequence[int] | np.ndarray,
+    target: str,
+    task: str,
+    python: bool = False,
 ) -> None:
     """Refuse a target of numbers with a few text cells (``-``, ``unknown``) unless the task
     is ``classification``: such cells usually mean "missing", and as text they would turn the
     target into classes. ``texts`` are a table file's target cells, ``lines`` their line
-    numbers in the file.
+    numbers in the file; with ``python``, an in-memory ``y``'s cells and their rows (from 0),
+    and the remedies as a Python caller spells them.
 
     Raises
     ------
@@ -147,13 +152,21 @@ def check_text_in_numbers(
     kinds: dict[str, list[int]] = {}
     for i in text_rows:
         kinds.setdefault(texts[i], []).append(lines[i])
+    where = "row" if python else "line"
     shown = [
-        f"{text!r} on line{'s' if len(at) > 1 else ''} "
+        f"{text!r} on {where}{'s' if len(at) > 1 else ''} "
         + ", ".join(str(line) for line in at[:_MAX_SHOWN])
         + (", ..." if len(at) > _MAX_SHOWN else "")
         for text, at in list(kinds.items())[:_MAX_SHOWN]
     ]
     more = ", ..." if len(kinds) > _MAX_SHOWN else ""
+    count = f"{len(text_rows)} non-numeric cell{'s' if len(text_rows) > 1 else ''}"
+    if python:
+        raise DataError(
+            f"target '{target}' holds numbers and {count} ({'; '.join(shown)}{more}): if they "
+            "mean missing, make them NaN (pandas.to_numeric(y, errors='coerce')) and leave "
+            'those rows out; task="classification" keeps every value as a class'
+        )
     # With "=": a value starting "-" would read as an option of its own.
     na_flag = f"--na-values={shlex.quote(','.join(kinds))}"
     raise DataError(

@@ -38,7 +38,7 @@ from evosearch.data._checks import (
 )
 from evosearch.data._frames import frame_options, type_frame
 from evosearch.data._hints import row_id_notes
-from evosearch.data._task import infer_task
+from evosearch.data._task import check_text_in_numbers, infer_task
 from evosearch.data.images import flatten_images, parse_input_shape
 from evosearch.data.table import NUMERIC, Column, check_ids, table_fingerprint, take_rows
 from evosearch.errors import DataError
@@ -292,6 +292,7 @@ def check_arrays(
         raise DataError(f"X has {X_arr.shape[0]} rows but y has {y_arr.shape[0]} values")
     _check_finite_features(X_arr)
     names = _feature_names(X, X_arr.shape[1], feature_names)
+    _check_text_target(y_arr, target_name, task, python)
     resolved = infer_task(y_arr) if task == "auto" else task
     if resolved == "regression":
         y_arr = _check_regression_target(y_arr, target_name, n_splits, after)
@@ -312,6 +313,15 @@ def check_arrays(
         notes=(*([note] if note else []), *ids),
         input_shape=image,
     )
+
+
+def _check_text_target(y: np.ndarray, target_name: str, task: str, python: bool) -> None:
+    """Numbers with a stray ``-`` or ``unknown`` in an in-memory ``y`` (text or object) are
+    refused as in a file's target, rather than made classes."""
+    if python and y.dtype.kind in "OU" and y.ndim == 1:
+        # A missing cell (None, NaN) is no text: it stays what the checks after say it is.
+        texts = ["nan" if v is None or v != v else str(v).strip() for v in y.tolist()]
+        check_text_in_numbers(texts, np.arange(y.size), target_name, task, python=True)
 
 
 def _is_table(X: Any, categorical: Sequence[str], numeric: Sequence[str]) -> bool:
@@ -388,6 +398,7 @@ def table_dataset(
     check_ids(columns, len(table), declared, name, python)
     numeric = [c.name for c in columns if c.kind == NUMERIC]
     ids = row_id_notes(numeric, table[numeric].to_numpy(dtype=np.float64), python)
+    _check_text_target(y, target_name, task, python)
     resolved = infer_task(y) if task == "auto" else task
     after = f" after {note}" if note else ""
     if resolved == "regression":
