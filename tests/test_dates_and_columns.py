@@ -26,11 +26,10 @@ from evosearch.data.dates import series_seconds
 from evosearch.deploy import read_model, write_model
 from evosearch.deploy._python_dates import date_seconds
 from evosearch.errors import DataError, SettingsError
-from evosearch.evaluation import build_estimator
 from evosearch.preprocess import DataProfile, build_preprocessor, date_features, encoded_width
 from evosearch.search import check_settings
-from evosearch.space import Genome
-from evosearch.testing._tiny import TINY_HYPER, TINY_TOML
+from evosearch.testing._tables import fitted_table_model
+from evosearch.testing._tiny import TINY_TOML
 
 FORMATS = ("joblib", "python", "onnx")
 
@@ -262,15 +261,7 @@ def test_the_evolvers_data_options_are_parameters_read_as_the_flags() -> None:
 
 def _date_model(table: pd.DataFrame, genes: dict[str, str]) -> tuple[Any, Any, dict[str, Any]]:
     dataset = load_dataset_frame(table)
-    profile = DataProfile.of(dataset)
-    genome = Genome.chain(1, 2, [{"units": 4, "activation": "tanh", "dropout": 0.0}], TINY_HYPER)
-    genome.preprocessing = dict(genes)
-    genome.graph.nodes[0]["units"] = encoded_width(profile, genes)
-    model = build_estimator(genome, dataset.task, 0, profile=profile).fit(dataset.X, dataset.y)
-    info = {
-        "task": dataset.task, "features": dataset.feature_names, "target": "label",
-        "columns": [c.to_json() for c in dataset.columns or ()], "options": dataset.options,
-    }  # fmt: skip
+    model, info = fitted_table_model(dataset, genes)
     return model, dataset, info
 
 

@@ -22,12 +22,9 @@ from evosearch.cli.main import main
 from evosearch.data import Column, check_dataset, conform_table
 from evosearch.deploy import write_model
 from evosearch.errors import DataError
-from evosearch.evaluation import build_estimator
 from evosearch.nn import GraphNetClassifier
-from evosearch.preprocess import DataProfile, encoded_width
-from evosearch.space import Genome
-from evosearch.testing._tables import mixed_table
-from evosearch.testing._tiny import TINY_HYPER, iris
+from evosearch.testing._tables import fitted_table_model, mixed_table
+from evosearch.testing._tiny import iris
 
 GENES = {"impute": "mean", "encode": "onehot", "scale": "standard"}
 NOTE = "note: column 'remark' is not used by the model; ignored"
@@ -44,19 +41,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     level 'violet', which training saw)."""
     root = tmp_path_factory.mktemp("predict")
     X, y = mixed_table(80)
-    dataset = check_dataset(X, y, n_splits=3)
-    profile = DataProfile.of(dataset)
-    genome = Genome.chain(1, 2, [{"units": 4, "activation": "tanh", "dropout": 0.0}], TINY_HYPER)
-    genome.preprocessing = dict(GENES)
-    genome.graph.nodes[0]["units"] = encoded_width(profile, GENES)
-    model = build_estimator(genome, dataset.task, 0, profile=profile).fit(dataset.X, dataset.y)
-    info = {
-        "task": dataset.task,
-        "features": dataset.feature_names,
-        "target": "label",
-        "columns": [c.to_json() for c in dataset.columns or ()],
-        "options": dict(dataset.options),
-    }
+    model, info = fitted_table_model(check_dataset(X, y, n_splits=3), GENES)
     for name in ("joblib", "python"):
         (root / name).mkdir()
         write_model(model, root / name, info, name)

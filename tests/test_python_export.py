@@ -27,9 +27,9 @@ from evosearch.errors import SettingsError
 from evosearch.evaluation import build_estimator
 from evosearch.nn import ACTIVATIONS, GraphNetClassifier, GraphNetRegressor, layer_kinds
 from evosearch.nn.layers.numpy_code import activate
-from evosearch.preprocess import DataProfile, encoded_width, make_scaler
+from evosearch.preprocess import DataProfile, make_scaler
 from evosearch.space import Genome
-from evosearch.testing._tables import mixed_table
+from evosearch.testing._tables import fitted_table_model, mixed_table
 from evosearch.testing._tiny import TINY_HYPER
 from evosearch.testing.layers import example_layers
 
@@ -222,19 +222,8 @@ TABLE_GENES = [
 
 def table_model(genes: dict[str, str], missing: float = 0.05) -> tuple[Any, dict[str, Any]]:
     X, y = mixed_table(80, missing=missing)
-    dataset = check_dataset(X, y, n_splits=3)
-    profile = DataProfile.of(dataset)
-    genome = Genome.chain(1, 2, [{"units": 4, "activation": "tanh", "dropout": 0.0}], TINY_HYPER)
-    genome.preprocessing = dict(genes)
-    genome.graph.nodes[0]["units"] = encoded_width(profile, genes)
-    model = build_estimator(genome, dataset.task, 0, profile=profile).fit(dataset.X, dataset.y)
-    info = {
-        "task": dataset.task,
-        "features": dataset.feature_names,
-        "target": "label",
-        "columns": [c.to_json() for c in dataset.columns or ()],
-        "options": {**dataset.options, "na_values": ["?"]},  # as `--na-values ?` records it
-    }
+    model, info = fitted_table_model(check_dataset(X, y, n_splits=3), genes)
+    info["options"]["na_values"] = ["?"]  # as `--na-values ?` records it
     return model, info
 
 

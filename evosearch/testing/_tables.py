@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["mixed_table"]
+__all__ = ["fitted_table_model", "mixed_table"]
 
 
 def mixed_table(n_rows: int = 60, seed: int = 0, missing: float = 0.05) -> tuple[Any, Any]:
@@ -32,3 +32,26 @@ def mixed_table(n_rows: int = 60, seed: int = 0, missing: float = 0.05) -> tuple
     frame["color"] = frame["color"].astype(object)
     frame.loc[rng.random(n_rows) < missing, "color"] = None
     return frame, pd.Series(label, name="label")
+
+
+def fitted_table_model(dataset: Any, genes: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+    """A one-layer table model fitted on ``dataset`` with preprocessing ``genes``, and the
+    ``model.json`` information an export writes for it (target named ``label``)."""
+    from evosearch.evaluation import build_estimator
+    from evosearch.preprocess import DataProfile, encoded_width
+    from evosearch.space import Genome
+    from evosearch.testing._tiny import TINY_HYPER
+
+    profile = DataProfile.of(dataset)
+    genome = Genome.chain(1, 2, [{"units": 4, "activation": "tanh", "dropout": 0.0}], TINY_HYPER)
+    genome.preprocessing = dict(genes)
+    genome.graph.nodes[0]["units"] = encoded_width(profile, genes)
+    model = build_estimator(genome, dataset.task, 0, profile=profile).fit(dataset.X, dataset.y)
+    info = {
+        "task": dataset.task,
+        "features": dataset.feature_names,
+        "target": "label",
+        "columns": [c.to_json() for c in dataset.columns or ()],
+        "options": dict(dataset.options),
+    }
+    return model, info
