@@ -40,7 +40,7 @@ from _common import machine_line
 from rich.console import Console
 from sklearn.datasets import load_digits, load_iris, load_wine
 
-import evosearch.search.evolver as evolver_module
+import evosearch.search._fit_run as evolver_module
 import evosearch.search.strategies.breeding as breeding_module
 from evosearch.cli.console import ConsoleReporter
 from evosearch.evaluation import EvaluationResult, Evaluator

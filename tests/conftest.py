@@ -12,6 +12,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 
+@pytest.fixture(autouse=True)
+def _latency_cache(tmp_path_factory, monkeypatch):
+    """Each test's own latency-model cache (nn/latency_files.py): never the user's, and never
+    a model an earlier test measured or stored."""
+    monkeypatch.setenv("EVOSEARCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="module")
 def iris():
     X, y = load_iris(return_X_y=True)

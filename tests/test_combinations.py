@@ -187,6 +187,11 @@ def test_evolver_export_writes_a_deployable_folder_in_any_format(table_fit, tmp_
     onnx_model, _ = read_model(tmp_path / "onnx")
     assert list(onnx_model.predict(X)) == list(evolver.predict(X))
     np.testing.assert_allclose(onnx_model.predict_proba(X), evolver.predict_proba(X), atol=1e-5)
+    # The onnx format's input dtype from Python, as `export --input-dtype`; others refuse it.
+    info = evolver.export(tmp_path / "onnx64", format="onnx", input_dtype="float64")
+    assert info["onnx"]["input_dtype"] == "float64"
+    with pytest.raises(SettingsError, match=r"^the python format takes no --input-dtype option"):
+        evolver.export(tmp_path / "none", format="python", input_dtype="float64")
 
 
 def test_a_failed_export_leaves_no_half_folder(table_fit, tmp_path: Path, monkeypatch) -> None:

@@ -27,6 +27,7 @@ ORDER = [
     ("deploy",),
     ("search",),
     ("report",),
+    ("dashboard",),
     ("cli",),
     ("testing",),
 ]

@@ -79,3 +79,55 @@ def test_a_missing_onnx_extra_is_named(
     err = capsys.readouterr().err.strip()
     assert "pip install 'evosearch[onnx]'" in err and "\n" not in err
     assert not out.exists()
+
+
+def test_an_export_takes_input_dtype_float64_and_predict_feeds_it(
+    table_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import onnx
+
+    run, data = str(table_run / "run"), str(table_run / "t.csv")
+    out = table_run / "f64"
+    assert (
+        main(["export", run, "--format", "onnx", "--input-dtype", "float64", "--out", str(out)])
+        == 0
+    )
+    info = json.loads((out / "model.json").read_text())
+    assert info["onnx"]["input_dtype"] == "float64"
+    types = {i.type.tensor_type.elem_type for i in onnx.load(out / "model.onnx").graph.input}
+    assert onnx.TensorProto.DOUBLE in types and onnx.TensorProto.FLOAT not in types
+    assert main(["predict", str(out), data, "--out", str(table_run / "f64.csv")]) == 0
+    # Another format takes no input dtype: one line, exit 2, nothing written.
+    bad = table_run / "bad"
+    assert main(["export", run, "--input-dtype", "float64", "--out", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("the joblib format takes no --input-dtype option") and "\n" not in err
+    assert not bad.exists()
+
+
+def test_show_and_report_give_the_deployed_sizes_beside_the_bytes_objective(
+    table_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evosearch.report import pick_members
+    from evosearch.runs import load_run, load_run_dataset
+    from evosearch.search import ParetoArchive, export_member
+    from evosearch.search.deployed import deployed_sizes
+
+    run = table_run / "run"
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    assert main(["show", str(run)]) == 0
+    assert "deployed size" not in capsys.readouterr().out  # on demand only
+    assert main(["show", str(run), "--sizes"]) == 0
+    said = capsys.readouterr().out
+    assert "deployed size" in said and "  best  member " in said and " onnx " in said
+    assert main(["report", str(run), "--sizes", "--out", str(table_run / "report")]) == 0
+    assert "Deployed size" in (table_run / "report" / "report.html").read_text()
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing written
+    # The quick fit's sizes are an export's: the same weights.bin and model.onnx.
+    record = load_run(run)
+    best = pick_members(ParetoArchive.from_dict(record.archive))["best"]
+    sizes = deployed_sizes(record, [best]).sizes[best.genome_hash]
+    index = ParetoArchive.from_dict(record.archive).members.index(best)
+    info = export_member(record, load_run_dataset(record), index, table_run / "sized", "onnx")
+    assert sizes["weights"] == info["payload_bytes"]
+    assert sizes["onnx"] == info["onnx"]["bytes"]

@@ -41,6 +41,7 @@ NON_DEFAULT = {
     "fidelity": {"rows": 0.5, "factor": 2, "min_rows": 50},
     "focus": "accuracy",
     "scale_target": False,
+    "ensemble": True,
 }
 #: Settings whose non-default values need what a test machine lacks (a Dask cluster).
 NOT_VARIED = {"backend", "scheduler"}

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from evosearch.runs import RunRecord
     from evosearch.search import Evolver, ParetoArchive
 
-__all__ = ["RunHeader", "deadline_note", "make_console", "score_name", "summary"]
+__all__ = ["RunHeader", "deadline_note", "make_console", "score_name", "summary", "watch_note"]
 
 
 class RunHeader:
@@ -33,6 +33,12 @@ class RunHeader:
 
     def on_generation_end(self, evolver: Evolver, record: Any) -> None:
         return None
+
+
+def watch_note(folder: Path) -> str:
+    """The header line saying how to follow a run in the dashboard (its parent folder)."""
+    parent = folder.parent.as_posix()
+    return f"watch it live: evosearch dashboard {'.' if parent in ('', '.') else parent}/"
 
 
 def make_console() -> Console:

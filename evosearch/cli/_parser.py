@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from evosearch.cli.dashboard import add_dashboard_parser
 from evosearch.search.settings import SETTINGS, Setting
 
 __all__ = ["EXIT_USAGE", "build_parser"]
@@ -44,6 +45,11 @@ EXAMPLES = {
         "evosearch export runs/<id>                        # the most accurate member, joblib",
         "evosearch export runs/<id> --member 3 --out my-model",
         "evosearch export runs/<id> --format onnx --out my-onnx",
+        "evosearch export runs/<id> --ensemble             # the run's ensemble (--ensemble)",
+    ],
+    "ensemble": [
+        "evosearch ensemble runs/<id>                      # rebuild RUN/ensemble.json",
+        "evosearch ensemble runs/<id> --max-members 3 --max-bytes 100000",
     ],
     "replay": [
         "evosearch replay runs/<id> --generation 12        # show generation 12",
@@ -58,6 +64,12 @@ EXAMPLES = {
         "evosearch predict my-model new.csv                # predictions on standard output",
         "evosearch predict my-model new.csv --out predictions.csv --proba",
     ],
+    "calibrate": [
+        "evosearch calibrate --out lab.json                # measure, save to a model file",
+        "evosearch evolve --objectives score,latency --latency-model lab.json",
+        "evosearch calibrate --show                        # this machine's cached model",
+        "evosearch calibrate --clear                       # forget it; the next run measures",
+    ],
     "genomes": [
         "evosearch genomes",
         "evosearch evolve --genome cnn",
@@ -65,6 +77,10 @@ EXAMPLES = {
     "plugins": [
         "evosearch plugins",
         "EVOSEARCH_PLUGINS=my_objectives evosearch plugins   # did my plug-in register?",
+    ],
+    "dashboard": [
+        "evosearch dashboard                               # the runs under runs/, live",
+        "evosearch dashboard experiments/ --port 8800",
     ],
 }
 
@@ -105,11 +121,15 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, like every other error of ours, and whose
-    ``--help`` ends with examples (:data:`EXAMPLES`)."""
+    """An ArgumentParser whose errors are one line, like every other error of ours, whose
+    ``--help`` ends with examples (:data:`EXAMPLES`), and which takes options only as written
+    (every command's parser is one: ``add_subparsers(parser_class=_Parser)``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
+        # No abbreviations: argparse would read --schedule as --scheduler, and an option
+        # added later could silently change what an abbreviation in a script means.
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         command = self.prog.removeprefix("evosearch").strip()
         if self.epilog is None and command in EXAMPLES:
@@ -196,7 +216,7 @@ def _add_setting_options(
         default = None if overriding is not None else row.default
         shown = "none" if row.default is None else row.default
         if isinstance(shown, tuple):
-            shown = ",".join(shown)
+            shown = ",".join(map(str, shown)) or "none"
         note = f" (default: {overriding})" if overriding is not None else f" (default: {shown})"
         if "default" in row.help and overriding is None:
             note = ""  # the help says it better
@@ -207,6 +227,11 @@ def _add_setting_options(
         if row.switch:
             command.add_argument(
                 row.flag, action=argparse.BooleanOptionalAction, default=default, help=text
+            )
+        elif row.repeat:
+            # None, not the table's (), when not given: argparse appends to a copy of the default.
+            command.add_argument(
+                row.flag, action="append", default=None, metavar=row.metavar, help=text
             )
         else:
             # The genome is checked (its file read) with the other settings, not while parsing.
@@ -330,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="settings, progress and archive of a run")
     show.add_argument("run", type=Path, help="the run folder")
+    show.add_argument(
+        "--sizes",
+        action="store_true",
+        help="add the deployed sizes (onnx, python, joblib) of the best and knee members beside "
+        "their bytes objective: a quick fit and export of each into a temporary folder",
+    )
 
     export = commands.add_parser(
         "export", help="refit an archive member on all data and save it as a deployable model"
@@ -338,6 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     which = export.add_mutually_exclusive_group()
     which.add_argument("--member", type=_count(0), help="archive index as `show` numbers it")
     which.add_argument("--best", action="store_true", help="the most accurate member (default)")
+    which.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="the run's most accurate ensemble (RUN/ensemble.json, of a run evolved with "
+        "--ensemble), its members refit (default folder: RUN/models/ensemble)",
+    )
     export.add_argument("--out", type=Path, help="folder (default: RUN/models/member-K)")
     export.add_argument(
         "--format",
@@ -346,6 +383,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"model format (default: joblib); {NAMES}",
     ).registered = "export format"  # type: ignore[attr-defined]
+    export.add_argument(
+        "--input-dtype",
+        choices=["float32", "float64"],
+        help="onnx only: the numeric inputs' type (default: float32, what most ONNX runtimes "
+        "feed; float64 preprocesses as scikit-learn does, to the last bit)",
+    )
+
+    ensemble = commands.add_parser(
+        "ensemble", help="build a run's ensemble front again (a run evolved with --ensemble)"
+    )
+    ensemble.add_argument("run", type=Path, help="the run folder")
+    ensemble.add_argument(
+        "--max-members", type=_count(1), metavar="K", help="at most K distinct models per ensemble"
+    )
+    ensemble.add_argument(
+        "--max-bytes",
+        type=_count(1),
+        metavar="B",
+        help="at most B bytes of weights summed over an ensemble's models",
+    )
+    ensemble.add_argument(
+        "--rounds", type=_count(1), default=50, metavar="N", help="greedy rounds (default: 50)"
+    )
 
     replay = commands.add_parser(
         "replay", help="show, re-evaluate or continue from a recorded generation"
@@ -382,6 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="output folder (default: RUN/report; for several runs runs/compare-<time>)",
     )
+    report.add_argument(
+        "--sizes",
+        action="store_true",
+        help="one run: add the deployed sizes of the best, knee and smallest members",
+    )
 
     predict = commands.add_parser(
         "predict", help="apply an exported model to a CSV table (same raw columns)"
@@ -399,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated columns of the table (e.g. an ID) copied in front of the predictions",
     )
 
+    add_dashboard_parser(commands)
+    from evosearch.cli.calibrate import add_command as add_calibrate
+
+    add_calibrate(commands, _count(1))
     commands.add_parser("genomes", help="list the bundled genome presets")
     commands.add_parser(
         "plugins",

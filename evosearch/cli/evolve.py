@@ -7,7 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evosearch.cli._output import RunHeader, data_notes, deadline_note, make_console, summary
+from evosearch.cli._output import (
+    RunHeader,
+    data_notes,
+    deadline_note,
+    make_console,
+    summary,
+    watch_note,
+)
 
 __all__ = ["run"]
 
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if plan is not None:  # the --cv above is then not what each evaluation trains
         header.append(plan.describe() + " (--fidelity off: none)")
     header += data_notes(dataset, getattr(args, "scoring", None))
+    header.append(watch_note(Path(out)))
     # Printed once the run has started: the checks of the start (scoring, folds, an --out
     # that holds anything) refuse it before anything is printed or written.
     evolver.set_params(callbacks=[RunHeader(console, header), *callbacks])
@@ -92,5 +100,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         reporter.on_run_end(evolver)  # restores the terminal if the run stopped early
     summary(console, evolver.archive_, dataset.task, time.perf_counter() - started, out)
+    if getattr(evolver, "ensemble_record_", None) is not None:  # --ensemble
+        built = evolver.ensemble_record_
+        console.print(
+            f"ensemble: CV {built['score']:.4f} with {len(built['members'])} models (best single "
+            f"{built['best_single']['score']:.4f}); {len(built['front'])} on the ensemble front "
+            f"in {Path(out) / 'ensemble.json'}",
+            markup=False,
+        )
     deadline_note(console, evolver, out)
     return 0

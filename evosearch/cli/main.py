@@ -4,7 +4,7 @@ Problems a user can fix (bad data, an unknown genome, impossible settings) print
 ``evosearch: error: ...`` on standard error and exit with status 2, never a traceback.
 
 Each command is a module of its own with a ``run(args)`` function (:mod:`evosearch.cli.evolve`,
-``resume``, ``show``, ``export``, ``predict``, ``replay``, ``report``, ``genomes``,
+``resume``, ``show``, ``export``, ``predict``, ``replay``, ``report``, ``calibrate``, ``genomes``,
 ``plugins``), imported only when that command runs; :mod:`evosearch.cli._parser` holds the
 arguments of all of them.
 

@@ -109,6 +109,15 @@ def _continue(
     for row in SETTINGS:
         if row.replay and row.flag is not None and getattr(args, row.dest) is not None:
             params[row.name] = getattr(args, row.dest)
+    if record.info.get("latency_model") is not None:
+        # The run's own cost model, not this machine's: its genomes keep their latency.
+        from evosearch.errors import RunFolderError
+        from evosearch.nn import LatencyModel
+
+        try:
+            params["latency_model"] = LatencyModel.from_dict(record.info["latency_model"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RunFolderError(f"{record.path}/run.json: bad latency_model ({exc})") from None
     shown.append(
         f"continuing from generation {args.generation} of {record.path} into {args.continue_to}"
     )

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from evosearch.report import write_report
 
-        report = write_report(args.run[0], args.out)
+        report = write_report(args.run[0], args.out, sizes=args.sizes)
     names = ", ".join(path.name for path in report.images.values())
     print(f"wrote {report.html} ({names})")
     return 0

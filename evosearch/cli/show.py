@@ -51,10 +51,22 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_from_dict(info["fidelity"])
         assert plan is not None
         console.print(f"  fidelity  {plan.describe()}", markup=False)
+    if info.get("latency_model") is not None:
+        from evosearch.nn.latency_files import describe_recorded
+
+        first, *rest = describe_recorded(info["latency_model"], info.get("latency_source"))
+        lines = [f"  latency   {first}", *(f"            {line}" for line in rest)]
+        console.print("\n".join(lines), markup=False)
     if "parent" in info:
         parent = info["parent"]
         console.print(
             f"  parent    {parent['run']} generation {parent['generation']}", markup=False
+        )
+    for source in (info.get("warm_start") or {}).get("runs", []):
+        console.print(
+            f"  warm from {source['run']} generation {source['generation']} "
+            f"({source['genomes']} genomes: archive and last population)",
+            markup=False,
         )
     failures = sum(entry["error"] is not None for entry in record.journal)
     state = "finished" if record.last_generation >= record.planned_generations else "unfinished"
@@ -80,8 +92,27 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
     )
     console.print(genome_text(Genome.from_json(best.genome)), markup=False)
+    if getattr(args, "sizes", False):  # on demand: fits and exports take a second or two
+        _print_deployed(console, record, archive)
+    _print_ensembles(console, record.path)
     _print_exports(console, record.path, score_name(record))
     return 0
+
+
+def _print_ensembles(console: Any, run: Path) -> None:
+    """The run's ensemble front (``ensemble.json``), where it has one."""
+    from evosearch.cli.ensemble import ensemble_lines
+
+    path = run / "ensemble.json"
+    if not path.is_file():
+        return
+    try:
+        lines = ensemble_lines(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        lines = [f"  ensemble.json is unreadable ({type(exc).__name__})"]
+    console.print("ensemble front (* the most accurate: export --ensemble)", markup=False)
+    for line in lines:
+        console.print(line, markup=False)
 
 
 def _print_exports(console: Any, run: Path, score: str) -> None:
@@ -98,11 +129,40 @@ def _print_exports(console: Any, run: Path, score: str) -> None:
         name = folder.relative_to(run).as_posix()
         try:
             model = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+            which = (
+                model["architecture"]
+                if "ensemble" in model
+                else f"member {model['member']}, genome {model['genome_hash']}"
+            )
             line = (
-                f"  {name}  {model['format']}, member {model['member']}, genome "
-                f"{model['genome_hash']}, CV {score} {float(model['cv_score']):.4f}"
+                f"  {name}  {model['format']}, {which}, CV {score} {float(model['cv_score']):.4f}"
             )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             reason = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
             line = f"  {name}  model.json is unreadable ({reason})"
         console.print(line, markup=False)
+
+
+def _print_deployed(console: Any, record: Any, archive: Any) -> None:
+    """The deployed size of the best and the knee member beside their ``bytes`` objective
+    (computed now, in a temporary folder: :mod:`evosearch.search.deployed`)."""
+    from evosearch.report import pick_members
+    from evosearch.search.deployed import deployed_sizes
+
+    chosen = pick_members(archive)
+    roles = [(role, chosen[role]) for role in ("best", "knee") if role in chosen]
+    found = deployed_sizes(record, [entry for _, entry in roles])
+    console.print("deployed size (quick fit, not written to the run folder)", markup=False)
+    for role, entry in roles:
+        sizes = found.sizes.get(entry.genome_hash)
+        if sizes is None:
+            continue
+        files = ", ".join(f"{name} {sizes[name]:,} B" for name in ("onnx", "python", "joblib")
+                          if name in sizes)  # fmt: skip
+        console.print(
+            f"  {role:5s} member {archive.members.index(entry)}: bytes objective (weights.bin) "
+            f"{sizes['weights']:,} B; {files}",
+            markup=False,
+        )
+    for note in found.notes:
+        console.print(f"  {note}", markup=False)

@@ -8,7 +8,8 @@ format, the files it wrote and the package versions it was written with. :func:`
 writes the model files and ``model.json``; :func:`read_model` reads any format back for
 ``evosearch predict``. Built-in formats: ``joblib`` (the default, a pickle of the fitted
 pipeline), ``onnx`` (one ONNX graph; needs ``pip install 'evosearch[onnx]'``) and ``python``
-(a ``model.py`` and ``weights.npz`` that predict with numpy alone). A new format subclasses
+(a ``model.py`` and ``weights.npz`` that predict with numpy alone). Each also writes a
+:class:`WeightedEnsemble` of fitted pipelines (``export --ensemble``). A new format subclasses
 :class:`ExportFormat` and calls :func:`register_format`; a plug-in layer kind gives the ``onnx``
 format its ONNX form with :func:`register_onnx_layer`.
 """
@@ -24,6 +25,7 @@ from evosearch.deploy.base import (
     get_format,
     register_format,
 )
+from evosearch.deploy.ensemble import WeightedEnsemble
 from evosearch.deploy.model_folder import DEFAULT_FORMAT, package_versions, read_model, write_model
 from evosearch.deploy.onnx_format import OnnxPredictor
 from evosearch.deploy.onnx_layers import (
@@ -41,6 +43,7 @@ __all__ = [
     "OnnxLayer",
     "OnnxPredictor",
     "Predictor",
+    "WeightedEnsemble",
     "format_names",
     "get_format",
     "onnx_layer_kinds",

@@ -1,4 +1,4 @@
-"""ONNX emission of a fitted ``QuantileTransformer`` (its forward transform), in float64.
+"""ONNX emission of a fitted ``QuantileTransformer`` (its forward transform).
 
 scikit-learn maps each column through ``0.5 * (interp(x, q, r) - interp(-x, -q[::-1],
 -r[::-1]))`` (``numpy.interp`` both ways, so that repeated quantiles map to the middle of their
@@ -15,6 +15,12 @@ floats:
 A column of repeated quantiles (a discrete feature: digits' pixels take 17 values) is stored as
 its distinct points, each with the reference of its first and of its last repeat (what the
 two passes read at a run of repeats), when that is smaller than the full table.
+
+In a float32 graph (the default input dtype) the same operations run in float32 on the
+quantiles and references rounded once (and the table of runs is built from the rounded
+quantiles, so that points float32 merges are one point); the results are within a few float32
+roundings of scikit-learn's. A column carried as an offset from a constant (a date's days, see
+:mod:`._onnx_dates`) has its quantiles shifted by the offset in float64 first.
 """
 
 from __future__ import annotations
@@ -70,10 +76,10 @@ def _pick(graph: Any, flat: str, index: str) -> str:
     return str(graph.op("Gather", [flat, index], "picked"))
 
 
-def _two_way_interp(graph: Any, x: str, table: _Table, refs: np.ndarray) -> str:
+def _two_way_interp(graph: Any, x: str, table: _Table, refs: np.ndarray, ft: type) -> str:
     """``interp(x, q, r) - interp(-x, -q[::-1], -r[::-1])`` column by column (see above)."""
     f, width = table.points.shape
-    points = _stored(graph, table.points, "quantiles")
+    points = _stored(graph, table.points, "quantiles", ft)
     axis2 = graph.const(np.array([2], np.int64), "axis")
     flat_shape = graph.const(np.array([-1], np.int64), "flat")
     grid = graph.op("Unsqueeze", [points, graph.const(np.array([0], np.int64), "axis")], "grid")
@@ -88,7 +94,7 @@ def _two_way_interp(graph: Any, x: str, table: _Table, refs: np.ndarray) -> str:
     offsets = graph.const(np.arange(f, dtype=np.int64) * width, "offsets")
     one = graph.const(np.int64(1), "one")
     flat_points = graph.op("Reshape", [points, flat_shape], "points_flat")
-    values = graph.const(np.asarray(refs, _F64), "references")
+    values = graph.const(np.asarray(refs, ft), "references")
 
     def ref(at: str, which: np.ndarray | None) -> str:
         """The reference of entry ``at`` (a column-local index): of its first or last repeat."""
@@ -107,8 +113,8 @@ def _two_way_interp(graph: Any, x: str, table: _Table, refs: np.ndarray) -> str:
         return str(graph.op("Min", [value, graph.const(high, "high")], "clip"))
 
     first_ref, last_ref = (
-        graph.const(_F64(refs[0]), "r_first"),
-        graph.const(_F64(refs[-1]), "r_last"),
+        graph.const(ft(refs[0]), "r_first"),
+        graph.const(ft(refs[-1]), "r_last"),
     )
     zero = graph.const(np.int64(0), "zero")
 
@@ -141,46 +147,73 @@ def _two_way_interp(graph: Any, x: str, table: _Table, refs: np.ndarray) -> str:
         "Add", [graph.op("Mul", [slope, graph.op("Sub", [negx, xk], "rel")], "step"), yk], "down"
     )
     down = graph.op("Where", [graph.op("Equal", [negx, xk], "hit"), yk, down], "down")
-    minus_last = graph.const(-_F64(refs[-1]), "minus_r_last")
-    minus_first = graph.const(-_F64(refs[0]), "minus_r_first")
+    minus_last = graph.const(-ft(refs[-1]), "minus_r_last")
+    minus_first = graph.const(-ft(refs[0]), "minus_r_first")
     down = graph.op("Where", [graph.op("Equal", [lt, sizes], "over"), minus_last, down], "down")
     down = graph.op("Where", [graph.op("Equal", [lt, zero], "under"), minus_first, down], "down")
     return str(graph.op("Sub", [up, down], "diff"))
 
 
-def _stored(graph: Any, values: np.ndarray, hint: str) -> str:
+def _stored(graph: Any, values: np.ndarray, hint: str, ft: type) -> str:
     """A float64 constant, stored as float32 (then cast) where that is exact (quantiles of
-    integer-valued features, say); infinite padding stays infinite."""
+    integer-valued features, say); infinite padding stays infinite. In a float32 graph
+    (``ft``), float32."""
     single = values.astype(np.float32)
+    if ft is np.float32:
+        return str(graph.const(single, hint))
     if np.array_equal(single.astype(_F64), values):
         return str(graph.op("Cast", [graph.const(single, hint)], hint, to=TensorProto.DOUBLE))
     return str(graph.const(values, hint, _F64))
 
 
-def emit_quantile(graph: Any, est: QuantileTransformer, x: str) -> str:
-    """scikit-learn's forward transform of the float64 matrix ``x``."""
+def emit_quantile(
+    graph: Any,
+    est: QuantileTransformer,
+    x: str,
+    dtype: str = "float64",
+    offset: np.ndarray | None = None,
+) -> str:
+    """scikit-learn's forward transform of the matrix ``x`` (``dtype``: float64 or float32;
+    ``offset``: per column, what ``x`` holds less than the values themselves)."""
+    ft: type = np.float32 if dtype == "float32" else _F64
     quantiles = np.asarray(est.quantiles_, _F64)
+    if offset is not None:
+        quantiles = quantiles - offset
+    # Points are compared with the graph's own floats: merged where that type merges them.
+    quantiles = quantiles.astype(ft).astype(_F64)
     table = _Table(quantiles)
-    diff = _two_way_interp(graph, x, table, np.asarray(est.references_, _F64))
-    u = graph.op("Mul", [graph.const(_F64(0.5), "half"), diff], "uniform")
-    low = graph.const(quantiles[0], "qmin", _F64)
-    high = graph.const(quantiles[-1], "qmax", _F64)
-    if est.output_distribution == "normal":
-        threshold = graph.const(_F64(_BOUNDS_THRESHOLD), "threshold")
+    diff = _two_way_interp(graph, x, table, np.asarray(est.references_, _F64), ft)
+    u = graph.op("Mul", [graph.const(ft(0.5), "half"), diff], "uniform")
+    if est.output_distribution == "normal" and ft is np.float32:
+        # x + 1e-7 > high, as float64 has it: float32 would round the sum back to x. The
+        # same test is x > high - 1e-7, i.e. x above the last float32 at or below that.
+        below = (quantiles[-1] - _BOUNDS_THRESHOLD).astype(np.float32)
+        below = np.where(below > quantiles[-1] - _BOUNDS_THRESHOLD,
+                         np.nextafter(below, np.float32(-np.inf)), below)  # fmt: skip
+        above = (quantiles[0] + _BOUNDS_THRESHOLD).astype(np.float32)
+        above = np.where(above < quantiles[0] + _BOUNDS_THRESHOLD,
+                         np.nextafter(above, np.float32(np.inf)), above)  # fmt: skip
+        is_low = graph.op("Less", [x, graph.const(above, "qlow", ft)], "is_low")
+        is_high = graph.op("Greater", [x, graph.const(below, "qhigh", ft)], "is_high")
+    elif est.output_distribution == "normal":
+        low = graph.const(quantiles[0], "qmin", ft)
+        high = graph.const(quantiles[-1], "qmax", ft)
+        threshold = graph.const(ft(_BOUNDS_THRESHOLD), "threshold")
         is_low = graph.op("Less", [graph.op("Sub", [x, threshold], "xl"), low], "is_low")
         is_high = graph.op("Greater", [graph.op("Add", [x, threshold], "xh"), high], "is_high")
     else:
-        is_low = graph.op("Equal", [x, low], "is_low")
-        is_high = graph.op("Equal", [x, high], "is_high")
-    u = graph.op("Where", [is_high, graph.const(_F64(1.0), "one_f"), u], "u")
-    u = graph.op("Where", [is_low, graph.const(_F64(0.0), "zero_f"), u], "u")
+        is_low = graph.op("Equal", [x, graph.const(quantiles[0], "qmin", ft)], "is_low")
+        is_high = graph.op("Equal", [x, graph.const(quantiles[-1], "qmax", ft)], "is_high")
+    u = graph.op("Where", [is_high, graph.const(ft(1.0), "one_f"), u], "u")
+    u = graph.op("Where", [is_low, graph.const(ft(0.0), "zero_f"), u], "u")
     if est.output_distribution != "normal":
         return str(u)
-    clip_min = graph.const(_F64(stats.norm.ppf(_BOUNDS_THRESHOLD - np.spacing(1))), "zmin")
-    clip_max = graph.const(_F64(stats.norm.ppf(1 - (_BOUNDS_THRESHOLD - np.spacing(1)))), "zmax")
-    z = graph.op("Clip", [_normal_ppf(graph, u), clip_min, clip_max], "z")
-    p0 = graph.op("LessOrEqual", [u, graph.const(_F64(0.0), "zero_f")], "p0")
-    p1 = graph.op("GreaterOrEqual", [u, graph.const(_F64(1.0), "one_f")], "p1")
+    clip_min = graph.const(ft(stats.norm.ppf(_BOUNDS_THRESHOLD - np.spacing(1))), "zmin")
+    clip_max = graph.const(ft(stats.norm.ppf(1 - (_BOUNDS_THRESHOLD - np.spacing(1)))), "zmax")
+    ppf = _normal_ppf(graph, u, ft) if ft is _F64 else _normal_ppf32(graph, u)
+    z = graph.op("Clip", [ppf, clip_min, clip_max], "z")
+    p0 = graph.op("LessOrEqual", [u, graph.const(ft(0.0), "zero_f")], "p0")
+    p1 = graph.op("GreaterOrEqual", [u, graph.const(ft(1.0), "one_f")], "p1")
     z = graph.op("Where", [p0, clip_min, z], "z")
     return str(graph.op("Where", [p1, clip_max, z], "normal"))
 
@@ -197,31 +230,58 @@ _D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
 _P_LOW = 0.02425
 
 
-def _poly(graph: Any, coefficients: tuple[float, ...], t: str) -> str:
-    value = graph.const(_F64(coefficients[0]), "coef")
+def _poly(graph: Any, coefficients: tuple[float, ...], t: str, ft: type) -> str:
+    value = graph.const(ft(coefficients[0]), "coef")
     for c in coefficients[1:]:
         step = graph.op("Mul", [value, t], "poly")
-        value = graph.op("Add", [step, graph.const(_F64(c), "coef")], "poly")
+        value = graph.op("Add", [step, graph.const(ft(c), "coef")], "poly")
     return str(value)
 
 
-def _normal_ppf(graph: Any, p: str) -> str:
-    centred = graph.op("Sub", [p, graph.const(_F64(0.5), "half")], "centred")
+def _normal_ppf(graph: Any, p: str, ft: type) -> str:
+    centred = graph.op("Sub", [p, graph.const(ft(0.5), "half")], "centred")
     r = graph.op("Mul", [centred, centred], "r")
-    numerator = graph.op("Mul", [_poly(graph, _A, r), centred], "num")
-    central = graph.op("Div", [numerator, _poly(graph, _B, r)], "central")
+    numerator = graph.op("Mul", [_poly(graph, _A, r, ft), centred], "num")
+    central = graph.op("Div", [numerator, _poly(graph, _B, r, ft)], "central")
 
     def tail(prob: str) -> str:
         m2log = graph.op(
-            "Mul", [graph.const(_F64(-2.0), "minus_two"), graph.op("Log", [prob], "log")], "m2log"
+            "Mul", [graph.const(ft(-2.0), "minus_two"), graph.op("Log", [prob], "log")], "m2log"
         )
         t = graph.op("Sqrt", [m2log], "t")
-        return str(graph.op("Div", [_poly(graph, _C, t), _poly(graph, _D, t)], "tail"))
+        return str(graph.op("Div", [_poly(graph, _C, t, ft), _poly(graph, _D, t, ft)], "tail"))
 
     lower = tail(p)
-    complement = graph.op("Sub", [graph.const(_F64(1.0), "one_f"), p], "complement")
+    complement = graph.op("Sub", [graph.const(ft(1.0), "one_f"), p], "complement")
     upper = graph.op("Neg", [tail(complement)], "upper")
-    is_lower = graph.op("Less", [p, graph.const(_F64(_P_LOW), "plow")], "is_lower")
-    is_upper = graph.op("Greater", [p, graph.const(_F64(1 - _P_LOW), "phigh")], "is_upper")
+    is_lower = graph.op("Less", [p, graph.const(ft(_P_LOW), "plow")], "is_lower")
+    is_upper = graph.op("Greater", [p, graph.const(ft(1 - _P_LOW), "phigh")], "is_upper")
     value = graph.op("Where", [is_upper, upper, central], "ppf")
     return str(graph.op("Where", [is_lower, lower, value], "ppf"))
+
+
+# M. Giles' single-precision erfinv ("Approximating the erfinv function", GPU Computing Gems,
+# 2011): relative error of the normal quantile about 3e-7 in float32, where Acklam's rational
+# function loses up to 2e-4 to cancellation.
+_G_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)  # fmt: skip
+_G_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+           -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)  # fmt: skip
+
+
+def _normal_ppf32(graph: Any, p: str) -> str:
+    """The normal quantile of the float32 ``p``: sqrt(2) * erfinv(2p - 1), with
+    ``w = -log(4 p (1 - p))`` (``(1 - x)(1 + x)`` without losing ``1 - p`` near 1)."""
+    f = np.float32
+    complement = graph.op("Sub", [graph.const(f(1.0), "one_f"), p], "complement")
+    spread = graph.op("Mul", [graph.op("Mul", [graph.const(f(4.0), "four"), p], "p4"),
+                              complement], "spread")  # fmt: skip
+    w = graph.op("Neg", [graph.op("Log", [spread], "log")], "w")
+    central = _poly(graph, _G_CENTRAL, graph.op("Sub", [w, graph.const(f(2.5), "w0")], "wc"), f)
+    root = graph.op("Sub", [graph.op("Sqrt", [w], "root"), graph.const(f(3.0), "w1")], "wt")
+    tail = _poly(graph, _G_TAIL, root, f)
+    near = graph.op("Less", [w, graph.const(f(5.0), "five")], "near")
+    x = graph.op("Sub", [graph.op("Mul", [graph.const(f(2.0), "two_f"), p], "p2"),
+                         graph.const(f(1.0), "one_f")], "x")  # fmt: skip
+    erfinv = graph.op("Mul", [graph.op("Where", [near, central, tail], "poly"), x], "erfinv")
+    return str(graph.op("Mul", [erfinv, graph.const(f(np.sqrt(2.0)), "root2")], "ppf"))

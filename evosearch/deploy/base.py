@@ -12,6 +12,7 @@ metadata (genome, run, CV score, package versions) is written beside the model b
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -66,6 +67,32 @@ class ExportFormat(ABC):
         libraries this format needs are not installed. The default needs nothing."""
         return None
 
+    #: The options :meth:`configure` takes, with their choices (``--input-dtype`` and
+    #: ``Evolver.export(input_dtype=)`` for ``onnx``); empty: none.
+    options: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def configure(self, options: Mapping[str, Any]) -> ExportFormat:
+        """This format with ``options`` (names of :attr:`options`; None values left out).
+
+        The default takes none: a format with options overrides this and returns a new,
+        configured instance (the registered one stays as it was).
+
+        Raises
+        ------
+        SettingsError
+            One line, for an option this format does not take or a value not among its
+            choices.
+        """
+        given = {k: v for k, v in options.items() if v is not None}
+        for key, value in given.items():
+            if key not in self.options:
+                flag = "--" + key.replace("_", "-")
+                raise SettingsError(f"the {self.name} format takes no {flag} option")
+            if str(value) not in self.options[key]:
+                choices = ", ".join(self.options[key])
+                raise SettingsError(f"{key} {value!r}: choose from {choices}")
+        return self
+
     def check_model(self, model: Any) -> None:
         """Raise :class:`~evosearch.errors.SettingsError` (one line) if this format cannot write
         the fitted pipeline ``model``; called before anything is written. The default takes
@@ -96,6 +123,40 @@ class ExportFormat(ABC):
     @abstractmethod
     def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
         """Read the model this format wrote into ``folder`` back as a :class:`Predictor`."""
+
+    def write_ensemble(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
+        """Write a fitted :class:`~evosearch.deploy.ensemble.WeightedEnsemble` of pipelines.
+
+        The default writes each member with :meth:`write` into ``members/<i>/`` and records
+        ``info["ensemble"]["layout"] = "members"``, so :meth:`load_ensemble` loads and averages
+        them; a format that can hold the whole ensemble in one model overrides both.
+        ``info["ensemble"]`` holds the members' ``weights`` (set by the caller).
+
+        Returns
+        -------
+        list of str
+            The names of the files written, relative to ``folder``.
+        """
+        files = []
+        for index, member in enumerate(model.estimators):
+            sub = Path("members") / str(index)
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            written = self.write(member, folder / sub, dict(info))
+            files += [(sub / name).as_posix() for name in written]
+        info["ensemble"]["layout"] = "members"
+        return files
+
+    def load_ensemble(self, folder: Path, info: dict[str, Any]) -> Predictor:
+        """Read back what :meth:`write_ensemble` wrote (the default: its members, averaged)."""
+        from evosearch.deploy.ensemble import WeightedEnsemble
+
+        ensemble = info["ensemble"]
+        if ensemble.get("layout") != "members":
+            return self.load(folder, info)
+        weights = list(ensemble["weights"])
+        members = [self.load(folder / "members" / str(i), info) for i in range(len(weights))]
+        loaded: Predictor = WeightedEnsemble(members, weights)
+        return loaded
 
 
 def target_ndim(net: Any) -> int:

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from evosearch.deploy.base import ExportFormat, Predictor, load_failure, register_format
+from evosearch.deploy.ensemble import WeightedEnsemble
 from evosearch.errors import SettingsError
 
 __all__ = ["ImageRows", "JoblibFormat"]
@@ -51,6 +52,14 @@ class JoblibFormat(ExportFormat):
     def write(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
         if info.get("input_shape"):
             model = _with_image_rows(model)
+        joblib.dump(model, folder / "model.joblib")
+        return ["model.joblib"]
+
+    def write_ensemble(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
+        # One pickled WeightedEnsemble of the members' pipelines (load() reads it as any model).
+        if info.get("input_shape"):
+            members = [_with_image_rows(member) for member in model.estimators]
+            model = WeightedEnsemble(members, model.weights)
         joblib.dump(model, folder / "model.joblib")
         return ["model.joblib"]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evosearch.deploy.base import ExportFormat, Predictor, get_format, target_ndim
+from evosearch.deploy.ensemble import WeightedEnsemble
 from evosearch.errors import SettingsError
 from evosearch.runs import atomic_write_json
 
@@ -39,7 +40,9 @@ def write_model(
     Parameters
     ----------
     model : sklearn.pipeline.Pipeline or estimator
-        The fitted pipeline (preprocessing, then the network), or a fitted network alone.
+        The fitted pipeline (preprocessing, then the network), a fitted network alone, or a
+        :class:`~evosearch.deploy.ensemble.WeightedEnsemble` of pipelines (written by the
+        format's ``write_ensemble``; ``model.json`` gets ``ensemble.weights``).
     folder : path-like
         An existing folder.
     info : dict
@@ -56,14 +59,22 @@ def write_model(
     folder = Path(folder)
     exporter = get_format(fmt) if isinstance(fmt, str) else fmt
     exporter.check_available()
-    exporter.check_model(model)
+    ensemble = isinstance(model, WeightedEnsemble)
+    for member in model.estimators if ensemble else [model]:
+        exporter.check_model(member)
     info = dict(info)  # a format adds its own keys (onnx: opset, inputs): not to the caller's
-    net = model.steps[-1][1] if hasattr(model, "steps") else model
+    first = model.estimators[0] if ensemble else model
+    net = first.steps[-1][1] if hasattr(first, "steps") else first
     if not hasattr(net, "classes_"):
         # A regressor's predictions are 1-D when it was fitted on a 1-D y: every format's
         # predictor returns that shape, and model.json says which it is.
         info["y_ndim"] = target_ndim(net)
-    files = exporter.write(model, folder, info)
+    if ensemble:
+        weights = [float(w) for w in model.weights]
+        info["ensemble"] = {**info.get("ensemble", {}), "weights": weights}
+        files = exporter.write_ensemble(model, folder, info)
+    else:
+        files = exporter.write(model, folder, info)
     metadata = {
         **info,
         "format": exporter.name,
@@ -101,4 +112,6 @@ def read_model(folder: str | Path) -> tuple[Predictor, dict[str, Any]]:
         if not (folder / str(name)).is_file():
             raise SettingsError(f"{folder} is not an exported model: {name} is missing")
     exporter.check_available()
+    if isinstance(info.get("ensemble"), dict):
+        return exporter.load_ensemble(folder, info), info
     return exporter.load(folder, info), info

@@ -107,6 +107,21 @@ class PythonFormat(ExportFormat):
         (folder / MODULE_FILE).write_text(source, encoding="utf-8")
         return [MODULE_FILE, WEIGHTS_FILE]
 
+    def write_ensemble(self, model: Any, folder: Path, info: dict[str, Any]) -> list[str]:
+        # members/<i>/ as the default layout writes them, then one model.py averaging them.
+        from evosearch.deploy._ensemble_formats import ensemble_source
+
+        files = super().write_ensemble(model, folder, info)
+        info["ensemble"]["layout"] = "model.py"
+        (folder / MODULE_FILE).write_text(ensemble_source(list(model.weights)), encoding="utf-8")
+        return [MODULE_FILE, *files]
+
+    def load_ensemble(self, folder: Path, info: dict[str, Any]) -> Predictor:
+        module = load_module(Path(folder) / MODULE_FILE)
+        if not callable(getattr(module, "predict", None)) or not hasattr(module, "FEATURES"):
+            raise SettingsError(f"cannot load {folder / MODULE_FILE}: not an exported model file")
+        return NumpyModel.of(module)
+
     def load(self, folder: Path, info: dict[str, Any]) -> Predictor:
         weights = Path(folder) / WEIGHTS_FILE
         if not zipfile.is_zipfile(weights):  # named here, not as an error inside model.py

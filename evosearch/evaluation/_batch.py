@@ -130,6 +130,11 @@ def combine_outcomes(
         fold_weights = [None] * n_folds
         for fold, outcome in zip(chosen, ordered, strict=True):
             fold_weights[fold] = outcome.weights
+    fold_predictions: list[np.ndarray | None] | None = None
+    if any(outcome.predictions is not None for outcome in ordered):
+        fold_predictions = [None] * n_folds
+        for fold, outcome in zip(chosen, ordered, strict=True):
+            fold_predictions[fold] = outcome.predictions
     return EvaluationResult(
         genome_hash=genome_hash,
         fold_scores=fold_scores,
@@ -141,4 +146,5 @@ def combine_outcomes(
         peak_memory_mb=max(peaks) if peaks else None,
         folds=None if wanted is None else list(wanted),
         fold_weights=fold_weights,
+        fold_predictions=fold_predictions,
     )

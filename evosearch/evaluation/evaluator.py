@@ -36,7 +36,7 @@ from evosearch.evaluation._arguments import check_fold_indices, check_initial_we
 from evosearch.evaluation._batch import FoldBatch, combine_outcomes
 from evosearch.evaluation._fidelity import Fidelity
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
-from evosearch.evaluation.backends import Backend, check_backend, get_backend
+from evosearch.evaluation.backends import Backend, Deadline, check_backend, get_backend
 from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
 from evosearch.evaluation.tasks import FitHook, FoldContext, FoldOutcome
 from evosearch.objectives import Scoring
@@ -128,6 +128,8 @@ class Evaluator:
         (``GraphNetRegressor.scale_target``), and mean scores are recorded as they are. False:
         the raw target, and a mean R² clipped to at least :data:`FAILURE_SCORE` (as runs
         before the setting; a scorer's mean is never clipped).
+    keep_predictions : bool, default=False
+        Folds send back their test rows' predictions (``fold_predictions``; never cached).
 
     Attributes
     ----------
@@ -189,6 +191,7 @@ class Evaluator:
         scoring: Scoring = None,
         fidelity: Fidelity | None = None,
         scale_target: bool = True,
+        keep_predictions: bool = False,
     ) -> None:
         table = profile is not None and profile.columns is not None
         self.X: Any = X if table else np.ascontiguousarray(X, dtype=np.float32)
@@ -204,7 +207,7 @@ class Evaluator:
         )
         self.backend, self.scheduler = check_backend(backend, scheduler)
         self.scoring = scoring
-        self.scale_target = scale_target
+        self.scale_target, self.keep_predictions = scale_target, keep_predictions
         # A mean score is recorded as it is: R² can be far below 0 and still beat a failure.
         # Runs from before scale_target (False) clipped R² to the failure score.
         self._floor = FAILURE_SCORE if scoring is None and not scale_target else -math.inf
@@ -251,6 +254,7 @@ class Evaluator:
                 scoring=self.scoring,
                 fidelity=self.fidelity,
                 scale_target=self.scale_target,
+                keep_predictions=self.keep_predictions,
             )
         return self._context
 
@@ -280,8 +284,8 @@ class Evaluator:
             assert entry is not None
             self._partials.absorb(entry, result)
             return
-        if result.fold_weights is not None:
-            result = replace(result, fold_weights=None)
+        if result.fold_weights is not None or result.fold_predictions is not None:
+            result = replace(result, fold_weights=None, fold_predictions=None)
         self._cache.setdefault(result.genome_hash, []).append((genome, result))
         self._partials.drop(genome, result.genome_hash)
 
@@ -316,7 +320,7 @@ class Evaluator:
         on_result: Callable[[Genome, EvaluationResult], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         *,
-        deadline: float | None = None,
+        deadline: float | Deadline | None = None,
         folds: Sequence[int] | None = None,
         initial_weights: Sequence[Sequence[Mapping[str, np.ndarray] | None] | None] | None = None,
         keep_weights: bool = False,
@@ -333,9 +337,9 @@ class Evaluator:
             too, and so is the complete result of a genome completed from folds trained before.
         on_progress : callable, optional
             Called as ``on_progress(done, total)`` after every finished fold.
-        deadline : float, optional
-            A :func:`time.monotonic` time. When it passes, no further fold starts, the folds
-            training are stopped and :class:`DeadlineReached` is raised.
+        deadline : float or Deadline, optional
+            A :func:`time.monotonic` time (a ``Deadline``: ``on_result`` may move it). When it
+            passes, no further fold starts, the folds training stop, DeadlineReached is raised.
         folds : sequence of int, optional
             The fold indices to evaluate now (successive halving); None (or every fold): a
             complete evaluation. A genome asked for a strict subset gets a partial result
@@ -466,7 +470,7 @@ class Evaluator:
         if on_progress is not None:
             on_progress(0, len(tasks))
         if tasks:
-            self._get_backend().run(batch, tasks, deadline)
+            self._get_backend().run_batch(batch, tasks, deadline)
         if wanted is not None and keep_weights:
             self._partials.prune_weights(self._calls)
         return [r for r in results if r is not None]

@@ -62,6 +62,12 @@ class EvaluationResult:
         weights were not asked for, and on results served from the cache or replayed from a
         journal (the cache does not keep weights, to bound its memory). Not part of
         :meth:`to_dict` (journals stay JSON), of ``==`` or of ``repr``.
+    fold_predictions : list of (ndarray or None) or None
+        With an evaluator that keeps predictions (``keep_predictions=True``): each fold's
+        predictions of its test rows (float32; class probabilities in the order of the sorted
+        classes, or targets as a column per target), indexed by fold number, None for a fold
+        without them. None otherwise, and on cached or replayed results. Like
+        ``fold_weights``, not part of :meth:`to_dict`, ``==`` or ``repr``.
     """
 
     genome_hash: str
@@ -76,6 +82,9 @@ class EvaluationResult:
     fold_weights: list[dict[str, np.ndarray] | None] | None = field(
         default=None, compare=False, repr=False
     )
+    fold_predictions: list[np.ndarray | None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def ok(self) -> bool:
@@ -87,12 +96,12 @@ class EvaluationResult:
         return self.folds is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-ready data, without ``fold_weights``."""
+        """The result as JSON-ready data, without ``fold_weights`` and ``fold_predictions``."""
         # Not asdict(): that would deep-copy every weight array only to drop it.
         return {
             spec.name: copy.deepcopy(getattr(self, spec.name))
             for spec in fields(self)
-            if spec.name != "fold_weights"
+            if spec.name not in ("fold_weights", "fold_predictions")
         }
 
     @classmethod

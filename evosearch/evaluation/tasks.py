@@ -128,6 +128,8 @@ class FoldOutcome(NamedTuple):
     peak_mb: float | None
     # Only with keep_weights: otherwise None, so no arrays cross the process boundary.
     weights: FoldWeights | None = None
+    # Only with the context's keep_predictions: the test rows' predictions (float32).
+    predictions: np.ndarray | None = None
 
 
 def failed_outcome(seconds: float, error: str | None) -> FoldOutcome:
@@ -153,6 +155,8 @@ class FoldContext:
     fidelity: Fidelity | None = None
     # Regression: each fold's network standardises the target on its training rows.
     scale_target: bool = True
+    # Send back each fold's test-row predictions (out-of-fold predictions, for ensembles).
+    keep_predictions: bool = False
 
 
 def _one_line(text: str) -> str:
@@ -176,6 +180,22 @@ def fit_and_score(
         return fold_score(model, X_test, context.y[test], context.scoring)
     model.fit(X_train, context.y[train], net__sample_weight=rows_weight[train])
     return fold_score(model, X_test, context.y[test], context.scoring, rows_weight[test])
+
+
+def fold_predictions(model: Pipeline, context: FoldContext, test: np.ndarray) -> np.ndarray:
+    """The fitted ``model``'s predictions of the ``test`` rows, float32: class probabilities in
+    the order of every class of ``context.y`` (a class the fold never trained on gets 0), or
+    the predicted targets (2-D, one column per target)."""
+    X_test = take_rows(context.X, test)
+    if context.task != "classification":
+        values = np.asarray(model.predict(X_test), dtype=np.float32)
+        return values.reshape(len(test), -1)
+    proba = np.asarray(model.predict_proba(X_test), dtype=np.float32)
+    classes = np.unique(context.y)
+    # The fold's network knows the classes of its training rows only: place its columns.
+    full = np.zeros((len(test), len(classes)), dtype=np.float32)
+    full[:, np.searchsorted(classes, model.classes_)] = proba
+    return full
 
 
 def fit_fold(
@@ -211,11 +231,15 @@ def fit_fold(
                 score = fit_and_score(model, context, train, test)
                 if keep_weights:
                     weights = model[-1].weight_blocks()
+                predictions = None
+                if context.keep_predictions and np.isfinite(score):
+                    predictions = fold_predictions(model, context, test)
         if not np.isfinite(score):
             raise FloatingPointError(f"non-finite test score {score}")
         epochs = int(getattr(model[-1], "n_epochs_", 0))
         seconds = time.perf_counter() - start
-        return FoldOutcome(score, epochs, seconds, None, probe.peak_mb(), weights)
+        peak = probe.peak_mb()
+        return FoldOutcome(score, epochs, seconds, None, peak, weights, predictions)
     except MemoryError as exc:  # the limit is lifted again by now, so this can allocate
         error = error_text(exc)
         if context.max_memory is not None:

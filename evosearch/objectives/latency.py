@@ -22,10 +22,11 @@ LATENCY_REFERENCE_US = 1e6
 class Latency(Objective):
     """Estimated time to predict one row, in microseconds, minimised; known before training.
 
-    The estimate is the run's :class:`~evosearch.nn.cost_model.LatencyModel` (calibrated on this
-    machine when the run started and recorded in ``run.json``, so resume and any ``n_jobs`` give
-    the same values) applied to the genome's layer shapes. Normalised on a log scale:
-    ``clip(1 - log10(max(us, 1)) / 6, 0, 1)`` (1 µs or less is 1, one second or more 0).
+    The estimate is the run's :class:`~evosearch.nn.cost_model.LatencyModel` (a model file, this
+    machine's cached model or one calibrated for the run, recorded in ``run.json``, so resume and
+    any ``n_jobs`` give the same values) applied to the genome's layer shapes. Normalised on a
+    log scale: ``clip(1 - log10(max(us, 1)) / 6, 0, 1)`` (1 µs or less is 1, one second or
+    more 0).
 
     Parameters
     ----------

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evosearch.errors import EvosearchError
+from evosearch.report import _deployed, _ensembles
 from evosearch.runs import RunRecord, load_run
 from evosearch.space import Genome
 
@@ -66,7 +67,9 @@ class Report:
     images: dict[str, Path] = field(default_factory=dict)
 
 
-def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> Report:
+def write_report(
+    run: str | Path | RunRecord, out: str | Path | None = None, sizes: bool = False
+) -> Report:
     """Write a run's figures and its HTML report.
 
     Parameters
@@ -76,6 +79,8 @@ def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> 
     out : path-like, optional
         Output folder, created if needed; default ``RUN/report``. Files from an earlier report
         there are replaced.
+    sizes : bool, default=False
+        Add the chosen members' deployed sizes (``report --sizes``), see report._deployed.
 
     Returns
     -------
@@ -100,7 +105,8 @@ def write_report(run: str | Path | RunRecord, out: str | Path | None = None) -> 
         )
     data = run_data(record)
     images = render_images(data)
-    return write_pages(folder, images, "report.html", render_html(record, data, images), "report")
+    page = render_html(record, data, images, sizes)
+    return write_pages(folder, images, "report.html", page, "report")
 
 
 def write_pages(
@@ -211,7 +217,9 @@ footer { margin-top: 2.5em; color: #888; font-size: .85em; }
 """
 
 
-def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> str:
+def render_html(
+    record: RunRecord, data: RunData, images: dict[str, bytes], sizes: bool = False
+) -> str:
     """Assemble the self-contained report page.
 
     Parameters
@@ -222,6 +230,8 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
         The same run as :func:`evosearch.report.run_data` sees it.
     images : dict of str to bytes
         PNG images from :func:`render_images`.
+    sizes : bool, default=False
+        Add the "Deployed size" section (:mod:`evosearch.report._deployed`).
 
     Returns
     -------
@@ -290,7 +300,10 @@ def render_html(record: RunRecord, data: RunData, images: dict[str, bytes]) -> s
                 caption += f", {size_label} {value}"
             parts.append(_figure(images, f"architecture-{role}", caption))
         parts.append("</div>")
-    parts += [_archive_table(data, chosen), _settings(record), _footer(), "</body></html>"]
+    if sizes and chosen:  # the chosen members' export sizes (evosearch.report._deployed)
+        parts.append(_deployed.deployed_section(record, data.archive, chosen))
+    parts += [_archive_table(data, chosen), _ensembles.ensemble_section(record.path, score_name)]
+    parts += [_settings(record), _footer(), "</body></html>"]
     return "\n".join(part for part in parts if part)
 
 
@@ -446,9 +459,17 @@ def _settings(record: RunRecord) -> str:
         for o in info.get("objectives", [])
     )
     dataset = {k: v for k, v in info.get("dataset", {}).items() if k != "fingerprint"}
+    latency = ""
+    if info.get("latency_model") is not None:
+        from evosearch.nn.latency_files import describe_recorded
+
+        first, *rest = describe_recorded(info["latency_model"], info.get("latency_source"))
+        kinds = dict(line.split(": ", 1) for line in rest)  # "kind: coefficients"
+        latency = table("latency model", {"model": first, **kinds})
     return (
         '<h2>Settings</h2><div class="settings">'
         + table("run", {**info.get("settings", {}), "objectives": objectives})
+        + latency
         + table("dataset", dataset)
         + table("search space", flat_space)
         + table("versions", info.get("versions", {}))

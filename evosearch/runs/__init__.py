@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from evosearch.runs.disk import disk_errors
+    from evosearch.runs.disk import disk_errors, file_mode
     from evosearch.runs.folder import (
         RunFolder,
         RunRecord,
@@ -23,6 +23,7 @@ __all__ = [
     "RunRecord",
     "atomic_write_json",
     "disk_errors",
+    "file_mode",
     "generation_members",
     "load_run",
     "load_run_dataset",
@@ -37,6 +38,7 @@ __getattr__, __dir__ = lazy_exports(
         "RunRecord": "folder",
         "atomic_write_json": "folder",
         "disk_errors": "disk",
+        "file_mode": "disk",
         "generation_members": "members",
         "load_run": "folder",
         "load_run_dataset": "folder",

@@ -8,13 +8,14 @@ replace, the folder stays resumable.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from evosearch.errors import RunFolderError
 
-__all__ = ["disk_errors"]
+__all__ = ["disk_errors", "file_mode", "umask"]
 
 # Write failures the user fixes outside evosearch (free space, permissions), not bugs.
 _DISK_ERRORS = {
@@ -44,3 +45,30 @@ def disk_errors(folder: str | Path) -> Iterator[None]:
             f"cannot write run folder {folder}: {exc.strerror}; {remedy}, then continue "
             f"with: evosearch resume {folder}"
         ) from None
+
+
+def umask() -> int:
+    """The process's umask: Linux shows it in /proc; elsewhere it is read back by setting it
+    (POSIX has no other way)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode of every file evosearch writes: the one ``open()`` gives a new file, 0o666 less
+    the umask (directories get 0o777 less it from ``mkdir``).
+
+    One mode for a whole run folder (run.json, the journal, archive, checkpoint, weights, the
+    lock, exports, reports): with a group-sharing umask (0o002) on a cluster filesystem the
+    group reads all of it, with 0o077 nobody else reads any of it. A file made another way
+    (a temporary file, 0o600) is given this mode before it takes its final name.
+    """
+    return 0o666 & ~umask()

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from evosearch.errors import RunFolderError
-from evosearch.runs.disk import disk_errors
+from evosearch.runs.disk import disk_errors, file_mode
 from evosearch.runs.lock import LOCK_FILE, RunLock
 from evosearch.runs.migrations import (
     FORMAT_VERSION,
@@ -62,21 +62,6 @@ __all__ = [
 # older versions: a new version is a new migration step there.
 
 
-def _umask() -> int:
-    """The process's umask: Linux shows it in /proc; elsewhere it is read back by setting it
-    (POSIX has no other way)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextmanager
 def _atomic_file(path: Path) -> Iterator[TextIO]:
     """Write a file so readers see the old or the new one, never half of it.
@@ -88,7 +73,7 @@ def _atomic_file(path: Path) -> Iterator[TextIO]:
     try:
         # mkstemp makes the file 0600; give it the mode open() would (0666 less the umask), so
         # a run's or an export's JSON files are as readable as the files written beside them.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, file_mode())
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             yield stream
             stream.flush()

@@ -108,7 +108,8 @@ class RunLock:
             if not Path(folder).is_dir():
                 raise RunFolderError(f"cannot lock run folder {folder}: it does not exist")
             with disk_errors(folder):
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                # 0o666 less the umask, as every file of the folder (runs/disk.py, file_mode).
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 held = cls._try_lock(fd)
             except BaseException:

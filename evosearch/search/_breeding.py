@@ -10,10 +10,12 @@ order, so that a seed reproduces a run and a resume continues it exactly.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from evosearch.data import Dataset, parse_input_shape
 from evosearch.errors import DataError, InvalidGenomeError, SettingsError
+from evosearch.evaluation import Deadline
 from evosearch.search._checkpoint import RunState
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search.fidelity_plan import screened
@@ -23,21 +25,59 @@ from evosearch.search.strategies import Breed, BreedingContext, Children, Strate
 from evosearch.search.strategies.breeding import NOVELTY_TRIES
 from evosearch.space import Genome, SearchSpace
 
-__all__ = ["breed_function", "image_shape", "initial_genomes", "initial_population"]
+__all__ = [
+    "SeedUse",
+    "breed_function",
+    "image_shape",
+    "initial_genomes",
+    "initial_population",
+]
+
+
+@dataclass
+class SeedUse:
+    """What :func:`initial_population` made of its seeds.
+
+    Attributes
+    ----------
+    origins : list of int
+        Per genome made, the index of the seed it came from (-1: a random genome).
+    unfit : int
+        Seeds left out because they no longer fit the space or the size budget.
+    duplicates : int
+        Seeds left out because an equal genome was already in.
+    surplus : int
+        Seeds left out because the population was full.
+    """
+
+    origins: list[int] = field(default_factory=list)
+    unfit: int = 0
+    duplicates: int = 0
+    surplus: int = 0
+
+    @property
+    def used(self) -> int:
+        """Seeds in the population."""
+        return sum(origin >= 0 for origin in self.origins)
 
 
 def initial_population(
-    context: BreedingContext, seeds: Sequence[Genome], n_genomes: int
+    context: BreedingContext,
+    seeds: Sequence[Genome],
+    n_genomes: int,
+    use: SeedUse | None = None,
 ) -> list[Genome]:
     """``n_genomes`` genomes: the fitting ``seeds`` first, then distinct random genomes.
 
     Seeds get this data's widths (``context.n_inputs``, ``n_outputs``, ``input_shape``) and
     preprocessing genes; one that no longer fits the space or the budget is left out. Fewer
-    (none) when too few random genomes are within the budget.
+    (none) when too few random genomes are within the budget. ``use``, if given, is told where
+    each genome came from and why seeds were left out.
     """
+    use = SeedUse() if use is None else use
     genomes: list[Genome] = []
     seen: set[str] = set()
-    for seed_genome in seeds:
+    for index, seed_genome in enumerate(seeds):
         genome = seed_genome.copy()
         genome.graph.nodes[0]["units"] = context.n_inputs
         if context.input_shape is not None:
@@ -47,13 +87,20 @@ def initial_population(
         try:
             genome.validate(context.space)
         except InvalidGenomeError:
-            continue  # the new settings changed the space: this genome no longer fits
+            use.unfit += 1  # the new settings or data changed the space: it no longer fits
+            continue
         context.innovations.observe(genome)
         if not context.within_budget(genome):
+            use.unfit += 1
             continue
-        if genome.canonical_hash() not in seen and len(genomes) < n_genomes:
+        if genome.canonical_hash() in seen:
+            use.duplicates += 1
+        elif len(genomes) == n_genomes:
+            use.surplus += 1
+        else:
             seen.add(genome.canonical_hash())
             genomes.append(genome)
+            use.origins.append(index)
     for _ in range(n_genomes * NOVELTY_TRIES):
         if len(genomes) == n_genomes:
             break
@@ -61,6 +108,7 @@ def initial_population(
         if genome.canonical_hash() not in seen and context.within_budget(genome):
             seen.add(genome.canonical_hash())
             genomes.append(genome)
+            use.origins.append(-1)
     return genomes
 
 
@@ -70,8 +118,12 @@ def initial_genomes(
     population_size: int,
     screen_factor: int,
     screen: Callable[[list[Genome], list[list[str]]], list[Member]],
-) -> list[Genome]:
-    """Generation 0's genomes: ``seeds`` first, then random ones (:func:`initial_population`).
+    seed_parents: Sequence[str | None] = (),
+    use: SeedUse | None = None,
+) -> Children:
+    """Generation 0's genomes: ``seeds`` first, then random ones (:func:`initial_population`),
+    with their lineage: a seed with a ``seed_parents`` entry (a warm start's earlier network)
+    starts its folds from that entry of the weight store; the rest from fresh weights.
 
     With a fidelity plan that screens (``screen_factor`` > 1) and no seeds, that many times
     the random genomes are drawn and screened at low fidelity by ``screen``, and the most
@@ -84,20 +136,27 @@ def initial_genomes(
     """
     factor = 1 if seeds else screen_factor
 
+    padded = [*seed_parents, *[None] * (len(seeds) - len(seed_parents))]
+
     def make(n: int) -> Children:
-        drawn = initial_population(context, seeds, n)
-        return Children(drawn, [[] for _ in drawn])
+        seed_use = SeedUse()
+        drawn = initial_population(context, seeds, n, seed_use)
+        if use is not None:  # the last draw's (one draw: seeds turn screening off)
+            use.__dict__.update(seed_use.__dict__)
+        parents = [padded[origin] if origin >= 0 else None for origin in seed_use.origins]
+        return Children(drawn, [[parent] if parent else [] for parent in parents])
 
     if factor > 1:
-        genomes = screened(make, screen, factor, context.weights)(population_size)[0]
+        children = screened(make, screen, factor, context.weights)(population_size)
     else:
-        genomes = make(population_size)[0]
+        children = make(population_size)
+    genomes, lineage = children
     if not genomes:
         raise SettingsError(
             f"{context.within_budget} is below every random genome of this search space on "
             f"{context.n_inputs} features: raise it or allow smaller layers"
         )
-    return genomes
+    return Children(genomes, lineage)
 
 
 def breed_function(
@@ -106,7 +165,7 @@ def breed_function(
     state: RunState,
     evaluation: JournalledEvaluation,
     generation: int,
-    deadline: float | None,
+    deadline: float | Deadline | None,
     schedule: Schedule,
     screen_factor: int = 1,
 ) -> Breed:

@@ -57,22 +57,30 @@ class EstimatorMethods(BaseEstimator):
     fidelity_plan_: Any
     scoring: Any
 
+    @property
+    def _model(self) -> Any:
+        """What predicts: ``ensemble_`` where the run built one (``ensemble=True``), else
+        :attr:`best_estimator_`."""
+        ensemble = getattr(self, "ensemble_", None)
+        return self.best_estimator_ if ensemble is None else ensemble
+
     def predict(self, X: Any) -> np.ndarray:
-        """Predict with :attr:`best_estimator_`."""
+        """Predict with :attr:`best_estimator_` (with ``ensemble=True``: ``ensemble_``)."""
         X = self._features(X)  # first: unfitted is NotFittedError
-        return self.best_estimator_.predict(X)
+        return self._model.predict(X)
 
     @available_if(_best_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities of :attr:`best_estimator_` (classification)."""
+        """Class probabilities of :attr:`best_estimator_` (``ensemble_``'s with ``ensemble``)."""
         X = self._features(X)  # first: unfitted is NotFittedError
-        return self.best_estimator_.predict_proba(X)
+        return self._model.predict_proba(X)
 
     @available_if(_best_has("predict_log_proba"))
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log class probabilities of :attr:`best_estimator_` (where it has them)."""
+        """Log class probabilities of :attr:`best_estimator_` (where it has them; ``ensemble_``'s
+        with ``ensemble``)."""
         X = self._features(X)  # first: unfitted is NotFittedError
-        return self.best_estimator_.predict_log_proba(X)
+        return self._model.predict_log_proba(X)
 
     @available_if(_best_has("decision_function"))
     def decision_function(self, X: Any) -> np.ndarray:
@@ -89,7 +97,7 @@ class EstimatorMethods(BaseEstimator):
         # The one place that scores with the run's scoring: score() and nothing else uses it.
         X = self._features(X)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        return fold_score(self.best_estimator_, X, y, self.scoring, weights)
+        return fold_score(self._model, X, y, self.scoring, weights)
 
     def _features(self, X: Any) -> Any:
         """``X`` checked against what fit saw (width, column names), as float64; new rows of
@@ -119,7 +127,11 @@ class EstimatorMethods(BaseEstimator):
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def export(
-        self, path: str | Path, member: int | None = None, format: str = "joblib"
+        self,
+        path: str | Path,
+        member: int | None = None,
+        format: str = "joblib",
+        input_dtype: str | None = None,
     ) -> dict[str, Any]:
         """Write an archive member as a deployable model folder, as ``evosearch export`` does.
 
@@ -134,6 +146,10 @@ class EstimatorMethods(BaseEstimator):
         format : str, default="joblib"
             A registered export format (:func:`evosearch.deploy.format_names`): ``joblib``,
             ``onnx`` (``pip install 'evosearch[onnx]'``), ...
+        input_dtype : {"float32", "float64"} or None, default=None
+            The ``onnx`` format's numeric input type (None: ``float32``, which most ONNX
+            runtimes feed; ``float64`` preprocesses as scikit-learn does, to the last bit), as
+            ``evosearch export --input-dtype``. Other formats take none.
 
         Returns
         -------
@@ -143,8 +159,8 @@ class EstimatorMethods(BaseEstimator):
         Raises
         ------
         SettingsError
-            For an unknown format, a format whose extra is not installed, a member out of
-            range or a folder that is not empty.
+            For an unknown format, a format whose extra is not installed, an input dtype the
+            format does not take, a member out of range or a folder that is not empty.
         """
         from evosearch.search.refit import pick_member, stored_start, write_member
 
@@ -176,6 +192,7 @@ class EstimatorMethods(BaseEstimator):
             model,
             fidelity=fitted.refit_fidelity,
             start=start,
+            options={"input_dtype": input_dtype},
         )
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from evosearch.evaluation import EvaluationResult
+from evosearch.evaluation import Deadline, EvaluationResult
 from evosearch.objectives import Objective
 from evosearch.runs import RunFolder
 from evosearch.search._checkpoint import RunState
 from evosearch.search._results import ResultsTable
 from evosearch.search.inheritance import WeightStore
 from evosearch.search.member import Member
+from evosearch.search.oof import OofStore
 from evosearch.space import Genome
 
 __all__ = ["JournalledEvaluation"]
@@ -32,6 +33,9 @@ class JournalledEvaluation:
         ``on_progress(done, total)`` as fold fits finish.
     results : ResultsTable, optional
         Every evaluated member is added to it (the Evolver's ``cv_results_``).
+    oof : OofStore, optional
+        With ``ensemble``: every full-fidelity result's out-of-fold predictions are kept
+        (written before the journal line, like the weights).
     """
 
     def __init__(
@@ -41,15 +45,20 @@ class JournalledEvaluation:
         objectives: Sequence[Objective],
         on_progress: Callable[[int, int], None],
         results: ResultsTable | None = None,
+        oof: OofStore | None = None,
     ) -> None:
         self.folder = folder
         self.weights = weights
         self.objectives = tuple(objectives)
         self.on_progress = on_progress
         self.results = results
+        self.oof = oof
         #: The (genome, result) pairs of the last :meth:`evaluate` call (at full fidelity) that
         #: finished, in finishing order: what a deadline leaves of a generation.
         self.landed: list[tuple[Genome, EvaluationResult]] = []
+        #: Called as ``on_landed(genome, result)`` for each full-fidelity result once it is
+        #: journalled (the deadline's refit reserve follows them); it may raise DeadlineReached.
+        self.on_landed: Callable[[Genome, EvaluationResult], None] | None = None
 
     def evaluate(
         self,
@@ -57,7 +66,7 @@ class JournalledEvaluation:
         genomes: list[Genome],
         lineage: list[list[str]],
         generation: int,
-        deadline: float | None = None,
+        deadline: float | Deadline | None = None,
         folds: list[int] | None = None,
         screening: bool = False,
     ) -> list[Member]:
@@ -73,7 +82,9 @@ class JournalledEvaluation:
             When ``deadline`` passes first (finished results are journalled already).
         """
         weights, folder = self.weights, self.folder
+        oof = None if screening else self.oof
         landed = self.landed = []
+        on_landed = None if screening else self.on_landed
 
         def journal(genome: Genome, result: EvaluationResult) -> None:
             if not screening:
@@ -81,9 +92,13 @@ class JournalledEvaluation:
             if weights is not None and result.fold_weights is not None:
                 # Before the journal line: a resume that finds the line finds the weights.
                 weights.add(result.genome_hash, result.fold_weights)
+            if oof is not None and result.ok and folds is None:
+                oof.add(result.genome_hash, result.fold_predictions)
             if folder is not None:
                 line = {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
                 folder.append_journal({**line, "fidelity": 1} if screening else line)
+            if on_landed is not None:
+                on_landed(genome, result)  # last: what it cuts short is journalled
 
         evaluator = state.evaluator
         initial = None

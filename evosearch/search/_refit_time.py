@@ -6,41 +6,49 @@ ignored it let the command run that much past the time it was given. The estimat
 the member's own journalled evaluation: its training seconds per epoch and fold, times the
 epochs a refit may train (its whole budget, since a refit starts from scratch and inherited
 weights may have stopped the evaluation early), times the rows a refit sees against a fold's.
+
+The estimate follows the search (:class:`RefitReserve`): before each generation it is made from
+the archive as it stands, and when a result that lands during the generation changes the models
+the run would refit after it (a new most accurate member, with a longer refit), the deadline the
+backends are running to is brought forward, and a generation that can no longer finish in time
+is cut there (its finished evaluations are journalled; the refit is then the previous best's,
+which the reserve never stopped covering).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from evosearch.evaluation import EvaluationResult
-from evosearch.space import value_of
+from evosearch.evaluation import Deadline, DeadlineReached, EvaluationResult
+from evosearch.objectives import Objective, objective_vector
+from evosearch.search.archive import ArchiveEntry, ParetoArchive
+from evosearch.space import Genome, value_of
 
 if TYPE_CHECKING:
     from evosearch.search._results import ResultsTable
-    from evosearch.search.archive import ArchiveEntry, ParetoArchive
     from evosearch.search.settings import RunSettings
 
-__all__ = ["refit_seconds", "search_deadline"]
+__all__ = ["RefitReserve", "refit_seconds"]
 
 
-def search_deadline(
-    deadline: float | None, archive: ParetoArchive, results: ResultsTable, settings: RunSettings
-) -> float | None:
-    """``deadline`` (a ``time.monotonic()`` instant, None: none) less the estimated refits
-    after the search: the archive's most accurate member so far, and with a holdout every
-    member too (each is refit to score the held-out rows). The search must stop by then.
-
-    The estimate is made before each generation from the archive as it stands; a new best
-    found during the generation with a longer refit can overrun the deadline by the difference.
-    """
-    if deadline is None or not len(archive):
-        return deadline
+def _reserve(
+    archive: ParetoArchive,
+    settings: RunSettings,
+    result_of: Callable[[str], EvaluationResult | None],
+) -> float:
+    """Seconds to refit what the run refits after a search that ends with ``archive``: its most
+    accurate member, and with a holdout every member too (each is refit to score the held-out
+    rows)."""
+    if not len(archive):
+        return 0.0
     best = archive.best(archive.objective("score"))
     members = [best, *archive.members] if settings.holdout else [best]
-    return deadline - sum(_refit_of(entry, results, settings) for entry in members)
+    return sum(_refit_of(entry, result_of(entry.genome_hash), settings) for entry in members)
 
 
-def _refit_of(entry: ArchiveEntry, results: ResultsTable, settings: RunSettings) -> float:
+def _refit_of(entry: ArchiveEntry, result: EvaluationResult | None, settings: RunSettings) -> float:
     hyperparameters = entry.genome["hyperparameters"]
     epochs = int(hyperparameters["max_epochs"])
     cap = settings.refit_fidelity
@@ -49,7 +57,95 @@ def _refit_of(entry: ArchiveEntry, results: ResultsTable, settings: RunSettings)
     # Pruning fine-tunes after training (nn/compress.py): those epochs are part of a refit too.
     if float(value_of(hyperparameters, "prune")) > 0.0:
         epochs += int(value_of(hyperparameters, "finetune_epochs"))
-    return refit_seconds(results.result(entry.genome_hash), epochs, settings.cv)
+    return refit_seconds(result, epochs, settings.cv)
+
+
+class RefitReserve:
+    """The search's deadline: ``max_time``'s end less the final refits, kept up to date.
+
+    :meth:`begin` gives each generation a :class:`~evosearch.evaluation.Deadline` that leaves
+    the archive's refits room; :meth:`landed` (the evaluations' ``on_result``, after the result
+    is journalled) offers each full-fidelity result to a copy of the archive, and when that
+    changes what would be refit after the generation, moves the deadline to leave room for
+    both outcomes: the generation finishing (the copy's refits) or being cut (the archive's:
+    generation 0's finished models are offered to it, a later generation's dropped). When
+    the time left no longer covers them, :class:`~evosearch.evaluation.DeadlineReached` is
+    raised there and then, which cuts the generation.
+
+    Parameters
+    ----------
+    end : float or None
+        The :func:`time.monotonic` instant ``max_time`` ends (None: no limit; nothing moves).
+    archive : ParetoArchive
+        The run's archive (read, never changed).
+    results : ResultsTable
+        The run's evaluations (for the archive members' training times).
+    settings : RunSettings
+    objectives : sequence of Objective
+        The run's objectives (a landed result's objective vector).
+    """
+
+    def __init__(
+        self,
+        end: float | None,
+        archive: ParetoArchive,
+        results: ResultsTable,
+        settings: RunSettings,
+        objectives: Sequence[Objective],
+    ) -> None:
+        self.end = end
+        self.archive, self.results, self.settings = archive, results, settings
+        self.objectives = tuple(objectives)
+        self.deadline = None if end is None else Deadline(end)
+        self._shadow: ParetoArchive | None = None
+        self._kept = 0.0  # the archive's own reserve, fixed for the generation
+        self._landed: dict[str, EvaluationResult] = {}
+
+    def begin(self) -> Deadline | None:
+        """The deadline of the next generation (None without ``max_time``), from the archive."""
+        if self.deadline is None or self.end is None:
+            return None
+        archive = self.archive
+        shadow = ParetoArchive(archive.weights, archive.param_reference, archive.objective_names,
+                               archive.scoring)  # fmt: skip
+        shadow.update(archive.members)
+        self._shadow, self._landed = shadow, {}
+        self._kept = _reserve(archive, self.settings, self._result_of)
+        self.deadline.at = self.end - self._kept
+        return self.deadline
+
+    def landed(self, genome: Genome, result: EvaluationResult) -> None:
+        """Follow one result that landed (journalled) during the generation.
+
+        Raises
+        ------
+        DeadlineReached
+            When the refits after this generation no longer fit in the time left.
+        """
+        shadow = self._shadow
+        if shadow is None or self.deadline is None or self.end is None:
+            return
+        if not result.ok or result.folds is not None:
+            return  # a failure or a first halving rung: never refit
+        entry = ArchiveEntry(
+            # The copy only ever reads the hyperparameters (the refit's epochs).
+            genome={"hyperparameters": dict(genome.hyperparameters)},
+            genome_hash=result.genome_hash,
+            objectives=objective_vector(self.objectives, genome, result),
+        )
+        if not shadow.update([entry]):
+            return  # dominated: what would be refit is unchanged
+        self._landed[result.genome_hash] = result
+        after = _reserve(shadow, self.settings, self._result_of)
+        self.deadline.at = self.end - max(self._kept, after)
+        if time.monotonic() >= self.deadline.at:
+            raise DeadlineReached(
+                "a better model found during the generation needs a longer refit than the time left"
+            )
+
+    def _result_of(self, genome_hash: str) -> EvaluationResult | None:
+        landed = self._landed.get(genome_hash)
+        return landed if landed is not None else self.results.result(genome_hash)
 
 
 def refit_seconds(result: EvaluationResult | None, max_epochs: int, cv: int) -> float:

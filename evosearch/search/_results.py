@@ -52,6 +52,10 @@ class ResultsTable:
         member = self._rows.get(genome_hash)
         return None if member is None else member.result
 
+    def member(self, genome_hash: str) -> Member | None:
+        """The last member evaluated with ``genome_hash``; None if it was not evaluated."""
+        return self._rows.get(genome_hash)
+
     def __len__(self) -> int:
         return len(self._rows)
 

@@ -59,6 +59,8 @@ def run_info(settings: RunSettings, genome: Any, dataset: Dataset) -> dict[str, 
     }
     if settings.latency_model is not None:  # what the latency objective estimates with
         info["latency_model"] = settings.latency_model.to_dict()
+        if settings.latency_source is not None:  # where it came from (a file, the cache, ...)
+            info["latency_source"] = settings.latency_source
     if settings.plan is not None:  # the resolved plan is what a resume uses (never resolved again)
         info["fidelity"] = settings.plan.to_dict()
     return info

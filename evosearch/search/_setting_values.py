@@ -114,6 +114,20 @@ def check_out(value: Any) -> Path | None:
     return None if value is None else Path(value)
 
 
+def check_warm_start(value: Any) -> tuple[Path, ...]:
+    """Run folders to start from: one path, a sequence of paths, or None / () for none."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, (str, Path)) else value
+    if not isinstance(items, (list, tuple)) or not all(
+        isinstance(item, (str, Path)) for item in items
+    ):
+        raise SettingsError(
+            f"warm_start must be a run folder's path or a sequence of them, got {value!r}"
+        )
+    return tuple(Path(item) for item in items)
+
+
 def check_eval_timeout(value: Any) -> float | None:
     from evosearch.evaluation import check_limits
 
@@ -234,6 +248,24 @@ def parse_int(text: str) -> int:
 
 def parse_names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(","))
+
+
+def check_latency_model(value: Any) -> Any:
+    """The latency objective's cost model: None (this machine's cache), ``"calibrate"`` (one
+    measured for the run alone), a model file's path (read now, so a bad file is refused
+    before the run starts; kept as its absolute path) or a LatencyModel."""
+    from evosearch.nn.cost_model import LatencyModel
+    from evosearch.nn.latency_files import CALIBRATE, load_latency_model
+
+    if value is None or isinstance(value, LatencyModel) or value == CALIBRATE:
+        return value
+    if not isinstance(value, (str, Path)):
+        raise SettingsError(
+            f"latency_model must be a model file's path, 'calibrate', a LatencyModel or None, "
+            f"got {value!r}"
+        )
+    load_latency_model(value)  # a one-line SettingsError naming the file
+    return Path(value).expanduser().resolve()
 
 
 # ---------------------------------------------------------------- how run.json records them

@@ -4,8 +4,9 @@ The Evolver is the scikit-learn face of a search: ``__init__`` only stores its p
 ``fit`` validates them against the settings table (:mod:`evosearch.search.settings`), so it
 clones, nests in ``cross_val_score``, sits in a ``Pipeline`` and is tuned by ``GridSearchCV``.
 ``fit``, ``fit_dataset`` and ``resume`` build a :class:`~evosearch.search.run.SearchRun` (the
-run's state), hand it to the :class:`~evosearch.search.loop.GenerationLoop`, then refit the
-best member; prediction and pickling are in :mod:`~evosearch.search._estimator_methods`.
+run's state) and hand it to :func:`~evosearch.search._fit_run.run_search` (the generation
+loop, then the refit of the best member); prediction and pickling are in
+:mod:`~evosearch.search._estimator_methods`.
 
 Half of this module is the Evolver's docstrings (parameters, attributes, resume).
 """
@@ -17,16 +18,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from evosearch.data import Dataset
-from evosearch.errors import EvosearchError
 from evosearch.evaluation import FitHook
 from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.objectives import DEFAULT_OBJECTIVES, Scoring
 from evosearch.runs import RunFolder
 from evosearch.search._checkpoint import GenerationRecord
 from evosearch.search._estimator_methods import EstimatorMethods, drop_transient
-from evosearch.search._holdout import score_holdout
-from evosearch.search.loop import GenerationLoop
-from evosearch.search.refit import refit_member, refit_starts
+from evosearch.search._fit_run import run_search
 from evosearch.search.run import WEIGHTS_FOLDER, SearchRun
 from evosearch.search.settings import SETTINGS
 from evosearch.space import Genome, SearchSpace
@@ -83,9 +81,9 @@ class Evolver(EstimatorMethods):
         Where the limit bites, results depend on the machine's speed.
     max_time : float, optional
         Seconds the whole run may take, the final refits included: the search's deadline is
-        this less the best member's estimated refit time (its journalled seconds per epoch
-        and fold, scaled to all rows and its whole epoch budget), with ``holdout`` every
-        member's too. At the deadline the folds
+        this less the best member's estimated refit time (journalled seconds per epoch and
+        fold, scaled to all rows and the epoch budget; with ``holdout`` every member's too),
+        following a better member found mid-generation. At the deadline the folds
         still training are stopped, the unfinished generation is dropped (its finished
         evaluations stay in the journal, so :meth:`resume` continues it exactly) and ``fit``
         returns with the archive so far; ``deadline_reached_`` tells it happened. A deadline
@@ -161,6 +159,16 @@ class Evolver(EstimatorMethods):
     scale_target : bool, default=True
         Regression: each model standardises the target on its training rows, R² is recorded
         unclipped; False: the raw target, R² clipped at -1, as runs before it (resumed so).
+    ensemble : bool, default=False
+        Keep out-of-fold predictions, build an ensemble front at the end (``ensemble.json``).
+    warm_start : path or sequence of paths, default=()
+        Earlier run folders (same search space, objectives and task) whose archives and last
+        populations start generation 0 on this data, re-evaluated, topped up with random
+        genomes; with ``inherit_weights`` their folds start from the earlier trained networks.
+    latency_model : path, "calibrate", LatencyModel or None, default=None
+        The ``latency`` objective's cost model: a file of ``evosearch calibrate --out``, a
+        :class:`~evosearch.nn.LatencyModel`, ``"calibrate"`` (measured for this run alone) or
+        None, this machine's cached model (measured once). Recorded in run.json; resume uses it.
 
     Attributes
     ----------
@@ -199,6 +207,8 @@ class Evolver(EstimatorMethods):
     fidelity_plan_ : FidelityPlan or None
         The multi-fidelity plan the run searched with (None: every evaluation at full
         fidelity); refits train at its epoch cap.
+    ensemble_ : WeightedEnsemble or None
+        With ``ensemble``: the most accurate ensemble, refit, what ``predict`` uses.
 
     Notes
     -----
@@ -258,6 +268,9 @@ class Evolver(EstimatorMethods):
         na_values: Sequence[str] = (),
         verbose: int = 0,
         scale_target: bool = True,
+        ensemble: bool = False,
+        warm_start: str | Path | Sequence[str | Path] = (),
+        latency_model: Any = None,
     ) -> None:
         # Stored unchanged (scikit-learn's rule): fit validates them (see _settings.py).
         self.genome = genome
@@ -292,6 +305,9 @@ class Evolver(EstimatorMethods):
         )  # fmt: skip
         self.verbose = verbose
         self.scale_target = scale_target
+        self.ensemble = ensemble
+        self.warm_start = warm_start
+        self.latency_model = latency_model
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Evolver:
@@ -449,52 +465,7 @@ class Evolver(EstimatorMethods):
         """Run the generations of ``run``, then refit its best member (and score the holdout)."""
         self._search_run = run  # the live run, for callbacks that look at it; never pickled
         try:
-            return self._run(run)
+            return run_search(self, run)
         finally:
             run.close()  # the workers (a Dask cluster started for the run), the folder's lock
             drop_transient(self)
-
-    def _run(self, run: SearchRun) -> Evolver:
-        settings, state, dataset = run.settings, run.state, run.dataset
-        self.run_folder_ = None if run.folder is None else run.folder.path
-        self.dataset_ = dataset
-        self.task_ = dataset.task
-        self.space_ = settings.space
-        self.objectives_ = settings.objectives
-        self.n_features_in_ = dataset.n_features
-        self.fidelity_plan_ = settings.plan
-        self.deadline_reached_ = False
-        self.archive_, self.history_ = state.archive, state.history
-        loop = GenerationLoop(run, self)
-        loop.notify("on_run_start", self)
-        loop.run_generations()
-        self.deadline_reached_ = loop.deadline_reached
-        if state.population is None:  # max_time ran out in generation 0
-            loop.warn_short_budget()
-        members = state.members if state.population is not None else loop.partial
-        self.population_ = [m.genome for m in members]
-        if not len(self.archive_):
-            from evosearch.evaluation import all_failed_message
-
-            # Every genome of the run (not just the last population) counts towards the cause.
-            errors = [e for e in run.results.as_dict()["error"] if e]
-            errors = errors or [m.result.error for m in state.members]
-            raise EvosearchError(all_failed_message(state.evaluator.evaluations, errors))
-        best = self.archive_.best(self.archive_.objective("score"))
-        seed, cv, capped = settings.random_state, settings.cv, settings.refit_fidelity
-        self._refit_starts = refit_starts(self.archive_, run.weights)
-        start = self._refit_starts.get(best.genome_hash)
-        scaled = settings.scale_target
-        self.best_estimator_ = refit_member(best, dataset, seed, cv, capped, start, scaled)
-        self.refit_start_fold_ = None if start is None else start[0]
-        self.best_genome_ = Genome.from_json(best.genome)
-        if dataset.task == "classification":
-            self.classes_ = self.best_estimator_.classes_
-        self.cv_results_ = run.results.as_dict()
-        if run.holdout is not None:
-            held, starts, scoring = run.holdout, self._refit_starts, settings.scoring
-            score_holdout(self.archive_, dataset, held, seed, cv, scoring, capped, starts, scaled)
-            if run.folder is not None:
-                run.folder.write_archive(self.archive_.to_dict())
-        loop.notify("on_run_end", self)
-        return self

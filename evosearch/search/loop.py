@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from evosearch.errors import BudgetWarning, EvosearchError
-from evosearch.evaluation import DeadlineReached
+from evosearch.evaluation import Deadline, DeadlineReached
 from evosearch.preprocess import DataProfile
 from evosearch.search import halving as schedules
-from evosearch.search._breeding import breed_function, image_shape, initial_genomes
+from evosearch.search._breeding import SeedUse, breed_function, image_shape, initial_genomes
 from evosearch.search._budget import SizeBudget
 from evosearch.search._checkpoint import (
     GenerationRecord,
@@ -28,11 +28,12 @@ from evosearch.search._checkpoint import (
     offer_to_archive,
 )
 from evosearch.search._journalled import JournalledEvaluation
-from evosearch.search._refit_time import search_deadline
+from evosearch.search._refit_time import RefitReserve
 from evosearch.search.member import Member
 from evosearch.search.progress import verbose_reporters
 from evosearch.search.run import SearchRun
 from evosearch.search.strategies import Breed, BreedingContext, get_strategy
+from evosearch.search.warm_start import warm_start_note
 from evosearch.space import Genome
 
 __all__ = ["GenerationLoop"]
@@ -61,6 +62,7 @@ class GenerationLoop:
             settings.objective_set,
             lambda done, total: self.notify("on_evaluation_progress", done, total),
             run.results,
+            run.oof,
         )
         self.profile = DataProfile.of(run.dataset)
         #: The run's callbacks, then what ``verbose`` prints (a session's, never recorded).
@@ -87,20 +89,23 @@ class GenerationLoop:
         than the initial population still gives the best model found.
         """
         run, state, settings = self.run, self.run.state, self.run.settings
-        deadline = None if settings.max_time is None else time.monotonic() + settings.max_time
+        end = None if settings.max_time is None else time.monotonic() + settings.max_time
+        # max_time covers the final refit: the search leaves the refit of the member that would
+        # be refitted room, and follows a better one that lands during a generation.
+        reserve = RefitReserve(end, state.archive, run.results, settings, settings.objective_set)
+        self.evaluation.on_landed = None if end is None else reserve.landed
         stop = False
         try:
             if state.population is None:
-                genomes = self._initial_genomes(deadline)
-                lineage: list[list[str]] = [[] for _ in genomes]
+                deadline = reserve.begin()
+                genomes, lineage = self._initial_genomes(deadline)
                 started = self._counts()
                 first = self.evaluation.evaluate(state, genomes, lineage, 0, deadline)
                 state.population, state.generation = first, 0
                 stop = self._end_generation(state.population, started)
             while not stop and state.generation < settings.generations:
-                # max_time covers the final refit: the search leaves the best member's room.
-                until = search_deadline(deadline, state.archive, run.results, settings)
-                if until is not None and time.monotonic() >= until:
+                until = reserve.begin()
+                if until is not None and time.monotonic() >= until.at:
                     raise DeadlineReached("the deadline passed between two generations")
                 generation = state.generation + 1
                 started = self._counts()
@@ -141,7 +146,9 @@ class GenerationLoop:
             profile=self.profile,
         )
 
-    def _initial_genomes(self, deadline: float | None) -> list[Genome]:
+    def _initial_genomes(self, deadline: Deadline | None) -> tuple[list[Genome], list[list[str]]]:
+        """Generation 0's genomes and their lineage; a warm start's use of its genomes is told
+        to the callbacks' ``on_note``."""
         run = self.run
 
         def screen(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
@@ -151,15 +158,21 @@ class GenerationLoop:
 
         settings = run.settings
         shape = image_shape(settings.space, run.dataset, settings.input_shape)
-        return initial_genomes(
+        use = SeedUse()
+        children = initial_genomes(
             self.breeding_context(shape),
             run.seed_genomes,
             settings.population_size,
             settings.screen,
             screen,
+            run.seed_parents,
+            use,
         )
+        if "warm_start" in run.info:
+            self.notify("on_note", warm_start_note(run.info["warm_start"], use, len(children[0])))
+        return children.genomes, children.lineage
 
-    def _breeding(self, generation: int, deadline: float | None) -> Breed:
+    def _breeding(self, generation: int, deadline: Deadline | None) -> Breed:
         """The ``breed`` callable the strategy gets for ``generation``: children made by the
         strategy's breeding parts, evaluated by the run's schedule."""
         settings = self.run.settings
@@ -191,9 +204,15 @@ class GenerationLoop:
             cache_hits=state.evaluator.cache_hits - started[2],
             seconds=time.perf_counter() - started[0],
         )
+        archived = {e.genome_hash for e in state.archive}
+        ensemble_pool: set[str] = set()
+        if run.oof is not None:
+            run.oof.end_generation(offspring, archived)
+            # An ensemble's members refit from their CV networks, as archive members do.
+            ensemble_pool = run.oof.kept()
         if run.weights is not None:
             kept = {m.result.genome_hash for m in state.members}
-            run.weights.keep_only(kept | {e.genome_hash for e in state.archive})
+            run.weights.keep_only(kept | archived | ensemble_pool)
         if run.folder is not None:
             run.folder.append_generation(generation_line(state, record))
             run.folder.write_archive(state.archive.to_dict())

@@ -74,6 +74,10 @@ class ConsoleReporter:
                 "fits", total=None, generation=0, generations=self._total_generations
             )
 
+    def on_note(self, text: str) -> None:
+        """A line the run has to say (e.g. what a warm start gave generation 0)."""
+        self.console.print(text, markup=False)
+
     def on_evaluation_progress(self, done: int, total: int) -> None:
         if self._progress is not None:
             self._progress.update(

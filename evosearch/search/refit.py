@@ -162,6 +162,7 @@ def export_member(
     member: int | None,
     out: str | Path,
     fmt: str = DEFAULT_FORMAT,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Refit one archive member on all data and write it in format ``fmt`` with genome.json,
     weights.bin and model.json.
@@ -178,6 +179,9 @@ def export_member(
         Folder to write; it must not exist yet or be empty.
     fmt : str
         A registered export format (:func:`evosearch.deploy.format_names`).
+    options : mapping or None
+        The format's options (:meth:`~evosearch.deploy.ExportFormat.configure`), e.g.
+        ``{"input_dtype": "float64"}`` for ``onnx``; None values are left out.
 
     Returns
     -------
@@ -199,6 +203,7 @@ def export_member(
         fmt,
         fidelity=fidelity,
         start=stored_start(entry, None, record.path),
+        options=options,
     )
 
 
@@ -223,6 +228,7 @@ def write_member(
     model: Pipeline | None = None,
     fidelity: Fidelity | None = None,
     start: tuple[int, FoldWeights] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write archive member ``index`` (``entry``) of ``archive`` into the folder ``out``:
     refit on ``dataset`` (unless its fitted ``model`` is given), in format ``fmt``, with
@@ -234,14 +240,15 @@ def write_member(
     trains at (the run's fidelity plan's epoch cap, see :attr:`Settings.refit_fidelity`);
     ``start``: the CV fold and its network the refit starts from (:func:`stored_start`),
     recorded in model.json as ``refit_start_fold`` (with a given ``model``, refitted from that
-    fold's network, only the fold is read).
+    fold's network, only the fold is read); ``options``: the format's (see
+    :func:`export_member`).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SettingsError(f"export folder {out} is a file")
     if out.exists() and any(out.iterdir()):
         raise SettingsError(f"export folder {out} already exists and is not empty")
-    exporter = get_format(fmt)
+    exporter = get_format(fmt).configure(options or {})
     exporter.check_available()
     genome = Genome.from_json(entry.genome)
     if model is None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from evosearch.data import Dataset
 from evosearch.errors import RunFolderError, SettingsError
-from evosearch.evaluation import FAILURE_SCORE, EvaluationResult, Evaluator, Fidelity
+from evosearch.evaluation import FAILURE_SCORE, EvaluationResult, Evaluator, Fidelity, get_backend
 from evosearch.objectives import Latency, check_scoring, scoring_name, with_scoring
 from evosearch.preprocess import DataProfile
 from evosearch.runs import RunFolder, RunRecord, load_run, load_run_dataset
@@ -32,6 +32,7 @@ from evosearch.search._run_info import run_info
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.fidelity_plan import plan_from_dict, resolve_plan
 from evosearch.search.inheritance import WeightStore
+from evosearch.search.oof import OOF_FOLDER, OofStore
 from evosearch.search.settings import RunSettings, check_settings, recorded_params, setting
 from evosearch.space import Genome, InnovationCounter
 
@@ -63,8 +64,13 @@ class SearchRun:
         Every evaluation of the run (the Evolver's ``cv_results_``).
     seed_genomes : list of Genome
         Genomes generation 0 starts from before random ones.
+    seed_parents : list of str or None
+        Per seed genome, the weight store key its folds start from (a warm start's earlier
+        network; None: fresh weights).
     info : dict
         The run's ``run.json``.
+    oof : OofStore or None
+        Out-of-fold predictions of the archive and each generation's best (``ensemble``).
     """
 
     settings: RunSettings
@@ -75,7 +81,10 @@ class SearchRun:
     weights: WeightStore | None
     results: ResultsTable
     seed_genomes: list[Genome] = field(default_factory=list)
+    seed_parents: list[str | None] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    #: Out-of-fold predictions for ensembles (``ensemble``; None: not kept).
+    oof: OofStore | None = None
 
     @classmethod
     def start(
@@ -97,11 +106,21 @@ class SearchRun:
         from evosearch.search._breeding import image_shape
 
         image_shape(settings.space, dataset, settings.input_shape)  # refused before any write
+        get_backend(settings.backend).check_reachable(settings.scheduler)  # before the folder
         settings = prepare_objectives(settings, dataset)
         info = run_info(settings, genome, dataset)
         search, held = split_holdout(dataset, settings.holdout, settings.random_state)
         check_folds(search, settings.cv, settings.scoring, settings.random_state)
         seeds = list(initial_population)
+        parents: list[str | None] = [None] * len(seeds)
+        warm = None
+        if settings.warm_start:
+            from evosearch.search.warm_start import load_warm_start
+
+            warm = load_warm_start(settings.warm_start, info, settings.inherit_weights)
+            seeds += warm.genomes
+            parents += warm.parents
+            info["warm_start"] = {**warm.record(), "parents": parents}
         if parent is not None:
             info["parent"] = parent
         if seeds:
@@ -112,16 +131,23 @@ class SearchRun:
         if settings.out is not None:
             create = RunFolder.create_numbered if numbered else RunFolder.create
             folder = create(settings.out, info)
+        weights = _weight_store(settings, folder)
+        if warm is not None and weights is not None:
+            # Into the run's own weights/: a resume in generation 0 finds them there.
+            for key, folds in warm.weights.items():
+                weights.add(key, [folds.get(fold) for fold in range(max(folds) + 1)])
         return cls(
             settings=settings,
             dataset=search,
             holdout=held,
             state=state,
             folder=folder,
-            weights=_weight_store(settings, folder),
+            weights=weights,
             results=ResultsTable(settings.n_folds, settings.objective_set),
             seed_genomes=seeds,
+            seed_parents=parents,
             info=info,
+            oof=_oof_store(settings, state, search, folder),
         )
 
     @classmethod
@@ -164,6 +190,12 @@ class SearchRun:
                 weights.load()
             except ValueError as exc:
                 raise RunFolderError(str(exc)) from None
+        oof = _oof_store(settings, state, dataset, folder)
+        if oof is not None:
+            try:
+                oof.load()
+            except ValueError as exc:
+                raise RunFolderError(str(exc)) from None
         info = record.info
         try:
             seeds = [Genome.from_json(g) for g in info.get("initial_population", [])]
@@ -183,7 +215,9 @@ class SearchRun:
             weights=weights,
             results=results,
             seed_genomes=seeds,
+            seed_parents=_seed_parents(info, len(seeds)),
             info=info,
+            oof=oof,
         )
 
     @classmethod
@@ -264,19 +298,26 @@ def _recorded_run(
     check_folds(search, settings.cv, settings.scoring, settings.random_state)
     # The latency cost model and the fidelity plan run.json recorded, never measured or
     # resolved again: a resume or a replay is exact.
-    settings = prepare_objectives(settings, search, info.get("latency_model"))
+    settings = prepare_objectives(
+        settings, search, info.get("latency_model"), info.get("latency_source")
+    )
     settings = replace(settings, plan=plan_from_dict(info.get("fidelity")))
     return settings, search, held
 
 
 def prepare_objectives(
-    settings: RunSettings, dataset: Dataset, latency_model: dict[str, Any] | None = None
+    settings: RunSettings,
+    dataset: Dataset,
+    latency_model: dict[str, Any] | None = None,
+    latency_source: dict[str, Any] | None = None,
 ) -> RunSettings:
     """``settings`` with the objectives made concrete on ``dataset``: the scorer checked
     against the data and set in the score objective; with a ``latency`` objective, its cost
-    model calibrated on this machine (or read from ``latency_model``, the one run.json
-    recorded); the fidelity plan resolved on the data's rows."""
-    from evosearch.nn.cost_model import LatencyModel, calibrate
+    model: ``latency_model`` and ``latency_source`` where given (what run.json recorded), else
+    the one the ``latency_model`` setting chooses (a file, this machine's cache, a calibration
+    for this run); the fidelity plan resolved on the data's rows."""
+    from evosearch.nn.cost_model import LatencyModel
+    from evosearch.nn.latency_files import choose_latency_model
 
     check_scoring(settings.scoring, dataset.task, dataset.X, dataset.y)
     # Where no valid score is below the evaluator's failure score (accuracy; R² clipped, as
@@ -287,18 +328,26 @@ def prepare_objectives(
     )
     failure = FAILURE_SCORE if bounded else -math.inf
     objectives = with_scoring(settings.objective_set, scoring_name(settings.scoring), failure)
+    model, source = None, None  # without a latency objective the setting is not used
     if any(isinstance(o, Latency) for o in objectives):
         if latency_model is not None:
             try:
                 model = LatencyModel.from_dict(latency_model)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise RunFolderError(f"run.json: bad latency_model ({exc!r})") from None
+            source = latency_source
         else:
-            model = calibrate()
-        settings = replace(settings, latency_model=model)
+            model, source = choose_latency_model(settings.latency_model)
         objectives = tuple(Latency(model) if isinstance(o, Latency) else o for o in objectives)
+    settings = replace(settings, latency_model=model, latency_source=source)
     plan = resolve_plan(settings.fidelity, dataset.n_samples)
     return replace(settings, objective_set=objectives, plan=plan)
+
+
+def _seed_parents(info: dict[str, Any], n_seeds: int) -> list[str | None]:
+    """Per recorded seed genome, the weight store key it starts from (a warm start's)."""
+    parents = list((info.get("warm_start") or {}).get("parents") or [])
+    return (parents + [None] * n_seeds)[:n_seeds]
 
 
 def _weight_store(settings: RunSettings, folder: RunFolder | None) -> WeightStore | None:
@@ -306,6 +355,15 @@ def _weight_store(settings: RunSettings, folder: RunFolder | None) -> WeightStor
         return None
     path = folder.path / WEIGHTS_FOLDER if folder is not None else None
     return WeightStore(settings.n_folds, path)
+
+
+def _oof_store(
+    settings: RunSettings, state: RunState, dataset: Dataset, folder: RunFolder | None
+) -> OofStore | None:
+    if not settings.ensemble:
+        return None
+    path = folder.path / OOF_FOLDER if folder is not None else None
+    return OofStore(state.evaluator.folds, dataset.n_samples, path)
 
 
 def fresh_state(settings: RunSettings, dataset: Dataset) -> RunState:
@@ -319,7 +377,9 @@ def fresh_state(settings: RunSettings, dataset: Dataset) -> RunState:
     return RunState(
         rng=np.random.default_rng(np.random.SeedSequence(settings.random_state)),
         innovations=InnovationCounter(),
-        evaluator=_evaluator(settings, dataset, None if plan is None else plan.full()),
+        evaluator=_evaluator(
+            settings, dataset, None if plan is None else plan.full(), settings.ensemble
+        ),
         archive=ParetoArchive(
             settings.weights, objectives=settings.objectives, scoring=scoring_name(settings.scoring)
         ),
@@ -327,7 +387,9 @@ def fresh_state(settings: RunSettings, dataset: Dataset) -> RunState:
     )
 
 
-def _evaluator(settings: RunSettings, dataset: Dataset, fidelity: Fidelity | None) -> Evaluator:
+def _evaluator(
+    settings: RunSettings, dataset: Dataset, fidelity: Fidelity | None, predictions: bool = False
+) -> Evaluator:
     return Evaluator(
         dataset.X,
         dataset.y,
@@ -346,6 +408,7 @@ def _evaluator(settings: RunSettings, dataset: Dataset, fidelity: Fidelity | Non
         scoring=settings.scoring,
         fidelity=fidelity,
         scale_target=settings.scale_target,
+        keep_predictions=predictions,
     )
 
 

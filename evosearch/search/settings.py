@@ -39,6 +39,7 @@ from evosearch.search._setting_values import (
     check_holdout,
     check_input_shape,
     check_integer,
+    check_latency_model,
     check_max_memory,
     check_max_time,
     check_n_jobs,
@@ -49,6 +50,7 @@ from evosearch.search._setting_values import (
     check_strategy,
     check_task,
     check_verbose,
+    check_warm_start,
     genome_json,
     identity,
     objectives_json,
@@ -101,12 +103,18 @@ class Setting:
         The option's placeholder in ``--help``.
     switch : bool
         A ``--flag / --no-flag`` pair instead of an option with a value.
+    repeat : bool
+        An option given once per value (``--warm-start A --warm-start B``).
     resume : bool
         ``Evolver.resume`` / ``evosearch resume`` may override it (the rest is the run's).
     replay : bool
         ``evosearch replay --continue-to`` may override it for the new run.
     recorded : bool
         Written to ``run.json`` (False: a property of one session, like ``max_time``).
+    omit_default : bool
+        Recorded only when not the default; a ``run.json`` without it had the default, so a
+        setting added this way needs no new run-folder format (runs that leave it at its
+        default write the files they wrote before it existed).
     to_json : callable
         The checked value as ``run.json`` records it.
     """
@@ -119,9 +127,11 @@ class Setting:
     parse: Callable[[str], Any] | None = None
     metavar: str | None = None
     switch: bool = False
+    repeat: bool = False
     resume: bool = False
     replay: bool = False
     recorded: bool = True
+    omit_default: bool = False
     to_json: Callable[[Any], Any] = field(default=identity)
 
     @property
@@ -237,6 +247,20 @@ SETTINGS: tuple[Setting, ...] = (
             "regression: each model standardises the target on its training rows (predictions, "
             "exports and scores in the target's units); off: the raw target and R² clipped at "
             "-1, as runs before it", flag="--scale-target", switch=True),
+    Setting("ensemble", False, check_flag("ensemble"),
+            "keep out-of-fold predictions of the archive and each generation's best, and build "
+            "a weighted ensemble front of them when the run ends (RUN/ensemble.json)",
+            flag="--ensemble", switch=True, omit_default=True),
+    Setting("warm_start", (), check_warm_start,
+            "start generation 0 from this earlier run's archive and last population (same "
+            "search space, objectives and task; repeat for several runs)", flag="--warm-start",
+            metavar="RUN", repeat=True, recorded=False),
+    # The model itself, and where it came from, are run.json's "latency_model" and
+    # "latency_source": a resume uses them, never this setting.
+    Setting("latency_model", None, check_latency_model,
+            "the latency objective's cost model: a file of 'evosearch calibrate --out FILE', or "
+            "'calibrate' (measured for this run alone); default: this machine's cached one",
+            flag="--latency-model", metavar="FILE", recorded=False),
 )  # fmt: skip
 
 _BY_NAME = {row.name: row for row in SETTINGS}
@@ -251,8 +275,10 @@ def setting(name: str) -> Setting:
 class RunSettings:
     """A run's settings, checked and normalised (see :data:`SETTINGS` for their meaning).
 
-    The fields after ``scale_target`` are not settings but what ``fit`` derives from them on the
-    data: the objectives made concrete, the latency's cost model, the fidelity plan.
+    The settings with defaults here (``warm_start``, ``latency_model``) come last only because
+    dataclass fields with defaults must; ``latency_model`` is made concrete by ``fit``. The
+    fields after them are not settings but what ``fit`` derives from them on the data (the
+    latency model's source, the fidelity plan).
     """
 
     space: SearchSpace
@@ -296,8 +322,17 @@ class RunSettings:
     #: Regression: the target standardised in each model, R² recorded unclipped (False: the
     #: raw target and R² clipped at -1, as runs before the setting).
     scale_target: bool
-    #: With a ``latency`` objective: its calibrated cost model (a LatencyModel), set by fit.
+    #: Out-of-fold predictions kept, an ensemble built at the end (search/ensemble.py).
+    ensemble: bool
+    #: Run folders generation 0 starts from (search/warm_start.py); run.json's ``warm_start``.
+    warm_start: tuple[Path, ...] = ()
+    #: The ``latency_model`` setting as checked (None, ``"calibrate"``, a model file's path or a
+    #: LatencyModel); with a ``latency`` objective, fit makes it the LatencyModel the run uses
+    #: (None without one).
     latency_model: Any = None
+    #: Where fit's latency model came from (nn/latency_files.py), run.json's
+    #: ``latency_source``; None where no latency objective.
+    latency_source: dict[str, Any] | None = None
     #: The multi-fidelity plan on this data (None: off), set by fit from ``fidelity``.
     plan: FidelityPlan | None = None
 
@@ -383,7 +418,11 @@ def record_settings(settings: RunSettings, genome: Any) -> dict[str, Any]:
     """
     from evosearch.space import SearchSpace
 
-    recorded = {row.name: row.to_json(settings.value(row.name)) for row in SETTINGS if row.recorded}
+    recorded = {
+        row.name: row.to_json(settings.value(row.name))
+        for row in SETTINGS
+        if row.recorded and not (row.omit_default and settings.value(row.name) == row.default)
+    }
     if not isinstance(genome, SearchSpace):
         recorded["genome"] = str(genome)
     if settings.scoring is not None and not isinstance(settings.scoring, str):
@@ -411,7 +450,7 @@ def recorded_params(info: Mapping[str, Any], where: str) -> dict[str, Any]:
     recorded = info["settings"]
     params: dict[str, Any] = {}
     for row in SETTINGS:
-        if not row.recorded:
+        if not row.recorded or (row.omit_default and row.name not in recorded):
             params[row.name] = row.default
         elif row.name not in recorded:
             raise RunFolderError(f"{where}: settings lack {row.name!r}")

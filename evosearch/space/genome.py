@@ -43,6 +43,7 @@ import networkx as nx
 import numpy as np
 
 from evosearch.errors import InvalidGenomeError
+from evosearch.nn.cost_model import layer_cost
 from evosearch.nn.graph import output_layer
 from evosearch.nn.layers import (
     DEFAULT_LAYER_KIND,
@@ -289,13 +290,14 @@ class Genome:
             for node, (in_shape, _) in self.shapes().items()
         ]
 
-    def layer_costs(self) -> list[tuple[str, int, int]]:
-        """``(kind, multiply-adds, output values)`` of every layer (the output layer is a
-        ``dense`` one), from the graph alone: what a latency model estimates from."""
+    def layer_costs(self) -> list[tuple[Any, ...]]:
+        """``(kind, multiply-adds, output values, copies)`` of every layer (the output layer is
+        a ``dense`` one), from the graph alone: what a latency model estimates from
+        (:func:`~evosearch.nn.cost_model.layer_cost`)."""
         costs = []
-        for node, (in_shape, out_shape) in self.shapes().items():
+        for node, (in_shape, _) in self.shapes().items():
             kind, attrs = self._kind(node)
-            costs.append((kind.name, kind.macs(attrs, in_shape), math.prod(out_shape)))
+            costs.append(layer_cost(kind, attrs, in_shape))
         return costs
 
     def n_macs(self) -> int:

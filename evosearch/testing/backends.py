@@ -11,7 +11,8 @@ Every backend registered (:data:`~evosearch.evaluation.backends.BACKENDS`) must 
 * a fold past ``eval_timeout`` fails its genome with ``TimeoutError``, without waiting for it
   and without disturbing the other genomes;
 * a ``deadline`` raises :class:`~evosearch.evaluation.DeadlineReached`, with the genomes finished
-  before it reported and cached.
+  before it reported and cached; a backend with ``moving_deadline`` stops at a
+  :class:`~evosearch.evaluation.Deadline` that ``on_result`` brought forward.
 
 A backend whose dependency is missing (:meth:`Backend.unavailable`) is skipped with that reason.
 Use it from a test module (Optuna's ``optuna.testing`` habit)::
@@ -37,7 +38,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from evosearch.evaluation import DeadlineReached, EvaluationResult, Evaluator
+from evosearch.evaluation import Deadline, DeadlineReached, EvaluationResult, Evaluator
 from evosearch.evaluation.backends import BACKENDS
 from evosearch.space import Genome
 from evosearch.testing._tiny import TINY_HYPER
@@ -244,3 +245,25 @@ class BackendContract:
             cached = evaluator.lookup(genome)
             assert cached is not None and cached.ok
         assert evaluator.lookup(held) is None
+
+    def test_a_deadline_brought_forward_stops_the_batch_then(self, backend, data, tmp_path):
+        if not BACKENDS.get(backend["backend"]).moving_deadline:
+            pytest.skip("the backend reads its deadline once (moving_deadline is False)")
+        quick, held = _genome(8), _genome(2)  # the smallest starts last, and holds
+        hook = ReleaseHook(tmp_path, holds=(held.canonical_hash(),))
+        evaluator = self.evaluator(data, backend, fit_hook=hook)
+        deadline = Deadline(time.monotonic() + 60)
+
+        def bring_forward(genome: Genome, result: EvaluationResult) -> None:
+            deadline.at = time.monotonic() + 1  # as the search does when a new best lands
+
+        started = time.monotonic()
+        try:
+            with pytest.raises(DeadlineReached):
+                evaluator.evaluate([quick, held], on_result=bring_forward, deadline=deadline)
+            elapsed = time.monotonic() - started
+        finally:
+            (tmp_path / _RELEASE).touch()
+            evaluator.close()
+        assert elapsed < 1 + 15  # not the 30 s the held fold waits, nor the first 60
+        assert evaluator.lookup(quick) is not None and evaluator.lookup(held) is None

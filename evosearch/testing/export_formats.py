@@ -14,6 +14,8 @@ wrote (all present, with the same permissions as ``model.json``) and the package
 model file cut to half its bytes is refused by :func:`~evosearch.deploy.read_model` with one
 line (``evosearch predict``'s exit 2), never a traceback. A bare network (no pipeline) exports
 too, a regressor's predictions keeping the shape of its ``y`` (``y_ndim`` in ``model.json``).
+A :class:`~evosearch.deploy.WeightedEnsemble` of two such models (``export --ensemble``) is
+written and read back predicting as the ensemble does, tables included.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from evosearch.data import check_dataset
-from evosearch.deploy import EXPORT_FORMATS, read_model, write_model
+from evosearch.deploy import EXPORT_FORMATS, WeightedEnsemble, read_model, write_model
 from evosearch.errors import SettingsError
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 from evosearch.preprocess import DataProfile, build_preprocessor, make_scaler
@@ -35,6 +38,7 @@ from evosearch.testing._tiny import iris
 
 __all__ = [
     "fitted_models",
+    "test_format_exports_an_ensemble_that_predicts_as_it_does",
     "test_format_predicts_a_table_as_the_pipeline_does",
     "test_format_predicts_as_the_estimator_does",
     "test_format_records_itself_in_model_json",
@@ -177,3 +181,38 @@ def test_scikit_learn_scorers_take_the_loaded_model(
     for scoring in scorers:
         scorer = get_scorer(scoring)
         assert scorer(loaded, X, y_true) == pytest.approx(scorer(model, X, y_true), abs=1e-5)
+
+
+@pytest.mark.parametrize("name", EXPORT_FORMATS.names())
+@pytest.mark.parametrize("which", ["classifier", "regressor", "table"])
+def test_format_exports_an_ensemble_that_predicts_as_it_does(
+    name: str, which: str, fitted_models: dict[str, Any], tmp_path: Path
+) -> None:
+    model, X = fitted_models[which]
+    # A second member of other weights (and, for the table, other preprocessing).
+    other = clone(model).set_params(net__random_state=1, net__learning_rate=0.05)
+    if which == "table":
+        table, label = mixed_table(60)
+        dataset = check_dataset(_dated(table), label)
+        prep = build_preprocessor(DataProfile.of(dataset), {"impute": "median"})
+        other = Pipeline([("prep", prep), ("net", GraphNetClassifier(_ARCH, **_FIT))])
+        other.set_params(net__random_state=1).fit(dataset.X, dataset.y)
+    else:
+        X_fit, y = iris()
+        y_fit = y if which == "classifier" else np.column_stack([X_fit[:, 0] * 10, X_fit[:, 1] - 3])
+        other.fit(X_fit, y_fit)
+    ensemble = WeightedEnsemble([model, other], [2.0, 1.0])
+    task = "regression" if which == "regressor" else "classification"
+    loaded, info = _round_trip(name, ensemble, tmp_path, task)
+    assert info["ensemble"]["weights"] == [2.0, 1.0]
+    assert all((tmp_path / f).is_file() for f in info["files"])
+    _check_same(ensemble, loaded, X)
+
+
+def _dated(table: Any) -> Any:
+    """The fixture's table: ``table`` with its date column (one cell missing)."""
+    import pandas as pd
+
+    table["when"] = pd.date_range("2023-12-30", periods=len(table), freq="29h")
+    table.loc[7, "when"] = pd.NaT
+    return table

@@ -24,10 +24,12 @@ from evosearch.registry import Registry
 __all__ = [
     "BACKENDS",
     "Backend",
+    "Deadline",
     "DeadlineReached",
     "TaskBatch",
     "backend_names",
     "check_backend",
+    "deadline_at",
     "get_backend",
     "register_backend",
 ]
@@ -42,6 +44,35 @@ class DeadlineReached(Exception):
     Every genome that finished before the deadline has been reported to ``on_result`` (and is
     in the cache); the folds that were still training were stopped and are lost.
     """
+
+
+class Deadline:
+    """A :func:`time.monotonic` instant that its owner may move while an evaluation runs.
+
+    The search's deadline leaves room for the final refit of its best model, and a better
+    model found in the middle of a generation may need a longer refit: the search then brings
+    the deadline forward from its ``on_result`` callback, and a backend that reads the deadline
+    at every wait (:attr:`Backend.moving_deadline`) stops at the new time, not the old one.
+
+    Parameters
+    ----------
+    at : float
+        The instant, a :func:`time.monotonic` time.
+    """
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = float(at)
+
+    def __repr__(self) -> str:
+        return f"Deadline(at={self.at!r})"
+
+
+def deadline_at(deadline: float | Deadline | None) -> float | None:
+    """The instant ``deadline`` stands at now: a :class:`Deadline`'s current ``at``, a plain
+    :func:`time.monotonic` time as it is, None (no deadline) as None."""
+    return deadline.at if isinstance(deadline, Deadline) else deadline
 
 
 class TaskBatch(Protocol):
@@ -93,7 +124,9 @@ class Backend(ABC):
       ``batch.skip_if_lost`` instead of training;
     * **honour the deadline**: when ``deadline`` (a :func:`time.monotonic` time) passes, start
       nothing more, stop what is running and raise :class:`DeadlineReached`; what finished
-      before was reported;
+      before was reported. A backend whose :attr:`moving_deadline` is True gets the caller's
+      :class:`Deadline` itself and reads it (:func:`deadline_at`) every time it checks or
+      waits: ``on_result`` may bring it forward; others get the instant it stood at;
     * leave nothing of the batch running when :meth:`run` returns or raises (Ctrl-C, a failing
       callback): the workers must not go on training for nobody.
 
@@ -116,6 +149,9 @@ class Backend(ABC):
 
     #: The name the backend is registered under (``backend=NAME``, ``--backend NAME``).
     name: ClassVar[str]
+    #: Whether :meth:`run` takes a :class:`Deadline` and reads it at every check and wait
+    #: (False: it gets a plain time, fixed for the call).
+    moving_deadline: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -150,6 +186,13 @@ class Backend(ABC):
         """
         return scheduler
 
+    @classmethod  # noqa: B027 - a documented no-op hook, not abstract
+    def check_reachable(cls, scheduler: str | None) -> None:
+        """Refuse, before a run writes anything, a ``scheduler`` (as :meth:`check_settings`
+        returned it) whose workers cannot be reached: raise
+        :class:`~evosearch.errors.BackendError`, one line naming it, in seconds. Default:
+        nothing to check."""
+
     @classmethod
     def in_process(cls, n_jobs: int, eval_timeout: float | None, max_memory: float | None) -> bool:
         """Whether tasks with these settings train in the calling process (no worker)."""
@@ -167,14 +210,26 @@ class Backend(ABC):
         yield {}
 
     @abstractmethod
-    def run(self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None) -> None:
+    def run(
+        self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | Deadline | None
+    ) -> None:
         """Train ``tasks`` (longest first) and report each through ``batch.finish``.
+
+        ``deadline`` is a :class:`Deadline` only for a backend whose :attr:`moving_deadline`
+        is True.
 
         Raises
         ------
         DeadlineReached
             When ``deadline`` passes before every task finished.
         """
+
+    def run_batch(
+        self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | Deadline | None
+    ) -> None:
+        """:meth:`run`, with ``deadline`` as this backend takes it: the :class:`Deadline`
+        itself where :attr:`moving_deadline`, else the instant it stands at now."""
+        self.run(batch, tasks, deadline if self.moving_deadline else deadline_at(deadline))
 
     def close(self) -> None:  # noqa: B027 - a documented no-op hook, not abstract
         """Let go of connections or clusters held between batches (default: nothing)."""

@@ -9,14 +9,19 @@ threads to one inside the task, so a search gives the same archive and history o
 (timings and memory aside). The data is scattered to every worker once, one task is submitted
 per fold, longest first (task priorities), and the local backend's failure rules are kept:
 
-* a worker that dies mid-task: Dask re-runs the task elsewhere; a task Dask gives up on after
-  ``distributed.scheduler.allowed-failures`` + 1 worker deaths is submitted once more (Dask
-  also counts folds merely queued on the dying worker), and fails its genome with
-  ``WorkerDied`` if its workers die again;
-* ``eval_timeout``, counted from the moment the task started on its worker (the task reports
-  its start through a Dask event): the genome fails with ``TimeoutError``, the future is
-  cancelled and, because Dask cannot stop a running thread, that worker is restarted (in the
-  background; it needs a nanny, which ``dask worker`` has by default);
+* a worker that dies mid-task: Dask re-runs the task elsewhere. Dask gives up on a task
+  (``KilledWorker``) after ``distributed.scheduler.allowed-failures`` + 1 deaths of workers it
+  was on, and it also counts the folds merely queued on (or running beside) the one that crashed
+  them. So every task puts its start on record at the scheduler before it trains
+  (:mod:`._dask_worker`), and a fold Dask gave up on is judged by it: one that never started
+  was a bystander and is submitted again as it was; one that started is trained once more on
+  its own, in a child process of a worker (:mod:`._isolated`). If that process dies, the fold
+  killed its workers: its genome fails with ``WorkerDied``, and no worker or other fold goes
+  with it; if it finishes, its outcome is the fold's (same seed, same result);
+* ``eval_timeout``, counted from the moment the task started on its worker (its start
+  record): the genome fails with ``TimeoutError``, the future is cancelled and, because Dask
+  cannot stop a running thread, that worker is restarted (in the background; it needs a nanny,
+  which ``dask worker`` has by default);
 * a scheduler that goes away: :class:`~evosearch.errors.BackendError` after the results
   already finished were handed to ``on_result``.
 
@@ -36,20 +41,28 @@ from contextlib import contextmanager
 from typing import Any
 
 from evosearch.errors import BackendError
+from evosearch.evaluation.backends._dask_address import (
+    check_address,
+    client_failed,
+    collect_client,
+    probe,
+)
+from evosearch.evaluation.backends._dask_faults import (
+    KilledFolds,
+    scatter_context,
+    started_at_scheduler,
+)
+from evosearch.evaluation.backends._dask_worker import START_TOPIC, dask_isolated_task, dask_task
 from evosearch.evaluation.backends.base import (
     Backend,
+    Deadline,
     DeadlineReached,
     TaskBatch,
     TaskKey,
+    deadline_at,
     register_backend,
 )
-from evosearch.evaluation.tasks import (
-    FoldContext,
-    FoldOutcome,
-    error_text,
-    failed_outcome,
-    fit_fold,
-)
+from evosearch.evaluation.tasks import FoldContext, error_text, failed_outcome
 
 __all__ = ["SCHEDULER_ENV", "DaskBackend"]
 
@@ -69,31 +82,8 @@ _POLL = 1.0
 # data was lost with the workers holding it) is submitted again before its genome fails.
 _RESUBMITS = 3
 
-# How often a task Dask gave up on (KilledWorker) is submitted again under a fresh key: Dask
-# also blames folds that were only queued on a worker another fold crashed, and those succeed.
-_KILLED_RESUBMITS = 1
-
 # Seconds close() waits for a worker restart to finish.
 _RESTART_WAIT = 60.0
-
-# Dask event topic on which a task reports that it started (for eval_timeout).
-_START_TOPIC = "evosearch-task-start"
-
-
-# ------------------------------------------------------------------------------ worker side
-def _dask_task(context: FoldContext, key: str, *args: Any) -> FoldOutcome:
-    """One fold on a Dask worker (``args`` from ``TaskBatch.args``): report the start (for the
-    time limit), then train."""
-    from distributed import get_worker
-
-    try:
-        worker = get_worker()
-        worker.log_event(_START_TOPIC, {"key": key, "worker": worker.address})
-    except ValueError:  # not on a worker (cannot happen through the runner): no time limit
-        pass
-    # limit_threads: Dask workers are long-lived processes we did not start, so the BLAS cap
-    # is applied around each task rather than once at worker start-up.
-    return fit_fold(context, *args, limit_threads=True)
 
 
 # ------------------------------------------------------------------------------ client side
@@ -117,6 +107,7 @@ class DaskBackend(Backend):
     """
 
     name = "dask"
+    moving_deadline = True
 
     def __init__(
         self,
@@ -148,10 +139,19 @@ class DaskBackend(Backend):
     @classmethod
     def check_settings(cls, scheduler: str | None) -> str | None:
         """The scheduler address: ``scheduler``, else ``EVOSEARCH_DASK_SCHEDULER``, else None
-        (a local cluster)."""
+        (a local cluster); a malformed one (no port, an unknown scheme) is refused."""
+        origin = ""
         if scheduler is None:
             scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or None
-        return scheduler
+            origin = f"${SCHEDULER_ENV}"
+        return None if scheduler is None else check_address(scheduler, origin)
+
+    @classmethod
+    def check_reachable(cls, scheduler: str | None) -> None:
+        """Refuse (BackendError) a scheduler address where nothing listens, in at most
+        ``PROBE_TIMEOUT`` (10) seconds; a local cluster (None) is started later."""
+        if scheduler is not None:
+            probe(scheduler)
 
     @classmethod
     @contextmanager
@@ -181,6 +181,9 @@ class DaskBackend(Backend):
             return self._client
         from distributed import Client, LocalCluster
 
+        if self.scheduler is not None:
+            probe(self.scheduler)  # nothing listening: one line now, not retries for 30 s
+        failure: BackendError | None = None
         try:
             if self.scheduler is None:
                 self._cluster = LocalCluster(
@@ -195,14 +198,20 @@ class DaskBackend(Backend):
             else:
                 address = self.scheduler
             self._client = Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:
             _close(self._client, self._cluster)
             self._client = self._cluster = None
-            raise BackendError(
-                f"cannot connect to the Dask scheduler at {self.address}: {exc}"
-            ) from None
+            if self.scheduler is None and not isinstance(exc, (OSError, TimeoutError)):
+                raise  # starting the local cluster failed: not a connection problem
+            # Anything a scheduler that answers but refuses us makes Client raise (a comm
+            # error, a garbled handshake): one line naming it, raised below, once the
+            # traceback that holds the half-made client is gone.
+            failure = client_failed(self.address, exc)
+        if failure is not None:
+            collect_client()
+            raise failure
         self._finalizer = weakref.finalize(self, _close, self._client, self._cluster)
-        self._client.subscribe_topic(_START_TOPIC, self._on_start)
+        self._client.subscribe_topic(START_TOPIC, self._on_start)
         return self._client
 
     def _on_start(self, event: Any) -> None:
@@ -225,10 +234,10 @@ class DaskBackend(Backend):
             self._finalizer()
         self._client = self._cluster = self._data = None
 
-    def _scattered(self) -> Any:
-        """The evaluator's data on the workers: sent once, again only if the cluster lost it."""
-        if self._data is None or self._data.status != "finished":
-            self._data = self._connect().scatter(self.context, broadcast=True, hash=False)
+    def _scattered(self, check: bool = False) -> Any:
+        """The evaluator's data on the workers: sent once, again only if the cluster lost it
+        (``check``: ask the scheduler, after a task was lost)."""
+        self._data = scatter_context(self._connect(), self.context, self._data, check)
         return self._data
 
     def _lost(self, exc: BaseException | None = None) -> BackendError:
@@ -238,7 +247,9 @@ class DaskBackend(Backend):
             "kept: resume the run folder to continue"
         )
 
-    def run(self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None) -> None:
+    def run(
+        self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | Deadline | None
+    ) -> None:
         """Train ``tasks`` (longest first) and hand each outcome to ``batch.finish``.
 
         Raises
@@ -258,16 +269,22 @@ class DaskBackend(Backend):
         done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         futures: dict[Any, tuple[TaskKey, str]] = {}  # future -> (task, Dask key)
         attempts: dict[TaskKey, int] = {}
-        killed: dict[TaskKey, int] = {}
+        killed = KilledFolds()
+        isolated: set[str] = set()  # Dask keys of folds trained on their own
+        sent: dict[str, Any] = {}  # Dask key -> the data future its task depends on
 
-        def submit(task: TaskKey, priority: int) -> None:
+        def submit(task: TaskKey, priority: int, alone: bool = False) -> None:
             self._serial += 1
             dask_key = f"evosearch-fold-{self._serial}-{batch.hashes[task[0]][:12]}-{task[1]}"
             args = batch.args(task)
+            function = dask_isolated_task if alone else dask_task
+            if alone:
+                isolated.add(dask_key)
             future = client.submit(
-                _dask_task, data, dask_key, *args, key=dask_key, pure=False, priority=priority
+                function, data, dask_key, *args, key=dask_key, pure=False, priority=priority
             )
             futures[future] = (task, dask_key)
+            sent[dask_key] = data
             future.add_done_callback(done.put)
 
         def drop(future: Any) -> tuple[TaskKey, str]:
@@ -296,11 +313,12 @@ class DaskBackend(Backend):
                 submit(task, priorities[task])
             while futures:
                 now = time.monotonic()
-                if deadline is not None and now >= deadline:
+                at = deadline_at(deadline)  # read each time: on_result may have moved it
+                if at is not None and now >= at:
                     raise DeadlineReached("the deadline passed")
                 wakeups = [now + _POLL]
-                if deadline is not None:
-                    wakeups.append(deadline)
+                if at is not None:
+                    wakeups.append(at)
                 limit = self.eval_timeout
                 if limit is not None:
                     with self._lock:
@@ -324,7 +342,11 @@ class DaskBackend(Backend):
                         # computes it again (same seed, same outcome); wait for that.
                         future.add_done_callback(done.put)
                         continue
-                    task, _ = drop(future)
+                    task, dask_key = futures[future]
+                    with self._lock:
+                        started = dask_key in self._starts
+                    drop(future)
+                    alone = dask_key in isolated
                     if future.status == "finished":
                         try:
                             outcome = future.result()
@@ -332,33 +354,36 @@ class DaskBackend(Backend):
                             outcome = None
                         if outcome is not None:
                             batch.finish(task, outcome)
+                            if alone and (outcome.error or "").startswith("WorkerDied"):
+                                lose_genome(task[0])  # convicted: it killed its own process
                             continue
                     if future.status in ("cancelled", "finished"):
                         # Not our doing: the cluster lost the task (or its data) or the client
                         # its scheduler. The outcome does not depend on where it runs, so re-run.
                         if client.status != "running":
                             raise self._lost()
-                        attempts[task] = attempts.get(task, 0) + 1
-                        if attempts[task] <= _RESUBMITS:
-                            data = self._scattered()
-                            submit(task, priorities[task])
+                        used = sent.pop(dask_key, None)
+                        data = self._scattered(check=True)
+                        # Data lost with the workers that held it (every copy killed) is no
+                        # fault of the task and costs no attempt: it is sent again.
+                        if used is data:
+                            attempts[task] = attempts.get(task, 0) + 1
+                        if attempts.get(task, 0) <= _RESUBMITS:
+                            submit(task, priorities[task], alone)
                             continue
                         error = f"WorkerDied: fold {task[1]}: the cluster lost the task"
                     else:
                         failure = future.exception()
                         if isinstance(failure, KilledWorker):
-                            # Dask gave up after allowed-failures deaths of workers running it
-                            # (a fold queued on a dying worker counts too): once more, so a
-                            # bystander runs; a fold that kills its workers again fails.
-                            killed[task] = killed.get(task, 0) + 1
-                            if killed[task] <= _KILLED_RESUBMITS:
-                                submit(task, priorities[task])
+                            # Dask blames the folds queued on (or running beside) the one that
+                            # crashed its workers too: the start record tells them apart.
+                            started = started or started_at_scheduler(client, dask_key)
+                            alone, killed_error = killed.verdict(task, started, alone)
+                            if killed_error is None:
+                                data = self._scattered()
+                                submit(task, priorities[task], alone)
                                 continue
-                            error = (
-                                f"WorkerDied: fold {task[1]}: the Dask workers running it died "
-                                "repeatedly (a crash in native code, os._exit(), or the system "
-                                "killing them, often for lack of memory)"
-                            )
+                            error = killed_error
                         else:
                             error = f"WorkerDied: fold {task[1]}: {error_text(failure)}"
                     batch.finish(task, failed_outcome(0.0, error))

@@ -49,9 +49,11 @@ from threadpoolctl import threadpool_limits
 from evosearch.errors import SettingsError
 from evosearch.evaluation.backends.base import (
     Backend,
+    Deadline,
     DeadlineReached,
     TaskBatch,
     TaskKey,
+    deadline_at,
     register_backend,
 )
 from evosearch.evaluation.tasks import (
@@ -307,6 +309,7 @@ class LocalBackend(Backend):
     """Worker processes of this machine (see the module notes): the default backend."""
 
     name = "local"
+    moving_deadline = True
 
     def __init__(
         self,
@@ -330,23 +333,26 @@ class LocalBackend(Backend):
     def in_process(cls, n_jobs: int, eval_timeout: float | None, max_memory: float | None) -> bool:
         return n_jobs == 1 and eval_timeout is None and max_memory is None
 
-    def run(self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None) -> None:
+    def run(
+        self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | Deadline | None
+    ) -> None:
         if self.in_process(self.n_jobs, self.eval_timeout, self.context.max_memory):
             self._run_inline(batch, tasks, deadline)
         else:
             self._run_in_workers(batch, deque(tasks), deadline)
 
     def _run_inline(
-        self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | None
+        self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | Deadline | None
     ) -> None:
         context = self.context
         for key in tasks:
-            if deadline is not None and time.monotonic() >= deadline:
+            at = deadline_at(deadline)  # on_result may have moved it
+            if at is not None and time.monotonic() >= at:
                 raise DeadlineReached("the deadline passed")
             batch.finish(key, fit_fold(context, *batch.args(key), limit_threads=True))
 
     def _run_in_workers(
-        self, batch: TaskBatch, queue: deque[TaskKey], deadline: float | None
+        self, batch: TaskBatch, queue: deque[TaskKey], deadline: float | Deadline | None
     ) -> None:
         """Keep every worker busy with one task until the queue is empty.
 
@@ -358,7 +364,8 @@ class LocalBackend(Backend):
         workers = _IDLE.take(min(self.n_workers, len(queue)))
         try:
             while True:
-                if deadline is not None and time.monotonic() >= deadline:
+                at = deadline_at(deadline)  # read each time: on_result may have moved it
+                if at is not None and time.monotonic() >= at:
                     raise DeadlineReached("the deadline passed")
                 for position, worker in enumerate(workers):
                     if worker.future is None and worker.token != self._token and queue:
@@ -380,8 +387,8 @@ class LocalBackend(Backend):
                 wakeups = [w.since + _STARTUP_LIMIT for w in workers if w.future and not w.ready]
                 if limit is not None:
                     wakeups += [w.since + limit for w in workers if w.key is not None]
-                if deadline is not None:
-                    wakeups.append(deadline)
+                if at is not None:
+                    wakeups.append(at)
                 timeout = max(min(wakeups) - now, 0.0) if wakeups else None
                 futures = [w.future for w in workers if w.future is not None]
                 wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)

@@ -1,0 +1,194 @@
+"""Warm starts: generation 0 drawn from earlier runs' archives and last populations.
+
+``evolve --warm-start RUN`` / ``Evolver(warm_start=RUN)`` carries what earlier runs learnt to
+other data (more rows, other rows, a related table): their Pareto archives and last populations
+become the new run's seed genomes, re-evaluated on the new data (they are adapted to its widths
+by generation 0's rules, :func:`~evosearch.search._breeding.initial_population`, and left out
+with a count where they no longer fit), topped up with random genomes. Where the new run
+inherits weights, each seed's fold ``k`` starts from the earlier run's fold ``k`` network
+wherever layer shapes match (the training loop keeps only blocks whose keys and shapes fit).
+
+Only runs of the same search space, objectives and task are taken: anything else would seed
+the search with genomes it could not have bred or rank them by what it does not measure.
+
+What the run started from is recorded in ``run.json`` (``warm_start``: the runs and, per seed,
+whose weights it starts from) and the seeds in ``initial_population``; the earlier runs' weights
+are copied into the run's own ``weights/``: a resume never reads the earlier runs again, so it
+is exact even if they are moved or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evosearch.errors import SettingsError
+from evosearch.space import Genome
+
+__all__ = ["WARM_PREFIX", "WarmStart", "load_warm_start"]
+
+#: The weight store's key of an earlier run's genome (``weights/warm-<hash>.npz``): never a
+#: genome hash of this run, so it is pruned with generation 0's end like any unused entry.
+WARM_PREFIX = "warm-"
+
+
+@dataclass
+class WarmStart:
+    """What generation 0 starts from.
+
+    Attributes
+    ----------
+    genomes : list of Genome
+        Archive members first (best score first), then the last populations', distinct, in
+        the order the runs were given.
+    parents : list of str or None
+        Per genome, the weight store key its folds start from (None: fresh weights).
+    weights : dict
+        Key to per-fold weight blocks, for the store.
+    runs : list of dict
+        Per earlier run: its path, last generation and how many genomes it gave.
+    """
+
+    genomes: list[Genome] = field(default_factory=list)
+    parents: list[str | None] = field(default_factory=list)
+    weights: dict[str, dict[int, Any]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        """``run.json``'s ``warm_start``."""
+        return {"runs": self.runs, "parents": self.parents}
+
+
+def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: bool) -> WarmStart:
+    """The seeds of a run whose ``run.json`` will be ``info``, from the runs in ``paths``.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        Run folders (read only; never locked, so a running search can be a source too).
+    info : dict
+        The new run's ``run.json`` content (its search space, objectives and task are compared).
+    with_weights : bool
+        Whether to read the seeds' trained fold weights (the new run inherits weights).
+
+    Raises
+    ------
+    SettingsError
+        Naming the run, when it is another search space, other objectives or another task.
+    RunFolderError
+        When a run folder is missing or damaged.
+    """
+    from evosearch.runs import generation_members, load_run
+    from evosearch.search.inheritance import read_weights
+
+    warm = WarmStart()
+    seen: set[str] = set()
+    for path in paths:
+        record = load_run(path)
+        _check_compatible(record.path, record.info, info)
+        archive = _archive_genomes(record)
+        last = record.last_generation
+        members = generation_members(record, last) if last >= 0 else []
+        population = sorted(
+            (
+                (m.recorded.score, m.genome, m.recorded.genome_hash)
+                for m in members
+                if m.recorded.ok
+            ),
+            key=lambda entry: -entry[0],
+        )
+        given = 0
+        for _, genome, trained_hash in [*archive, *population]:
+            genome_hash = genome.canonical_hash()
+            if genome_hash in seen:
+                continue
+            seen.add(genome_hash)
+            parent = None
+            if with_weights:
+                # Stored under the hash of the genome whose training gave the result.
+                try:
+                    folds = read_weights(record.path, trained_hash)
+                except ValueError as exc:
+                    raise SettingsError(f"warm start from {record.path}: {exc}") from None
+                if folds:
+                    parent = WARM_PREFIX + trained_hash
+                    warm.weights[parent] = folds
+            warm.genomes.append(genome)
+            warm.parents.append(parent)
+            given += 1
+        warm.runs.append(
+            {
+                "run": str(Path(record.path).resolve()),
+                "generation": last,
+                "archive": len(archive),
+                "population": len(population),
+                "genomes": given,
+            }
+        )
+    return warm
+
+
+def _archive_genomes(record: Any) -> list[tuple[float, Genome, str]]:
+    """(score, genome, trained genome's hash) of the archive's members, best score first
+    (ties: archive order)."""
+    from evosearch.errors import RunFolderError
+
+    members = (record.archive or {}).get("members", [])
+    pairs = []
+    for number, member in enumerate(members):
+        try:
+            genome = Genome.from_json(member["genome"])
+            pairs.append((float(member["objectives"][0]), genome, str(member["genome_hash"])))
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise RunFolderError(
+                f"{record.path}/archive.json: member {number} is unreadable ({exc})"
+            ) from None
+    return sorted(pairs, key=lambda pair: -pair[0])
+
+
+def _check_compatible(path: Path, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
+    """One line naming what differs between the earlier run and the new one."""
+    if theirs["search_space"] != ours["search_space"]:
+        raise SettingsError(
+            f"warm start from {path}: its search space "
+            f"{theirs['search_space'].get('name', '?')!r} differs from this run's "
+            f"{ours['search_space'].get('name', '?')!r} (same preset and settings needed)"
+        )
+    their_objectives = [o["name"] for o in theirs["objectives"]]
+    our_objectives = [o["name"] for o in ours["objectives"]]
+    if their_objectives != our_objectives:
+        raise SettingsError(
+            f"warm start from {path}: its objectives {','.join(their_objectives)} differ from "
+            f"this run's {','.join(our_objectives)}"
+        )
+    their_task, our_task = theirs["dataset"]["task"], ours["dataset"]["task"]
+    if their_task != our_task:
+        raise SettingsError(
+            f"warm start from {path}: it is a {their_task} run and this one is {our_task}"
+        )
+
+
+def warm_start_note(record: dict[str, Any], use: Any, population: int) -> str:
+    """One line saying what generation 0 made of a warm start (``use``: a
+    :class:`~evosearch.search._breeding.SeedUse`), for the console."""
+    runs = record.get("runs", [])
+    offered = sum(int(run.get("genomes", 0)) for run in runs)
+    names = ", ".join(Path(run["run"]).name for run in runs)
+    parents = record.get("parents", [])
+    with_weights = sum(
+        1 for origin in use.origins if 0 <= origin < len(parents) and parents[origin]
+    )
+    left = [
+        (use.unfit, "no longer fit this data or the size limits"),
+        (use.duplicates, "duplicates"),
+        (use.surplus, f"beyond the population of {population}"),
+    ]
+    reasons = "; ".join(f"{count} {why}" for count, why in left if count)
+    return (
+        f"warm start: {use.used} of {offered} genomes from {names}"
+        + (f" ({reasons})" if reasons else "")
+        + (f", {with_weights} starting from their trained weights" if with_weights else "")
+        + f"; {population - use.used} random"
+    )
