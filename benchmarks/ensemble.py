@@ -10,6 +10,7 @@ refits, against the search's own time::
 
     .venv/bin/python benchmarks/ensemble.py                 # iris wine breast_cancer diabetes
     .venv/bin/python benchmarks/ensemble.py digits --population 16 --generations 8
+    .venv/bin/python benchmarks/ensemble.py digits --genome cnn
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _held_score(model, X, y, task):
     return accuracy_score(y, predictions) if task == "classification" else r2_score(y, predictions)
 
 
-def bench(name: str, population: int, generations: int, seed: int, n_jobs: int) -> None:
+def bench(
+    name: str, population: int, generations: int, seed: int, n_jobs: int, genome: str = "mlp"
+) -> None:
     X, y = LOADERS[name](return_X_y=True)
     task = "regression" if name == "diabetes" else "classification"
     X, X_held, y, y_held = train_test_split(
@@ -59,6 +62,9 @@ def bench(name: str, population: int, generations: int, seed: int, n_jobs: int) 
             n_jobs=n_jobs,
             ensemble=True,
             out=run,
+            genome=genome,
+            # cnn on scikit-learn's flat digits: 8x8 images
+            input_shape="8x8" if genome == "cnn" else None,
         )
         started = time.perf_counter()
         evolver.fit(X, y)
@@ -114,9 +120,10 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--genome", default="mlp", help="mlp, or cnn (digits only: 8x8 images)")
     args = parser.parse_args()
     for name in args.data:
-        bench(name, args.population, args.generations, args.seed, args.n_jobs)
+        bench(name, args.population, args.generations, args.seed, args.n_jobs, args.genome)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def test_holdout_is_kept_out_of_the_search_and_scored_per_member(tiny, tmp_path)
         Evolver(holdout=0.9).fit(X, y)
 
 
+@pytest.mark.slow
 def test_cli_holdout_column_and_bad_values(tiny):
     workdir = tiny.parent
     result = evosearch(

@@ -119,6 +119,7 @@ def test_evolve_writes_the_run_folder(iris_run):
     assert run["settings"]["population_size"] == 4
 
 
+@pytest.mark.slow
 def test_evolve_on_a_csv_with_string_labels(workdir):
     out = workdir / "species-run"
     result = evosearch(
@@ -197,6 +198,7 @@ def test_search_where_every_genome_fails_is_one_line(workdir, tmp_path):
         json.loads(line)  # valid JSON, no NaN
 
 
+@pytest.mark.slow
 def test_default_run_folder_is_under_runs(workdir, tmp_path):
     (tmp_path / "tiny.toml").write_bytes((workdir / "tiny.toml").read_bytes())
     result = evosearch("evolve", "--genome", "tiny.toml", "--data", "iris", *TINY_RUN, "--quiet",

@@ -261,6 +261,7 @@ def test_killed_fold_verdicts():
 
 
 # A second cluster's scheduler moves its HTTP endpoint off the first one's port (loopback only).
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Port .* is already in use")
 def test_lost_scheduler_stops_cleanly_and_resume_continues(workdir, reference, monkeypatch):
     monkeypatch.setattr(backends_module, "_CONNECT_TIMEOUT", 3.0)

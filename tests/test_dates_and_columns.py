@@ -293,7 +293,10 @@ def test_date_features_are_imputed_scaled_and_exported_alike(tmp_path, impute) -
         if fmt != "joblib":  # the texts themselves
             np.testing.assert_allclose(loaded.predict_proba(new), expected, atol=1e-5)
     onnx = json.loads((tmp_path / "onnx" / "model.json").read_text())["onnx"]["inputs"]
+    # float32 inputs count seconds from an origin near the training dates (model.json says it)
+    origin = onnx[0].pop("origin")
     assert onnx[0] == {"name": "day", "kind": "date", "format": "%Y-%m-%d"}
+    assert "2019-01-01" <= origin <= "2021-12-31", origin
 
 
 # ---- the command line ---------------------------------------------------------------------

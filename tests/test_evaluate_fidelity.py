@@ -465,6 +465,7 @@ def test_workers_give_the_same_results_as_inline(hook, inline_run):
     assert hook.log() == sorted((h, fold) for h in hashes for fold in range(CV))
 
 
+@pytest.mark.slow
 def test_dask_gives_the_same_results_as_inline(hook, inline_run):
     pytest.importorskip("distributed")
     assert_same_run(halving_run(evaluator(hook, n_jobs=2, backend="dask")), inline_run)

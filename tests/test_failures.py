@@ -99,6 +99,7 @@ def test_the_message_stays_one_line():
 
 
 # ------------------------------------------------------------------------------ killed folds
+@pytest.mark.slow
 def test_a_worker_killed_right_after_a_submission_stops_without_a_traceback(monkeypatch):
     # loky's shutdown(kill_workers=True) right after a submit: its manager thread died with
     # "Exception in thread ExecutorManagerThread ... KeyError: 1" (most of the time).

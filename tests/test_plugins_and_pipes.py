@@ -98,6 +98,7 @@ def test_a_broken_pipe_that_is_not_standard_output_stays_an_error(monkeypatch):
         main(["genomes"])
 
 
+@pytest.mark.slow
 def test_a_run_whose_output_is_closed_stops_and_says_how_to_continue(tmp_path):
     run = ("evolve", "--data", "iris", "--population", "4", "--generations", "2", "--n-jobs", "1")
     closed = evosearch_reader_leaves(*run, "--out", "run", cwd=tmp_path, lines=1)  # `| head -1`

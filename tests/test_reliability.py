@@ -256,6 +256,7 @@ def comparable(evolver: Evolver) -> tuple[Any, Any]:
     return evolver.archive_.to_dict(), history
 
 
+@pytest.mark.slow
 def test_max_time_stops_early_and_resume_reaches_the_uninterrupted_result(iris, tiny, tmp_path):
     settings = dict(genome=tiny, population_size=4, generations=8, cv=2, n_jobs=2, random_state=2)
     Evaluator(*iris, "classification", cv=2, n_jobs=2).evaluate([chain(2)])  # warm up

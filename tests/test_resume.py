@@ -87,6 +87,7 @@ def test_sigkill_mid_generation_then_resume_equals_uninterrupted(workdir, refere
     np.testing.assert_array_equal(models[0], models[1])
 
 
+@pytest.mark.slow
 def test_resume_trains_only_what_was_not_journalled(workdir, reference):
     killed = start_and_kill(workdir, "counted", generation=2, finished_in_it=3)
     before = {r["genome_hash"] for r in lines(killed / "journal.jsonl")}

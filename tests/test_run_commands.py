@@ -122,6 +122,7 @@ def test_replay_reevaluation_reproduces_recorded_objectives(workdir):
     )
 
 
+@pytest.mark.slow
 def test_replay_continue_to_a_new_run_records_its_parent(workdir):
     result = evosearch(
         "replay", "run", "--generation", "1", "--continue-to", "branch",

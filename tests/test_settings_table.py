@@ -131,6 +131,7 @@ def test_run_json_records_every_setting_as_given(varied_run):
     assert params["genome"].name == "mlp-compressed"
 
 
+@pytest.mark.slow
 def test_replay_continue_keeps_every_recorded_setting_not_overridden(varied_run, tmp_path):
     new = tmp_path / "continued"
     overridden = {"random_state": "9", "generations": "1"}
@@ -149,6 +150,7 @@ def test_replay_continue_keeps_every_recorded_setting_not_overridden(varied_run,
     assert _recorded(new)["parent"]["generation"] == 0
 
 
+@pytest.mark.slow
 def test_replay_evaluate_reproduces_a_holdout_and_fidelity_run(varied_run):
     # The run held out a fifth of the rows and screened children on half the rows: the
     # re-evaluation trains on the rows and at the fidelity the run did.

@@ -206,6 +206,7 @@ def test_inherited_weights_live_in_the_run_folder_for_population_and_archive(tmp
     assert folds == {"f0", "f1", "f2"}
 
 
+@pytest.mark.slow
 def test_children_that_inherit_train_fewer_epochs(tmp_path):
     # A space where a child usually keeps its parent's layers: hyperparameter-only changes.
     space = SearchSpace.from_dict(

@@ -83,6 +83,7 @@ def test_a_warm_start_on_other_data_adapts_the_genomes_and_records_its_origin(wo
     assert not list((workdir / "wine" / "weights").glob("warm-*.npz"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
