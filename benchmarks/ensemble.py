@@ -73,7 +73,8 @@ def bench(
         record = evolver.ensemble_record_
         single = record["best_single"]
         print(
-            f"{name}: {X.shape[0]} search rows, {len(y_held)} held back; search {search:.1f} s, "
+            f"{name} ({evolver.space_.name} genomes): {X.shape[0]} search rows, "
+            f"{len(y_held)} held back; search {search:.1f} s, "
             f"fit {total:.1f} s in all; {record['candidates']} models with out-of-fold "
             "predictions"
         )
