@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-import evosearch.nn.cost_model as latency_module
+import evosearch.nn.latency_files as latency_module
 from evosearch import Evolver
-from evosearch.nn.cost_model import LatencyModel, calibrate
+from evosearch.nn.cost_model import LatencyModel
+from evosearch.nn.latency_files import calibrate
 from evosearch.objectives import Latency
 from evosearch.space import Genome, InnovationCounter
 from evosearch.testing._tiny import iris, tiny_space

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-import evosearch.nn.cost_model as cost_module
+import evosearch.nn.latency_files as cost_module
 from evosearch import Evolver
 from evosearch.cli.main import main
 from evosearch.errors import SettingsError

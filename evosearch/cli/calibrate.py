@@ -50,10 +50,10 @@ def add_command(commands: Any, count: Callable[[str], int]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``evosearch calibrate``; returns the exit status."""
     from evosearch.errors import SettingsError
-    from evosearch.nn import cost_model
     from evosearch.nn.latency_files import (
         cache_dir,
         cache_path,
+        calibrate,
         clear_cache,
         load_latency_model,
         save_latency_model,
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"timing one-row predictions of {N_NETWORKS} small networks (one thread) ...", flush=True)
     started = time.perf_counter()
-    model = cost_model.calibrate(repeats=args.repeats)
+    model = calibrate(repeats=args.repeats)
     print(f"measured in {time.perf_counter() - started:.1f} s")
     _print_model(model)
     if args.out is not None:

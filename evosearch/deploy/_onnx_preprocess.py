@@ -44,7 +44,6 @@ from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardSca
 from evosearch.deploy._onnx_categorical import ENCODERS, emit_encoding
 from evosearch.deploy._onnx_dates import date_origins, emit_dates, origin_text
 from evosearch.deploy._onnx_quantile import emit_quantile
-from evosearch.deploy.onnx_format import INPUT_DTYPES
 from evosearch.errors import SettingsError
 from evosearch.preprocess import DateFeatures, LevelMapper
 
@@ -108,8 +107,6 @@ def emit_preprocessing(
     its column's texts read in, and ``origin``, the day its seconds count from: in ``origins``
     by column where given, as several graphs sharing their inputs need). ``coarse``, where
     given, gets the numeric columns float32 inputs would resolve coarsely (:func:`_coarse`)."""
-    if dtype not in INPUT_DTYPES:
-        raise SettingsError(f"input dtype {dtype!r}: choose from {', '.join(INPUT_DTYPES)}")
     p = Prep(graph, dtype, coarse=coarse if coarse is not None else {})
     if isinstance(prep, ColumnTransformer):
         return _emit_table(p, prep, origins or {})

@@ -62,6 +62,10 @@ class OnnxFormat(ExportFormat):
     options: ClassVar[dict[str, tuple[str, ...]]] = {"input_dtype": INPUT_DTYPES}
 
     def __init__(self, input_dtype: str = INPUT_DTYPES[0]) -> None:
+        if input_dtype not in INPUT_DTYPES:
+            raise SettingsError(
+                f"input dtype {input_dtype!r}: choose from {', '.join(INPUT_DTYPES)}"
+            )
         self.input_dtype = input_dtype
 
     def configure(self, options: Mapping[str, Any]) -> OnnxFormat:

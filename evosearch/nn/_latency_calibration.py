@@ -1,4 +1,4 @@
-"""The timing and fitting behind :func:`evosearch.nn.cost_model.calibrate`.
+"""The timing and fitting behind :func:`evosearch.nn.latency_files.calibrate`.
 
 The networks timed: 36 dense chains (the grid calibrations always timed) and 63 image networks
 (``conv2d`` of every kernel and stride of the ``cnn`` space with 4 and 16 filters, ``pool`` and

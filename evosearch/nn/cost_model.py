@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CALIBRATED_KINDS", "DEFAULT_LATENCY_MODEL", "LatencyModel", "calibrate", "layer_cost"]
+__all__ = ["CALIBRATED_KINDS", "DEFAULT_LATENCY_MODEL", "LatencyModel", "layer_cost"]
 
 #: ``(kind, multiply-adds, output values[, copies])`` of one layer (copies: 0 when left out).
 LayerCost = tuple[Any, ...]
@@ -165,16 +165,3 @@ DEFAULT_LATENCY_MODEL = LatencyModel(
     per_output={"dense": 5e-9, "conv2d": 2.2e-9, "pool": 0.0, "global_pool": 0.0},
     per_copy={"conv2d": 1e-6},
 )
-
-
-def calibrate(repeats: int = 40, seed: int = 0) -> LatencyModel:
-    """Time one-row predictions of small networks here and fit :class:`LatencyModel`.
-
-    Dense chains first (``per_network`` and ``dense``'s coefficients), then networks of one
-    ``conv2d``, ``pool`` or ``global_pool`` layer in front of the output, whose time beyond the
-    dense part fits those kinds' coefficients. Least squares with non-negative coefficients;
-    takes a few seconds. The model says when and where it was measured.
-    """
-    from evosearch.nn._latency_calibration import fit_model
-
-    return fit_model(repeats, seed)

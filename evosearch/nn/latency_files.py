@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from evosearch.errors import SettingsError
-from evosearch.nn import cost_model
+from evosearch.nn._latency_calibration import fit_model
 from evosearch.nn.cost_model import LatencyModel
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "cache_dir",
     "cache_path",
     "cached_latency_model",
+    "calibrate",
     "choose_latency_model",
     "clear_cache",
     "describe_recorded",
@@ -62,6 +63,17 @@ CALIBRATION_VERSION = 2
 #: ``choose_latency_model``'s value that measures a model for one run, neither read from nor
 #: written to the cache (what every run did before models could be saved).
 CALIBRATE = "calibrate"
+
+
+def calibrate(repeats: int = 40, seed: int = 0) -> LatencyModel:
+    """Time one-row predictions of small networks here and fit :class:`LatencyModel`.
+
+    Dense chains first (``per_network`` and ``dense``'s coefficients), then networks of one
+    ``conv2d``, ``pool`` or ``global_pool`` layer in front of the output, whose time beyond the
+    dense part fits those kinds' coefficients. Least squares with non-negative coefficients;
+    takes a few seconds. The model says when and where it was measured.
+    """
+    return fit_model(repeats, seed)
 
 
 def machine_key() -> str:
@@ -179,7 +191,7 @@ def cached_latency_model() -> tuple[LatencyModel, Path, bool]:
         return load_latency_model(path), path, False
     except SettingsError:
         pass  # missing or damaged: measure (a damaged file is replaced)
-    model = cost_model.calibrate()
+    model = calibrate()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = _temporary(path, model)
@@ -238,7 +250,7 @@ def choose_latency_model(choice: Any) -> tuple[LatencyModel, dict[str, Any]]:
     if isinstance(choice, LatencyModel):
         return choice, {"kind": "given"}
     if choice == CALIBRATE:
-        return cost_model.calibrate(), {"kind": "run"}
+        return calibrate(), {"kind": "run"}
     if choice is None:
         model, path, measured = cached_latency_model()
         return model, {"kind": "cache", "path": str(path), "measured_now": measured}
