@@ -43,6 +43,9 @@ NON_DEFAULT = {
     "scale_target": False,
     "ensemble": True,
 }
+#: The steady-state search's settings, which do not go with halving or screening: varied in
+#: a run of their own (steady_run).
+NON_DEFAULT_STEADY = {"steady_state": True, "in_flight": 3}
 #: Settings whose non-default values need what a test machine lacks (a Dask cluster).
 NOT_VARIED = {"backend", "scheduler"}
 
@@ -61,8 +64,8 @@ def test_resume_takes_every_setting_a_resume_may_change():
 
 
 def test_every_recorded_setting_has_a_test_value():
-    assert {row.name for row in RECORDED} - NOT_VARIED == set(NON_DEFAULT)
-    for name, value in NON_DEFAULT.items():
+    assert {row.name for row in RECORDED} - NOT_VARIED == set(NON_DEFAULT) | set(NON_DEFAULT_STEADY)
+    for name, value in {**NON_DEFAULT, **NON_DEFAULT_STEADY}.items():
         row = next(r for r in SETTINGS if r.name == name)
         assert value != row.default, name
 
@@ -95,12 +98,9 @@ def test_a_bad_option_is_one_line_naming_the_setting(tmp_path):
     assert "population_size must be an integer >= 2" in result.stderr
 
 
-@pytest.fixture(scope="module")
-def varied_run(tmp_path_factory):
-    """A finished quick run with every recorded setting off its default."""
-    folder = tmp_path_factory.mktemp("settings") / "varied"
+def _options(values):
     options = []
-    for name, value in NON_DEFAULT.items():
+    for name, value in values.items():
         row = next(r for r in SETTINGS if r.name == name)
         if row.switch:
             options.append(row.flag if value else f"--no-{row.flag[2:]}")
@@ -110,11 +110,39 @@ def varied_run(tmp_path_factory):
             options += [row.flag, ",".join(value)]
         else:
             options += [row.flag, str(value)]
+    return options
+
+
+@pytest.fixture(scope="module")
+def varied_run(tmp_path_factory):
+    """A finished quick run with every recorded setting off its default."""
+    folder = tmp_path_factory.mktemp("settings") / "varied"
+    options = _options(NON_DEFAULT)
     result = evosearch(
         "evolve", "--data", "iris", "--quiet", "--out", str(folder), *options, cwd=folder.parent
     )
     assert result.returncode == 0, result.stderr
     return folder
+
+
+def test_the_steady_state_settings_are_recorded_and_kept_by_a_resume(tmp_path):
+    import shutil
+
+    folder = tmp_path / "steady"
+    quick = {"population_size": 4, "generations": 1, "cv": 2, "n_jobs": 1}
+    result = evosearch(
+        "evolve", "--data", "iris", "--quiet", "--out", str(folder),
+        *_options({**quick, **NON_DEFAULT_STEADY}), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    params = recorded_params(_recorded(folder), "run.json")
+    for name, value in NON_DEFAULT_STEADY.items():
+        assert params[name] == value, name
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    extended = Evolver.resume(copy, generations=2)
+    for name, value in NON_DEFAULT_STEADY.items():
+        assert extended.get_params()[name] == value, name
+    assert len(extended.history_) == 3
 
 
 def _recorded(folder):
@@ -123,7 +151,8 @@ def _recorded(folder):
 
 def test_run_json_records_every_setting_as_given(varied_run):
     info = _recorded(varied_run)
-    assert set(info["settings"]) == {row.name for row in RECORDED}
+    # The steady-state settings are left out at their defaults (omit_default).
+    assert set(info["settings"]) == {row.name for row in RECORDED} - set(NON_DEFAULT_STEADY)
     params = recorded_params(info, "run.json")
     for name, value in NON_DEFAULT.items():
         if name != "genome":  # the recorded space itself
@@ -146,7 +175,7 @@ def test_replay_continue_keeps_every_recorded_setting_not_overridden(varied_run,
         if row.name in overridden:
             assert str(after[row.name]) == overridden[row.name]
         else:
-            assert after[row.name] == before[row.name], row.name
+            assert after.get(row.name) == before.get(row.name), row.name
     assert _recorded(new)["parent"]["generation"] == 0
 
 

@@ -95,6 +95,10 @@ class FoldBatch:
             if self.on_result is not None:
                 self.on_result(self.genomes[index], result)
 
+    def take_new(self) -> list[tuple[int, int]]:
+        """Tasks added since the backend started (none: every task was given to ``run``)."""
+        return []
+
     def skip_if_lost(self, key: tuple[int, int]) -> bool:
         """Finish a fold of a genome that has already failed hard, without training it."""
         if key[0] not in self.lost:

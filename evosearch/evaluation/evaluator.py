@@ -27,14 +27,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
 from evosearch.evaluation._arguments import check_fold_indices, check_initial_weights, check_limits
 from evosearch.evaluation._batch import FoldBatch, combine_outcomes
 from evosearch.evaluation._fidelity import Fidelity
+from evosearch.evaluation._folds import make_folds
 from evosearch.evaluation._stores import _PartialStore, _ReplayStore
 from evosearch.evaluation.backends import Backend, Deadline, check_backend, get_backend
 from evosearch.evaluation.result import FAILURE_SCORE, EvaluationResult
@@ -43,30 +43,10 @@ from evosearch.objectives import Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.space import Genome
 
+if TYPE_CHECKING:
+    from evosearch.evaluation._stream import EvaluationStream
+
 __all__ = ["Evaluator", "make_folds"]
-
-
-def make_folds(
-    X: Any, y: np.ndarray, task: str, cv: int, seed: int, groups: np.ndarray | None = None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The ``cv`` (train, test) row splits of a run: shuffled with ``seed``, stratified for
-    classification, never splitting a group where ``groups`` are given."""
-    splitter: Any
-    if groups is not None:
-        if task == "classification":
-            splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
-        else:
-            try:
-                splitter = GroupKFold(cv, shuffle=True, random_state=seed)
-            except TypeError:  # scikit-learn < 1.6: no shuffling, the same folds for any seed
-                splitter = GroupKFold(cv)
-        return list(splitter.split(np.zeros((len(y), 1)), y, groups))
-    splitter = (
-        StratifiedKFold(cv, shuffle=True, random_state=seed)
-        if task == "classification"
-        else KFold(cv, shuffle=True, random_state=seed)
-    )
-    return list(splitter.split(X, y))
 
 
 class Evaluator:
@@ -474,6 +454,24 @@ class Evaluator:
         if wanted is not None and keep_weights:
             self._partials.prune_weights(self._calls)
         return [r for r in results if r is not None]
+
+    def stream(
+        self, on_result: Callable[[Genome, EvaluationResult], None], *, keep_weights: bool = False
+    ) -> EvaluationStream:
+        """An open batch (:mod:`evosearch.evaluation._stream`): genomes submitted one at a
+        time, each result to ``on_result`` as it lands (which may submit more)."""
+        from evosearch.evaluation._stream import EvaluationStream
+
+        return EvaluationStream(self, on_result, None, keep_weights)
+
+    def slots(self) -> int:
+        """Folds trained at once: the backend's workers (a cluster's threads); 1 in-process."""
+        return 1 if self.inline else self._get_backend().slots()
+
+    def count_replayed(self, genome: Genome, result: EvaluationResult) -> None:
+        """Cache a journalled result a resume takes in again, counted as an evaluation."""
+        self.remember(genome, result)
+        self.evaluations += 1
 
     def _conclude(
         self,

@@ -24,6 +24,7 @@ from evosearch.space import Genome, InnovationCounter
 __all__ = [
     "GenerationRecord",
     "RunState",
+    "SteadyQueue",
     "checkpoint_data",
     "finish_generation",
     "generation_line",
@@ -52,6 +53,56 @@ class GenerationRecord:
 
 
 @dataclass
+class SteadyQueue:
+    """The steady-state search's queue (search/steady_state.py), checkpointed with the state.
+
+    Attributes
+    ----------
+    in_flight : int
+        Evaluations kept in flight (resolved when the run started).
+    submitted : int
+        Children made so far (trained, or served from the cache).
+    consumed : int
+        Results taken into the population so far (journal order, cache hits included).
+    waiting : list of (Genome, list of str)
+        Initial genomes not yet submitted, with their parents' hashes.
+    flying : list of (Genome, list of str)
+        Genomes submitted whose result has not been taken in, in submission order.
+    """
+
+    in_flight: int
+    submitted: int = 0
+    consumed: int = 0
+    waiting: list[tuple[Genome, list[str]]] = field(default_factory=list)
+    flying: list[tuple[Genome, list[str]]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def genomes(pairs: list[tuple[Genome, list[str]]]) -> list[dict[str, Any]]:
+            return [{"genome": g.to_json(), "parents": list(p)} for g, p in pairs]
+
+        return {
+            "in_flight": self.in_flight,
+            "submitted": self.submitted,
+            "consumed": self.consumed,
+            "waiting": genomes(self.waiting),
+            "flying": genomes(self.flying),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SteadyQueue:
+        def genomes(items: list[dict[str, Any]]) -> list[tuple[Genome, list[str]]]:
+            return [(Genome.from_json(i["genome"]), [str(p) for p in i["parents"]]) for i in items]
+
+        return cls(
+            in_flight=int(data["in_flight"]),
+            submitted=int(data["submitted"]),
+            consumed=int(data["consumed"]),
+            waiting=genomes(data["waiting"]),
+            flying=genomes(data["flying"]),
+        )
+
+
+@dataclass
 class RunState:
     """What the generation loop carries from one generation to the next."""
 
@@ -64,6 +115,8 @@ class RunState:
     generation: int = -1
     #: With a fidelity plan that screens: the screening rung's (low-fidelity) evaluator.
     screening: Evaluator | None = None
+    #: The steady-state search's queue (None: a generational run, or none started yet).
+    steady: SteadyQueue | None = None
 
     @property
     def members(self) -> list[Member]:
@@ -143,7 +196,7 @@ def generation_line(state: RunState, record: GenerationRecord) -> dict[str, Any]
 def checkpoint_data(state: RunState) -> dict[str, Any]:
     """``checkpoint.json``: enough to continue (archive and history live in it too, so a kill
     between two of a generation's writes cannot leave them out of step)."""
-    return {
+    data = {
         "generation": state.generation,
         "rng_state": state.rng.bit_generator.state,
         "innovation_counter": state.innovations.next_id,
@@ -151,6 +204,9 @@ def checkpoint_data(state: RunState) -> dict[str, Any]:
         "archive": state.archive.to_dict(),
         "history": [_json_record(r) for r in state.history],
     }
+    if state.steady is not None:
+        data["steady_state"] = state.steady.to_dict()
+    return data
 
 
 def restore_state(
@@ -158,8 +214,13 @@ def restore_state(
     folder: RunFolder,
     state: RunState,
     objectives: Sequence[Objective],
+    later: list[tuple[Genome, EvaluationResult]] | None = None,
 ) -> None:
     """Fill a fresh ``state`` from the checkpoint, and its evaluator's cache from the journal.
+
+    The journal's results after the checkpoint are held for the interrupted generation to
+    ask for again (:meth:`Evaluator.replay`), or, where ``later`` is given (the steady-state
+    search, which replays them in their order), appended to it in journal order.
 
     Raises
     ------
@@ -176,6 +237,8 @@ def restore_state(
             state.generation = int(checkpoint["generation"])
             state.archive = ParetoArchive.from_dict(checkpoint["archive"])
             state.history = [_record_from_json(r) for r in checkpoint["history"]]
+            if "steady_state" in checkpoint:
+                state.steady = SteadyQueue.from_dict(checkpoint["steady_state"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RunFolderError(f"{where}: damaged checkpoint ({exc!r})") from None
     lines = [(state.evaluator, n, e) for n, e in enumerate(record.journal, start=1)]
@@ -194,6 +257,8 @@ def restore_state(
             )
         if entry["generation"] <= state.generation:
             evaluator.remember(genome, result)
+        elif later is not None and evaluator is state.evaluator:
+            later.append((genome, result))
         else:
             # Finished in the generation the kill interrupted: handed back, not retrained,
             # when that generation asks for it again.

@@ -13,6 +13,7 @@ from evosearch.search._holdout import score_holdout
 from evosearch.search.ensemble_run import fit_ensemble
 from evosearch.search.loop import GenerationLoop
 from evosearch.search.refit import refit_member, refit_starts
+from evosearch.search.steady_state import SteadyStateLoop
 from evosearch.space import Genome
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def run_search(evolver: Any, run: SearchRun) -> Any:
     evolver.fidelity_plan_ = settings.plan
     evolver.deadline_reached_ = False
     evolver.archive_, evolver.history_ = state.archive, state.history
-    loop = GenerationLoop(run, evolver)
+    loop = (SteadyStateLoop if settings.steady_state else GenerationLoop)(run, evolver)
     loop.notify("on_run_start", evolver)
     loop.run_generations()
     evolver.deadline_reached_ = loop.deadline_reached

@@ -9,12 +9,15 @@ from evosearch.objectives import Objective
 from evosearch.runs import RunFolder
 from evosearch.search._checkpoint import RunState
 from evosearch.search._results import ResultsTable
-from evosearch.search.inheritance import WeightStore
+from evosearch.search.inheritance import FoldWeights, WeightStore
 from evosearch.search.member import Member
 from evosearch.search.oof import OofStore
 from evosearch.space import Genome
 
 __all__ = ["JournalledEvaluation"]
+
+#: A child's fold weights to start from (None: fresh weights).
+FoldStarts = list[FoldWeights | None] | None
 
 
 class JournalledEvaluation:
@@ -81,32 +84,19 @@ class JournalledEvaluation:
         DeadlineReached
             When ``deadline`` passes first (finished results are journalled already).
         """
-        weights, folder = self.weights, self.folder
-        oof = None if screening else self.oof
         landed = self.landed = []
-        on_landed = None if screening else self.on_landed
 
         def journal(genome: Genome, result: EvaluationResult) -> None:
             if not screening:
                 landed.append((genome, result))
-            if weights is not None and result.fold_weights is not None:
-                # Before the journal line: a resume that finds the line finds the weights.
-                weights.add(result.genome_hash, result.fold_weights)
-            if oof is not None and result.ok and folds is None:
-                oof.add(result.genome_hash, result.fold_predictions)
-            if folder is not None:
-                line = {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
-                folder.append_journal({**line, "fidelity": 1} if screening else line)
-            if on_landed is not None:
-                on_landed(genome, result)  # last: what it cuts short is journalled
+            self.record(genome, result, generation, screening=screening, partial=folds is not None)
 
+        weights = self.weights
         evaluator = state.evaluator
-        initial = None
-        if weights is not None:
-            initial = [weights.initial_weights(p[0] if p else None) for p in lineage]
+        initial = self.starts(lineage)
         if screening:
             assert state.screening is not None
-            # weights is None from here on, also inside journal(): nothing screened is kept.
+            # Nothing screened is kept (record() keeps no screening weights either).
             evaluator, weights = state.screening, None
             # The screening rung trains fold 0 only: its start is fold 0's.
             initial = None if initial is None else [w if w is None else w[:1] for w in initial]
@@ -129,3 +119,36 @@ class JournalledEvaluation:
         if self.results is not None and not screening:
             self.results.add(members)
         return members
+
+    def starts(self, lineage: Sequence[Sequence[str]]) -> list[FoldStarts] | None:
+        """Per child (its parents' hashes), the fold weights its training starts from: its
+        first parent's where the run inherits weights (None: fresh weights for all)."""
+        if self.weights is None:
+            return None
+        return [self.weights.initial_weights(p[0] if p else None) for p in lineage]
+
+    def record(
+        self,
+        genome: Genome,
+        result: EvaluationResult,
+        generation: int,
+        *,
+        screening: bool = False,
+        partial: bool = False,
+    ) -> None:
+        """Keep one landed result: its trained weights and out-of-fold predictions first,
+        then its journal line (a resume that finds the line finds them), then ``on_landed``
+        (which may raise DeadlineReached: what it cuts short is journalled).
+
+        ``screening``: a low-fidelity screening result (journalled with ``"fidelity": 1``,
+        nothing kept); ``partial``: a result of some folds only (successive halving).
+        """
+        if self.weights is not None and result.fold_weights is not None and not screening:
+            self.weights.add(result.genome_hash, result.fold_weights)
+        if self.oof is not None and result.ok and not (screening or partial):
+            self.oof.add(result.genome_hash, result.fold_predictions)
+        if self.folder is not None:
+            line = {"generation": generation, "genome": genome.to_json(), **result.to_dict()}
+            self.folder.append_journal({**line, "fidelity": 1} if screening else line)
+        if self.on_landed is not None and not screening:
+            self.on_landed(genome, result)

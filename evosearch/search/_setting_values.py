@@ -8,7 +8,7 @@ layers they check against happen inside them: the command line's parser imports 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -286,3 +286,20 @@ def scoring_json(value: Any) -> str | None:
 
 def objectives_json(value: tuple[str, ...]) -> list[str]:
     return list(value)
+
+
+def check_steady_state(values: Mapping[str, Any]) -> None:
+    """Refuse what the steady-state search cannot do (yet), in one line."""
+    from evosearch.search.strategies import get_strategy
+
+    if not values["steady_state"]:
+        if values["in_flight"] is not None:
+            raise SettingsError("in_flight is a setting of the steady-state search: add "
+                                "steady_state=True (--steady-state)")  # fmt: skip
+        return
+    if values["halving"]:
+        raise SettingsError("the steady-state search does not do successive halving: drop "
+                            "halving (--halving) or steady_state")  # fmt: skip
+    if not get_strategy(values["strategy"]).supports_steady_state():
+        raise SettingsError(f"strategy {values['strategy']!r} cannot run steady-state: it "
+                            "replaces whole generations (it has no admit())")  # fmt: skip

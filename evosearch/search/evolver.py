@@ -124,6 +124,18 @@ class Evolver(EstimatorMethods):
         Successive halving over folds: twice as many children are trained on the first fold
         only, ranked by Pareto dominance (non-dominated rank, then crowding) on (fold score,
         parameter count), and only the better half is trained on the remaining folds.
+    steady_state : bool, default=False
+        Asynchronous steady-state search, for clusters: ``in_flight`` evaluations train at
+        once; as each lands it joins the population (the strategy's ``admit``: NSGA-II's
+        (μ+1) replacement, aging's oldest-out) and the archive, and one new child is bred
+        from the population and submitted, so no worker waits for a generation's slowest
+        fold. ``generations`` counts blocks of ``population_size`` evaluations (a
+        generations.jsonl line each). Which evaluation lands first depends on timing, so two
+        runs may differ (with ``n_jobs=1`` they do not); a resume replays the journalled order
+        exactly before it continues. Not with ``halving`` or a fidelity plan that screens.
+    in_flight : int, optional
+        Steady-state: evaluations in flight; default: the backend's worker slots (a Dask
+        cluster's threads), fixed when the run starts.
     inherit_weights : bool, default=True
         A child starts training from its (first) parent's trained weights wherever a layer
         and its inputs match (same innovation ids and widths), fold by fold, so no fold's test
@@ -256,6 +268,8 @@ class Evolver(EstimatorMethods):
         scheduler: str | None = None,
         strategy: str = "nsga2",
         halving: bool = False,
+        steady_state: bool = False,
+        in_flight: int | None = None,
         inherit_weights: bool = True,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES,
         scoring: Scoring = None,
@@ -294,6 +308,8 @@ class Evolver(EstimatorMethods):
         self.scheduler = scheduler
         self.strategy = strategy
         self.halving = halving
+        self.steady_state = steady_state
+        self.in_flight = in_flight
         self.inherit_weights = inherit_weights
         self.objectives = objectives
         self.scoring = scoring

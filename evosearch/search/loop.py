@@ -212,7 +212,7 @@ class GenerationLoop:
             ensemble_pool = run.oof.kept()
         if run.weights is not None:
             kept = {m.result.genome_hash for m in state.members}
-            run.weights.keep_only(kept | archived | ensemble_pool)
+            run.weights.keep_only(kept | archived | ensemble_pool | self.pinned_weights())
         if run.folder is not None:
             run.folder.append_generation(generation_line(state, record))
             run.folder.write_archive(state.archive.to_dict())
@@ -223,6 +223,11 @@ class GenerationLoop:
             outcome = handler(self.owner, record) if handler else callback(self.owner, record)
             stop = stop or bool(outcome)
         return stop
+
+    def pinned_weights(self) -> set[str]:
+        """Weight-store keys kept besides the population's, the archive's and the ensemble
+        pool's (children waiting to train start from them; none between two generations)."""
+        return set()
 
     def warn_short_budget(self) -> None:
         """Warn that ``max_time`` stopped generation 0 and the best of its finished models is

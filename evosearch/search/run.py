@@ -71,6 +71,8 @@ class SearchRun:
         The run's ``run.json``.
     oof : OofStore or None
         Out-of-fold predictions of the archive and each generation's best (``ensemble``).
+    later : list of (Genome, EvaluationResult)
+        A resumed steady-state run's results journalled after its checkpoint, in order.
     """
 
     settings: RunSettings
@@ -85,6 +87,9 @@ class SearchRun:
     info: dict[str, Any] = field(default_factory=dict)
     #: Out-of-fold predictions for ensembles (``ensemble``; None: not kept).
     oof: OofStore | None = None
+    #: A resumed steady-state run's journalled results after its checkpoint, in journal
+    #: order: replayed in that order before anything trains.
+    later: list[tuple[Genome, EvaluationResult]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -174,7 +179,8 @@ class SearchRun:
                                                    scoring)  # fmt: skip
         settings = replace(settings, out=folder.path)  # the Evolver's out: where it writes
         state = fresh_state(settings, dataset)
-        restore_state(record, folder, state, settings.objective_set)
+        later: list[tuple[Genome, EvaluationResult]] | None = [] if settings.steady_state else None
+        restore_state(record, folder, state, settings.objective_set, later)
         if state.archive.weights != settings.weights:
             raise RunFolderError(
                 f"{record.path / RunFolder.CHECKPOINT_FILE}: the archive's weights "
@@ -218,6 +224,7 @@ class SearchRun:
             seed_parents=_seed_parents(info, len(seeds)),
             info=info,
             oof=oof,
+            later=later or [],
         )
 
     @classmethod
@@ -341,6 +348,12 @@ def prepare_objectives(
         objectives = tuple(Latency(model) if isinstance(o, Latency) else o for o in objectives)
     settings = replace(settings, latency_model=model, latency_source=source)
     plan = resolve_plan(settings.fidelity, dataset.n_samples)
+    if settings.steady_state and plan is not None and plan.low() is not None:
+        raise SettingsError(
+            f"the steady-state search does not screen at low fidelity, which the fidelity plan "
+            f"on these {dataset.n_samples} rows does: give --fidelity off, or a plan with "
+            "factor=1 (fidelity='factor=1,...')"
+        )
     return replace(settings, objective_set=objectives, plan=plan)
 
 

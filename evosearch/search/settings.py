@@ -47,6 +47,7 @@ from evosearch.search._setting_values import (
     check_out,
     check_scheduler,
     check_scoring,
+    check_steady_state,
     check_strategy,
     check_task,
     check_verbose,
@@ -207,6 +208,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("halving", False, check_flag("halving"),
             "successive halving over folds: train 2x children on one fold, finish the best half",
             flag="--halving", switch=True, replay=True),
+    Setting("steady_state", False, check_flag("steady_state"),
+            "asynchronous steady-state search: a fixed number of evaluations in flight; as each "
+            "lands it joins the population and one child is bred, with no generation barrier "
+            "(for clusters; 'generations' counts blocks of a population's evaluations)",
+            flag="--steady-state", switch=True, replay=True, omit_default=True),
+    Setting("in_flight", None, check_integer("in_flight", 1, optional=True),
+            "steady-state: evaluations in flight (default: the backend's worker slots, "
+            "fixed when the run starts)", flag="--in-flight", parse=parse_int, metavar="N",
+            replay=True, omit_default=True),
     Setting("inherit_weights", True, check_flag("inherit_weights"),
             "children start from their parent's trained weights where layers match",
             flag="--inherit-weights", switch=True, replay=True),
@@ -302,6 +312,10 @@ class RunSettings:
     scheduler: str | None
     strategy: str
     halving: bool
+    #: Asynchronous steady-state search (search/steady_state.py).
+    steady_state: bool
+    #: Steady-state: evaluations in flight; None: the backend's slots when the run starts.
+    in_flight: int | None
     inherit_weights: bool
     #: The objectives, resolved from their names; fit sets the score's scorer and the
     #: latency's cost model (search/_objectives.py).
@@ -405,6 +419,7 @@ def check_settings(params: Mapping[str, Any]) -> RunSettings:
 
     # Recorded resolved ("auto" made the strategy's own), so a later default cannot move it.
     values["focus"] = get_strategy(values["strategy"]).resolve_focus(values["focus"])
+    check_steady_state(values)
     values["space"] = values.pop("genome")
     values["objective_set"] = resolve_objectives(values.pop("objectives"))
     return RunSettings(**values)

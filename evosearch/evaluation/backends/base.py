@@ -98,6 +98,12 @@ class TaskBatch(Protocol):
         nothing done) for a genome that has not failed."""
         ...
 
+    def take_new(self) -> list[TaskKey]:
+        """Tasks added to the batch since the last call, in the order to start them (an open
+        batch's: :meth:`Evaluator.stream` adds genomes while it runs); [] for a batch whose
+        tasks were all given to :meth:`Backend.run`."""
+        ...
+
 
 class Backend(ABC):
     """Runs fold tasks somewhere: the contract every evaluation backend keeps.
@@ -128,7 +134,13 @@ class Backend(ABC):
       :class:`Deadline` itself and reads it (:func:`deadline_at`) every time it checks or
       waits: ``on_result`` may bring it forward; others get the instant it stood at;
     * leave nothing of the batch running when :meth:`run` returns or raises (Ctrl-C, a failing
-      callback): the workers must not go on training for nobody.
+      callback): the workers must not go on training for nobody;
+    * a backend whose :attr:`streaming` is True **takes tasks added while it runs**: after
+      every ``batch.finish`` (whose ``on_result`` may add genomes) it starts what
+      ``batch.take_new()`` gives, after the tasks it has already queued (first added, first
+      started), and returns only when nothing is queued or running and ``take_new`` gives
+      nothing more. A backend that does not stream gets the added tasks as further
+      :meth:`run` calls (with a barrier between them: correct, but workers idle).
 
     A backend that cannot reach its workers raises :class:`~evosearch.errors.BackendError`
     (after reporting what finished). :meth:`close` lets go of what the backend holds; a later
@@ -152,6 +164,9 @@ class Backend(ABC):
     #: Whether :meth:`run` takes a :class:`Deadline` and reads it at every check and wait
     #: (False: it gets a plain time, fixed for the call).
     moving_deadline: ClassVar[bool] = False
+    #: Whether :meth:`run` takes the tasks an open batch adds while it runs
+    #: (``batch.take_new()``, for the steady-state search) without waiting for the others.
+    streaming: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -170,6 +185,12 @@ class Backend(ABC):
     def n_workers(self) -> int:
         """Worker processes to use: every core for ``n_jobs=-1``, else ``n_jobs`` (at least 1)."""
         return max(cpu_count(), 1) if self.n_jobs == -1 else max(int(self.n_jobs), 1)
+
+    def slots(self) -> int:
+        """Tasks the backend trains at once (the steady-state search keeps that many
+        evaluations in flight by default): :attr:`n_workers`; a cluster's backend counts its
+        workers' threads."""
+        return self.n_workers
 
     @classmethod
     def unavailable(cls) -> str | None:

@@ -108,6 +108,7 @@ class DaskBackend(Backend):
 
     name = "dask"
     moving_deadline = True
+    streaming = True
 
     def __init__(
         self,
@@ -171,6 +172,13 @@ class DaskBackend(Backend):
             yield {"scheduler": cluster.scheduler_address}
         finally:
             cluster.close()
+
+    def slots(self) -> int:
+        """The cluster's worker threads (connecting if need be); :attr:`n_workers` while no
+        worker has joined yet."""
+        workers = self._connect().scheduler_info().get("workers", {})
+        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
+        return threads or self.n_workers
 
     @property
     def address(self) -> str:
@@ -308,10 +316,23 @@ class DaskBackend(Backend):
                     batch.skip_if_lost(task)
 
         priorities = {task: len(tasks) - rank for rank, task in enumerate(tasks)}
+
+        lowest = [0]  # added tasks start after everything queued before them
+
+        def submit_new() -> None:
+            """Submit what an open batch's on_result added."""
+            for task in batch.take_new():
+                lowest[0] -= 1
+                priorities[task] = lowest[0]
+                submit(task, lowest[0])
+
         try:
             for task in tasks:  # highest priority first: the longest tasks start first
                 submit(task, priorities[task])
-            while futures:
+            while True:
+                submit_new()
+                if not futures:
+                    break
                 now = time.monotonic()
                 at = deadline_at(deadline)  # read each time: on_result may have moved it
                 if at is not None and now >= at:

@@ -309,6 +309,7 @@ class LocalBackend(Backend):
     """Worker processes of this machine (see the module notes): the default backend."""
 
     name = "local"
+    streaming = True
     moving_deadline = True
 
     def __init__(
@@ -345,7 +346,12 @@ class LocalBackend(Backend):
         self, batch: TaskBatch, tasks: Sequence[TaskKey], deadline: float | Deadline | None
     ) -> None:
         context = self.context
-        for key in tasks:
+        queue = deque(tasks)
+        while True:
+            queue.extend(batch.take_new())  # an open batch's on_result may have added some
+            if not queue:
+                return
+            key = queue.popleft()
             at = deadline_at(deadline)  # on_result may have moved it
             if at is not None and time.monotonic() >= at:
                 raise DeadlineReached("the deadline passed")
@@ -367,6 +373,11 @@ class LocalBackend(Backend):
                 at = deadline_at(deadline)  # read each time: on_result may have moved it
                 if at is not None and time.monotonic() >= at:
                     raise DeadlineReached("the deadline passed")
+                queue.extend(batch.take_new())  # an open batch's on_result may have added some
+                busy = sum(w.key is not None for w in workers)
+                wanted = min(self.n_workers, busy + len(queue))
+                if len(workers) < wanted:
+                    workers += _IDLE.take(wanted - len(workers))
                 for position, worker in enumerate(workers):
                     if worker.future is None and worker.token != self._token and queue:
                         if not _submitted(worker, worker.load, self._token, context):

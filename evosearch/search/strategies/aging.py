@@ -40,6 +40,11 @@ class Aging(Strategy):
             population = self._age(joined)
         return Generation(population, offspring)
 
+    def admit(self, population: list[Member], child: Member) -> list[Member]:
+        """A working child joins and the oldest (unprotected) member leaves; a failed child
+        does not join."""
+        return self._age([*population, child]) if child.result.ok else population
+
     def _age(self, joined: list[Member]) -> list[Member]:
         """The ``population_size`` youngest of ``joined`` (oldest first), the protected most
         accurate ones kept whatever their age under ``focus="accuracy"``."""

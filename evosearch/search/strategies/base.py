@@ -142,6 +142,23 @@ class Strategy(ABC):
         parents = self.parent_selection.select(population, n, context)
         return self.variation.vary(parents, context)
 
+    def admit(self, population: list[Member], child: Member) -> list[Member]:
+        """The population after one evaluated ``child`` arrives: the steady-state search
+        (``steady_state=True``) calls it for every result as it lands, instead of
+        :meth:`next_generation`, and breeds each new child from what it returns.
+
+        Same rules as :meth:`next_generation`: at most ``population_size`` members, oldest
+        first, deterministic, no state kept. A strategy that does not define it cannot run
+        steady-state (:meth:`supports_steady_state`).
+        """
+        raise NotImplementedError(f"strategy {self.name!r} has no steady-state replacement")
+
+    @classmethod
+    def supports_steady_state(cls) -> bool:
+        """Whether the strategy defines :meth:`admit` (a population that changes one member
+        at a time), so that ``steady_state=True`` can run it."""
+        return cls.admit is not Strategy.admit
+
     @abstractmethod
     def next_generation(self, population: list[Member], breed: Breed) -> Generation:
         """Breed, evaluate and select one generation.

@@ -20,7 +20,7 @@ a resume continues it exactly.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -96,6 +96,9 @@ class BreedingContext:
     profile : DataProfile, optional
         The data's profile: which preprocessing genes are active, and the input width their
         values give (:func:`~evosearch.preprocess.encoded_width`). None: no genes.
+    in_flight : collection of str
+        Hashes of genomes submitted and not yet evaluated (the steady-state search's): not
+        new either.
     """
 
     space: SearchSpace
@@ -109,6 +112,7 @@ class BreedingContext:
     n_outputs: int
     input_shape: tuple[int, int, int] | None = None
     profile: DataProfile | None = None
+    in_flight: Collection[str] = ()
     #: The preprocessing genes a genome carries on this data (name -> domain).
     active: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -147,7 +151,11 @@ class BreedingContext:
     def is_new(self, genome: Genome, batch: set[str]) -> bool:
         """Whether ``genome`` is neither in ``batch`` (hashes) nor already evaluated."""
         genome_hash = genome.canonical_hash()
-        return genome_hash not in batch and self.evaluator.lookup(genome, genome_hash) is None
+        return (
+            genome_hash not in batch
+            and genome_hash not in self.in_flight
+            and self.evaluator.lookup(genome, genome_hash) is None
+        )
 
 
 class ParentSelection(ABC):

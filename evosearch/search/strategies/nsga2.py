@@ -37,6 +37,11 @@ class NSGA2(Strategy):
         offspring = breed(population, self.population_size)
         return Generation(self.survivors(population + offspring), offspring)
 
+    def admit(self, population: list[Member], child: Member) -> list[Member]:
+        """(μ+1) NSGA-II: the worst of the population and the child by rank and crowding
+        leaves (with ``focus="accuracy"``, never one of the most accurate share)."""
+        return self.survivors([*population, child])
+
     def survivors(self, pool: list[Member]) -> list[Member]:
         """NSGA-II over the successful members of ``pool``, then failures to fill up."""
         working = [m for m in pool if m.result.ok]

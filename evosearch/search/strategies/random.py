@@ -39,3 +39,7 @@ class RandomSearch(Strategy):
         offspring = breed(population, self.population_size)
         keep = NSGA2(self.population_size, self.weights).survivors(population + offspring)
         return Generation(keep, offspring)
+
+    def admit(self, population: list[Member], child: Member) -> list[Member]:
+        """NSGA-II's best of the population and the child (nothing is bred from it)."""
+        return NSGA2(self.population_size, self.weights).survivors([*population, child])

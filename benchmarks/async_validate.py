@@ -1,0 +1,165 @@
+"""Validate ``async_sim.py`` against real runs on a local Dask cluster (issue 36).
+
+For each worker count W (default 2 and 4) and mode (``generational``; ``async`` is
+``evolve --steady-state``) it runs ::
+
+    evosearch evolve --backend dask --n-jobs W --data digits --genome mlp ... [--steady-state]
+
+(no ``--scheduler``: evosearch starts a local Dask cluster of W single-threaded workers), then
+compares
+
+* **measured** utilisation: busy fold-seconds (the journal's ``seconds``, summed over every
+  line, screening included) / (W x the search's wall seconds), the wall seconds being the sum of
+  ``generations.jsonl``'s ``seconds`` (steady-state: its blocks'), so that the cluster's
+  start-up and the final refit are outside it; with
+* **predicted** utilisation: :func:`async_sim.simulate` fed the same journal on W workers in the
+  same mode (async: as many evaluations in flight as ``evolve`` keeps, W by default).
+
+The simulator counts only training seconds, so the difference is what a real run spends
+outside them: Dask's task latency, scattering data, the driver breeding and writing the run
+folder. The issue asks for it within 5 points. On a 2-core machine W=4 is oversubscribed (four
+workers share two cores, each fold's seconds stretch accordingly): its figure is reported but
+says less about a cluster than W=2's. ::
+
+    nice -n 19 .venv/bin/python benchmarks/async_validate.py [--workers 2 4]
+        [--modes generational,async] [--generations 15] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCHMARKS = Path(__file__).resolve().parent
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
+
+from _async_sim_core import simulate  # noqa: E402
+from _async_sim_inputs import fold_seconds, load_journal  # noqa: E402
+
+__all__ = ["main", "measure"]
+
+DEFAULT_CLI = Path(sys.executable).with_name("evosearch")
+
+
+def _has_steady_state(cli: Path) -> bool:
+    text = subprocess.run(
+        [str(cli), "evolve", "--help"], capture_output=True, text=True, check=False
+    ).stdout
+    return "--steady-state" in text
+
+
+def measure(folder: Path, workers: int, mode: str, in_flight: int | None = None) -> dict[str, Any]:
+    """Measured and predicted utilisation of a finished run folder.
+
+    Parameters
+    ----------
+    folder : Path
+        A run of ``workers`` Dask workers in ``mode``.
+    workers : int
+    mode : {"generational", "async"}
+    in_flight : int, optional
+        The run's evaluations in flight (async); default ``workers``.
+
+    Returns
+    -------
+    dict
+        ``evaluations``, ``busy_s``, ``search_s``, ``measured``, ``predicted``,
+        ``predicted_makespan_s``, ``difference_points``.
+    """
+    journal = load_journal(str(folder))
+    lines = (folder / "generations.jsonl").read_text(encoding="utf-8").splitlines()
+    search = sum(float(json.loads(line)["seconds"]) for line in lines if line)
+    busy = fold_seconds(journal.evaluations)
+    result = simulate(journal.evaluations, workers, mode, in_flight)
+    measured = busy / (workers * search)
+    return {
+        "evaluations": len(journal.evaluations),
+        "busy_s": busy,
+        "search_s": search,
+        "measured": measured,
+        "predicted": result.utilisation,
+        "predicted_makespan_s": result.makespan,
+        "difference_points": 100 * (result.utilisation - measured),
+    }
+
+
+def _run(cli: Path, out: Path, workers: int, mode: str, args: argparse.Namespace) -> float:
+    command = [str(cli), "evolve", "--backend", "dask", "--n-jobs", str(workers), "--quiet"]
+    command += ["--data", args.data, "--genome", args.genome, "--seed", str(args.seed)]
+    command += ["--population", str(args.population), "--generations", str(args.generations)]
+    command += ["--out", str(out), *shlex.split(args.evolve_args)]
+    if mode == "async":
+        command.append("--steady-state")
+    print("$", " ".join(command), flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"evolve failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return wall
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Command line: see the module docstring and ``--help``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--modes", default="generational,async")
+    parser.add_argument("--data", default="digits")
+    parser.add_argument("--genome", default="mlp")
+    parser.add_argument("--population", type=int, default=16)
+    parser.add_argument("--generations", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--evolve-args", default="", help="more evolve options, e.g. '--target y'")
+    parser.add_argument("--evosearch", type=Path, default=DEFAULT_CLI, help="the CLI to run")
+    parser.add_argument("--keep", type=Path, help="keep the run folders here")
+    parser.add_argument("--runs", type=Path, help="measure these existing runs (W-MODE folders)")
+    parser.add_argument("--json", type=Path, help="write the rows here")
+    args = parser.parse_args(argv)
+    modes = [m for m in args.modes.split(",") if m]
+    if "async" in modes and args.runs is None and not _has_steady_state(args.evosearch):
+        print("evolve has no --steady-state here: async left out")
+        modes.remove("async")
+    print(
+        f"{platform.node()}: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
+        f"{args.data} {args.genome}, population {args.population}, "
+        f"{args.generations} generations, seed {args.seed} {args.evolve_args}"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="async-validate-") as tmp:
+        base = args.runs or args.keep or Path(tmp)
+        for workers in args.workers:
+            for mode in modes:
+                folder = base / f"{workers}-{mode}"
+                wall = None if args.runs else _run(args.evosearch, folder, workers, mode, args)
+                row = {"workers": workers, "mode": mode, "process_s": wall}
+                row.update(measure(folder, workers, mode))
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    print(
+        "\n| W | mode | evaluations | busy fold-s | search s | process s | measured | "
+        "predicted | predicted - measured |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    for r in rows:
+        process = "-" if r["process_s"] is None else f"{r['process_s']:.1f}"
+        print(
+            f"| {r['workers']} | {r['mode']} | {r['evaluations']} | {r['busy_s']:.1f} | "
+            f"{r['search_s']:.1f} | {process} | {100 * r['measured']:.1f} % | "
+            f"{100 * r['predicted']:.1f} % | {r['difference_points']:+.1f} points |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""The steady-state search: no generation barrier; one child is bred as each result lands.
+
+On a cluster, a generational run waits at every generation for its slowest fold while the
+other workers idle. Here a fixed number of evaluations is in flight (``in_flight``; default:
+the backend's worker slots) on one open batch (:meth:`Evaluator.stream`): as each result
+lands it is journalled, taken into the archive and into the population by the strategy's
+:meth:`~evosearch.search.strategies.Strategy.admit` ((μ+1) NSGA-II, aging's oldest-out), and
+one new child, bred from the population as it stands, is submitted. The initial population is
+drawn as in generational mode and submitted first.
+
+Every ``population_size`` results taken in make one *block*, recorded like a generation (a
+``generations.jsonl`` line, the archive, the checkpoint, the callbacks' ``on_generation_end``),
+so ``generations`` counts blocks: a run does ``population_size x (generations + 1)``
+evaluations, as many as a generational run of the same settings.
+
+Reproducibility: which result lands first depends on timing, so two steady-state runs of one
+seed may differ (with ``n_jobs=1`` folds train in submission order and they do not); each
+result's own training does not depend on it. The journal's order is the order in which results
+were taken in, and breeding draws from the run's generator only when a result is taken in, so a
+resume restores the last checkpoint, takes the journalled results after it in their order
+(no training: the population, archive and generator move exactly as they did) and then submits
+what was in flight at that point again: the archive after the replayed part equals the
+interrupted run's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+from evosearch.errors import RunFolderError, SettingsError
+from evosearch.evaluation import DeadlineReached, EvaluationResult
+from evosearch.search._breeding import image_shape
+from evosearch.search._checkpoint import SteadyQueue, offer_to_archive
+from evosearch.search._journalled import FoldStarts
+from evosearch.search._refit_time import RefitReserve
+from evosearch.search.loop import GenerationLoop
+from evosearch.search.member import Member
+from evosearch.search.strategies.breeding import NOVELTY_TRIES
+from evosearch.space import Genome
+
+__all__ = ["SteadyStateLoop"]
+
+
+class _Stop(Exception):
+    """A callback asked the run to stop at a block's end: raised out of the open batch."""
+
+
+class _FlyingHashes:
+    """The hashes of the genomes in flight, as breeding sees them (not new either)."""
+
+    def __init__(self, queue: SteadyQueue) -> None:
+        self.queue = queue
+
+    def __contains__(self, genome_hash: object) -> bool:
+        return any(g.canonical_hash() == genome_hash for g, _ in self.queue.flying)
+
+    def __iter__(self) -> Iterator[str]:
+        return (g.canonical_hash() for g, _ in self.queue.flying)
+
+    def __len__(self) -> int:
+        return len(self.queue.flying)
+
+
+class SteadyStateLoop(GenerationLoop):
+    """Runs ``run`` as an asynchronous steady-state search (see the module docstring).
+
+    Parameters
+    ----------
+    run : SearchRun
+    owner : object
+        What the callbacks are given (the Evolver).
+    """
+
+    def run_generations(self) -> None:
+        """Evaluate until ``population_size x (generations + 1)`` results are taken in.
+
+        At ``max_time``'s deadline what is in flight is dropped (every result taken in is
+        journalled; a resume continues exactly) and ``deadline_reached`` is set; if no block
+        had finished, ``partial`` holds the members taken in and the population is unset, as a
+        generational run's generation 0.
+        """
+        run, state, settings = self.run, self.run.state, self.run.settings
+        if state.generation >= settings.generations:
+            return
+        size = settings.population_size
+        self.target = size * (settings.generations + 1)
+        end = None if settings.max_time is None else time.monotonic() + settings.max_time
+        self.reserve = RefitReserve(end, state.archive, run.results, settings,
+                                    settings.objective_set)  # fmt: skip
+        self.follow = None if end is None else self.reserve.landed
+        self.deadline = self.reserve.begin()
+        self.population: list[Member] = list(state.population or [])
+        self.block: list[Member] = []
+        self.started = self._counts()
+        try:
+            if state.steady is None:  # a new run, or one killed before its first block ended
+                state.steady = self._new_queue()
+            queue = state.steady
+            shape = image_shape(settings.space, run.dataset, settings.input_shape)
+            self.context = replace(self.breeding_context(shape), in_flight=_FlyingHashes(queue))
+            self.stream = state.evaluator.stream(self._landed, keep_weights=run.weights is not None)
+            self.replaying = True
+            self._top_up()
+            for genome, result in run.later:
+                self._replay(genome, result)
+            run.later = []
+            self.replaying = False
+            self.deadline = self.reserve.begin()  # the replayed results are the archive's now
+            for genome, lineage in queue.flying:
+                self.stream.submit(genome, self._starts(lineage))
+            self.stream.run(self.deadline)
+        except DeadlineReached:
+            self.deadline_reached = True
+            if state.generation < 0:  # as a generational run's generation 0: what finished
+                self.partial, state.population = list(self.population), None
+            else:
+                state.population = self.population
+        except _Stop:
+            pass
+
+    # ------------------------------------------------------------------ the queue
+    def _new_queue(self) -> SteadyQueue:
+        """The queue of a run that has taken nothing in yet: ``in_flight`` resolved (and
+        recorded in run.json, so that a resume on other workers replays the same order), the
+        initial population waiting."""
+        run, settings = self.run, self.run.settings
+        recorded = (run.info.get("steady_state") or {}).get("in_flight")
+        in_flight = settings.in_flight or recorded or run.state.evaluator.slots()
+        if recorded != in_flight:
+            run.info = {**run.info, "steady_state": {"in_flight": in_flight}}
+            if run.folder is not None:
+                run.folder.update_run_info(run.info)
+        self.notify("on_note", f"steady-state search: {in_flight} in flight")
+        genomes, lineage = self._initial_genomes(self.deadline)
+        return SteadyQueue(in_flight, waiting=list(zip(genomes, lineage, strict=True)))
+
+    def _top_up(self) -> None:
+        """Submit children until ``in_flight`` are in flight (or every evaluation of the run
+        is made): the initial population's first, then children of the population; a child
+        the cache knows is taken in at once, untrained."""
+        state = self.run.state
+        queue = state.steady
+        assert queue is not None
+        while len(queue.flying) < queue.in_flight and queue.submitted < self.target:
+            genome, lineage = self._next_child()
+            queue.submitted += 1
+            cached = state.evaluator.lookup(genome)
+            if cached is not None:
+                state.evaluator.cache_hits += 1
+                self._take_in(genome, lineage, cached)
+                continue
+            queue.flying.append((genome, lineage))
+            if not self.replaying:
+                self.stream.submit(genome, self._starts(lineage))
+
+    def _next_child(self) -> tuple[Genome, list[str]]:
+        queue = self.run.state.steady
+        assert queue is not None
+        if queue.waiting:
+            return queue.waiting.pop(0)
+        if any(m.result.ok for m in self.population):
+            children = self.strategy.make_children(self.population, 1, self.context)
+            if children.genomes:
+                return children.genomes[0], children.lineage[0]
+        # Nothing works yet to breed from: a random genome of the space, as generation 0's.
+        context = self.context
+        for _ in range(NOVELTY_TRIES * 10):
+            genome = context.random_genome()
+            if context.within_budget(genome) and context.is_new(genome, set()):
+                return genome, []
+        raise SettingsError(
+            f"{context.within_budget} leaves no new random genome of this search space: raise "
+            "it or allow smaller layers"
+        )
+
+    def _starts(self, lineage: list[str]) -> FoldStarts:
+        starts = self.evaluation.starts([lineage])
+        return None if starts is None else starts[0]
+
+    def _flying(self, genome: Genome, genome_hash: str) -> list[str] | None:
+        """Take ``genome`` out of the genomes in flight; its lineage (None: not in flight)."""
+        queue = self.run.state.steady
+        assert queue is not None
+        for position, (known, lineage) in enumerate(queue.flying):
+            if known.canonical_hash() == genome_hash and known.equivalent(genome):
+                del queue.flying[position]
+                return lineage
+        return None
+
+    # ------------------------------------------------------------------ results
+    def _landed(self, genome: Genome, result: EvaluationResult) -> None:
+        """The open batch's ``on_result``: journal, take in, submit the next child."""
+        queue = self.run.state.steady
+        assert queue is not None
+        lineage = self._flying(genome, result.genome_hash) or []
+        size = self.run.settings.population_size
+        # Journalled before it is taken in: a checkpoint that counts it finds its line.
+        self.evaluation.record(genome, result, queue.consumed // size)
+        self._take_in(genome, lineage, result)
+        if self.follow is not None:
+            self.follow(genome, result)  # may raise DeadlineReached: it is journalled
+        self._top_up()
+
+    def _replay(self, genome: Genome, result: EvaluationResult) -> None:
+        """Take in one result journalled after the checkpoint, as the interrupted run did."""
+        run = self.run
+        lineage = self._flying(genome, result.genome_hash)
+        if lineage is None:
+            folder = run.folder.journal_path if run.folder is not None else "the journal"
+            raise RunFolderError(
+                f"{folder}: genome {result.genome_hash[:12]} was journalled but this run never "
+                "submitted it at that point: the steady-state replay cannot go on exactly"
+            )
+        run.state.evaluator.count_replayed(genome, result)
+        self._take_in(genome, lineage, result)
+        self._top_up()
+
+    def _take_in(self, genome: Genome, lineage: list[str], result: EvaluationResult) -> None:
+        """One result into the table, the archive and the population; a block ends every
+        ``population_size`` of them."""
+        run, state, settings = self.run, self.run.state, self.run.settings
+        queue = state.steady
+        assert queue is not None
+        size = settings.population_size
+        member = Member.evaluated(
+            genome, result, lineage, queue.consumed // size, settings.objective_set
+        )
+        queue.consumed += 1
+        run.results.add([member])
+        offer_to_archive(state.archive, [member])
+        self.population = self.strategy.admit(self.population, member)
+        self.block.append(member)
+        self.notify("on_evaluation_progress", len(self.block), size)
+        if queue.consumed % size == 0:
+            self._end_block()
+
+    def _end_block(self) -> None:
+        state = self.run.state
+        assert state.steady is not None
+        state.population = self.population
+        state.generation = state.steady.consumed // self.run.settings.population_size - 1
+        stop = self._end_generation(self.block, self.started)
+        self.block, self.started = [], self._counts()
+        if not self.replaying:
+            self.reserve.begin()  # moves the stream's deadline for the archive as it is now
+        if stop:
+            raise _Stop
+
+    def pinned_weights(self) -> set[str]:
+        """The parents of the children in flight and waiting: a resume submits them again."""
+        queue = self.run.state.steady
+        if queue is None:
+            return set()
+        return {lineage[0] for _, lineage in queue.flying + queue.waiting if lineage}
