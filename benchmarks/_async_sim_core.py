@@ -158,7 +158,7 @@ def _steady_busy(intervals: list[tuple[float, float]], until: float) -> float:
 
 
 def _generational(
-    evaluations: Sequence[Evaluation], n_workers: int, hv: list[float] | None
+    evaluations: Sequence[Evaluation], n_workers: int, hv: list[float] | None, overhead: float
 ) -> _Schedule:
     clock = 0.0
     intervals: list[tuple[float, float]] = []
@@ -174,9 +174,9 @@ def _generational(
         end = clock
         for duration in tasks:
             start = heapq.heappop(free)
-            heapq.heappush(free, start + duration)
-            intervals.append((start, start + duration))
-            end = max(end, start + duration)
+            heapq.heappush(free, start + overhead + duration)
+            intervals.append((start + overhead, start + overhead + duration))
+            end = max(end, start + overhead + duration)
         clock = end
         archived += sum(1 for i in stage if evaluations[i].objectives is not None)
         if hv is not None:
@@ -185,7 +185,11 @@ def _generational(
 
 
 def _async(
-    evaluations: Sequence[Evaluation], n_workers: int, in_flight: int, hv: list[float] | None
+    evaluations: Sequence[Evaluation],
+    n_workers: int,
+    in_flight: int,
+    hv: list[float] | None,
+    overhead: float,
 ) -> _Schedule:
     queue: deque[tuple[int, float]] = deque()  # (evaluation index, fold seconds)
     remaining: dict[int, int] = {}
@@ -209,8 +213,8 @@ def _async(
         nonlocal free, sequence
         while free and queue:
             index, duration = queue.popleft()
-            heapq.heappush(running, (now + duration, sequence, index))
-            intervals.append((now, now + duration))
+            heapq.heappush(running, (now + overhead + duration, sequence, index))
+            intervals.append((now + overhead, now + overhead + duration))
             sequence += 1
             free -= 1
 
@@ -241,6 +245,7 @@ def simulate(
     mode: str,
     in_flight: int | None = None,
     hv: list[float] | None = None,
+    task_overhead: float = 0.0,
 ) -> SimResult:
     """Replay ``evaluations`` on ``n_workers`` simulated worker slots.
 
@@ -259,6 +264,9 @@ def simulate(
         Async mode's evaluations in flight; default ``n_workers``.
     hv : list of float, optional
         :func:`hypervolume_prefix` of ``evaluations``, for the hypervolume timeline.
+    task_overhead : float, default=0
+        Seconds each task holds its worker before training starts (dispatch, data and weights
+        in and out, the driver's share of the machine), not counted as busy.
 
     Returns
     -------
@@ -273,13 +281,17 @@ def simulate(
     if n_workers < 1:
         raise ValueError(f"n_workers must be at least 1, got {n_workers}")
     if mode == "generational":
-        makespan, last_submit, intervals, hv_times = _generational(evaluations, n_workers, hv)
+        makespan, last_submit, intervals, hv_times = _generational(
+            evaluations, n_workers, hv, task_overhead
+        )
         flight = None
     elif mode == "async":
         flight = n_workers if in_flight is None else int(in_flight)
         if flight < 1:
             raise ValueError(f"in_flight must be at least 1, got {flight}")
-        makespan, last_submit, intervals, hv_times = _async(evaluations, n_workers, flight, hv)
+        makespan, last_submit, intervals, hv_times = _async(
+            evaluations, n_workers, flight, hv, task_overhead
+        )
     else:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     busy = sum(end - start for start, end in intervals)

@@ -43,7 +43,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 if str(BENCHMARKS) not in sys.path:
     sys.path.insert(0, str(BENCHMARKS))
 
-from _async_sim_core import simulate  # noqa: E402
+from _async_sim_core import Evaluation, simulate  # noqa: E402
 from _async_sim_inputs import fold_seconds, load_journal  # noqa: E402
 
 __all__ = ["main", "measure"]
@@ -58,7 +58,30 @@ def _has_steady_state(cli: Path) -> bool:
     return "--steady-state" in text
 
 
-def measure(folder: Path, workers: int, mode: str, in_flight: int | None = None) -> dict[str, Any]:
+def _implied_overhead(
+    evaluations: list[Evaluation], workers: int, mode: str, search: float
+) -> float:
+    # The per-task overhead at which the simulated makespan equals the measured one (makespan
+    # grows with the overhead): bisection, 40 halvings of an interval of seconds.
+    low, high = 0.0, 1.0
+    if simulate(evaluations, workers, mode).makespan >= search:
+        return 0.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        if simulate(evaluations, workers, mode, task_overhead=middle).makespan < search:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def measure(
+    folder: Path,
+    workers: int,
+    mode: str,
+    in_flight: int | None = None,
+    task_overhead: float = 0.0,
+) -> dict[str, Any]:
     """Measured and predicted utilisation of a finished run folder.
 
     Parameters
@@ -69,27 +92,35 @@ def measure(folder: Path, workers: int, mode: str, in_flight: int | None = None)
     mode : {"generational", "async"}
     in_flight : int, optional
         The run's evaluations in flight (async); default ``workers``.
+    task_overhead : float, default=0
+        Also predict with this per-task overhead (seconds; see ``async_sim.simulate``).
 
     Returns
     -------
     dict
-        ``evaluations``, ``busy_s``, ``search_s``, ``measured``, ``predicted``,
-        ``predicted_makespan_s``, ``difference_points``.
+        ``evaluations``, ``tasks``, ``busy_s``, ``search_s``, ``measured``, ``predicted``,
+        ``predicted_makespan_s``, ``difference_points``, ``implied_overhead_s`` (the per-task
+        overhead that would explain the difference), ``predicted_with_overhead``.
     """
     journal = load_journal(str(folder))
     lines = (folder / "generations.jsonl").read_text(encoding="utf-8").splitlines()
     search = sum(float(json.loads(line)["seconds"]) for line in lines if line)
     busy = fold_seconds(journal.evaluations)
     result = simulate(journal.evaluations, workers, mode, in_flight)
+    loaded = simulate(journal.evaluations, workers, mode, in_flight, task_overhead=task_overhead)
     measured = busy / (workers * search)
     return {
         "evaluations": len(journal.evaluations),
+        "tasks": sum(len(e.folds) for e in journal.evaluations),
         "busy_s": busy,
         "search_s": search,
         "measured": measured,
         "predicted": result.utilisation,
         "predicted_makespan_s": result.makespan,
         "difference_points": 100 * (result.utilisation - measured),
+        "implied_overhead_s": _implied_overhead(list(journal.evaluations), workers, mode, search),
+        "task_overhead_s": task_overhead,
+        "predicted_with_overhead": loaded.utilisation,
     }
 
 
@@ -124,6 +155,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--keep", type=Path, help="keep the run folders here")
     parser.add_argument("--runs", type=Path, help="measure these existing runs (W-MODE folders)")
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument(
+        "--task-overhead",
+        type=float,
+        default=0.0,
+        help="also predict with this per-task overhead in seconds (e.g. one measured at W=2)",
+    )
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     if "async" in modes and args.runs is None and not _has_steady_state(args.evosearch):
@@ -142,19 +179,23 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 folder = base / f"{workers}-{mode}"
                 wall = None if args.runs else _run(args.evosearch, folder, workers, mode, args)
                 row = {"workers": workers, "mode": mode, "process_s": wall}
-                row.update(measure(folder, workers, mode))
+                row.update(measure(folder, workers, mode, task_overhead=args.task_overhead))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print(
         "\n| W | mode | evaluations | busy fold-s | search s | process s | measured | "
-        "predicted | predicted - measured |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+        "predicted | predicted - measured | implied overhead per task | predicted with "
+        f"{1000 * args.task_overhead:g} ms per task |\n"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for r in rows:
         process = "-" if r["process_s"] is None else f"{r['process_s']:.1f}"
         print(
             f"| {r['workers']} | {r['mode']} | {r['evaluations']} | {r['busy_s']:.1f} | "
             f"{r['search_s']:.1f} | {process} | {100 * r['measured']:.1f} % | "
-            f"{100 * r['predicted']:.1f} % | {r['difference_points']:+.1f} points |"
+            f"{100 * r['predicted']:.1f} % | {r['difference_points']:+.1f} points | "
+            f"{1000 * r['implied_overhead_s']:.0f} ms | "
+            f"{100 * r['predicted_with_overhead']:.1f} % |"
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")

@@ -154,3 +154,21 @@ def test_command_line(sim, tmp_path, capsys):
     assert "| synthetic lognormal:sigma=1,population=4,generations=3 | 16 | 16 | async |" in (
         capsys.readouterr().out
     )
+
+
+def test_task_overhead_holds_workers_without_busy_time(sim, monkeypatch):
+    evaluations = _evaluations(sim, [[1.0] * 4] * 2)  # 8 tasks of 1 s on 4 workers
+    for mode in ("generational", "async"):
+        result = sim.simulate(evaluations, 4, mode, task_overhead=0.25)
+        assert result.makespan == pytest.approx(2.5)
+        assert result.busy == pytest.approx(8.0) and result.utilisation == pytest.approx(0.8)
+    # The validation finds the overhead back from a makespan.
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from async_validate import _implied_overhead
+
+    journal = sim.synthetic("lognormal:sigma=1", population=6, generations=3, cv=3, seed=2)
+    makespan = sim.simulate(journal.evaluations, 3, "async", task_overhead=0.02).makespan
+    assert _implied_overhead(list(journal.evaluations), 3, "async", makespan) == pytest.approx(
+        0.02, abs=1e-6
+    )
+    sys.modules.pop("async_validate", None)

@@ -10,6 +10,8 @@ Every backend registered (:data:`~evosearch.evaluation.backends.BACKENDS`) must 
   genome's last fold is in, while other folds still train);
 * a fold past ``eval_timeout`` fails its genome with ``TimeoutError``, without waiting for it
   and without disturbing the other genomes;
+* an open batch (:meth:`~evosearch.evaluation.Evaluator.stream`) trains the genomes its
+  ``on_result`` adds while it runs, with the same results;
 * a ``deadline`` raises :class:`~evosearch.evaluation.DeadlineReached`, with the genomes finished
   before it reported and cached; a backend with ``moving_deadline`` stops at a
   :class:`~evosearch.evaluation.Deadline` that ``on_result`` brought forward.
@@ -193,6 +195,34 @@ class BackendContract:
         assert reported == [quick.canonical_hash(), held.canonical_hash()]
         total = 2 * _CV
         assert progress == [(done, total) for done in range(total + 1)]
+
+    def test_an_open_batch_trains_genomes_added_while_it_runs(self, backend, data, tmp_path):
+        # What the steady-state search does: each landed result submits the next genome.
+        genomes = [_genome(units) for units in (8, 3, 5, 6, 2, 7)]
+        reference = Evaluator(*data, "classification", cv=_CV, seed=3, n_jobs=1).evaluate(genomes)
+        evaluator = self.evaluator(data, backend)
+        waiting = list(genomes[2:])
+        landed: list[EvaluationResult] = []
+
+        def on_result(genome: Genome, result: EvaluationResult) -> None:
+            landed.append(result)
+            if waiting:
+                stream.submit(waiting.pop(0))
+
+        stream = evaluator.stream(on_result)
+        try:
+            stream.submit(genomes[0])
+            stream.submit(genomes[1])
+            assert stream.in_flight == 2
+            stream.run()
+        finally:
+            evaluator.close()
+        assert stream.in_flight == 0 and evaluator.evaluations == len(genomes)
+        by_hash = {r.genome_hash: comparable(r) for r in landed}
+        assert len(landed) == len(by_hash) == len(genomes)  # each reported once
+        assert by_hash == {r.genome_hash: comparable(r) for r in reference}
+        for genome in genomes:  # cached as evaluate() would have
+            assert evaluator.lookup(genome) is not None
 
     def test_a_fold_past_eval_timeout_fails_only_its_genome(self, backend, data, tmp_path):
         limit = 1.5

@@ -7,7 +7,9 @@ Use it from a test module (after importing any plug-in that registers a strategy
 
 Every registered strategy, with and without successive halving, must give the same archive
 and history for the same seed, and a run stopped after a generation and resumed with
-:meth:`~evosearch.Evolver.resume` must end exactly where the uninterrupted run ends. Its
+:meth:`~evosearch.Evolver.resume` must end exactly where the uninterrupted run ends; one that
+can run steady-state (:meth:`~evosearch.search.strategies.Strategy.admit`) must do the same
+there, and its ``admit`` must keep a bounded population drawn from what it was given. Its
 breeding parts (``parent_selection``, ``variation``; see
 :mod:`evosearch.search.strategies.breeding`) must make valid genomes of the space, within the
 size budget, with their parents' hashes, and the same ones for the same seed.
@@ -37,10 +39,12 @@ from evosearch.space import InnovationCounter, SearchSpace
 from evosearch.testing._tiny import iris, tiny_space
 
 __all__ = [
+    "test_strategy_admit_keeps_a_bounded_population",
     "test_strategy_breeding_is_deterministic_and_stateless",
     "test_strategy_breeds_valid_children_within_the_budget",
     "test_strategy_is_deterministic",
     "test_strategy_resumes_exactly",
+    "test_strategy_steady_state_is_deterministic_and_resumes_exactly",
 ]
 
 _GENERATIONS = 2
@@ -96,6 +100,55 @@ def test_strategy_resumes_exactly(strategy: str, halving: bool, tmp_path: Path) 
     assert [g.canonical_hash() for g in resumed.population_] == [
         g.canonical_hash() for g in whole.population_
     ]
+
+
+def _steady_strategies() -> list[Any]:
+    return [
+        pytest.param(name, marks=[] if get_strategy(name).supports_steady_state() else [
+            pytest.mark.skip(reason=f"strategy {name!r} has no admit(): generational only")
+        ])
+        for name in STRATEGIES.names()
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("strategy", _steady_strategies())
+def test_strategy_steady_state_is_deterministic_and_resumes_exactly(
+    strategy: str, tmp_path: Path
+) -> None:
+    # n_jobs=1: results land in submission order, so the run is reproducible outright.
+    X, y = iris()
+    whole = _evolver(tmp_path, strategy, False, steady_state=True, out=tmp_path / "w").fit(X, y)
+    again = _evolver(tmp_path, strategy, False, steady_state=True).fit(X, y)
+    assert _outcome(whole) == _outcome(again)
+
+    def stop_after_first(evolver: Evolver, record: Any) -> bool:
+        return record.generation >= 1
+
+    stopped = _evolver(
+        tmp_path, strategy, False, steady_state=True, out=tmp_path / "p",
+        callbacks=[stop_after_first],
+    ).fit(X, y)  # fmt: skip
+    assert len(stopped.history_) == 2 < len(whole.history_)
+    resumed = Evolver.resume(tmp_path / "p", X=X, y=y)
+    assert _outcome(resumed) == _outcome(whole)
+    assert [g.canonical_hash() for g in resumed.population_] == [
+        g.canonical_hash() for g in whole.population_
+    ]
+
+
+@pytest.mark.parametrize("strategy", _steady_strategies())
+def test_strategy_admit_keeps_a_bounded_population(strategy: str, tmp_path: Path) -> None:
+    context = _context(tiny_space(tmp_path), 5)
+    members = _population(context)
+    instance = get_strategy(strategy)(_POPULATION - 2, _WEIGHTS)
+    population: list[Member] = []
+    for member in members:  # one at a time, as results land
+        before = list(population)
+        population = instance.admit(population, member)
+        assert instance.admit(before, member) == population  # deterministic, stateless
+        assert len(population) <= _POPULATION - 2
+        assert {id(m) for m in population} <= {id(m) for m in [*before, member]}
+    assert any(m.result.ok for m in population)
 
 
 # ------------------------------------------------------------------------ breeding parts
