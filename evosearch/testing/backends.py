@@ -199,7 +199,7 @@ class BackendContract:
     def test_an_open_batch_trains_genomes_added_while_it_runs(self, backend, data, tmp_path):
         # What the steady-state search does: each landed result submits the next genome.
         genomes = [_genome(units) for units in (8, 3, 5, 6, 2, 7)]
-        reference = Evaluator(*data, "classification", cv=_CV, seed=3, n_jobs=1).evaluate(genomes)
+        reference = self.evaluator(data, {"n_jobs": 1}).evaluate(genomes)
         evaluator = self.evaluator(data, backend)
         waiting = list(genomes[2:])
         landed: list[EvaluationResult] = []
