@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,3 +203,26 @@ def evolve_and_signal(
             process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
     return Result(process.returncode, stdout, stderr)
+
+
+def from_journal(folder: Path, copy: Path, X: Any = None, y: Any = None) -> tuple[Any, Any]:
+    """The outcome of taking ``folder``'s journal in again from nothing (its checkpoint,
+    archive and generation lines removed): a resume replays every line in order."""
+    shutil.copytree(folder, copy)
+    for name in ("checkpoint.json", "archive.json", "generations.jsonl"):
+        (copy / name).unlink()
+    if json.loads((copy / "run.json").read_text())["dataset"]["source"] is None:  # arrays
+        from evosearch import Evolver
+
+        Evolver.resume(copy, X=X, y=y)
+    else:
+        result = evosearch("resume", str(copy), "--quiet", cwd=copy.parent)
+        assert result.returncode == 0, result.stderr
+    assert len(lines(copy / "journal.jsonl")) == len(lines(folder / "journal.jsonl"))  # none new
+    return outcome(copy)
+
+
+def journalled_once(folder: Path) -> list[str]:
+    hashes = [r["genome_hash"] for r in lines(folder / "journal.jsonl")]
+    assert len(hashes) == len(set(hashes))
+    return hashes

@@ -9,7 +9,6 @@ train in submission order and the run is reproducible outright.
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from clitools import (
     evolve_and_kill,
     evolve_and_signal,
     evosearch,
+    from_journal,
+    journalled_once,
     lines,
     outcome,
 )
@@ -43,32 +44,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def from_journal(folder: Path, copy: Path) -> tuple[Any, Any]:
-    """The outcome of taking ``folder``'s journal in again from nothing (its checkpoint,
-    archive and generation lines removed): a resume replays every line in order."""
-    shutil.copytree(folder, copy)
-    for name in ("checkpoint.json", "archive.json", "generations.jsonl"):
-        (copy / name).unlink()
-    if json.loads((copy / "run.json").read_text())["dataset"]["source"] is None:  # arrays
-        Evolver.resume(copy, X=X, y=Y)
-    else:
-        result = evosearch("resume", str(copy), "--quiet", cwd=copy.parent)
-        assert result.returncode == 0, result.stderr
-    assert len(lines(copy / "journal.jsonl")) == len(lines(folder / "journal.jsonl"))  # none new
-    return outcome(copy)
-
-
 def scrambled(genome_hash: str, fold: int) -> None:
     """A fit_hook that makes training times differ by genome, so results land out of order."""
     import time
 
     time.sleep(int(genome_hash[:2], 16) / 255 * 0.3)
-
-
-def journalled_once(folder: Path) -> list[str]:
-    hashes = [r["genome_hash"] for r in lines(folder / "journal.jsonl")]
-    assert len(hashes) == len(set(hashes))
-    return hashes
 
 
 def test_in_process_run_is_reproducible_and_does_a_generational_runs_evaluations(workdir):
@@ -83,7 +63,7 @@ def test_in_process_run_is_reproducible_and_does_a_generational_runs_evaluations
     assert made == 6 * 4 and len(hashes) == sum(r.evaluations for r in evolver.history_)
     assert [r.generation for r in evolver.history_] == [0, 1, 2, 3]
     assert json.loads((first / "run.json").read_text())["steady_state"] == {"in_flight": 1}
-    assert from_journal(first, workdir / "inline-replayed") == outcome(first)
+    assert from_journal(first, workdir / "inline-replayed", X, Y) == outcome(first)
     # Children were bred from what had landed: generation >= 1 members have parents.
     archive = json.loads((first / "archive.json").read_text())
     assert len(evolver.population_) == 6 and archive["members"]
@@ -97,7 +77,7 @@ def test_asynchronous_run_is_exactly_its_journal_order(workdir):
     assert json.loads((out / "run.json").read_text())["steady_state"] == {"in_flight": 2}
     hashes = journalled_once(out)
     assert len(hashes) >= 20
-    assert from_journal(out, workdir / "async-replayed") == outcome(out)
+    assert from_journal(out, workdir / "async-replayed", X, Y) == outcome(out)
 
 
 def test_sigkill_then_resume_continues_from_the_journalled_order(workdir):
@@ -115,7 +95,7 @@ def test_sigkill_then_resume_continues_from_the_journalled_order(workdir):
     assert (killed / "generations.jsonl").read_text().splitlines()[: len(generations_before)] == (
         generations_before
     )
-    assert from_journal(killed, workdir / "killed-replayed") == outcome(killed)
+    assert from_journal(killed, workdir / "killed-replayed", X, Y) == outcome(killed)
 
 
 @pytest.mark.slow
@@ -140,7 +120,7 @@ def test_sigterm_stops_cleanly_and_resume_finishes(workdir):
     result = evosearch("resume", "stopped", "--quiet", cwd=workdir)
     assert result.returncode == 0, result.stderr
     journalled_once(workdir / "stopped")
-    assert from_journal(workdir / "stopped", workdir / "stopped-replayed") == outcome(
+    assert from_journal(workdir / "stopped", workdir / "stopped-replayed", X, Y) == outcome(
         workdir / "stopped"
     )
 
