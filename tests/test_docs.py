@@ -44,6 +44,7 @@ PAGES = {
     "tutorials/nested-cv.md": True,
     "tutorials/warm-starts.md": True,
     "tutorials/ensembles.md": True,
+    "tutorials/steady-state.md": True,
     "extending.md": True,
     "concepts/genomes.md": False,
     "concepts/objectives.md": True,
