@@ -47,6 +47,7 @@ class Evaluation:
 
     @property
     def seconds(self) -> float:
+        """The evaluation's busy seconds (its folds' sum, what the journal records)."""
         return float(sum(self.folds))
 
 
@@ -92,6 +93,7 @@ class SimResult:
 
     @property
     def evaluations_per_hour(self) -> float:
+        """Evaluations completed per hour of makespan."""
         return 3600.0 * self.evaluations / self.makespan if self.makespan > 0 else float("inf")
 
     def time_to_hypervolume(self, target: float) -> float | None:

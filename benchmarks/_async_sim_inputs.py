@@ -66,6 +66,7 @@ class Journal:
         return hypervolume_prefix(self.evaluations, self.objectives, self.weights, self.scoring)
 
     def stage_sizes(self) -> dict[tuple[int, bool], int]:
+        """Evaluations per ``(generation, screening)`` stage."""
         sizes: dict[tuple[int, bool], int] = {}
         for e in self.evaluations:
             sizes[(e.generation, e.fidelity)] = sizes.get((e.generation, e.fidelity), 0) + 1
@@ -286,7 +287,16 @@ def synthetic(
 
 
 def describe(journal: Journal) -> str:
-    """One line: evaluations, stages, fold seconds' spread."""
+    """One line for the printout: evaluations, stages, busy seconds, spread of durations.
+
+    Parameters
+    ----------
+    journal : Journal
+
+    Returns
+    -------
+    str
+    """
     seconds = np.array([e.seconds for e in journal.evaluations])
     screening = sum(e.fidelity for e in journal.evaluations)
     p1, p5, p50, p95, p99 = np.percentile(seconds, [1, 5, 50, 95, 99])
@@ -299,6 +309,16 @@ def describe(journal: Journal) -> str:
 
 
 def fold_seconds(evaluations: Sequence[Evaluation]) -> float:
+    """Busy worker-seconds of ``evaluations``: every fold's seconds, summed.
+
+    Parameters
+    ----------
+    evaluations : sequence of Evaluation
+
+    Returns
+    -------
+    float
+    """
     return float(sum(e.seconds for e in evaluations))
 
 

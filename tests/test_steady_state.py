@@ -194,3 +194,27 @@ def test_cli_refuses_screening_and_halving_in_one_line(workdir):
     )  # fmt: skip
     assert_usage_error(result, "screen", "--fidelity off")
     assert not (workdir / "refused").exists()
+
+
+def slow_for_some(genome_hash: str, fold: int) -> None:
+    """A fit_hook that holds a quarter of the genomes past the time limit."""
+    import time
+
+    if int(genome_hash[:2], 16) < 64:
+        time.sleep(30)
+
+
+def test_limits_objectives_and_ensembles_work_as_in_generational_mode(workdir):
+    out = workdir / "limits"
+    evolver = Evolver(
+        workdir / "tiny.toml", steady_state=True, n_jobs=2, eval_timeout=1, fit_hook=slow_for_some,
+        objectives=("score", "params", "bytes"), ensemble=True, out=out,
+        **{**SEARCH, "population_size": 5, "generations": 1},
+    ).fit(X, Y)  # fmt: skip
+    entries = lines(out / "journal.jsonl")
+    timed_out = [e for e in entries if (e["error"] or "").startswith("TimeoutError")]
+    assert timed_out and len(timed_out) < len(entries)
+    assert all(int(e["genome_hash"][:2], 16) < 64 for e in timed_out)
+    assert len(evolver.archive_.members[0].objectives) == 3
+    assert evolver.ensemble_ is not None and (out / "ensemble.json").exists()
+    journalled_once(out)
