@@ -96,6 +96,8 @@ def test_sigkill_then_resume_continues_from_the_journalled_order(workdir):
         generations_before
     )
     assert from_journal(killed, workdir / "killed-replayed", X, Y) == outcome(killed)
+    shown = evosearch("show", "killed", cwd=workdir).stdout
+    assert "steady-state, 2 evaluations in flight" in shown
 
 
 @pytest.mark.slow

@@ -45,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             f"  table     {describe_columns(columns, dataset['n_samples'])}", markup=False
         )
+    if settings.get("steady_state"):
+        flying = (info.get("steady_state") or {}).get("in_flight", "the worker slots")
+        console.print(
+            f"  search    steady-state, {flying} evaluations in flight; a generation is a "
+            f"block of {settings['population_size']} results",
+            markup=False,
+        )
     if info.get("fidelity"):
         from evosearch.search import plan_from_dict
 
