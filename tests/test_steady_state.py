@@ -158,7 +158,6 @@ def test_every_strategy_with_admit_runs_steady_state(workdir):
 @pytest.mark.parametrize(
     ("params", "words"),
     [
-        ({"steady_state": True, "halving": True}, ("steady-state", "halving")),
         ({"in_flight": 4}, ("in_flight", "steady_state")),
         ({"steady_state": True, "in_flight": 0}, ("in_flight", ">= 1")),
     ],
@@ -187,9 +186,7 @@ def test_a_strategy_without_admit_is_refused():
         STRATEGIES.unregister("generational-only-test")
 
 
-def test_cli_refuses_screening_and_halving_in_one_line(workdir):
-    result = evosearch("evolve", *RUN, "--halving", "--out", "refused", cwd=workdir)
-    assert_usage_error(result, "halving")
+def test_cli_refuses_screening_in_one_line(workdir):
     result = evosearch(
         "evolve", *RUN, "--fidelity", "rows=0.5,factor=2,min_rows=50", "--out", "refused",
         cwd=workdir,
@@ -220,3 +217,33 @@ def test_limits_objectives_and_ensembles_work_as_in_generational_mode(workdir):
     assert len(evolver.archive_.members[0].objectives) == 3
     assert evolver.ensemble_ is not None and (out / "ensemble.json").exists()
     journalled_once(out)
+
+
+def test_halving_promotes_first_rungs_as_they_land_and_replays_its_journal(workdir):
+    out = workdir / "halving"
+    evolver = Evolver(
+        workdir / "tiny.toml", steady_state=True, halving=True, n_jobs=2, fit_hook=scrambled,
+        out=out, **{**SEARCH, "cv": 3},
+    ).fit(X, Y)  # fmt: skip
+    entries = lines(out / "journal.jsonl")
+    first = [e["genome_hash"] for e in entries if e.get("folds") == [0]]
+    complete = [e["genome_hash"] for e in entries if e.get("folds") is None]
+    assert len(first) == len(set(first)) and len(complete) == len(set(complete))
+    assert set(complete) <= set(first)  # every finished genome went through the first rung
+    assert len(complete) < len(first)  # and some stopped there
+    assert len(complete) == sum(r.evaluations for r in evolver.history_) == 6 * 4
+    assert from_journal(out, workdir / "halving-replayed", X, Y) == outcome(out)
+
+
+def test_halving_in_process_resumes_to_the_uninterrupted_run(workdir):
+    settings = {**SEARCH, "cv": 3, "steady_state": True, "halving": True, "n_jobs": 1}
+    whole = Evolver(workdir / "tiny.toml", out=workdir / "halving-whole", **settings).fit(X, Y)
+
+    def stop_after_first(evolver: Any, record: Any) -> bool:
+        return record.generation >= 1
+
+    Evolver(workdir / "tiny.toml", out=workdir / "halving-part", callbacks=[stop_after_first],
+            **settings).fit(X, Y)  # fmt: skip
+    resumed = Evolver.resume(workdir / "halving-part", X=X, y=Y)
+    assert outcome(workdir / "halving-part") == outcome(workdir / "halving-whole")
+    assert len(resumed.history_) == len(whole.history_) == 4

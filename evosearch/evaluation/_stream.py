@@ -77,49 +77,92 @@ class EvaluationStream(FoldBatch):
         self._n_folds = n_folds
         self._new: list[tuple[int, int]] = []
         self._open: set[int] = set()  # genome indices submitted and not yet concluded
+        self._wanted: dict[int, list[int] | None] = {}  # per genome index: its folds asked
 
     @property
     def in_flight(self) -> int:
         """Genomes submitted whose result has not landed yet."""
         return len(self._open)
 
-    def submit(self, genome: Genome, initial_weights: FoldStarts = None) -> None:
-        """Queue every fold of ``genome`` (started from ``initial_weights`` where given).
+    def submit(
+        self,
+        genome: Genome,
+        initial_weights: FoldStarts = None,
+        folds: Sequence[int] | None = None,
+    ) -> None:
+        """Queue ``genome``'s folds (started from ``initial_weights`` where given).
 
-        The caller makes sure the genome is not cached (:meth:`Evaluator.lookup`): a stream
-        trains what it is given.
+        ``folds``: only those (a partial result, ``result.folds``: successive halving's first
+        rung); None: a complete result. Folds the evaluator knows of the genome from an earlier
+        partial result are not trained again, as in :meth:`Evaluator.evaluate`. The caller
+        makes sure the genome is not cached (:meth:`Evaluator.lookup`) and that something is
+        left to train.
         """
         if initial_weights is not None and len(initial_weights) != self._n_folds:
             raise ValueError(
                 f"initial_weights has {len(initial_weights)} folds, the evaluator {self._n_folds}"
             )
+        genome_hash = genome.canonical_hash()
+        wanted = None if folds is None else sorted(folds)
+        known = self.known_folds(genome, genome_hash)
+        chosen = range(self._n_folds) if wanted is None else wanted
+        need = [fold for fold in chosen if fold not in known]
+        if not need:
+            raise ValueError(f"every fold asked of genome {genome_hash[:12]} is known already")
         index = len(self.genomes)
         assert isinstance(self.genomes, list) and isinstance(self.starts, list)
         self.genomes.append(genome)
-        self.hashes.append(genome.canonical_hash())
+        self.hashes.append(genome_hash)
         self.starts.append(initial_weights)
         self.results.append(None)
         self.pending[index] = [index]
-        self.needs[index] = list(range(self._n_folds))
+        self.needs[index] = need
+        self.known[index] = known
+        self._wanted[index] = wanted
         self.outcomes[index] = {}
-        self.total += self._n_folds
+        self.total += len(need)
         self._open.add(index)
-        self._new += [(index, fold) for fold in range(self._n_folds)]
+        self._new += [(index, fold) for fold in need]
+
+    def known_folds(self, genome: Genome, genome_hash: str) -> dict[int, FoldOutcome]:
+        """The folds of ``genome`` trained by earlier partial evaluations."""
+        entry = self.evaluator._partials.entry(genome, genome_hash, False, 0)
+        return {} if entry is None else dict(entry.outcomes)
+
+    def partly_known(self, genome_hash: str) -> bool:
+        """Whether a genome of this hash has folds trained by an earlier partial evaluation."""
+        return bool(self.evaluator._partials._entries.get(genome_hash))
+
+    def forget(self, genome: Genome) -> None:
+        """Let go of the trained weights of a partially evaluated genome that will not be
+        finished (a first rung not promoted): a long stream must not hold them. Its fold
+        results stay known."""
+        entry = self.evaluator._partials.entry(genome, genome.canonical_hash(), False, 0)
+        if entry is not None:
+            entry.outcomes = {f: o._replace(weights=None) for f, o in entry.outcomes.items()}
 
     def take_new(self) -> list[tuple[int, int]]:
         new, self._new = self._new, []
         return new
 
     def finish(self, key: tuple[int, int], outcome: FoldOutcome) -> None:
-        index = key[0]
-        complete = len(self.outcomes[index]) + 1 == len(self.needs[index])
-        if complete:
-            self._open.discard(index)
-        super().finish(key, outcome)
-        if complete:
-            # A long stream must not hold every result's weights and predictions.
-            self.results[index] = None
-            self.outcomes[index] = {}
+        index, fold = key
+        self.outcomes[index][fold] = outcome
+        self.done += 1
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+        if len(self.outcomes[index]) < len(self.needs[index]):
+            return
+        self._open.discard(index)
+        # A long stream must not hold every result's weights and predictions.
+        outcomes = {**self.known.pop(index, {}), **self.outcomes[index]}
+        self.outcomes[index] = {}
+        genome = self.genomes[index]
+        result = self.conclude(
+            genome, self.hashes[index], outcomes, self._wanted.pop(index), self.keep_weights
+        )
+        if self.on_result is not None:
+            self.on_result(genome, result)
 
     def run(self, deadline: float | Deadline | None = None) -> None:
         """Train until nothing submitted is left in flight (``on_result`` may go on

@@ -68,6 +68,11 @@ class SteadyQueue:
         Initial genomes not yet submitted, with their parents' hashes.
     flying : list of (Genome, list of str)
         Genomes submitted whose result has not been taken in, in submission order.
+    promoted : list of str
+        With halving: the hashes of the genomes in flight promoted past the first rung.
+    rung : list of list of float
+        With halving: the objective vectors of the latest first-rung results, which a new one
+        is ranked against.
     """
 
     in_flight: int
@@ -75,6 +80,8 @@ class SteadyQueue:
     consumed: int = 0
     waiting: list[tuple[Genome, list[str]]] = field(default_factory=list)
     flying: list[tuple[Genome, list[str]]] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    rung: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         def genomes(pairs: list[tuple[Genome, list[str]]]) -> list[dict[str, Any]]:
@@ -86,6 +93,8 @@ class SteadyQueue:
             "consumed": self.consumed,
             "waiting": genomes(self.waiting),
             "flying": genomes(self.flying),
+            "promoted": list(self.promoted),
+            "rung": [list(v) for v in self.rung],
         }
 
     @classmethod
@@ -99,6 +108,8 @@ class SteadyQueue:
             consumed=int(data["consumed"]),
             waiting=genomes(data["waiting"]),
             flying=genomes(data["flying"]),
+            promoted=[str(h) for h in data.get("promoted", [])],
+            rung=[[float(x) for x in v] for v in data.get("rung", [])],
         )
 
 

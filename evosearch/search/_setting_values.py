@@ -297,9 +297,6 @@ def check_steady_state(values: Mapping[str, Any]) -> None:
             raise SettingsError("in_flight is a setting of the steady-state search: add "
                                 "steady_state=True (--steady-state)")  # fmt: skip
         return
-    if values["halving"]:
-        raise SettingsError("the steady-state search does not do successive halving: drop "
-                            "halving (--halving) or steady_state")  # fmt: skip
     if not get_strategy(values["strategy"]).supports_steady_state():
         raise SettingsError(f"strategy {values['strategy']!r} cannot run steady-state: it "
                             "replaces whole generations (it has no admit())")  # fmt: skip

@@ -26,8 +26,9 @@ interrupted run's.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import NoReturn
 
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import DeadlineReached, EvaluationResult
@@ -35,12 +36,18 @@ from evosearch.search._breeding import image_shape
 from evosearch.search._checkpoint import SteadyQueue, offer_to_archive
 from evosearch.search._journalled import FoldStarts
 from evosearch.search._refit_time import RefitReserve
+from evosearch.search.halving import HALVING_FACTOR
 from evosearch.search.loop import GenerationLoop
 from evosearch.search.member import Member
+from evosearch.search.selection import select_survivors
 from evosearch.search.strategies.breeding import NOVELTY_TRIES
 from evosearch.space import Genome
 
 __all__ = ["SteadyStateLoop"]
+
+#: With halving, a first rung is ranked against the latest this many populations' worth of
+#: first-rung results (a generation's batch is two populations'): recent, and bounded.
+_RUNG_WINDOW = 4
 
 
 class _Stop(Exception):
@@ -48,12 +55,16 @@ class _Stop(Exception):
 
 
 class _FlyingHashes:
-    """The hashes of the genomes in flight, as breeding sees them (not new either)."""
+    """What breeding must not make again besides the evaluated genomes: the genomes in
+    flight, and (with halving) those whose first rung was not promoted."""
 
-    def __init__(self, queue: SteadyQueue) -> None:
+    def __init__(self, queue: SteadyQueue, partly_known: Callable[[str], bool]) -> None:
         self.queue = queue
+        self.partly_known = partly_known
 
     def __contains__(self, genome_hash: object) -> bool:
+        if isinstance(genome_hash, str) and self.partly_known(genome_hash):
+            return True
         return any(g.canonical_hash() == genome_hash for g, _ in self.queue.flying)
 
     def __iter__(self) -> Iterator[str]:
@@ -98,9 +109,10 @@ class SteadyStateLoop(GenerationLoop):
             if state.steady is None:  # a new run, or one killed before its first block ended
                 state.steady = self._new_queue()
             queue = state.steady
-            shape = image_shape(settings.space, run.dataset, settings.input_shape)
-            self.context = replace(self.breeding_context(shape), in_flight=_FlyingHashes(queue))
             self.stream = state.evaluator.stream(self._landed, keep_weights=run.weights is not None)
+            shape = image_shape(settings.space, run.dataset, settings.input_shape)
+            known = _FlyingHashes(queue, self.stream.partly_known)
+            self.context = replace(self.breeding_context(shape), in_flight=known)
             self.replaying = True
             self._top_up()
             for genome, result in run.later:
@@ -109,7 +121,7 @@ class SteadyStateLoop(GenerationLoop):
             self.replaying = False
             self.deadline = self.reserve.begin()  # the replayed results are the archive's now
             for genome, lineage in queue.flying:
-                self.stream.submit(genome, self._starts(lineage))
+                self._submit(genome, lineage)
             self.stream.run(self.deadline)
         except DeadlineReached:
             self.deadline_reached = True
@@ -143,7 +155,11 @@ class SteadyStateLoop(GenerationLoop):
         state = self.run.state
         queue = state.steady
         assert queue is not None
-        while len(queue.flying) < queue.in_flight and queue.submitted < self.target:
+        # With halving, how many children finish is not known in advance: children are made
+        # until the last block ends (what is in flight then is dropped; a resume with more
+        # generations submits it again). Without it exactly the run's evaluations are made.
+        halving = self.run.settings.halving
+        while len(queue.flying) < queue.in_flight and (halving or queue.submitted < self.target):
             genome, lineage = self._next_child()
             queue.submitted += 1
             cached = state.evaluator.lookup(genome)
@@ -153,7 +169,15 @@ class SteadyStateLoop(GenerationLoop):
                 continue
             queue.flying.append((genome, lineage))
             if not self.replaying:
-                self.stream.submit(genome, self._starts(lineage))
+                self._submit(genome, lineage)
+
+    def _submit(self, genome: Genome, lineage: list[str]) -> None:
+        """Into the open batch: every fold, or with halving fold 0 first (a promoted genome,
+        resubmitted on resume, its other folds)."""
+        queue = self.run.state.steady
+        assert queue is not None
+        first_rung = self.run.settings.halving and genome.canonical_hash() not in queue.promoted
+        self.stream.submit(genome, self._starts(lineage), [0] if first_rung else None)
 
     def _next_child(self) -> tuple[Genome, list[str]]:
         queue = self.run.state.steady
@@ -194,28 +218,77 @@ class SteadyStateLoop(GenerationLoop):
         """The open batch's ``on_result``: journal, take in, submit the next child."""
         queue = self.run.state.steady
         assert queue is not None
-        lineage = self._flying(genome, result.genome_hash) or []
         size = self.run.settings.population_size
+        partial = result.folds is not None
         # Journalled before it is taken in: a checkpoint that counts it finds its line.
-        self.evaluation.record(genome, result, queue.consumed // size)
+        self.evaluation.record(genome, result, queue.consumed // size, partial=partial)
+        if partial:
+            self._first_rung(genome, result)
+            return
+        lineage = self._flying(genome, result.genome_hash) or []
         self._take_in(genome, lineage, result)
         if self.follow is not None:
             self.follow(genome, result)  # may raise DeadlineReached: it is journalled
         self._top_up()
 
+    def _first_rung(self, genome: Genome, result: EvaluationResult) -> None:
+        """Halving's first rung landed: promote the genome to its other folds if it ranks in
+        the better half of the latest first-rung results (by Pareto rank and crowding on the
+        fold-0 objectives, as generational halving ranks a generation's), else drop it and
+        submit the next child."""
+        run, settings = self.run, self.run.settings
+        queue = run.state.steady
+        assert queue is not None
+        genome_hash = result.genome_hash
+        lineage = next((p for g, p in queue.flying if g.canonical_hash() == genome_hash), [])
+        generation = queue.consumed // settings.population_size
+        member = Member.evaluated(genome, result, lineage, generation, settings.objective_set)
+        run.results.add([member])  # cv_results_ shows first rungs, as generational halving's
+        promoted = False
+        if result.ok:
+            queue.rung = [*queue.rung, list(member.objectives)][
+                -_RUNG_WINDOW * settings.population_size :
+            ]
+            k = len(queue.rung) // HALVING_FACTOR
+            ranked = (
+                select_survivors([tuple(v) for v in queue.rung], k, settings.weights) if k else []
+            )
+            promoted = len(queue.rung) - 1 in ranked
+        if promoted:
+            queue.promoted.append(genome_hash)
+            if not self.replaying:
+                self._submit(genome, lineage)
+            return
+        self._flying(genome, genome_hash)
+        self.stream.forget(genome)  # its weights will not be needed
+        self._top_up()
+
     def _replay(self, genome: Genome, result: EvaluationResult) -> None:
         """Take in one result journalled after the checkpoint, as the interrupted run did."""
         run = self.run
+        queue = run.state.steady
+        assert queue is not None
+        if result.folds is not None:  # a first rung: decided again, the same way
+            if not any(g.canonical_hash() == result.genome_hash for g, _ in queue.flying):
+                self._not_in_flight(result)
+            run.state.evaluator.remember(genome, result)
+            run.state.evaluator.partial_evaluations += 1
+            self._first_rung(genome, result)
+            return
         lineage = self._flying(genome, result.genome_hash)
         if lineage is None:
-            folder = run.folder.journal_path if run.folder is not None else "the journal"
-            raise RunFolderError(
-                f"{folder}: genome {result.genome_hash[:12]} was journalled but this run never "
-                "submitted it at that point: the steady-state replay cannot go on exactly"
-            )
+            self._not_in_flight(result)
         run.state.evaluator.count_replayed(genome, result)
         self._take_in(genome, lineage, result)
         self._top_up()
+
+    def _not_in_flight(self, result: EvaluationResult) -> NoReturn:
+        folder = self.run.folder
+        where = folder.journal_path if folder is not None else "the journal"
+        raise RunFolderError(
+            f"{where}: genome {result.genome_hash[:12]} was journalled but this run never "
+            "submitted it at that point: the steady-state replay cannot go on exactly"
+        )
 
     def _take_in(self, genome: Genome, lineage: list[str], result: EvaluationResult) -> None:
         """One result into the table, the archive and the population; a block ends every
@@ -233,6 +306,8 @@ class SteadyStateLoop(GenerationLoop):
         self.population = self.strategy.admit(self.population, member)
         self.block.append(member)
         self.notify("on_evaluation_progress", len(self.block), size)
+        if result.genome_hash in queue.promoted:
+            queue.promoted.remove(result.genome_hash)
         if queue.consumed % size == 0:
             self._end_block()
 
@@ -245,8 +320,8 @@ class SteadyStateLoop(GenerationLoop):
         self.block, self.started = [], self._counts()
         if not self.replaying:
             self.reserve.begin()  # moves the stream's deadline for the archive as it is now
-        if stop:
-            raise _Stop
+        if stop or state.generation >= self.run.settings.generations:
+            raise _Stop  # what is still in flight is dropped (with halving: first rungs)
 
     def pinned_weights(self) -> set[str]:
         """The parents of the children in flight and waiting: a resume submits them again."""
