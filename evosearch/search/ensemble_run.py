@@ -25,7 +25,7 @@ from evosearch.deploy import WeightedEnsemble, get_format, write_model
 from evosearch.errors import RunFolderError, SettingsError
 from evosearch.evaluation import Fidelity
 from evosearch.objectives import model_bytes, scoring_name
-from evosearch.runs import atomic_write_json, load_run
+from evosearch.runs import RunFolder, atomic_write_json, load_run
 from evosearch.search._results import ResultsTable
 from evosearch.search.archive import ParetoArchive
 from evosearch.search.ensemble import (
@@ -197,14 +197,28 @@ def rebuild_ensemble(
     """Build the ensemble front of the run folder ``path`` again (``evosearch ensemble``) and
     rewrite its ``ensemble.json``.
 
+    It holds the run folder's write lock meanwhile (one writer per run folder), so it refuses
+    a folder a run is writing, and a run refuses the folder while it rebuilds.
+
     Raises
     ------
     SettingsError
         For a run that kept no out-of-fold predictions (not evolved with ``--ensemble``), one
         scored by a callable, or limits no model fits.
     RunFolderError
-        For a damaged run folder.
+        For a damaged run folder, or one another process writes (naming it).
     """
+    # Locked before it is read: a run still writing it would change what the ensemble is of.
+    folder = RunFolder.open(path, "ensemble")
+    try:
+        return _rebuild(path, max_members, max_bytes, rounds)
+    finally:
+        folder.close()
+
+
+def _rebuild(
+    path: str | Path, max_members: int | None, max_bytes: int | None, rounds: int
+) -> dict[str, Any]:
     record = load_run(path)
     try:
         oof = read_oof(record.path)
