@@ -200,6 +200,7 @@ def test_cli_ensemble_rebuilds_exports_and_predicts(tmp_path):
     assert result.returncode == 0, result.stderr
     limited = json.loads((run / "ensemble.json").read_text())
     assert all(len(e["members"]) <= 2 for e in limited["front"])
+    assert not (run / ".lock").exists()  # the rebuild held the run's lock, and let it go
     assert limited["candidates"] == first["candidates"]
     assert "ensemble front" in evosearch("show", str(run), cwd=tmp_path).stdout
     X, _ = load_iris(return_X_y=True, as_frame=True)
@@ -239,3 +240,82 @@ def test_ensemble_score_is_a_model_score(runs):
     assert 0 <= evolver.score(X, y) <= 1
     assert isinstance(evolver.ensemble_, WeightedEnsemble)
     assert Path(evolver.run_folder_ / "ensemble.json").is_file()
+
+
+# ------------------------------------------------------------------ one writer per run folder
+def test_ensemble_refuses_a_folder_being_written_and_releases_its_lock(runs, tmp_path, capsys):
+    import shutil
+
+    from evosearch.cli.main import main
+    from evosearch.runs.lock import LOCK_FILE, RunLock
+
+    base, _ = runs
+    run = tmp_path / "run"
+    shutil.copytree(base / "with", run)
+    before = (run / "ensemble.json").read_bytes()
+    with RunLock.acquire(run, "evolve"):  # a run writing the folder, as far as others can tell
+        result = evosearch("ensemble", str(run), cwd=tmp_path)
+        assert_usage_error(result, "is being written by 'evolve'", "pid")
+    assert (run / "ensemble.json").read_bytes() == before  # refused: nothing rewritten
+    # A rebuild that fails (this run was fitted on arrays) lets the lock go all the same.
+    assert main(["ensemble", str(run)]) == 2
+    assert "in-memory arrays" in capsys.readouterr().err
+    assert not (run / LOCK_FILE).exists()
+    with RunLock.acquire(run, "resume") as lock:
+        assert lock.taken_over is None
+
+
+# ------------------------------------------------------------------ Evolver.export(ensemble=True)
+def _export_formats() -> list[str]:
+    found = ["joblib"]
+    try:
+        get_format("onnx").check_available()
+    except SettingsError:
+        return found
+    return [*found, "onnx"]
+
+
+def test_evolver_exports_its_ensemble_as_export_ensemble_writes_it(runs, tmp_path):
+    from evosearch.runs import load_run
+    from evosearch.search import export_ensemble
+
+    base, evolver = runs
+    X, _ = load_iris(return_X_y=True)
+    for fmt in _export_formats():
+        info = evolver.export(tmp_path / fmt, format=fmt, ensemble=True)
+        loaded, recorded = read_model(tmp_path / fmt)
+        assert recorded == info and info["format"] == fmt
+        assert info["ensemble"]["members"] == [
+            m["genome_hash"] for m in evolver.ensemble_record_["members"]
+        ]
+        atol = 0 if fmt == "joblib" else 1e-5  # onnx computes in float32
+        np.testing.assert_allclose(loaded.predict_proba(X), evolver.predict_proba(X), atol=atol)
+    # What `evosearch export RUN --ensemble` writes (its members refit from the run folder).
+    cli = export_ensemble(load_run(base / "with"), evolver.dataset_, tmp_path / "cli", "joblib")
+    ours = json.loads((tmp_path / "joblib" / "model.json").read_text())
+    assert cli == ours
+    loaded, _ = read_model(tmp_path / "cli")
+    np.testing.assert_allclose(loaded.predict_proba(X), evolver.predict_proba(X))
+
+
+def test_evolver_without_a_run_folder_exports_its_ensemble_and_bad_requests_are_one_line(
+    tmp_path,
+):
+    X, y = load_iris(return_X_y=True)
+    small = {"population_size": 4, "generations": 1, "n_jobs": 1, "cv": 2}
+    evolver = Evolver(**small, ensemble=True).fit(X, y)
+    info = evolver.export(tmp_path / "ensemble", ensemble=True)
+    assert info["run"] is None and evolver.run_folder_ is None
+    loaded, _ = read_model(tmp_path / "ensemble")
+    np.testing.assert_array_equal(loaded.predict(X), evolver.predict(X))
+    np.testing.assert_allclose(loaded.predict_proba(X), evolver.predict_proba(X))
+    with pytest.raises(SettingsError) as refused:
+        evolver.export(tmp_path / "both", member=0, ensemble=True)
+    message = str(refused.value)
+    assert "member=0" in message and "ensemble=True" in message and "\n" not in message
+    plain = Evolver(**small).fit(X, y)
+    with pytest.raises(SettingsError) as refused:
+        plain.export(tmp_path / "none", ensemble=True)
+    message = str(refused.value)
+    assert "no ensemble" in message and "ensemble=True" in message and "\n" not in message
+    assert not (tmp_path / "both").exists() and not (tmp_path / "none").exists()

@@ -118,7 +118,7 @@ def test_the_reserve_follows_a_new_best_within_a_generation() -> None:
         [ArchiveEntry(known.to_json(), known_result.genome_hash, (0.8, known.n_params()))]
     )
     results = SimpleNamespace(result={known_result.genome_hash: known_result}.get)
-    settings = SimpleNamespace(holdout=None, refit_fidelity=None, cv=2)
+    settings = SimpleNamespace(holdout=None, refit_fidelity=None, cv=2, ensemble=False)
     end = time.monotonic() + 100.0
     objectives = [get_objective("score"), get_objective("params")]
     reserve = RefitReserve(end, archive, results, settings, objectives)  # type: ignore[arg-type]
@@ -135,6 +135,59 @@ def test_the_reserve_follows_a_new_best_within_a_generation() -> None:
     assert reserve.begin() is deadline and deadline.at == pytest.approx(end - 1.0)
     unlimited = RefitReserve(None, archive, results, settings, objectives)  # type: ignore[arg-type]
     assert unlimited.begin() is None
+
+
+def test_an_ensemble_reserves_its_members_refits_but_not_the_best_twice() -> None:
+    # Three archive members refit in 1, 2 and 4 s (the best: the 4-s one) and a pool model
+    # outside the archive in 8 s. Without ensemble only the best's refit is left room; with it
+    # the ensemble's members' too, the best once (the ensemble reuses its refit): those of the
+    # ensemble the run would build now where the run says, else every archive member's.
+    from evosearch.objectives import get_objective
+    from evosearch.search._refit_time import RefitReserve
+    from evosearch.search.archive import ArchiveEntry, ParetoArchive
+    from evosearch.search.member import Member
+    from evosearch.space import Genome
+    from evosearch.testing._tiny import TINY_HYPER
+
+    objectives = [get_objective("score"), get_objective("params")]
+
+    def model(units: int, score: float, seconds: float) -> Member:
+        layer = {"kind": "dense", "units": units, "activation": "relu", "dropout": 0.0}
+        genome = Genome.chain(4, 3, [layer], {**TINY_HYPER, "max_epochs": 10})
+        evaluation = EvaluationResult(  # seconds over 2 x 10 epochs: a refit of as many
+            genome.canonical_hash(), [score] * 2, score, genome.n_params(), seconds, [10, 10]
+        )
+        return Member.evaluated(genome, evaluation, [], 0, objectives)
+
+    small, middle, best = model(2, 0.7, 1.0), model(4, 0.8, 2.0), model(8, 0.9, 4.0)
+    pool = model(16, 0.85, 8.0)  # larger and less accurate than the best: not in the archive
+    archive = ParetoArchive()
+    archive.update(
+        [
+            ArchiveEntry(m.genome.to_json(), m.result.genome_hash, tuple(m.objectives))
+            for m in (small, middle, best)
+        ]
+    )
+    assert len(archive) == 3
+    rows = {m.result.genome_hash: m for m in (small, middle, best, pool)}
+    results = SimpleNamespace(
+        result=lambda h: rows[h].result if h in rows else None, member=rows.get
+    )
+    end = time.monotonic() + 100.0
+
+    def reserved(ensemble: bool, *members: Member) -> float:
+        settings = SimpleNamespace(holdout=None, refit_fidelity=None, cv=2, ensemble=ensemble)
+        estimate = (lambda: [m.result.genome_hash for m in members]) if members else None
+        reserve = RefitReserve(end, archive, results, settings, objectives, estimate)  # type: ignore[arg-type]
+        deadline = reserve.begin()
+        assert deadline is not None
+        return end - deadline.at
+
+    assert reserved(False) == pytest.approx(4.0)
+    assert reserved(False, best, pool) == pytest.approx(4.0)  # no ensemble: nothing more
+    assert reserved(True) == pytest.approx(4.0 + 2.0 + 1.0)  # every archive member's
+    assert reserved(True, best) == pytest.approx(4.0)  # an ensemble of the best alone
+    assert reserved(True, best, pool, small) == pytest.approx(4.0 + 8.0 + 1.0)
 
 
 def test_a_holdout_reserves_every_members_refit(tmp_path, monkeypatch) -> None:

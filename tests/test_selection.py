@@ -17,6 +17,7 @@ from evosearch.search.selection import (
     nondominated_ranks,
     select_parents,
     select_survivors,
+    spread_order,
 )
 
 W = (1.0, -1.0)  # maximise score, minimise n_params
@@ -195,3 +196,35 @@ def test_selection_properties(objs, data) -> None:
     parents = select_parents(objs, 2 * len(objs) + 1, W, np.random.default_rng(seed))
     assert parents == select_parents(objs, 2 * len(objs) + 1, W, np.random.default_rng(seed))
     assert all(0 <= i < len(objs) for i in parents)
+
+
+def test_spread_order_takes_the_ends_of_the_front_then_fills_its_gaps() -> None:
+    # Front 0 on a line from (1, 0) to (0, 1), crowded at the accurate end; one dominated point
+    # and a copy of an end after them.
+    front = [(0.95, 0.05), (1.0, 0.0), (0.9, 0.1), (0.5, 0.5), (0.0, 1.0), (0.25, 0.75)]
+    objs = [*front, (0.4, 0.4), (1.0, 0.0)]
+    order = spread_order(objs, (1.0, 1.0))
+    assert order[:2] == [1, 4]  # the best on each objective, in objective order
+    assert order[2] == 3  # the point farthest from both ends
+    assert set(order[:6]) == set(range(6)) and order[6:] == [6, 7]  # dominated, then the copy
+    # Best score first would have spent its first three places on the accurate end.
+    assert sorted(order[:3]) == [1, 3, 4]
+
+
+def test_spread_order_follows_the_weights_and_is_deterministic() -> None:
+    assert spread_order(POP, W)[:2] == [2, 3]  # best score, then fewest parameters
+    assert spread_order([], W) == []
+    with pytest.raises(ValueError, match="NaN"):
+        spread_order([(math.nan, 1.0)], W)
+
+
+@settings(max_examples=60, deadline=None)
+@given(objs=objective_rows)
+def test_spread_order_is_a_permutation_in_rank_order(objs) -> None:
+    logs = [(score, math.log10(params)) for score, params in objs]
+    order = spread_order(logs, W)
+    assert sorted(order) == list(range(len(objs)))
+    assert order == spread_order(logs, W)
+    ranks = nondominated_ranks(logs, W)
+    distinct = [i for n, i in enumerate(order) if logs[i] not in [logs[j] for j in order[:n]]]
+    assert [ranks[i] for i in distinct] == sorted(ranks[i] for i in distinct)

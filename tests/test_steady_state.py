@@ -18,7 +18,6 @@ from sklearn.datasets import load_iris
 
 from clitools import (
     TINY_TOML,
-    assert_usage_error,
     evolve_and_kill,
     evolve_and_signal,
     evosearch,
@@ -186,13 +185,21 @@ def test_a_strategy_without_admit_is_refused():
         STRATEGIES.unregister("generational-only-test")
 
 
-def test_cli_refuses_screening_in_one_line(workdir):
-    result = evosearch(
-        "evolve", *RUN, "--fidelity", "rows=0.5,factor=2,min_rows=50", "--out", "refused",
-        cwd=workdir,
-    )  # fmt: skip
-    assert_usage_error(result, "screen", "--fidelity off")
-    assert not (workdir / "refused").exists()
+def test_screening_runs_as_a_rung_and_replays_its_journal(workdir):
+    """A fidelity plan that screens: each child is screened (fold 0 at low fidelity) on the
+    same workers and goes on to its full evaluation if it ranks in the better half."""
+    args = ("--genome", "tiny.toml", *RUN, "--n-jobs", "2",
+            "--fidelity", "rows=0.5,factor=2,min_rows=50")  # fmt: skip
+    result = evosearch("evolve", *args, "--out", "screened", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    entries = lines(workdir / "screened" / "journal.jsonl")
+    screened = [e["genome_hash"] for e in entries if e.get("fidelity") == 1]
+    full = [e["genome_hash"] for e in entries if e.get("fidelity") is None]
+    assert len(screened) == len(set(screened)) and len(full) == len(set(full))
+    assert set(full) <= set(screened) and len(full) < len(screened)
+    assert len(full) == 6 * 4
+    replayed = from_journal(workdir / "screened", workdir / "screened-replayed", X, Y)
+    assert replayed == outcome(workdir / "screened")
 
 
 def slow_for_some(genome_hash: str, fold: int) -> None:
@@ -247,3 +254,20 @@ def test_halving_in_process_resumes_to_the_uninterrupted_run(workdir):
     resumed = Evolver.resume(workdir / "halving-part", X=X, y=Y)
     assert outcome(workdir / "halving-part") == outcome(workdir / "halving-whole")
     assert len(resumed.history_) == len(whole.history_) == 4
+
+
+def test_screening_and_halving_in_process_resume_to_the_uninterrupted_run(workdir):
+    settings = {**SEARCH, "cv": 3, "steady_state": True, "halving": True, "n_jobs": 1,
+                "fidelity": "rows=0.5,factor=2,min_rows=50,folds=0"}  # fmt: skip
+    Evolver(workdir / "tiny.toml", out=workdir / "rungs-whole", **settings).fit(X, Y)
+
+    def stop_after_first(evolver: Any, record: Any) -> bool:
+        return record.generation >= 1
+
+    Evolver(workdir / "tiny.toml", out=workdir / "rungs-part", callbacks=[stop_after_first],
+            **settings).fit(X, Y)  # fmt: skip
+    Evolver.resume(workdir / "rungs-part", X=X, y=Y)
+    assert outcome(workdir / "rungs-part") == outcome(workdir / "rungs-whole")
+    kinds = {(e.get("fidelity"), tuple(e.get("folds") or ())) for e in
+             lines(workdir / "rungs-whole" / "journal.jsonl")}  # fmt: skip
+    assert kinds == {(1, ()), (None, (0,)), (None, ())}  # screened, first fold, full

@@ -143,3 +143,31 @@ def test_evolver_warm_start_from_paths(tmp_path):
     wine = load_wine(return_X_y=True)
     with pytest.raises(SettingsError, match="objectives"):
         Evolver(**small, warm_start=first.run_folder_, objectives=("score", "bytes")).fit(*wine)
+
+
+def test_warm_seeds_spread_over_the_front_and_leave_room_for_random_genomes(tmp_path):
+    from evosearch.runs import load_run
+    from evosearch.search.warm_start import load_warm_start, seed_limit
+
+    X, y = load_iris(return_X_y=True)
+    small = dict(population_size=6, n_jobs=1, genome="mlp", max_params=300)
+    first = Evolver(**small, generations=1, out=tmp_path / "a", random_state=3).fit(X, y)
+    record = load_run(first.run_folder_)
+    warm = load_warm_start([first.run_folder_], record.info, with_weights=False)
+    again = load_warm_start([first.run_folder_], record.info, with_weights=False)
+    assert [g.canonical_hash() for g in warm.genomes] == [g.canonical_hash() for g in again.genomes]
+    members = first.archive_.members
+    ends = {
+        max(members, key=lambda m: m.objectives[0]).genome_hash,
+        min(members, key=lambda m: m.objectives[1]).genome_hash,
+    }
+    # Both ends of the earlier front come first, whatever their scores.
+    assert {g.canonical_hash() for g in warm.genomes[: len(ends)]} == ends
+    offered = {g.canonical_hash() for g in warm.genomes}
+    assert len(offered) > seed_limit(6)  # more than generation 0 takes: the share applies
+    second = Evolver(**small, generations=1, warm_start=first.run_folder_, random_state=1)
+    results = second.fit(X, y).cv_results_
+    generation0 = np.asarray(results["genome_hash"])[np.asarray(results["generation"]) == 0]
+    seeded = [h for h in generation0 if h in offered]
+    assert len(seeded) == seed_limit(6) and len(generation0) == 6
+    assert set(seeded) == {g.canonical_hash() for g in warm.genomes[: seed_limit(6)]}

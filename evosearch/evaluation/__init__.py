@@ -14,6 +14,7 @@ from evosearch._lazy import lazy_exports
 if TYPE_CHECKING:
     from evosearch.evaluation._arguments import DEFAULT_EVAL_TIMEOUT, check_limits
     from evosearch.evaluation._fidelity import Fidelity
+    from evosearch.evaluation._stream import EvaluationStream
     from evosearch.evaluation.backends import (
         SCHEDULER_ENV,
         Backend,
@@ -39,6 +40,7 @@ __all__ = [
     "Deadline",
     "DeadlineReached",
     "EvaluationResult",
+    "EvaluationStream",
     "Evaluator",
     "FailureCauses",
     "Fidelity",
@@ -69,6 +71,7 @@ __getattr__, __dir__ = lazy_exports(
         "Deadline": "backends",
         "DeadlineReached": "backends",
         "EvaluationResult": "result",
+        "EvaluationStream": "_stream",
         "Fidelity": "_fidelity",
         "Evaluator": "evaluator",
         "FailureCauses": "failures",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -42,9 +42,6 @@ from evosearch.evaluation.tasks import FitHook, FoldContext, FoldOutcome
 from evosearch.objectives import Scoring
 from evosearch.preprocess import DataProfile
 from evosearch.space import Genome
-
-if TYPE_CHECKING:
-    from evosearch.evaluation._stream import EvaluationStream
 
 __all__ = ["Evaluator", "make_folds"]
 
@@ -110,6 +107,8 @@ class Evaluator:
         before the setting; a scorer's mean is never clipped).
     keep_predictions : bool, default=False
         Folds send back their test rows' predictions (``fold_predictions``; never cached).
+    screen_fidelity : Fidelity, optional
+        Also hold the folds at this (screening) fidelity, for an open batch's screening tasks.
 
     Attributes
     ----------
@@ -172,6 +171,7 @@ class Evaluator:
         fidelity: Fidelity | None = None,
         scale_target: bool = True,
         keep_predictions: bool = False,
+        screen_fidelity: Fidelity | None = None,
     ) -> None:
         table = profile is not None and profile.columns is not None
         self.X: Any = X if table else np.ascontiguousarray(X, dtype=np.float32)
@@ -193,6 +193,9 @@ class Evaluator:
         self._floor = FAILURE_SCORE if scoring is None and not scale_target else -math.inf
         self.fidelity = fidelity
         self.folds = make_folds(self.X, self.y, task, cv, seed, groups)
+        self.screen_fidelity = screen_fidelity
+        screen = screen_fidelity
+        self.screen_folds = screen.apply(self.folds, self.y, task, seed) if screen else None
         if fidelity is not None:
             self.folds = fidelity.apply(self.folds, self.y, task, seed)
         self._cache: dict[str, list[tuple[Genome, EvaluationResult]]] = {}
@@ -235,6 +238,8 @@ class Evaluator:
                 fidelity=self.fidelity,
                 scale_target=self.scale_target,
                 keep_predictions=self.keep_predictions,
+                screen_folds=self.screen_folds,
+                screen_fidelity=self.screen_fidelity,
             )
         return self._context
 
@@ -455,23 +460,9 @@ class Evaluator:
             self._partials.prune_weights(self._calls)
         return [r for r in results if r is not None]
 
-    def stream(
-        self, on_result: Callable[[Genome, EvaluationResult], None], *, keep_weights: bool = False
-    ) -> EvaluationStream:
-        """An open batch (:mod:`evosearch.evaluation._stream`): genomes submitted one at a
-        time, each result to ``on_result`` as it lands (which may submit more)."""
-        from evosearch.evaluation._stream import EvaluationStream
-
-        return EvaluationStream(self, on_result, None, keep_weights)
-
     def slots(self) -> int:
         """Folds trained at once: the backend's workers (a cluster's threads); 1 in-process."""
         return 1 if self.inline else self._get_backend().slots()
-
-    def count_replayed(self, genome: Genome, result: EvaluationResult) -> None:
-        """Cache a journalled result a resume takes in again, counted as an evaluation."""
-        self.remember(genome, result)
-        self.evaluations += 1
 
     def _conclude(
         self,

@@ -157,6 +157,10 @@ class FoldContext:
     scale_target: bool = True
     # Send back each fold's test-row predictions (out-of-fold predictions, for ensembles).
     keep_predictions: bool = False
+    # A screening rung's fold (fold 0 at low fidelity) and fidelity, for tasks that ask for it
+    # (the steady-state search screens on the full-fidelity evaluator's workers).
+    screen_folds: list[tuple[np.ndarray, np.ndarray]] | None = None
+    screen_fidelity: Fidelity | None = None
 
 
 def _one_line(text: str) -> str:
@@ -206,13 +210,20 @@ def fit_fold(
     seed: int,
     initial_weights: Mapping[str, np.ndarray] | None = None,
     keep_weights: bool = False,
+    screen: bool = False,
     *,
     limit_threads: bool,
 ) -> FoldOutcome:
-    """Train on one fold and score on its test part (in a worker, or inline)."""
+    """Train on one fold and score on its test part (in a worker, or inline); ``screen``: on
+    the context's screening fold, at its fidelity, instead."""
     start = time.perf_counter()
     probe = MemoryProbe()
-    train, test = context.folds[fold]
+    if screen:
+        assert context.screen_folds is not None
+        train, test = context.screen_folds[fold]
+    else:
+        train, test = context.folds[fold]
+    fidelity = context.screen_fidelity if screen else context.fidelity
     weights: FoldWeights | None = None
     try:
         with address_space_limit(context.max_memory):
@@ -225,14 +236,14 @@ def fit_fold(
                     seed,
                     initial_weights,
                     context.profile,
-                    context.fidelity,
+                    fidelity,
                     context.scale_target,
                 )
                 score = fit_and_score(model, context, train, test)
                 if keep_weights:
                     weights = model[-1].weight_blocks()
                 predictions = None
-                if context.keep_predictions and np.isfinite(score):
+                if context.keep_predictions and not screen and np.isfinite(score):
                     predictions = fold_predictions(model, context, test)
         if not np.isfinite(score):
             raise FloatingPointError(f"non-finite test score {score}")

@@ -212,7 +212,10 @@ class RunFolder:
         again. Both rewrites are atomic.
         """
         if record.journal_truncated:
-            self._rewrite_lines(self.JOURNAL_FILE, record.journal + record.screening)
+            # In the order written: a steady-state run's resume replays that order.
+            self._rewrite_lines(
+                self.JOURNAL_FILE, record.lines or record.journal + record.screening
+            )
         kept = [g for g in record.generations if g["generation"] <= last_generation]
         generations_file = self.path / self.GENERATIONS_FILE
         if len(kept) != len(record.generations) or (
@@ -289,6 +292,8 @@ class RunRecord:
     screening : list of dict
         The journal's low-fidelity lines (a ``"fidelity"`` key: multi-fidelity screening),
         kept out of ``journal``, which holds the full-fidelity evaluations only.
+    lines : list of dict
+        Every journal line, both kinds, in the order they were written.
     """
 
     path: Path
@@ -299,6 +304,7 @@ class RunRecord:
     checkpoint: dict[str, Any] | None
     journal_truncated: bool = False
     screening: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def last_generation(self) -> int:
@@ -393,10 +399,13 @@ def load_run(path: str | Path) -> RunRecord:
     checkpoint = _read_json(path / RunFolder.CHECKPOINT_FILE, False, migrate_checkpoint)
     if checkpoint is not None:
         _require(checkpoint, _CHECKPOINT_KEYS, str(path / RunFolder.CHECKPOINT_FILE))
-    screening = [line for line in journal if line.get("fidelity") is not None]
-    journal = [line for line in journal if line.get("fidelity") is None]
+    lines = journal
+    screening = [line for line in lines if line.get("fidelity") is not None]
+    journal = [line for line in lines if line.get("fidelity") is None]
     _check_consistency(path, info, journal)
-    return RunRecord(path, info, journal, generations, archive, checkpoint, truncated, screening)
+    return RunRecord(
+        path, info, journal, generations, archive, checkpoint, truncated, screening, lines
+    )
 
 
 def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str, Any]]) -> None:

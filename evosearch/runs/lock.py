@@ -1,9 +1,9 @@
 """One writer per run folder: an advisory exclusive lock held for the whole of a run.
 
-Every command that writes a run folder (``evolve``, ``resume``, ``replay --continue-to``, and
-:class:`~evosearch.Evolver` with ``out=``) holds ``RUN/.lock`` from before it reads the folder
-until it ends. Readers (``show``, ``report``, ``export``, ``replay --generation``) never take it,
-so they keep working on a live run.
+Every command that writes a run folder (``evolve``, ``resume``, ``replay --continue-to``,
+``ensemble``, and :class:`~evosearch.Evolver` with ``out=``) holds ``RUN/.lock`` from before it
+reads the folder until it ends. Readers (``show``, ``report``, ``export``, ``replay
+--generation``) never take it, so they keep working on a live run.
 
 How it works
 ------------

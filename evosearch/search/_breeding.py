@@ -47,7 +47,8 @@ class SeedUse:
     duplicates : int
         Seeds left out because an equal genome was already in.
     surplus : int
-        Seeds left out because the population was full.
+        Seeds left out because the population, or the share of it that seeds may fill, was
+        full.
     """
 
     origins: list[int] = field(default_factory=list)
@@ -66,15 +67,18 @@ def initial_population(
     seeds: Sequence[Genome],
     n_genomes: int,
     use: SeedUse | None = None,
+    max_seeds: int | None = None,
 ) -> list[Genome]:
     """``n_genomes`` genomes: the fitting ``seeds`` first, then distinct random genomes.
 
     Seeds get this data's widths (``context.n_inputs``, ``n_outputs``, ``input_shape``) and
-    preprocessing genes; one that no longer fits the space or the budget is left out. Fewer
-    (none) when too few random genomes are within the budget. ``use``, if given, is told where
-    each genome came from and why seeds were left out.
+    preprocessing genes; one that no longer fits the space or the budget is left out, and
+    those beyond ``max_seeds`` (None: ``n_genomes``) too. Fewer (none) when too few random
+    genomes are within the budget. ``use``, if given, is told where each genome came from and
+    why seeds were left out.
     """
     use = SeedUse() if use is None else use
+    room = n_genomes if max_seeds is None else min(n_genomes, max_seeds)
     genomes: list[Genome] = []
     seen: set[str] = set()
     for index, seed_genome in enumerate(seeds):
@@ -95,7 +99,7 @@ def initial_population(
             continue
         if genome.canonical_hash() in seen:
             use.duplicates += 1
-        elif len(genomes) == n_genomes:
+        elif len(genomes) == room:
             use.surplus += 1
         else:
             seen.add(genome.canonical_hash())
@@ -120,10 +124,12 @@ def initial_genomes(
     screen: Callable[[list[Genome], list[list[str]]], list[Member]],
     seed_parents: Sequence[str | None] = (),
     use: SeedUse | None = None,
+    max_seeds: int | None = None,
 ) -> Children:
     """Generation 0's genomes: ``seeds`` first, then random ones (:func:`initial_population`),
     with their lineage: a seed with a ``seed_parents`` entry (a warm start's earlier network)
-    starts its folds from that entry of the weight store; the rest from fresh weights.
+    starts its folds from that entry of the weight store; the rest from fresh weights. At most
+    ``max_seeds`` seeds are taken (None: as many as fit).
 
     With a fidelity plan that screens (``screen_factor`` > 1) and no seeds, that many times
     the random genomes are drawn and screened at low fidelity by ``screen``, and the most
@@ -140,7 +146,7 @@ def initial_genomes(
 
     def make(n: int) -> Children:
         seed_use = SeedUse()
-        drawn = initial_population(context, seeds, n, seed_use)
+        drawn = initial_population(context, seeds, n, seed_use, max_seeds)
         if use is not None:  # the last draw's (one draw: seeds turn screening off)
             use.__dict__.update(seed_use.__dict__)
         parents = [padded[origin] if origin >= 0 else None for origin in seed_use.origins]

@@ -68,11 +68,12 @@ class SteadyQueue:
         Initial genomes not yet submitted, with their parents' hashes.
     flying : list of (Genome, list of str)
         Genomes submitted whose result has not been taken in, in submission order.
-    promoted : list of str
-        With halving: the hashes of the genomes in flight promoted past the first rung.
-    rung : list of list of float
-        With halving: the objective vectors of the latest first-rung results, which a new one
-        is ranked against.
+    stages : dict of str to int
+        With rungs before the full evaluation (screening, halving's first fold): the rung each
+        genome in flight was promoted to (absent: the first).
+    windows : dict of str to list of list of float
+        Per rung, the objective vectors of its latest results, which a new one is ranked
+        against.
     """
 
     in_flight: int
@@ -80,8 +81,8 @@ class SteadyQueue:
     consumed: int = 0
     waiting: list[tuple[Genome, list[str]]] = field(default_factory=list)
     flying: list[tuple[Genome, list[str]]] = field(default_factory=list)
-    promoted: list[str] = field(default_factory=list)
-    rung: list[list[float]] = field(default_factory=list)
+    stages: dict[str, int] = field(default_factory=dict)
+    windows: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         def genomes(pairs: list[tuple[Genome, list[str]]]) -> list[dict[str, Any]]:
@@ -93,8 +94,8 @@ class SteadyQueue:
             "consumed": self.consumed,
             "waiting": genomes(self.waiting),
             "flying": genomes(self.flying),
-            "promoted": list(self.promoted),
-            "rung": [list(v) for v in self.rung],
+            "stages": dict(self.stages),
+            "windows": {name: [list(v) for v in w] for name, w in self.windows.items()},
         }
 
     @classmethod
@@ -108,8 +109,11 @@ class SteadyQueue:
             consumed=int(data["consumed"]),
             waiting=genomes(data["waiting"]),
             flying=genomes(data["flying"]),
-            promoted=[str(h) for h in data.get("promoted", [])],
-            rung=[[float(x) for x in v] for v in data.get("rung", [])],
+            stages={str(h): int(k) for h, k in data.get("stages", {}).items()},
+            windows={
+                str(name): [[float(x) for x in v] for v in w]
+                for name, w in data.get("windows", {}).items()
+            },
         )
 
 
@@ -225,13 +229,14 @@ def restore_state(
     folder: RunFolder,
     state: RunState,
     objectives: Sequence[Objective],
-    later: list[tuple[Genome, EvaluationResult]] | None = None,
+    later: list[tuple[Genome, EvaluationResult, bool]] | None = None,
 ) -> None:
     """Fill a fresh ``state`` from the checkpoint, and its evaluator's cache from the journal.
 
     The journal's results after the checkpoint are held for the interrupted generation to
     ask for again (:meth:`Evaluator.replay`), or, where ``later`` is given (the steady-state
-    search, which replays them in their order), appended to it in journal order.
+    search, which replays them in their order), appended to it in the order written, each
+    with whether it is a screening result.
 
     Raises
     ------
@@ -252,10 +257,18 @@ def restore_state(
                 state.steady = SteadyQueue.from_dict(checkpoint["steady_state"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RunFolderError(f"{where}: damaged checkpoint ({exc!r})") from None
+    lines: list[tuple[Evaluator | None, int, dict[str, Any]]]
     lines = [(state.evaluator, n, e) for n, e in enumerate(record.journal, start=1)]
     if state.screening is not None:  # a run without one has no screening lines to read
         lines += [(state.screening, 0, e) for e in record.screening]
+    if later is not None:  # the order written, which the steady-state replay follows
+        lines = [
+            (state.screening if "fidelity" in e else state.evaluator, n, e)
+            for n, e in enumerate(record.lines or record.journal, start=1)
+            if "fidelity" not in e or state.screening is not None
+        ]
     for evaluator, number, entry in lines:
+        assert evaluator is not None
         try:
             genome = Genome.from_json(entry["genome"])
             # from_dict ignores the line's other keys and fills fields newer than it.
@@ -268,8 +281,8 @@ def restore_state(
             )
         if entry["generation"] <= state.generation:
             evaluator.remember(genome, result)
-        elif later is not None and evaluator is state.evaluator:
-            later.append((genome, result))
+        elif later is not None:
+            later.append((genome, result, evaluator is state.screening))
         else:
             # Finished in the generation the kill interrupted: handed back, not retrained,
             # when that generation asks for it again.

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from evosearch.data import Dataset, check_dataset, conform_table
-from evosearch.errors import DataError
+from evosearch.errors import DataError, SettingsError
 from evosearch.evaluation import fold_score
 from evosearch.nn import GraphNetClassifier, GraphNetRegressor
 from evosearch.search._data_options import data_options, without_dropped
@@ -132,8 +132,10 @@ class EstimatorMethods(BaseEstimator):
         member: int | None = None,
         format: str = "joblib",
         input_dtype: str | None = None,
+        ensemble: bool = False,
     ) -> dict[str, Any]:
-        """Write an archive member as a deployable model folder, as ``evosearch export`` does.
+        """Write an archive member (or the ensemble) as a deployable model folder, as
+        ``evosearch export`` does.
 
         Parameters
         ----------
@@ -150,6 +152,10 @@ class EstimatorMethods(BaseEstimator):
             The ``onnx`` format's numeric input type (None: ``float32``, which most ONNX
             runtimes feed; ``float64`` preprocesses as scikit-learn does, to the last bit), as
             ``evosearch export --input-dtype``. Other formats take none.
+        ensemble : bool, default=False
+            Write :attr:`ensemble_` (of a fit with ``ensemble=True``) instead of a member, as
+            ``evosearch export --ensemble`` does: its members as fitted, so the export predicts
+            as :meth:`predict` does. Not with ``member``.
 
         Returns
         -------
@@ -160,11 +166,14 @@ class EstimatorMethods(BaseEstimator):
         ------
         SettingsError
             For an unknown format, a format whose extra is not installed, an input dtype the
-            format does not take, a member out of range or a folder that is not empty.
+            format does not take, a member out of range or a folder that is not empty; for
+            ``ensemble`` with ``member``, or without an ensemble to write.
         """
         from evosearch.search.refit import pick_member, stored_start, write_member
 
         check_is_fitted(self)
+        if ensemble:
+            return self._export_ensemble(path, member, format, input_dtype)
         index, entry = pick_member(self.archive_, member)
         settings = check_settings(self.get_params(deep=False))
         scoring = self.scoring if isinstance(self.scoring, str) else None
@@ -194,6 +203,30 @@ class EstimatorMethods(BaseEstimator):
             start=start,
             options={"input_dtype": input_dtype},
         )
+
+    def _export_ensemble(
+        self, path: str | Path, member: int | None, format: str, input_dtype: str | None
+    ) -> dict[str, Any]:
+        """:meth:`export` with ``ensemble=True``: ``ensemble_`` as fitted, no refit."""
+        from evosearch.search.ensemble_run import write_ensemble
+
+        if member is not None:
+            raise SettingsError(
+                f"export: member={member} and ensemble=True exclude each other (the ensemble "
+                "is of several members): pass one of them"
+            )
+        model = getattr(self, "ensemble_", None)
+        record = getattr(self, "ensemble_record_", None)
+        if model is None or record is None:
+            raise SettingsError(
+                "export: this Evolver has no ensemble for ensemble=True: fit it with "
+                "ensemble=True (evosearch evolve --ensemble) on data where its models kept "
+                "out-of-fold predictions"
+            )
+        scoring = self.scoring if isinstance(self.scoring, str) else None
+        run = getattr(self, "run_folder_", None)
+        options = {"input_dtype": input_dtype}
+        return write_ensemble(model, record, self.dataset_, scoring, run, path, format, options)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "best_estimator_")

@@ -13,13 +13,19 @@ the run would refit after it (a new most accurate member, with a longer refit), 
 backends are running to is brought forward, and a generation that can no longer finish in time
 is cut there (its finished evaluations are journalled; the refit is then the previous best's,
 which the reserve never stopped covering).
+
+With ``ensemble`` the run also refits its ensemble's members, all but the best member (whose
+refit the ensemble reuses). Before each generation the reserve counts those of the ensemble the
+run would build if it ended then (greedy selection over the predictions kept so far, a fraction
+of a second; :func:`~evosearch.search.ensemble_run.ensemble_members_now`); where the run gives
+no such estimate, every archive member's, a bound on what selection can pick from them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from evosearch.evaluation import Deadline, DeadlineReached, EvaluationResult
 from evosearch.objectives import Objective, objective_vector
@@ -37,19 +43,34 @@ def _reserve(
     archive: ParetoArchive,
     settings: RunSettings,
     result_of: Callable[[str], EvaluationResult | None],
+    ensemble: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> float:
     """Seconds to refit what the run refits after a search that ends with ``archive``: its most
-    accurate member, and with a holdout every member too (each is refit to score the held-out
-    rows)."""
+    accurate member, with a holdout every member too (each is refit to score the held-out
+    rows), and with ``ensemble`` the ensemble's members but the best (``ensemble``: their
+    hyperparameters by hash, as estimated; None: the archive's members)."""
     if not len(archive):
         return 0.0
     best = archive.best(archive.objective("score"))
     members = [best, *archive.members] if settings.holdout else [best]
-    return sum(_refit_of(entry, result_of(entry.genome_hash), settings) for entry in members)
+    seconds = sum(
+        _refit_of(entry.genome["hyperparameters"], result_of(entry.genome_hash), settings)
+        for entry in members
+    )
+    if settings.ensemble:
+        if ensemble is None:
+            ensemble = {entry.genome_hash: entry.genome["hyperparameters"] for entry in archive}
+        seconds += sum(
+            _refit_of(hyperparameters, result_of(genome_hash), settings)
+            for genome_hash, hyperparameters in ensemble.items()
+            if genome_hash != best.genome_hash  # the ensemble reuses the best member's refit
+        )
+    return seconds
 
 
-def _refit_of(entry: ArchiveEntry, result: EvaluationResult | None, settings: RunSettings) -> float:
-    hyperparameters = entry.genome["hyperparameters"]
+def _refit_of(
+    hyperparameters: Mapping[str, Any], result: EvaluationResult | None, settings: RunSettings
+) -> float:
     epochs = int(hyperparameters["max_epochs"])
     cap = settings.refit_fidelity
     if cap is not None and cap.max_epochs:
@@ -83,6 +104,10 @@ class RefitReserve:
     settings : RunSettings
     objectives : sequence of Objective
         The run's objectives (a landed result's objective vector).
+    ensemble : callable, optional
+        With ``ensemble``: the hashes of the models the run's ensemble would be of if it
+        ended now (:func:`~evosearch.search.ensemble_run.ensemble_members_now`), asked at
+        each :meth:`begin`; None: the archive's members are counted.
     """
 
     def __init__(
@@ -92,10 +117,13 @@ class RefitReserve:
         results: ResultsTable,
         settings: RunSettings,
         objectives: Sequence[Objective],
+        ensemble: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.end = end
         self.archive, self.results, self.settings = archive, results, settings
         self.objectives = tuple(objectives)
+        self.ensemble = ensemble
+        self._ensemble: dict[str, Mapping[str, Any]] | None = None
         self.deadline = None if end is None else Deadline(end)
         self._shadow: ParetoArchive | None = None
         self._kept = 0.0  # the archive's own reserve, fixed for the generation
@@ -110,7 +138,8 @@ class RefitReserve:
                                archive.scoring)  # fmt: skip
         shadow.update(archive.members)
         self._shadow, self._landed = shadow, {}
-        self._kept = _reserve(archive, self.settings, self._result_of)
+        self._ensemble = self._ensemble_members()
+        self._kept = _reserve(archive, self.settings, self._result_of, self._ensemble)
         self.deadline.at = self.end - self._kept
         return self.deadline
 
@@ -136,12 +165,23 @@ class RefitReserve:
         if not shadow.update([entry]):
             return  # dominated: what would be refit is unchanged
         self._landed[result.genome_hash] = result
-        after = _reserve(shadow, self.settings, self._result_of)
+        after = _reserve(shadow, self.settings, self._result_of, self._ensemble)
         self.deadline.at = self.end - max(self._kept, after)
         if time.monotonic() >= self.deadline.at:
             raise DeadlineReached(
                 "a better model found during the generation needs a longer refit than the time left"
             )
+
+    def _ensemble_members(self) -> dict[str, Mapping[str, Any]] | None:
+        """Hyperparameters by hash of the estimated ensemble's members (None: no estimate)."""
+        if not self.settings.ensemble or self.ensemble is None:
+            return None
+        found: dict[str, Mapping[str, Any]] = {}
+        for genome_hash in self.ensemble():
+            member = self.results.member(genome_hash)
+            if member is not None:
+                found[genome_hash] = member.genome.hyperparameters
+        return found
 
     def _result_of(self, genome_hash: str) -> EvaluationResult | None:
         landed = self._landed.get(genome_hash)

@@ -34,6 +34,7 @@ from evosearch.search.ensemble import (
     PredictionScorer,
     _rank,
     ensemble_front,
+    select_ensemble,
 )
 from evosearch.search.inheritance import FoldWeights, read_weights, refit_start
 from evosearch.search.member import Member
@@ -45,12 +46,14 @@ from evosearch.space import Genome
 __all__ = [
     "ENSEMBLE_FILE",
     "build_ensemble",
+    "ensemble_members_now",
     "ensemble_of_run",
     "export_ensemble",
     "fit_ensemble",
     "read_ensemble",
     "rebuild_ensemble",
     "refit_ensemble",
+    "write_ensemble",
 ]
 
 #: The run folder's record of its ensembles.
@@ -185,6 +188,28 @@ def ensemble_of_run(run: SearchRun) -> dict[str, Any]:
     if run.folder is not None:
         atomic_write_json(run.folder.path / ENSEMBLE_FILE, record)
     return record
+
+
+def ensemble_members_now(run: SearchRun) -> list[str]:
+    """Hashes of the models the ensemble of ``run`` would be of if the run ended now: greedy
+    selection, without size limits, over the predictions kept so far (what ``max_time``'s
+    refit reserve counts; the front the run ends with is built only then). Empty without
+    ``ensemble`` or predictions."""
+    if run.oof is None or not run.oof.predictions:
+        return []
+    candidates = _candidates(run.oof.predictions, run.results.member)
+    if not candidates:
+        return []
+    dataset = run.dataset
+    scorer = PredictionScorer(
+        dataset.y,
+        run.state.evaluator.folds,
+        dataset.task,
+        run.settings.scoring,
+        dataset.sample_weight,
+    )
+    picked = select_ensemble(candidates, scorer)
+    return [] if picked is None else list(picked[0])
 
 
 def rebuild_ensemble(
@@ -363,11 +388,7 @@ def export_ensemble(
     ``record`` is the run's :class:`~evosearch.runs.RunRecord`; ``options`` the format's
     (:meth:`~evosearch.deploy.ExportFormat.configure`).
     """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SettingsError(f"export folder {out} already exists and is not empty")
-    exporter = get_format(fmt).configure(options or {})
-    exporter.check_available()
+    _check_out(out, fmt, options)
     ensemble = read_ensemble(record.path)
     settings = record.info["settings"]
     cap = (record.info.get("fidelity") or {}).get("max_epochs")
@@ -387,13 +408,46 @@ def export_ensemble(
         start,
         settings.get("scale_target", True),
     )
+    return write_ensemble(
+        model, ensemble, dataset, settings["scoring"], record.path, out, fmt, options
+    )
+
+
+def _check_out(out: str | Path, fmt: str, options: Mapping[str, Any] | None) -> None:
+    """Refuse a folder in use, an unknown format or a missing extra before anything is refit."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SettingsError(f"export folder {out} already exists and is not empty")
+    get_format(fmt).configure(options or {}).check_available()
+
+
+def write_ensemble(
+    model: WeightedEnsemble,
+    ensemble: Mapping[str, Any],
+    dataset: Dataset,
+    scoring: str | None,
+    run: Path | None,
+    out: str | Path,
+    fmt: str,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the refit ensemble ``model`` of ``ensemble.json``'s ``ensemble`` in format ``fmt``
+    with ``model.json`` into ``out`` (:func:`export_ensemble`, and
+    :meth:`Evolver.export(ensemble=True) <evosearch.Evolver.export>` with its ``ensemble_``).
+
+    ``scoring``: the run's scorer by name; ``run``: the run folder model.json names (None: a
+    run that wrote none).
+    """
+    _check_out(out, fmt, options)
+    out = Path(out)
+    exporter = get_format(fmt).configure(options or {})
     metadata: dict[str, Any] = {
         "format_version": 1,
-        "run": str(record.path.resolve()),
+        "run": None if run is None else str(Path(run).resolve()),
         "ensemble": {"members": [m["genome_hash"] for m in ensemble["members"]]},
         "task": dataset.task,
         "cv_score": ensemble["score"],
-        "scoring": settings["scoring"],
+        "scoring": scoring,
         "fold_scores": ensemble["fold_scores"],
         "objectives": ensemble["objectives"],
         "architecture": f"ensemble of {len(ensemble['members'])} models",

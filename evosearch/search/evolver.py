@@ -176,8 +176,9 @@ class Evolver(EstimatorMethods):
         Keep out-of-fold predictions, build an ensemble front at the end (``ensemble.json``).
     warm_start : path or sequence of paths, default=()
         Earlier run folders (same search space, objectives and task) whose archives and last
-        populations start generation 0 on this data, re-evaluated, topped up with random
-        genomes; with ``inherit_weights`` their folds start from the earlier trained networks.
+        populations start generation 0 on this data, re-evaluated: spread over their
+        objectives, at most three quarters of it, the rest random genomes; with
+        ``inherit_weights`` their folds start from the earlier trained networks.
     latency_model : path, "calibrate", LatencyModel or None, default=None
         The ``latency`` objective's cost model: a file of ``evosearch calibrate --out``, a
         :class:`~evosearch.nn.LatencyModel`, ``"calibrate"`` (measured for this run alone) or

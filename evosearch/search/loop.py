@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,11 +30,12 @@ from evosearch.search._checkpoint import (
 )
 from evosearch.search._journalled import JournalledEvaluation
 from evosearch.search._refit_time import RefitReserve
+from evosearch.search.ensemble_run import ensemble_members_now
 from evosearch.search.member import Member
 from evosearch.search.progress import verbose_reporters
 from evosearch.search.run import SearchRun
 from evosearch.search.strategies import Breed, BreedingContext, get_strategy
-from evosearch.search.warm_start import warm_start_note
+from evosearch.search.warm_start import seed_limit, warm_start_note
 from evosearch.space import Genome
 
 __all__ = ["GenerationLoop"]
@@ -92,7 +94,11 @@ class GenerationLoop:
         end = None if settings.max_time is None else time.monotonic() + settings.max_time
         # max_time covers the final refit: the search leaves the refit of the member that would
         # be refitted room, and follows a better one that lands during a generation.
-        reserve = RefitReserve(end, state.archive, run.results, settings, settings.objective_set)
+        # With ensemble, its members' refits too: those of the ensemble it would build now.
+        ensemble = None if run.oof is None else partial(ensemble_members_now, run)
+        reserve = RefitReserve(
+            end, state.archive, run.results, settings, settings.objective_set, ensemble
+        )
         self.evaluation.on_landed = None if end is None else reserve.landed
         stop = False
         try:
@@ -146,9 +152,12 @@ class GenerationLoop:
             profile=self.profile,
         )
 
-    def _initial_genomes(self, deadline: Deadline | None) -> tuple[list[Genome], list[list[str]]]:
-        """Generation 0's genomes and their lineage; a warm start's use of its genomes is told
-        to the callbacks' ``on_note``."""
+    def _initial_genomes(
+        self, deadline: Deadline | None, screen_factor: int | None = None
+    ) -> tuple[list[Genome], list[list[str]]]:
+        """Generation 0's genomes and their lineage (screened with the run's factor unless
+        ``screen_factor`` says otherwise); a warm start's use of its genomes is told to the
+        callbacks' ``on_note``."""
         run = self.run
 
         def screen(genomes: list[Genome], lineage: list[list[str]]) -> list[Member]:
@@ -163,10 +172,12 @@ class GenerationLoop:
             self.breeding_context(shape),
             run.seed_genomes,
             settings.population_size,
-            settings.screen,
+            settings.screen if screen_factor is None else screen_factor,
             screen,
             run.seed_parents,
             use,
+            # A warm start leaves generation 0 room for random genomes (search/warm_start.py).
+            seed_limit(settings.population_size) if "warm_start" in run.info else None,
         )
         if "warm_start" in run.info:
             self.notify("on_note", warm_start_note(run.info["warm_start"], use, len(children[0])))

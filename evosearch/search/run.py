@@ -71,8 +71,9 @@ class SearchRun:
         The run's ``run.json``.
     oof : OofStore or None
         Out-of-fold predictions of the archive and each generation's best (``ensemble``).
-    later : list of (Genome, EvaluationResult)
-        A resumed steady-state run's results journalled after its checkpoint, in order.
+    later : list of (Genome, EvaluationResult, bool)
+        A resumed steady-state run's results journalled after its checkpoint, in order (the
+        flag: a screening result).
     """
 
     settings: RunSettings
@@ -89,7 +90,7 @@ class SearchRun:
     oof: OofStore | None = None
     #: A resumed steady-state run's journalled results after its checkpoint, in journal
     #: order: replayed in that order before anything trains.
-    later: list[tuple[Genome, EvaluationResult]] = field(default_factory=list)
+    later: list[tuple[Genome, EvaluationResult, bool]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -179,7 +180,9 @@ class SearchRun:
                                                    scoring)  # fmt: skip
         settings = replace(settings, out=folder.path)  # the Evolver's out: where it writes
         state = fresh_state(settings, dataset)
-        later: list[tuple[Genome, EvaluationResult]] | None = [] if settings.steady_state else None
+        later: list[tuple[Genome, EvaluationResult, bool]] | None = (
+            [] if settings.steady_state else None
+        )
         restore_state(record, folder, state, settings.objective_set, later)
         if state.archive.weights != settings.weights:
             raise RunFolderError(
@@ -348,12 +351,6 @@ def prepare_objectives(
         objectives = tuple(Latency(model) if isinstance(o, Latency) else o for o in objectives)
     settings = replace(settings, latency_model=model, latency_source=source)
     plan = resolve_plan(settings.fidelity, dataset.n_samples)
-    if settings.steady_state and plan is not None and plan.low() is not None:
-        raise SettingsError(
-            f"the steady-state search does not screen at low fidelity, which the fidelity plan "
-            f"on these {dataset.n_samples} rows does: give --fidelity off, or a plan with "
-            "factor=1 (fidelity='factor=1,...')"
-        )
     return replace(settings, objective_set=objectives, plan=plan)
 
 
@@ -383,16 +380,16 @@ def fresh_state(settings: RunSettings, dataset: Dataset) -> RunState:
     """The loop's state before generation 0: seeded generator, evaluator(s), empty archive.
 
     With a fidelity plan, the evaluator trains at its full fidelity and a second one, the
-    screening rung's, at low fidelity.
+    screening rung's, at low fidelity (the steady-state search trains its screenings on the
+    first one's workers, which then holds the screening folds too).
     """
     plan = settings.plan
-    low = None if plan is None else plan.low()
+    low, full = (None, None) if plan is None else (plan.low(), plan.full())
+    screen = low if settings.steady_state else None
     return RunState(
         rng=np.random.default_rng(np.random.SeedSequence(settings.random_state)),
         innovations=InnovationCounter(),
-        evaluator=_evaluator(
-            settings, dataset, None if plan is None else plan.full(), settings.ensemble
-        ),
+        evaluator=_evaluator(settings, dataset, full, settings.ensemble, screen),
         archive=ParetoArchive(
             settings.weights, objectives=settings.objectives, scoring=scoring_name(settings.scoring)
         ),
@@ -400,9 +397,8 @@ def fresh_state(settings: RunSettings, dataset: Dataset) -> RunState:
     )
 
 
-def _evaluator(
-    settings: RunSettings, dataset: Dataset, fidelity: Fidelity | None, predictions: bool = False
-) -> Evaluator:
+def _evaluator(settings: RunSettings, dataset: Dataset, fidelity: Fidelity | None,
+               predictions: bool = False, screen: Fidelity | None = None) -> Evaluator:  # fmt: skip
     return Evaluator(
         dataset.X,
         dataset.y,
@@ -422,6 +418,7 @@ def _evaluator(
         fidelity=fidelity,
         scale_target=settings.scale_target,
         keep_predictions=predictions,
+        screen_fidelity=screen,
     )
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "select_parents",
     "select_survivors",
     "select_survivors_focused",
+    "spread_order",
 ]
 
 
@@ -261,6 +262,63 @@ def select_survivors_focused(
     rest = [i for i in range(len(objectives)) if i not in taken]
     keep = select_survivors([objectives[i] for i in rest], k - n_top, checked)
     return top + [rest[i] for i in keep]
+
+
+def spread_order(objectives: Sequence[Sequence[float]], weights: Sequence[float]) -> list[int]:
+    """Order individuals so that every prefix of the order spreads over the best fronts.
+
+    For seeding a population whose size the order does not know (a warm start's generation 0):
+    fronts come in rank order; within a front, first its extremes (the best on each objective,
+    in objective order), then again and again the member farthest (Euclidean distance) from
+    every one taken so far, as in farthest-point sampling. So a prefix holds each end of the
+    first front before a second point near either, which NSGA-II's crowding distance, computed
+    once for a given cut, does not promise for every prefix. A member whose vector equals one
+    already taken comes after all the others: a second copy adds no point to the front.
+
+    Parameters
+    ----------
+    objectives : sequence of sequence of float
+        One objective vector per individual, finite; distances are taken in these values, so
+        give them on comparable scales (e.g. each objective's ``normalise``).
+    weights : sequence of float
+        One non-zero weight per objective (positive maximises, negative minimises).
+
+    Returns
+    -------
+    list of int
+        A permutation of the indices. Deterministic: ties go to the lower index.
+
+    Examples
+    --------
+    >>> spread_order([(0.9, 0.2), (0.8, 0.5), (0.85, 0.3), (0.9, 0.2), (0.5, 0.1)],
+    ...              (1.0, 1.0))
+    [0, 1, 2, 4, 3]
+    """
+    ranks = nondominated_ranks(objectives, weights)  # also checks the inputs
+    signs = np.sign(_check_weights(weights))
+    points = np.asarray(objectives, dtype=np.float64).reshape(len(ranks), len(signs))
+    order: list[int] = []
+    repeats: list[int] = []
+    taken = np.empty((0, len(signs)))
+
+    def take(index: int, left: list[int]) -> None:
+        nonlocal taken
+        left.remove(index)
+        if np.any(np.all(taken == points[index], axis=1)):
+            repeats.append(index)
+        else:
+            order.append(index)
+            taken = np.vstack([taken, points[index]])
+
+    for rank in range(max(ranks, default=-1) + 1):
+        left = [i for i, r in enumerate(ranks) if r == rank]
+        for column, sign in enumerate(signs):
+            if left:
+                take(max(left, key=lambda i: (sign * points[i, column], -i)), left)
+        while left:
+            gaps = np.sqrt(((points[left, None, :] - taken[None, :, :]) ** 2).sum(axis=2))
+            take(left[int(np.argmax(gaps.min(axis=1)))], left)
+    return order + repeats
 
 
 def select_parents(

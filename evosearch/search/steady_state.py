@@ -2,11 +2,17 @@
 
 On a cluster, a generational run waits at every generation for its slowest fold while the
 other workers idle. Here a fixed number of evaluations is in flight (``in_flight``; default:
-the backend's worker slots) on one open batch (:meth:`Evaluator.stream`): as each result
-lands it is journalled, taken into the archive and into the population by the strategy's
-:meth:`~evosearch.search.strategies.Strategy.admit` ((μ+1) NSGA-II, aging's oldest-out), and
-one new child, bred from the population as it stands, is submitted. The initial population is
-drawn as in generational mode and submitted first.
+the backend's worker slots) on one open batch (:class:`~evosearch.evaluation.EvaluationStream`):
+as each result lands it is journalled, taken into the archive and into the population by the
+strategy's :meth:`~evosearch.search.strategies.Strategy.admit` ((μ+1) NSGA-II, aging's
+oldest-out), and one new child, bred from the population as it stands, is submitted. The
+initial population is drawn as in generational mode and submitted first.
+
+Rungs: with a fidelity plan that screens, and with successive halving, a child passes rungs
+before its full evaluation (screening: fold 0 at low fidelity, on the same workers; halving:
+fold 0), each an evaluation in flight of its own. As a rung's result lands the child goes on
+if it ranks in the better ``1/factor`` of that rung's latest results (asynchronous successive
+halving), else it stops there and a new child is submitted.
 
 Every ``population_size`` results taken in make one *block*, recorded like a generation (a
 ``generations.jsonl`` line, the archive, the checkpoint, the callbacks' ``on_generation_end``),
@@ -31,7 +37,7 @@ from dataclasses import replace
 from typing import NoReturn
 
 from evosearch.errors import RunFolderError, SettingsError
-from evosearch.evaluation import DeadlineReached, EvaluationResult
+from evosearch.evaluation import DeadlineReached, EvaluationResult, EvaluationStream
 from evosearch.search._breeding import image_shape
 from evosearch.search._checkpoint import SteadyQueue, offer_to_archive
 from evosearch.search._journalled import FoldStarts
@@ -109,14 +115,15 @@ class SteadyStateLoop(GenerationLoop):
             if state.steady is None:  # a new run, or one killed before its first block ended
                 state.steady = self._new_queue()
             queue = state.steady
-            self.stream = state.evaluator.stream(self._landed, keep_weights=run.weights is not None)
+            self.stream = EvaluationStream(state.evaluator, self._landed, None,
+                                           run.weights is not None, state.screening)  # fmt: skip
             shape = image_shape(settings.space, run.dataset, settings.input_shape)
             known = _FlyingHashes(queue, self.stream.partly_known)
             self.context = replace(self.breeding_context(shape), in_flight=known)
             self.replaying = True
             self._top_up()
-            for genome, result in run.later:
-                self._replay(genome, result)
+            for genome, result, screened in run.later:
+                self._replay(genome, result, screened)
             run.later = []
             self.replaying = False
             self.deadline = self.reserve.begin()  # the replayed results are the archive's now
@@ -145,7 +152,8 @@ class SteadyStateLoop(GenerationLoop):
             if run.folder is not None:
                 run.folder.update_run_info(run.info)
         self.notify("on_note", f"steady-state search: {in_flight} in flight")
-        genomes, lineage = self._initial_genomes(self.deadline)
+        # Screened in the open batch like every child, not all at once.
+        genomes, lineage = self._initial_genomes(self.deadline, screen_factor=1)
         return SteadyQueue(in_flight, waiting=list(zip(genomes, lineage, strict=True)))
 
     def _top_up(self) -> None:
@@ -155,11 +163,11 @@ class SteadyStateLoop(GenerationLoop):
         state = self.run.state
         queue = state.steady
         assert queue is not None
-        # With halving, how many children finish is not known in advance: children are made
+        # With rungs, how many children finish is not known in advance: children are made
         # until the last block ends (what is in flight then is dropped; a resume with more
-        # generations submits it again). Without it exactly the run's evaluations are made.
-        halving = self.run.settings.halving
-        while len(queue.flying) < queue.in_flight and (halving or queue.submitted < self.target):
+        # generations submits it again). Without them exactly the run's evaluations are made.
+        staged = bool(self.rungs)
+        while len(queue.flying) < queue.in_flight and (staged or queue.submitted < self.target):
             genome, lineage = self._next_child()
             queue.submitted += 1
             cached = state.evaluator.lookup(genome)
@@ -171,13 +179,29 @@ class SteadyStateLoop(GenerationLoop):
             if not self.replaying:
                 self._submit(genome, lineage)
 
-    def _submit(self, genome: Genome, lineage: list[str]) -> None:
-        """Into the open batch: every fold, or with halving fold 0 first (a promoted genome,
-        resubmitted on resume, its other folds)."""
+    @property
+    def rungs(self) -> list[tuple[str, int]]:
+        """The rungs a child passes before its full evaluation, with the share promoted (one
+        in ``factor``): the fidelity plan's screening, then halving's first fold."""
+        settings = self.run.settings
+        rungs = [("screen", settings.screen)] if settings.screen > 1 else []
+        # Halving's first fold is a rung only where a full evaluation has more than one.
+        first = settings.halving and settings.n_folds > 1
+        return rungs + ([("first", HALVING_FACTOR)] if first else [])
+
+    def _stage(self, genome_hash: str) -> str:
+        """The rung a genome in flight is at (``"full"``: its full evaluation)."""
         queue = self.run.state.steady
         assert queue is not None
-        first_rung = self.run.settings.halving and genome.canonical_hash() not in queue.promoted
-        self.stream.submit(genome, self._starts(lineage), [0] if first_rung else None)
+        rungs, stage = self.rungs, queue.stages.get(genome_hash, 0)
+        return rungs[stage][0] if stage < len(rungs) else "full"
+
+    def _submit(self, genome: Genome, lineage: list[str]) -> None:
+        """Into the open batch at the genome's rung: screened (fold 0 at low fidelity), its
+        first fold (halving), or every fold it lacks."""
+        stage = self._stage(genome.canonical_hash())
+        folds = None if stage == "full" else [0]
+        self.stream.submit(genome, self._starts(lineage), folds, screen=stage == "screen")
 
     def _next_child(self) -> tuple[Genome, list[str]]:
         queue = self.run.state.steady
@@ -218,12 +242,13 @@ class SteadyStateLoop(GenerationLoop):
         """The open batch's ``on_result``: journal, take in, submit the next child."""
         queue = self.run.state.steady
         assert queue is not None
-        size = self.run.settings.population_size
-        partial = result.folds is not None
+        generation = queue.consumed // self.run.settings.population_size
+        stage = self._stage(result.genome_hash)
         # Journalled before it is taken in: a checkpoint that counts it finds its line.
-        self.evaluation.record(genome, result, queue.consumed // size, partial=partial)
-        if partial:
-            self._first_rung(genome, result)
+        self.evaluation.record(genome, result, generation, screening=stage == "screen",
+                               partial=stage == "first")  # fmt: skip
+        if stage != "full":
+            self._rung_landed(genome, result)
             return
         lineage = self._flying(genome, result.genome_hash) or []
         self._take_in(genome, lineage, result)
@@ -231,54 +256,65 @@ class SteadyStateLoop(GenerationLoop):
             self.follow(genome, result)  # may raise DeadlineReached: it is journalled
         self._top_up()
 
-    def _first_rung(self, genome: Genome, result: EvaluationResult) -> None:
-        """Halving's first rung landed: promote the genome to its other folds if it ranks in
-        the better half of the latest first-rung results (by Pareto rank and crowding on the
-        fold-0 objectives, as generational halving ranks a generation's), else drop it and
-        submit the next child."""
+    def _rung_landed(self, genome: Genome, result: EvaluationResult) -> None:
+        """A rung's result landed: promote the genome to the next rung if it ranks in the
+        better ``1/factor`` of that rung's latest results (by Pareto rank and crowding on its
+        objectives, as a generation's rung is ranked), else drop it and submit a new child.
+        Screening results stay out of ``cv_results_``, as in generational runs."""
         run, settings = self.run, self.run.settings
         queue = run.state.steady
         assert queue is not None
         genome_hash = result.genome_hash
+        stage = queue.stages.get(genome_hash, 0)
+        name, factor = self.rungs[stage]
         lineage = next((p for g, p in queue.flying if g.canonical_hash() == genome_hash), [])
         generation = queue.consumed // settings.population_size
         member = Member.evaluated(genome, result, lineage, generation, settings.objective_set)
-        run.results.add([member])  # cv_results_ shows first rungs, as generational halving's
+        if name == "first":
+            run.results.add([member])
         promoted = False
         if result.ok:
-            queue.rung = [*queue.rung, list(member.objectives)][
-                -_RUNG_WINDOW * settings.population_size :
-            ]
-            k = len(queue.rung) // HALVING_FACTOR
-            ranked = (
-                select_survivors([tuple(v) for v in queue.rung], k, settings.weights) if k else []
-            )
-            promoted = len(queue.rung) - 1 in ranked
+            window = [*queue.windows.get(name, []), list(member.objectives)]
+            window = queue.windows[name] = window[-_RUNG_WINDOW * settings.population_size :]
+            k = len(window) // factor
+            ranked = select_survivors([tuple(v) for v in window], k, settings.weights) if k else []
+            promoted = len(window) - 1 in ranked
         if promoted:
-            queue.promoted.append(genome_hash)
+            queue.stages[genome_hash] = stage + 1
             if not self.replaying:
                 self._submit(genome, lineage)
             return
+        queue.stages.pop(genome_hash, None)
         self._flying(genome, genome_hash)
         self.stream.forget(genome)  # its weights will not be needed
         self._top_up()
 
-    def _replay(self, genome: Genome, result: EvaluationResult) -> None:
+    def _replay(self, genome: Genome, result: EvaluationResult, screened: bool) -> None:
         """Take in one result journalled after the checkpoint, as the interrupted run did."""
-        run = self.run
-        queue = run.state.steady
+        state = self.run.state
+        queue = state.steady
         assert queue is not None
-        if result.folds is not None:  # a first rung: decided again, the same way
-            if not any(g.canonical_hash() == result.genome_hash for g, _ in queue.flying):
-                self._not_in_flight(result)
-            run.state.evaluator.remember(genome, result)
-            run.state.evaluator.partial_evaluations += 1
-            self._first_rung(genome, result)
-            return
-        lineage = self._flying(genome, result.genome_hash)
-        if lineage is None:
+        genome_hash = result.genome_hash
+        stage = self._stage(genome_hash)
+        flying = any(g.canonical_hash() == genome_hash for g, _ in queue.flying)
+        expected = "screen" if screened else "first" if result.folds is not None else "full"
+        if not flying or stage != expected:
             self._not_in_flight(result)
-        run.state.evaluator.count_replayed(genome, result)
+        if stage == "screen":
+            assert state.screening is not None
+            state.screening.remember(genome, result)
+            state.screening.evaluations += 1
+        else:
+            state.evaluator.remember(genome, result)
+            if stage == "first":
+                state.evaluator.partial_evaluations += 1
+            else:
+                state.evaluator.evaluations += 1  # a resumed run counts as an uninterrupted one
+        if stage != "full":
+            self._rung_landed(genome, result)
+            return
+        lineage = self._flying(genome, genome_hash)
+        assert lineage is not None
         self._take_in(genome, lineage, result)
         self._top_up()
 
@@ -306,8 +342,7 @@ class SteadyStateLoop(GenerationLoop):
         self.population = self.strategy.admit(self.population, member)
         self.block.append(member)
         self.notify("on_evaluation_progress", len(self.block), size)
-        if result.genome_hash in queue.promoted:
-            queue.promoted.remove(result.genome_hash)
+        queue.stages.pop(result.genome_hash, None)
         if queue.consumed % size == 0:
             self._end_block()
 

@@ -8,6 +8,15 @@ with a count where they no longer fit), topped up with random genomes. Where the
 inherits weights, each seed's fold ``k`` starts from the earlier run's fold ``k`` network
 wherever layer shapes match (the training loop keeps only blocks whose keys and shapes fit).
 
+Which genomes come first matters when an earlier run offers more than generation 0 takes.
+Best score first filled it with the accurate end of the earlier front and left out the small
+models, half of what the hypervolume measures; so each run's genomes are ordered to spread
+over its objectives (:func:`~evosearch.search.selection.spread_order` on the objectives'
+hypervolume scales: the ends of the front first, then the points farthest from those taken).
+And at most :data:`SEED_SHARE` of generation 0 is seeds (:func:`seed_limit`): the rest is
+random genomes, as in a cold start, because an earlier run's last population has converged
+on its own data and a search started only from it explores little else.
+
 Only runs of the same search space, objectives and task are taken: anything else would seed
 the search with genomes it could not have bred or rank them by what it does not measure.
 
@@ -19,19 +28,37 @@ is exact even if they are moved or deleted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evosearch.errors import SettingsError
 from evosearch.space import Genome
 
-__all__ = ["WARM_PREFIX", "WarmStart", "load_warm_start"]
+__all__ = ["SEED_SHARE", "WARM_PREFIX", "WarmStart", "load_warm_start", "seed_limit"]
 
 #: The weight store's key of an earlier run's genome (``weights/warm-<hash>.npz``): never a
 #: genome hash of this run, so it is pruned with generation 0's end like any unused entry.
 WARM_PREFIX = "warm-"
+
+#: The largest share of a warm-started generation 0 that the earlier runs' genomes fill.
+SEED_SHARE = 0.75
+
+
+def seed_limit(population: int) -> int:
+    """How many of a warm-started generation 0's ``population`` genomes may be seeds: the
+    :data:`SEED_SHARE` rounded up (so at least one), the rest random.
+
+    Examples
+    --------
+    >>> seed_limit(16), seed_limit(6), seed_limit(1)
+    (12, 5, 1)
+    """
+    return math.ceil(SEED_SHARE * population)
 
 
 @dataclass
@@ -41,8 +68,8 @@ class WarmStart:
     Attributes
     ----------
     genomes : list of Genome
-        Archive members first (best score first), then the last populations', distinct, in
-        the order the runs were given.
+        Per earlier run, in the order the runs were given, its archive's members and last
+        population's, distinct, spread over the objectives (the module's docstring).
     parents : list of str or None
         Per genome, the weight store key its folds start from (None: fresh weights).
     weights : dict
@@ -80,31 +107,39 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
     RunFolderError
         When a run folder is missing or damaged.
     """
+    from evosearch.objectives import objective_vector
     from evosearch.runs import generation_members, load_run
     from evosearch.search.inheritance import read_weights
+    from evosearch.search.selection import spread_order
 
     warm = WarmStart()
     seen: set[str] = set()
     for path in paths:
         record = load_run(path)
         _check_compatible(record.path, record.info, info)
+        objectives = _objectives(record)
         archive = _archive_genomes(record)
         last = record.last_generation
         members = generation_members(record, last) if last >= 0 else []
-        population = sorted(
-            (
-                (m.recorded.score, m.genome, m.recorded.genome_hash)
-                for m in members
-                if m.recorded.ok
-            ),
-            key=lambda entry: -entry[0],
-        )
-        given = 0
-        for _, genome, trained_hash in [*archive, *population]:
+        population = [
+            (objective_vector(objectives, m.genome, m.recorded), m.genome, m.recorded.genome_hash)
+            for m in members
+            if m.recorded.ok
+        ]
+        candidates = []
+        for vector, genome, trained_hash in [*archive, *population]:
             genome_hash = genome.canonical_hash()
-            if genome_hash in seen:
-                continue
-            seen.add(genome_hash)
+            if genome_hash not in seen:
+                seen.add(genome_hash)
+                candidates.append((vector, genome, trained_hash))
+        scales = [
+            o.normalise(np.array([c[0][i] for c in candidates], dtype=np.float64))
+            for i, o in enumerate(objectives)
+        ]
+        points = np.column_stack(scales) if candidates else np.empty((0, len(objectives)))
+        order = spread_order(points.tolist(), [1.0] * len(objectives))  # normalised: 1 best
+        for index in order:
+            _, genome, trained_hash = candidates[index]
             parent = None
             if with_weights:
                 # Stored under the hash of the genome whose training gave the result.
@@ -117,7 +152,7 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
                     warm.weights[parent] = folds
             warm.genomes.append(genome)
             warm.parents.append(parent)
-            given += 1
+        given = len(order)
         warm.runs.append(
             {
                 "run": str(Path(record.path).resolve()),
@@ -130,22 +165,47 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
     return warm
 
 
-def _archive_genomes(record: Any) -> list[tuple[float, Genome, str]]:
-    """(score, genome, trained genome's hash) of the archive's members, best score first
-    (ties: archive order)."""
+def _archive_genomes(record: Any) -> list[tuple[tuple[float, ...], Genome, str]]:
+    """(objective vector, genome, trained genome's hash) of the archive's members, in its
+    order."""
     from evosearch.errors import RunFolderError
 
     members = (record.archive or {}).get("members", [])
-    pairs = []
+    entries = []
     for number, member in enumerate(members):
         try:
             genome = Genome.from_json(member["genome"])
-            pairs.append((float(member["objectives"][0]), genome, str(member["genome_hash"])))
+            vector = tuple(float(value) for value in member["objectives"])
+            entries.append((vector, genome, str(member["genome_hash"])))
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise RunFolderError(
                 f"{record.path}/archive.json: member {number} is unreadable ({exc})"
             ) from None
-    return sorted(pairs, key=lambda pair: -pair[0])
+    return entries
+
+
+def _objectives(record: Any) -> list[Any]:
+    """The earlier run's objectives with the scales its archive's hypervolume used (its
+    parameter reference, scorer and latency model)."""
+    from evosearch.nn.cost_model import LatencyModel
+    from evosearch.objectives import get_objective
+    from evosearch.objectives.latency import Latency
+    from evosearch.objectives.params import Params
+    from evosearch.objectives.score import Score
+
+    archive = record.archive or {}
+    model = record.info.get("latency_model")
+    objectives: list[Any] = []
+    for entry in record.info["objectives"]:
+        objective = get_objective(entry["name"])
+        if isinstance(objective, Params) and "param_reference" in archive:
+            objective = Params(float(archive["param_reference"]))
+        elif isinstance(objective, Score):
+            objective = Score(archive.get("scoring"))
+        elif isinstance(objective, Latency) and model is not None:
+            objective = Latency(LatencyModel.from_dict(model))
+        objectives.append(objective)
+    return objectives
 
 
 def _check_compatible(path: Path, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
@@ -183,7 +243,7 @@ def warm_start_note(record: dict[str, Any], use: Any, population: int) -> str:
     left = [
         (use.unfit, "no longer fit this data or the size limits"),
         (use.duplicates, "duplicates"),
-        (use.surplus, f"beyond the population of {population}"),
+        (use.surplus, f"beyond the {seed_limit(population)} places of {population} for seeds"),
     ]
     reasons = "; ".join(f"{count} {why}" for count, why in left if count)
     return (

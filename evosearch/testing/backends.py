@@ -10,7 +10,7 @@ Every backend registered (:data:`~evosearch.evaluation.backends.BACKENDS`) must 
   genome's last fold is in, while other folds still train);
 * a fold past ``eval_timeout`` fails its genome with ``TimeoutError``, without waiting for it
   and without disturbing the other genomes;
-* an open batch (:meth:`~evosearch.evaluation.Evaluator.stream`) trains the genomes its
+* an open batch (:class:`~evosearch.evaluation.EvaluationStream`) trains the genomes its
   ``on_result`` adds while it runs, with the same results;
 * a ``deadline`` raises :class:`~evosearch.evaluation.DeadlineReached`, with the genomes finished
   before it reported and cached; a backend with ``moving_deadline`` stops at a
@@ -40,7 +40,13 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from evosearch.evaluation import Deadline, DeadlineReached, EvaluationResult, Evaluator
+from evosearch.evaluation import (
+    Deadline,
+    DeadlineReached,
+    EvaluationResult,
+    EvaluationStream,
+    Evaluator,
+)
 from evosearch.evaluation.backends import BACKENDS
 from evosearch.space import Genome
 from evosearch.testing._tiny import TINY_HYPER
@@ -209,7 +215,7 @@ class BackendContract:
             if waiting:
                 stream.submit(waiting.pop(0))
 
-        stream = evaluator.stream(on_result)
+        stream = EvaluationStream(evaluator, on_result)
         try:
             stream.submit(genomes[0])
             stream.submit(genomes[1])

@@ -100,7 +100,7 @@ class TaskBatch(Protocol):
 
     def take_new(self) -> list[TaskKey]:
         """Tasks added to the batch since the last call, in the order to start them (an open
-        batch's: :meth:`Evaluator.stream` adds genomes while it runs); [] for a batch whose
+        batch's: an :class:`EvaluationStream` adds genomes while it runs); [] for a batch whose
         tasks were all given to :meth:`Backend.run`."""
         ...
 
