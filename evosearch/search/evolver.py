@@ -132,8 +132,8 @@ class Evolver(EstimatorMethods):
         fold. ``generations`` counts blocks of ``population_size`` evaluations (a
         generations.jsonl line each). Which evaluation lands first depends on timing, so two
         runs may differ (with ``n_jobs=1`` they do not); a resume replays the journalled order
-        exactly before it continues. With ``halving``, first rungs are promoted as they land;
-        not with a fidelity plan that screens.
+        exactly before it continues. Screening (a fidelity plan's) and ``halving``'s first
+        fold are rungs whose results promote children as they land.
     in_flight : int, optional
         Steady-state: evaluations in flight; default: the backend's worker slots (a Dask
         cluster's threads), fixed when the run starts.

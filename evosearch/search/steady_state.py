@@ -34,6 +34,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 from typing import NoReturn
 
 from evosearch.errors import RunFolderError, SettingsError
@@ -42,6 +43,7 @@ from evosearch.search._breeding import image_shape
 from evosearch.search._checkpoint import SteadyQueue, offer_to_archive
 from evosearch.search._journalled import FoldStarts
 from evosearch.search._refit_time import RefitReserve
+from evosearch.search.ensemble_run import ensemble_members_now
 from evosearch.search.halving import HALVING_FACTOR
 from evosearch.search.loop import GenerationLoop
 from evosearch.search.member import Member
@@ -104,8 +106,10 @@ class SteadyStateLoop(GenerationLoop):
         size = settings.population_size
         self.target = size * (settings.generations + 1)
         end = None if settings.max_time is None else time.monotonic() + settings.max_time
+        # With ensemble, the refits of the ensemble it would build now are left room too.
+        ensemble = None if run.oof is None else partial(ensemble_members_now, run)
         self.reserve = RefitReserve(end, state.archive, run.results, settings,
-                                    settings.objective_set)  # fmt: skip
+                                    settings.objective_set, ensemble)  # fmt: skip
         self.follow = None if end is None else self.reserve.landed
         self.deadline = self.reserve.begin()
         self.population: list[Member] = list(state.population or [])
