@@ -79,13 +79,19 @@ class FoldBatch:
             return base  # the defaults: nothing more to pickle for the worker
         return (*base, initial, self.keep_weights)
 
-    def finish(self, key: tuple[int, int], outcome: FoldOutcome) -> None:
+    def note(self, key: tuple[int, int], outcome: FoldOutcome) -> bool:
+        """Keep one fold's outcome (and report progress); whether its genome's folds are all
+        in now."""
         index, fold = key
         self.outcomes[index][fold] = outcome
         self.done += 1
         if self.on_progress is not None:
             self.on_progress(self.done, self.total)
-        if len(self.outcomes[index]) == len(self.needs[index]):
+        return len(self.outcomes[index]) == len(self.needs[index])
+
+    def finish(self, key: tuple[int, int], outcome: FoldOutcome) -> None:
+        index = key[0]
+        if self.note(key, outcome):
             outcomes = {**self.known.get(index, {}), **self.outcomes[index]}
             result = self.conclude(
                 self.genomes[index], self.hashes[index], outcomes, self.wanted, self.keep_weights

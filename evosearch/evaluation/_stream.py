@@ -171,12 +171,8 @@ class EvaluationStream(FoldBatch):
         return new
 
     def finish(self, key: tuple[int, int], outcome: FoldOutcome) -> None:
-        index, fold = key
-        self.outcomes[index][fold] = outcome
-        self.done += 1
-        if self.on_progress is not None:
-            self.on_progress(self.done, self.total)
-        if len(self.outcomes[index]) < len(self.needs[index]):
+        index = key[0]
+        if not self.note(key, outcome):
             return
         self._open.discard(index)
         # A long stream must not hold every result's weights and predictions.

@@ -170,14 +170,7 @@ def ensemble_of_run(run: SearchRun) -> dict[str, Any]:
     ``ensemble.json`` into its folder, if it has one."""
     if run.oof is None:
         raise SettingsError("the run kept no out-of-fold predictions (ensemble=False)")
-    dataset = run.dataset
-    scorer = PredictionScorer(
-        dataset.y,
-        run.state.evaluator.folds,
-        dataset.task,
-        run.settings.scoring,
-        dataset.sample_weight,
-    )
+    scorer = _run_scorer(run)
     record = build_ensemble(
         run.oof.predictions,
         run.results.member,
@@ -190,6 +183,13 @@ def ensemble_of_run(run: SearchRun) -> dict[str, Any]:
     return record
 
 
+def _run_scorer(run: SearchRun) -> PredictionScorer:
+    """The run's scorer of out-of-fold predictions (its folds, scoring and row weights)."""
+    dataset = run.dataset
+    return PredictionScorer(dataset.y, run.state.evaluator.folds, dataset.task,
+                            run.settings.scoring, dataset.sample_weight)  # fmt: skip
+
+
 def ensemble_members_now(run: SearchRun) -> list[str]:
     """Hashes of the models the ensemble of ``run`` would be of if the run ended now: greedy
     selection, without size limits, over the predictions kept so far (what ``max_time``'s
@@ -200,15 +200,7 @@ def ensemble_members_now(run: SearchRun) -> list[str]:
     candidates = _candidates(run.oof.predictions, run.results.member)
     if not candidates:
         return []
-    dataset = run.dataset
-    scorer = PredictionScorer(
-        dataset.y,
-        run.state.evaluator.folds,
-        dataset.task,
-        run.settings.scoring,
-        dataset.sample_weight,
-    )
-    picked = select_ensemble(candidates, scorer)
+    picked = select_ensemble(candidates, _run_scorer(run))
     return [] if picked is None else list(picked[0])
 
 
