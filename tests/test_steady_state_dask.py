@@ -92,6 +92,7 @@ def test_the_driver_killed_then_resumed_continues_exactly(workdir, cluster, sig)
     assert from_journal(folder, workdir / f"{name}-replayed", X, Y) == outcome(folder)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_fold_loses_nothing(workdir, cluster):
     marker = str(workdir / "died-once")
 
