@@ -81,6 +81,7 @@ def measure(
     mode: str,
     in_flight: int | None = None,
     task_overhead: float = 0.0,
+    skip_first: bool = False,
 ) -> dict[str, Any]:
     """Measured and predicted utilisation of a finished run folder.
 
@@ -94,6 +95,10 @@ def measure(
         The run's evaluations in flight (async); default ``workers``.
     task_overhead : float, default=0
         Also predict with this per-task overhead (seconds; see ``async_sim.simulate``).
+    skip_first : bool, default=False
+        Leave generation (block) 0 out of both figures: its seconds include starting the local
+        Dask cluster (evosearch connects when the first evaluation is due), which is no
+        utilisation of the workers' either way.
 
     Returns
     -------
@@ -103,22 +108,28 @@ def measure(
         overhead that would explain the difference), ``predicted_with_overhead``.
     """
     journal = load_journal(str(folder))
+    if in_flight is None:  # what the run kept in flight (run.json records it)
+        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        in_flight = (info.get("steady_state") or {}).get("in_flight")
     lines = (folder / "generations.jsonl").read_text(encoding="utf-8").splitlines()
-    search = sum(float(json.loads(line)["seconds"]) for line in lines if line)
-    busy = fold_seconds(journal.evaluations)
-    result = simulate(journal.evaluations, workers, mode, in_flight)
-    loaded = simulate(journal.evaluations, workers, mode, in_flight, task_overhead=task_overhead)
+    first = 1 if skip_first else 0
+    records = [json.loads(line) for line in lines if line]
+    search = sum(float(r["seconds"]) for r in records if r["generation"] >= first)
+    evaluations = [e for e in journal.evaluations if e.generation >= first]
+    busy = fold_seconds(evaluations)
+    result = simulate(evaluations, workers, mode, in_flight)
+    loaded = simulate(evaluations, workers, mode, in_flight, task_overhead=task_overhead)
     measured = busy / (workers * search)
     return {
-        "evaluations": len(journal.evaluations),
-        "tasks": sum(len(e.folds) for e in journal.evaluations),
+        "evaluations": len(evaluations),
+        "tasks": sum(len(e.folds) for e in evaluations),
         "busy_s": busy,
         "search_s": search,
         "measured": measured,
         "predicted": result.utilisation,
         "predicted_makespan_s": result.makespan,
         "difference_points": 100 * (result.utilisation - measured),
-        "implied_overhead_s": _implied_overhead(list(journal.evaluations), workers, mode, search),
+        "implied_overhead_s": _implied_overhead(evaluations, workers, mode, search),
         "task_overhead_s": task_overhead,
         "predicted_with_overhead": loaded.utilisation,
     }
@@ -154,6 +165,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--evosearch", type=Path, default=DEFAULT_CLI, help="the CLI to run")
     parser.add_argument("--keep", type=Path, help="keep the run folders here")
     parser.add_argument("--runs", type=Path, help="measure these existing runs (W-MODE folders)")
+    parser.add_argument("--skip-first", action="store_true",
+                        help="leave generation/block 0 (the cluster's start) out")  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument(
         "--task-overhead",
@@ -179,7 +192,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 folder = base / f"{workers}-{mode}"
                 wall = None if args.runs else _run(args.evosearch, folder, workers, mode, args)
                 row = {"workers": workers, "mode": mode, "process_s": wall}
-                row.update(measure(folder, workers, mode, task_overhead=args.task_overhead))
+                row.update(measure(folder, workers, mode, task_overhead=args.task_overhead,
+                                   skip_first=args.skip_first))  # fmt: skip
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print(

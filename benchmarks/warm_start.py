@@ -124,7 +124,7 @@ def main() -> None:
     print(machine_line())
     rows: list[dict[str, Any]] = []
     header = (
-        f"{'table':8} {'seed':>4} {'run':13} {'seconds':>8} {'evals':>6} {'final HV':>9} "
+        f"{'table':10} {'seed':>4} {'run':13} {'seconds':>8} {'evals':>6} {'final HV':>9} "
         f"{'held-back':>9} {'reach cold HV at (s, evals)':>28} {'HV at cold end':>15} "
         f"{'(+small run)':>13}"
     )
@@ -186,7 +186,7 @@ def main() -> None:
                     rows.append(row)
                     hit_text = "-" if hit is None else f"{hit[0]:.1f} s, {hit[1]}"
                     print(
-                        f"{name:8} {seed:>4} {label:13} {row['seconds']:>8.1f} "
+                        f"{name:10} {seed:>4} {label:13} {row['seconds']:>8.1f} "
                         f"{row['evaluations']:>6} {row['hypervolume']:>9.4f} "
                         f"{row['held_back']:>9.4f} {hit_text:>28} {equal:>15.4f} "
                         f"{with_source:>13.4f}",
@@ -208,7 +208,7 @@ def main() -> None:
             gain = [r["hv_at_cold_end"] - colds[r["seed"]]["hypervolume"] for r in mine]
             held = [r["held_back"] - colds[r["seed"]]["held_back"] for r in mine]
             print(
-                f"  {name:8} {label:13} time to the cold run's final HV: "
+                f"  {name:10} {label:13} time to the cold run's final HV: "
                 f"{np.median(fractions):.2f} of the cold run's time; HV at equal time "
                 f"{np.median(gain):+.4f}; held-back score {np.median(held):+.4f}"
             )
