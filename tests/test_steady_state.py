@@ -17,6 +17,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from clitools import (
+    DIVERGING_TOML,
     TINY_TOML,
     evolve_and_kill,
     evolve_and_signal,
@@ -271,3 +272,16 @@ def test_screening_and_halving_in_process_resume_to_the_uninterrupted_run(workdi
     kinds = {(e.get("fidelity"), tuple(e.get("folds") or ())) for e in
              lines(workdir / "rungs-whole" / "journal.jsonl")}  # fmt: skip
     assert kinds == {(1, ()), (None, (0,)), (None, ())}  # screened, first fold, full
+
+
+def test_a_space_where_everything_fails_ends_with_one_line_even_with_rungs(workdir):
+    (workdir / "diverging.toml").write_text(DIVERGING_TOML, encoding="utf-8")
+    result = evosearch(
+        "evolve", "--genome", "diverging.toml", "--data", "iris", "--population", "4",
+        "--generations", "1", "--cv", "2", "--steady-state", "--halving", "--n-jobs", "1",
+        "--fidelity", "rows=0.5,factor=2,min_rows=50,folds=0", "--quiet", "--out", "failing",
+        cwd=workdir,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and "failed" in result.stderr
+    assert len(lines(workdir / "failing" / "generations.jsonl")) == 2  # both blocks ended

@@ -37,8 +37,9 @@ from dataclasses import replace
 from functools import partial
 from typing import NoReturn
 
-from evosearch.errors import RunFolderError, SettingsError
+from evosearch.errors import EvosearchError, RunFolderError, SettingsError
 from evosearch.evaluation import DeadlineReached, EvaluationResult, EvaluationStream
+from evosearch.evaluation._batch import combine_outcomes
 from evosearch.search._breeding import image_shape
 from evosearch.search._checkpoint import SteadyQueue, offer_to_archive
 from evosearch.search._journalled import FoldStarts
@@ -52,6 +53,10 @@ from evosearch.search.strategies.breeding import NOVELTY_TRIES
 from evosearch.space import Genome
 
 __all__ = ["SteadyStateLoop"]
+
+#: Children repeating ones stopped at a rung, in a row, per evaluation in flight, before the
+#: search gives up on a space with nothing new left.
+_MAX_REPEATS = 50
 
 #: With halving, a first rung is ranked against the latest this many populations' worth of
 #: first-rung results (a generation's batch is two populations'): recent, and bounded.
@@ -115,6 +120,7 @@ class SteadyStateLoop(GenerationLoop):
         self.population: list[Member] = list(state.population or [])
         self.block: list[Member] = []
         self.started = self._counts()
+        self._repeats = 0  # children in a row that repeated one stopped at a rung
         try:
             if state.steady is None:  # a new run, or one killed before its first block ended
                 state.steady = self._new_queue()
@@ -179,6 +185,25 @@ class SteadyStateLoop(GenerationLoop):
                 state.evaluator.cache_hits += 1
                 self._take_in(genome, lineage, cached)
                 continue
+            genome_hash = genome.canonical_hash()
+            in_flight = any(g.canonical_hash() == genome_hash for g, _ in queue.flying)
+            earlier = None if in_flight else self._stopped_at_rung(genome)
+            if in_flight or earlier is not None:
+                # A child in flight already, or one that stopped at a rung before: not trained
+                # again (breeding makes one only when it finds nothing new).
+                state.evaluator.cache_hits += 1
+                if earlier is not None and not earlier.ok:  # a failure is final, as generations'
+                    self._take_in(genome, lineage, earlier, table=False)
+                else:
+                    self._repeats += 1
+                    if self._repeats > _MAX_REPEATS * queue.in_flight:
+                        raise EvosearchError(
+                            f"the steady-state search bred {self._repeats} children in a row "
+                            "that it had already: this search space has nothing new left to "
+                            "try (give it more room, or fewer generations)"
+                        )
+                continue
+            self._repeats = 0
             queue.flying.append((genome, lineage))
             if not self.replaying:
                 self._submit(genome, lineage)
@@ -207,25 +232,43 @@ class SteadyStateLoop(GenerationLoop):
         folds = None if stage == "full" else [0]
         self.stream.submit(genome, self._starts(lineage), folds, screen=stage == "screen")
 
+    def _stopped_at_rung(self, genome: Genome) -> EvaluationResult | None:
+        """The result with which ``genome`` stopped at a rung earlier (screened out, or not
+        promoted past its first fold), or None."""
+        state = self.run.state
+        if state.screening is not None and (known := state.screening.lookup(genome)):
+            return known
+        genome_hash = genome.canonical_hash()
+        folds = self.stream.known_folds(genome, genome_hash)
+        if not folds:
+            return None
+        n_folds = len(state.evaluator.folds)
+        return combine_outcomes(genome, genome_hash, folds, n_folds, sorted(folds))
+
     def _next_child(self) -> tuple[Genome, list[str]]:
         queue = self.run.state.steady
         assert queue is not None
         if queue.waiting:
             return queue.waiting.pop(0)
-        if any(m.result.ok for m in self.population):
+        if self.population:  # failed members parent only when nothing works, as generations'
             children = self.strategy.make_children(self.population, 1, self.context)
             if children.genomes:
                 return children.genomes[0], children.lineage[0]
-        # Nothing works yet to breed from: a random genome of the space, as generation 0's.
-        context = self.context
+        # Nothing landed yet to breed from: a random genome of the space, as generation 0's
+        # (one already known if the space has no new one: the cache answers it).
+        context, fallback = self.context, None
         for _ in range(NOVELTY_TRIES * 10):
             genome = context.random_genome()
-            if context.within_budget(genome) and context.is_new(genome, set()):
-                return genome, []
-        raise SettingsError(
-            f"{context.within_budget} leaves no new random genome of this search space: raise "
-            "it or allow smaller layers"
-        )
+            if context.within_budget(genome):
+                if context.is_new(genome, set()):
+                    return genome, []
+                fallback = fallback or genome
+        if fallback is None:
+            raise SettingsError(
+                f"{context.within_budget} is below every random genome of this search space: "
+                "raise it or allow smaller layers"
+            )
+        return fallback, []
 
     def _starts(self, lineage: list[str]) -> FoldStarts:
         starts = self.evaluation.starts([lineage])
@@ -291,6 +334,10 @@ class SteadyStateLoop(GenerationLoop):
         queue.stages.pop(genome_hash, None)
         self._flying(genome, genome_hash)
         self.stream.forget(genome)  # its weights will not be needed
+        if not result.ok:
+            # A failure is final: taken in as a failed member, as a generational rung's
+            # failures are, so that a space where everything fails still ends its blocks.
+            self._take_in(genome, lineage, result, table=name == "first")
         self._top_up()
 
     def _replay(self, genome: Genome, result: EvaluationResult, screened: bool) -> None:
@@ -330,9 +377,11 @@ class SteadyStateLoop(GenerationLoop):
             "submitted it at that point: the steady-state replay cannot go on exactly"
         )
 
-    def _take_in(self, genome: Genome, lineage: list[str], result: EvaluationResult) -> None:
-        """One result into the table, the archive and the population; a block ends every
-        ``population_size`` of them."""
+    def _take_in(
+        self, genome: Genome, lineage: list[str], result: EvaluationResult, table: bool = True
+    ) -> None:
+        """One result into the table (unless ``table`` is False: a failed screening), the
+        archive and the population; a block ends every ``population_size`` of them."""
         run, state, settings = self.run, self.run.state, self.run.settings
         queue = state.steady
         assert queue is not None
@@ -341,7 +390,8 @@ class SteadyStateLoop(GenerationLoop):
             genome, result, lineage, queue.consumed // size, settings.objective_set
         )
         queue.consumed += 1
-        run.results.add([member])
+        if table:
+            run.results.add([member])
         offer_to_archive(state.archive, [member])
         self.population = self.strategy.admit(self.population, member)
         self.block.append(member)
