@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from evosearch._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from evosearch.runs.disk import disk_errors, file_mode
+    from evosearch.runs.disk import disk_errors, file_mode, prune_npz
     from evosearch.runs.folder import (
         RunFolder,
         RunRecord,
@@ -27,6 +27,7 @@ __all__ = [
     "generation_members",
     "load_run",
     "load_run_dataset",
+    "prune_npz",
 ]
 
 # Imported on first use (see evosearch._lazy): light commands stay light.
@@ -38,6 +39,7 @@ __getattr__, __dir__ = lazy_exports(
         "RunRecord": "folder",
         "atomic_write_json": "folder",
         "disk_errors": "disk",
+        "prune_npz": "disk",
         "file_mode": "disk",
         "generation_members": "members",
         "load_run": "folder",

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from evosearch.errors import RunFolderError
 
-__all__ = ["disk_errors", "file_mode", "umask"]
+__all__ = ["disk_errors", "file_mode", "prune_npz", "umask"]
 
 # Write failures the user fixes outside evosearch (free space, permissions), not bugs.
 _DISK_ERRORS = {
@@ -72,3 +72,11 @@ def file_mode() -> int:
     (a temporary file, 0o600) is given this mode before it takes its final name.
     """
     return 0o666 & ~umask()
+
+
+def prune_npz(folder: Path, keep: Container[str]) -> None:
+    """Delete ``folder``'s ``<key>.npz`` files whose key is not in ``keep``, and every
+    ``.tmp`` file (a write cut short by a kill: never read, so always removable)."""
+    for path in [*folder.glob("*.npz"), *folder.glob("*.tmp")]:
+        if path.suffix == ".tmp" or path.stem not in keep:
+            path.unlink(missing_ok=True)

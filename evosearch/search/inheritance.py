@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evosearch.runs import disk_errors
+from evosearch.runs import disk_errors, prune_npz
 
 __all__ = ["FoldWeights", "WeightStore", "read_weights", "refit_start"]
 
@@ -85,10 +85,7 @@ class WeightStore:
         for genome_hash in [h for h in self._weights if h not in keep]:
             del self._weights[genome_hash]
         if self.folder is not None and self.folder.is_dir():
-            for path in [*self.folder.glob("*.npz"), *self.folder.glob("*.tmp")]:
-                # A .tmp file is a write cut short by a kill: never read, so always removable.
-                if path.suffix == ".tmp" or path.stem not in keep:
-                    path.unlink(missing_ok=True)
+            prune_npz(self.folder, keep)
 
     def load(self) -> None:
         """Read every ``<hash>.npz`` of the folder (after a resume).

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evosearch.runs import atomic_write_json, disk_errors
+from evosearch.runs import atomic_write_json, disk_errors, prune_npz
 from evosearch.search.member import Member
 
 __all__ = ["OOF_FOLDER", "POOL_PER_GENERATION", "OofStore", "assemble_oof", "read_oof"]
@@ -111,9 +111,7 @@ class OofStore:
         with disk_errors(self.folder.parent):
             self.folder.mkdir(exist_ok=True)
             atomic_write_json(self.folder / _POOL_FILE, sorted(self.pool))
-        for path in [*self.folder.glob("*.npz"), *self.folder.glob("*.tmp")]:
-            if path.suffix == ".tmp" or path.stem not in keep:
-                path.unlink(missing_ok=True)
+        prune_npz(self.folder, keep)
 
     def kept(self) -> set[str]:
         """The hashes whose predictions are kept."""

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evosearch.evaluation._limits import ONE_THREAD_ENV
 from evosearch.evaluation.tasks import FoldContext, FoldOutcome, fit_fold
 
 __all__ = ["IsolationUnavailable", "run_isolated"]
@@ -38,17 +39,6 @@ _WATCH = 0.05
 
 # Exit status of a child that could not even load its task (not the fold's doing).
 _LOAD_FAILED = 97
-
-_THREAD_ENV = {
-    name: "1"
-    for name in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-    )
-}
 
 
 class IsolationUnavailable(RuntimeError):
@@ -89,7 +79,7 @@ def run_isolated(
     import cloudpickle  # a dependency of dask.distributed; fit hooks may be closures
 
     payload = cloudpickle.dumps((context, args), protocol=pickle.HIGHEST_PROTOCOL)
-    env = {**os.environ, **_THREAD_ENV}
+    env = {**os.environ, **ONE_THREAD_ENV}
     # The child must import what this worker imports (a fit hook's module, a plug-in).
     env["PYTHONPATH"] = os.pathsep.join(entry for entry in sys.path if entry)
     with tempfile.TemporaryDirectory(prefix="evosearch-isolated-") as folder:

@@ -47,6 +47,7 @@ from joblib.externals.loky.process_executor import ShutdownExecutorError, Termin
 from threadpoolctl import threadpool_limits
 
 from evosearch.errors import SettingsError
+from evosearch.evaluation._limits import ONE_THREAD_ENV
 from evosearch.evaluation.backends.base import (
     Backend,
     Deadline,
@@ -75,19 +76,6 @@ _HANDOVER_LIMIT = 5.0
 
 # How often a worker checks that the process that started it is still alive, in seconds.
 _PARENT_POLL = 1.0
-
-# BLAS/OpenMP pools sized to one thread before numpy loads in a worker (threadpoolctl caps them
-# again at start-up); one thread per process is what keeps n_jobs processes from fighting.
-_WORKER_ENV = {
-    name: "1"
-    for name in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-    )
-}
 
 
 # ------------------------------------------------------------------------------ worker side
@@ -151,7 +139,10 @@ class _Worker:
 
     def __init__(self) -> None:
         self.executor = ProcessPoolExecutor(
-            max_workers=1, initializer=_worker_init, initargs=(os.getpid(),), env=dict(_WORKER_ENV)
+            max_workers=1,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+            env=dict(ONE_THREAD_ENV),
         )
         self.since = time.monotonic()
         self.ready = False
