@@ -80,6 +80,7 @@ def test_asynchronous_run_is_exactly_its_journal_order(workdir):
     assert from_journal(out, workdir / "async-replayed", X, Y) == outcome(out)
 
 
+@pytest.mark.slow  # the Dask variant (test_steady_state_dask.py) runs by default
 def test_sigkill_then_resume_continues_from_the_journalled_order(workdir):
     args = ("--genome", "tiny.toml", *RUN, "--n-jobs", "2")
     killed = evolve_and_kill(args, workdir, "killed", generation=2, done=2)
