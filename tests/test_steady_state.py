@@ -199,7 +199,10 @@ def test_screening_runs_as_a_rung_and_replays_its_journal(workdir):
     full = [e["genome_hash"] for e in entries if e.get("fidelity") is None]
     assert len(screened) == len(set(screened)) and len(full) == len(set(full))
     assert set(full) <= set(screened) and len(full) < len(screened)
-    assert len(full) == 6 * 4
+    # Four blocks of six results taken in; a duplicate of a child failed at a rung is taken in
+    # again without training (no line), as generational runs take in cache hits.
+    assert len(lines(workdir / "screened" / "generations.jsonl")) == 4
+    assert 0 < len(full) <= 6 * 4
     replayed = from_journal(workdir / "screened", workdir / "screened-replayed", X, Y)
     assert replayed == outcome(workdir / "screened")
 
@@ -240,7 +243,8 @@ def test_halving_promotes_first_rungs_as_they_land_and_replays_its_journal(workd
     assert len(first) == len(set(first)) and len(complete) == len(set(complete))
     assert set(complete) <= set(first)  # every finished genome went through the first rung
     assert len(complete) < len(first)  # and some stopped there
-    assert len(complete) == sum(r.evaluations for r in evolver.history_) == 6 * 4
+    assert len(complete) == sum(r.evaluations for r in evolver.history_) <= 6 * 4
+    assert len(evolver.history_) == 4  # four blocks of six results taken in
     assert from_journal(out, workdir / "halving-replayed", X, Y) == outcome(out)
 
 
