@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +286,34 @@ def test_show_and_report_give_each_layer_its_image_shape() -> None:
         label.startswith("conv 3x3 /1\n4 filters") and label.endswith("→ 8x8x4") for label in labels
     )
     assert "max pool\n2x2 /2\n→ 4x4x4" in labels
+
+
+def test_image_layers_score_each_genome_on_one_fold_from_2000_images(tmp_path: Path) -> None:
+    from evosearch.search.fidelity_plan import IMAGE_PLAN, resolve_plan
+
+    # A table keeps its threshold; image layers have theirs, and keys given still apply.
+    assert resolve_plan("auto", 5_000) is None
+    assert resolve_plan("auto", 1_999, images=True) is None
+    assert resolve_plan("auto", 2_000, images=True) == IMAGE_PLAN
+    assert (IMAGE_PLAN.folds, IMAGE_PLAN.factor, IMAGE_PLAN.max_epochs) == (1, 1, 0)
+    assert resolve_plan({"factor": 2}, 2_000, images=True).factor == 2
+    assert resolve_plan({"folds": 0}, 2_000, images=True).n_folds(3) == 3
+    assert resolve_plan("off", 10**6, images=True) is None
+
+    digits = load_digits()
+    X = np.vstack([digits.data, digits.data[:300]])  # 2,097 images of 8x8
+    y = np.concatenate([digits.target, digits.target[:300]])
+    space_file = tmp_path / "tinycnn.toml"
+    space_file.write_text(TINY_CNN, encoding="utf-8")
+    settings = {"population_size": 2, "generations": 1, "n_jobs": 1, "eval_timeout": None}
+    evolver = Evolver(genome=space_file, input_shape="8x8", out=tmp_path / "run", **settings)
+    evolver.fit(X, y)
+    assert evolver.fidelity_plan_ == IMAGE_PLAN
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["fidelity"]["folds"] == 1 and info["fidelity"]["factor"] == 1
+    journal = [json.loads(line) for line in (tmp_path / "run" / "journal.jsonl").open()]
+    assert len(journal) == 4 and all(len(line["fold_scores"]) == 1 for line in journal)
+    assert all("fidelity" not in line for line in journal)  # no screening rung
+    # Fewer images: every fold, as before.
+    evolver = Evolver(genome=space_file, input_shape="8x8", **settings).fit(X[:1797], y[:1797])
+    assert evolver.fidelity_plan_ is None

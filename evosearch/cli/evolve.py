@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         numbers = dataset.y.dtype.kind in "iuf"  # text labels are no quantity to override to
         override = f"; say --task {other} to override" if numbers else ""
         header.append(f"task: {dataset.task} (inferred: {task_reason(dataset.y)}{override})")
-    plan = resolve_plan(checked.fidelity, dataset.n_samples)
+    plan = resolve_plan(checked.fidelity, dataset.n_samples, space.needs_image)
     if plan is not None:  # the --cv above is then not what each evaluation trains
         header.append(plan.describe() + " (--fidelity off: none)")
     header += data_notes(dataset, getattr(args, "scoring", None))

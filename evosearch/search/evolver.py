@@ -155,7 +155,9 @@ class Evolver(EstimatorMethods):
         sklearn's ``neg_`` scorers); default accuracy / R². See :mod:`evosearch.objectives.score`.
     fidelity : {"auto", "off"}, str or dict, default="auto"
         Multi-fidelity search on large tables (docs/concepts/multi-fidelity.md): ``auto`` screens
-        children on row subsamples from 10,000 rows on, leaving smaller tables as they were.
+        children on row subsamples from 10,000 rows on, leaving smaller tables as they were;
+        with image layers (``genome="cnn"``) it scores every genome on one fold from 2,000
+        images on.
     focus : {"auto", "accuracy", "front"}, default="auto"
         Where the budget goes. ``accuracy``: half of every population is the most accurate
         models whatever their size, NSGA-II picks the rest, so ``best_estimator_`` is as good

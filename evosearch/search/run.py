@@ -350,7 +350,7 @@ def prepare_objectives(
             model, source = choose_latency_model(settings.latency_model)
         objectives = tuple(Latency(model) if isinstance(o, Latency) else o for o in objectives)
     settings = replace(settings, latency_model=model, latency_source=source)
-    plan = resolve_plan(settings.fidelity, dataset.n_samples)
+    plan = resolve_plan(settings.fidelity, dataset.n_samples, settings.space.needs_image)
     return replace(settings, objective_set=objectives, plan=plan)
 
 

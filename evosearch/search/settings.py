@@ -232,8 +232,9 @@ SETTINGS: tuple[Setting, ...] = (
             "for --genome cnn; digits and NPZ image sets bring their own",
             flag="--input-shape", metavar="HxW[xC]", to_json=shape_json),
     Setting("fidelity", "auto", check_fidelity,
-            "multi-fidelity search on large tables: auto (on from 10,000 rows), off, or plan "
-            "keys, e.g. 'rows=0.1,factor=2,folds=1,max_epochs=20,min_rows=10000'",
+            "multi-fidelity search on large data: auto (on from 10,000 rows; image layers: one "
+            "fold from 2,000 rows), off, or plan keys, e.g. "
+            "'rows=0.1,factor=2,folds=1,max_epochs=20,min_rows=10000'",
             flag="--fidelity", metavar="SPEC", replay=True),
     Setting("focus", "auto", check_focus,
             "where on the front the budget goes: accuracy (half of every population the most "

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from evosearch.nn.layers.base import Array, LayerAttribute, LayerKind, Shape
 from evosearch.nn.layers.dense import (
@@ -66,6 +67,8 @@ class _Buffers:
         self.padded: Array | None = np.zeros((m, h + 2 * p, w + 2 * p, c), dtype) if p else None
         direct = k == 1 and s == 1  # a 1x1 convolution reads the input as its patches
         self.patches: Array | None = None if direct else np.empty((m, ho, wo, k, k, c), dtype)
+        # One channel and a 3x3 kernel: nine plain strided copies beat the window view.
+        self.one_copy = not (c == 1 and k <= 3)
         self.pre: Array = np.empty((m, ho, wo, f), dtype)
         self.scratch: Array = np.empty((m, ho, wo, f), dtype)
         self.out = self.pre
@@ -90,6 +93,11 @@ class _Buffers:
             np.empty((m, h + 2 * p, w + 2 * p, c), dtype) if train and not direct else None
         )
         self.dx: Array | None = None  # the current backward pass's input gradient, once made
+        # One kernel row's patch gradients, offset-major (stride 1 from 4 channels or 5x5 up,
+        # where reading the patch layout a few channels at a time is what the fold-back costs).
+        self.offset_rows: Array | None = None
+        if train and not direct and s == 1 and (c > 1 or k >= 5):
+            self.offset_rows = np.empty((m, k, ho, wo, c), dtype)
 
     def patch_matrix(self, x: Array) -> Array:
         """The ``(m * h_out * w_out, k * k * c)`` patches of ``x`` (a view of ``x`` for 1x1)."""
@@ -101,9 +109,19 @@ class _Buffers:
         if self.padded is not None:
             self.padded[:, p : p + h, p : p + w, :] = x
             source = self.padded
-        for i in range(k):
-            for j in range(k):
-                self.patches[:, :, :, i, j, :] = source[:, i : i + s * ho : s, j : j + s * wo : s]
+        if self.one_copy:
+            # Every window at once: numpy merges a window row's (offset, channel) run into one
+            # contiguous copy, where a copy per offset moves ``c`` values at a time (5-8x
+            # slower from 4 channels up). Same values, same layout: results are unchanged.
+            windows = sliding_window_view(source, (k, k), axis=(1, 2))
+            windows = windows[:, : s * ho : s, : s * wo : s]
+            np.copyto(self.patches, windows.transpose(0, 1, 2, 4, 5, 3))
+        else:
+            for i in range(k):
+                for j in range(k):
+                    self.patches[:, :, :, i, j, :] = source[
+                        :, i : i + s * ho : s, j : j + s * wo : s
+                    ]
         return self.patches.reshape(m * ho * wo, k * k * c)
 
 
@@ -224,9 +242,21 @@ class Conv2D(LayerKind):
             return dpatches.reshape(m, h, w, c)
         dpadded = buffers.dpadded
         dpadded.fill(0.0)
+        rows = buffers.offset_rows
         for i in range(k):
+            if rows is not None:
+                # Gather kernel row i's gradients offset-major first (each pixel's channels
+                # moved as one item), so that every add below reads contiguous memory: 2-3x
+                # faster than adding from the patch layout. The adds keep their (i, j) order,
+                # so the sums are the same to the bit.
+                item = np.dtype((np.void, c * dpatches.itemsize))
+                np.copyto(
+                    rows.view(item).reshape(m, k, ho, wo),
+                    dpatches.view(item).reshape(m, ho, wo, k, k)[:, :, :, i].transpose(0, 3, 1, 2),
+                )
             for j in range(k):
-                dpadded[:, i : i + s * ho : s, j : j + s * wo : s] += dpatches[:, :, :, i, j, :]
+                source = dpatches[:, :, :, i, j, :] if rows is None else rows[:, j]
+                dpadded[:, i : i + s * ho : s, j : j + s * wo : s] += source
         return dpadded[:, p : p + h, p : p + w, :]
 
     def input_grad_buffered(
