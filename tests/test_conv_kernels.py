@@ -13,15 +13,9 @@ CONV = get_layer_kind("conv2d")
 
 # (channels, kernel, stride): each path of the unfolding and of the fold-back.
 GEOMETRIES = [
-    (1, 1, 1),
-    (1, 3, 1),
-    (1, 5, 1),
-    (4, 3, 1),
-    (3, 5, 1),
-    (8, 3, 2),
-    (2, 5, 2),
-    (1, 3, 2),
-]
+    (1, 1, 1), (1, 3, 1), (1, 5, 1), (4, 3, 1), (3, 5, 1),
+    (8, 3, 2), (2, 5, 2), (1, 3, 2), (1, 5, 2), (4, 1, 2), (16, 5, 2),
+]  # fmt: skip
 
 
 def _attrs(kernel: int, stride: int, filters: int = 5) -> dict[str, object]:

@@ -93,11 +93,16 @@ class _Buffers:
             np.empty((m, h + 2 * p, w + 2 * p, c), dtype) if train and not direct else None
         )
         self.dx: Array | None = None  # the current backward pass's input gradient, once made
-        # One kernel row's patch gradients, offset-major (stride 1 from 4 channels or 5x5 up,
-        # where reading the patch layout a few channels at a time is what the fold-back costs).
+        # The fold-back's own buffers (from 2 channels or a 5x5 kernel up, where reading the
+        # patch layout a few channels at a time is what it costs): one kernel row's patch
+        # gradients, offset-major; with stride 2 the padded input's phase planes.
         self.offset_rows: Array | None = None
-        if train and not direct and s == 1 and (c > 1 or k >= 5):
+        self.phases: Array | None = None
+        if train and not direct and (c > 1 or k >= 5):
             self.offset_rows = np.empty((m, k, ho, wo, c), dtype)
+            if s > 1:
+                hp, wp = -(-(h + 2 * p) // s), -(-(w + 2 * p) // s)
+                self.phases = np.empty((s, s, m, hp, wp, c), dtype)
 
     def patch_matrix(self, x: Array) -> Array:
         """The ``(m * h_out * w_out, k * k * c)`` patches of ``x`` (a view of ``x`` for 1x1)."""
@@ -241,22 +246,39 @@ class Conv2D(LayerKind):
         if buffers.dpadded is None:  # 1x1, stride 1: the patch gradient is the input's
             return dpatches.reshape(m, h, w, c)
         dpadded = buffers.dpadded
-        dpadded.fill(0.0)
         rows = buffers.offset_rows
+        if rows is None:
+            dpadded.fill(0.0)
+            for i in range(k):
+                for j in range(k):
+                    dpadded[:, i : i + s * ho : s, j : j + s * wo : s] += dpatches[:, :, :, i, j, :]
+            return dpadded[:, p : p + h, p : p + w, :]
+        # Kernel row i's gradients are gathered offset-major first (each pixel's channels moved
+        # as one item), so that every add reads contiguous memory; with stride 2 the adds go
+        # to the four phase planes of the padded input (even/odd rows x columns), where
+        # neighbouring outputs land side by side, which are interleaved back at the end. 2-3x
+        # faster than adding from the patch layout, and the adds keep their (i, j) order, so
+        # the sums are the same to the bit.
+        item = np.dtype((np.void, c * dpatches.itemsize))
+        by_offset = dpatches.view(item).reshape(m, ho, wo, k, k)
+        phases = buffers.phases
+        (dpadded if phases is None else phases).fill(0.0)
         for i in range(k):
-            if rows is not None:
-                # Gather kernel row i's gradients offset-major first (each pixel's channels
-                # moved as one item), so that every add below reads contiguous memory: 2-3x
-                # faster than adding from the patch layout. The adds keep their (i, j) order,
-                # so the sums are the same to the bit.
-                item = np.dtype((np.void, c * dpatches.itemsize))
-                np.copyto(
-                    rows.view(item).reshape(m, k, ho, wo),
-                    dpatches.view(item).reshape(m, ho, wo, k, k)[:, :, :, i].transpose(0, 3, 1, 2),
-                )
+            np.copyto(
+                rows.view(item).reshape(m, k, ho, wo), by_offset[:, :, :, i].transpose(0, 3, 1, 2)
+            )
             for j in range(k):
-                source = dpatches[:, :, :, i, j, :] if rows is None else rows[:, j]
-                dpadded[:, i : i + s * ho : s, j : j + s * wo : s] += source
+                if phases is None:
+                    target = dpadded[:, i : i + ho, j : j + wo]
+                else:
+                    plane = phases[i % s, j % s]
+                    target = plane[:, i // s : i // s + ho, j // s : j // s + wo]
+                target += rows[:, j]
+        if phases is not None:
+            for a in range(s):
+                for b in range(s):
+                    into = dpadded[:, a::s, b::s]
+                    into[...] = phases[a, b][:, : into.shape[1], : into.shape[2]]
         return dpadded[:, p : p + h, p : p + w, :]
 
     def input_grad_buffered(
