@@ -11,6 +11,7 @@ refits, against the search's own time::
     .venv/bin/python benchmarks/ensemble.py                 # iris wine breast_cancer diabetes
     .venv/bin/python benchmarks/ensemble.py digits --population 16 --generations 8
     .venv/bin/python benchmarks/ensemble.py digits --genome cnn
+    .venv/bin/python benchmarks/ensemble.py synth16k --seed 1  # a large table, fidelity plan
 """
 
 from __future__ import annotations
@@ -29,7 +30,22 @@ from evosearch.search.ensemble_run import refit_ensemble
 from evosearch.search.inheritance import read_weights, refit_start
 from evosearch.search.refit import refit_member
 
+
+def _synth(rows: int):
+    """``_bench_data``'s generated table of ``rows`` rows (4 classes, 20 features), in memory."""
+
+    def load(return_X_y: bool = True):
+        return datasets.make_classification(
+            n_samples=rows, n_features=20, n_informative=8, n_redundant=4, n_classes=4,
+            flip_y=0.05, class_sep=0.8, random_state=16 + rows,
+        )  # fmt: skip
+
+    return load
+
+
 LOADERS = {
+    # 16,000 rows: 12,000 searched, past the 10,000 rows from which a fidelity plan applies.
+    "synth16k": _synth(16_000),
     "iris": datasets.load_iris,
     "wine": datasets.load_wine,
     "breast_cancer": datasets.load_breast_cancer,

@@ -51,6 +51,12 @@ def same_padding_output(side: int, stride: int) -> int:
     return -(-side // stride)
 
 
+#: From this many input channels the fold-back makes each kernel offset's patch gradient with a
+#: product of its own rather than gathering it from the one product's columns (a gather of
+#: 16-byte and larger items is what cost most there).
+_OFFSET_PRODUCTS_FROM = 4
+
+
 class _Buffers:
     """One batch's arrays: padded input, patches, pre-activation output and, when training,
     dropout, activation-derivative and input-gradient arrays."""
@@ -99,7 +105,7 @@ class _Buffers:
         self.offset_rows: Array | None = None
         self.phases: Array | None = None
         if train and not direct and (c > 1 or k >= 5):
-            self.offset_rows = np.empty((m, k, ho, wo, c), dtype)
+            self.offset_rows = np.empty((k, m, ho, wo, c), dtype)
             if s > 1:
                 hp, wp = -(-(h + 2 * p) // s), -(-(w + 2 * p) // s)
                 self.phases = np.empty((s, s, m, hp, wp, c), dtype)
@@ -241,39 +247,52 @@ class Conv2D(LayerKind):
         h, w, c, k, s, p, ho, wo, f = buffers.geometry
         m = g.shape[0]
         dpatches = buffers.dpatches
-        assert dpatches is not None
-        np.dot(g.reshape(-1, f), weights.reshape(-1, f).T, out=dpatches.reshape(m * ho * wo, -1))
+        rows = buffers.offset_rows
+        g2 = g.reshape(-1, f)
+        if rows is None or c < _OFFSET_PRODUCTS_FROM:
+            assert dpatches is not None
+            np.dot(g2, weights.reshape(-1, f).T, out=dpatches.reshape(m * ho * wo, -1))
         if buffers.dpadded is None:  # 1x1, stride 1: the patch gradient is the input's
+            assert dpatches is not None
             return dpatches.reshape(m, h, w, c)
         dpadded = buffers.dpadded
-        rows = buffers.offset_rows
         if rows is None:
+            assert dpatches is not None
             dpadded.fill(0.0)
             for i in range(k):
                 for j in range(k):
                     dpadded[:, i : i + s * ho : s, j : j + s * wo : s] += dpatches[:, :, :, i, j, :]
             return dpadded[:, p : p + h, p : p + w, :]
-        # Kernel row i's gradients are gathered offset-major first (each pixel's channels moved
-        # as one item), so that every add reads contiguous memory; with stride 2 the adds go
-        # to the four phase planes of the padded input (even/odd rows x columns), where
-        # neighbouring outputs land side by side, which are interleaved back at the end. 2-3x
-        # faster than adding from the patch layout, and the adds keep their (i, j) order, so
-        # the sums are the same to the bit.
-        item = np.dtype((np.void, c * dpatches.itemsize))
-        by_offset = dpatches.view(item).reshape(m, ho, wo, k, k)
+        # Kernel row i's gradients are laid out offset-major first, so that every add reads
+        # contiguous memory: from 4 channels on each offset's (rows x channels) block is its
+        # own product (a block of the patch gradient's columns, the same sums as the one
+        # product gives them: checked against it on OpenBLAS); below, the one product's
+        # columns are gathered (each pixel's channels moved as one item). With stride 2 the
+        # adds go to the four phase planes of the padded input (even/odd rows x columns),
+        # where neighbouring outputs land side by side, interleaved back at the end. 2-4x
+        # faster than adding from the patch layout; the adds keep their (i, j) order, so the
+        # sums are the same to the bit.
+        item = np.dtype((np.void, c * g.itemsize))
         phases = buffers.phases
         (dpadded if phases is None else phases).fill(0.0)
         for i in range(k):
-            np.copyto(
-                rows.view(item).reshape(m, k, ho, wo), by_offset[:, :, :, i].transpose(0, 3, 1, 2)
-            )
+            if c >= _OFFSET_PRODUCTS_FROM:
+                for j in range(k):
+                    np.dot(g2, weights[i, j].T, out=rows[j].reshape(-1, c))
+            else:
+                assert dpatches is not None
+                by_offset = dpatches.view(item).reshape(m, ho, wo, k, k)
+                np.copyto(
+                    rows.view(item).reshape(k, m, ho, wo),
+                    by_offset[:, :, :, i].transpose(3, 0, 1, 2),
+                )
             for j in range(k):
                 if phases is None:
                     target = dpadded[:, i : i + ho, j : j + wo]
                 else:
                     plane = phases[i % s, j % s]
                     target = plane[:, i // s : i // s + ho, j // s : j // s + wo]
-                target += rows[:, j]
+                target += rows[j]
         if phases is not None:
             for a in range(s):
                 for b in range(s):
