@@ -91,7 +91,14 @@ def test_conv_forward_and_input_gradient_match_the_per_offset_loops(c, k, s, sid
     CONV.backward(attrs, weights, x, g, buffers, grad_w, grad_b)  # g becomes pre-activation's
     dx = np.empty_like(x)
     CONV.input_grad_buffered(attrs, weights, g, buffers, (0, c), dx)
-    assert np.array_equal(dx, _reference_input_gradient(g, weights, in_shape, s))
+    reference = _reference_input_gradient(g, weights, in_shape, s)
+    if c < 4 or k == 1:  # copies and adds of the one product's columns: equal to the bit
+        assert np.array_equal(dx, reference)
+    else:
+        # From 4 channels each offset's block is a product of its own. Equal to the bit on
+        # OpenBLAS here (benchmarks/same_results.py), but that is the library's doing: BLAS
+        # does not promise a block of columns the sums of the whole product.
+        np.testing.assert_allclose(dx, reference, rtol=1e-5, atol=1e-6)
     # A second batch through the same buffers: nothing of the first one is left over.
     x2 = rng.standard_normal(x.shape).astype(np.float32)
     assert np.array_equal(buffers.patch_matrix(x2), _reference_patches(x2, k, s))
