@@ -22,10 +22,10 @@ smaller ones exactly as before (bit-identical runs); ``off`` never; a mapping or
 A search space with image layers has a plan of its own (:data:`IMAGE_PLAN`): a convolution
 costs per image what a dense network costs per thousands of table rows, so from 2,000 images
 on every genome is scored on the first fold only, with no screening and no epoch cap (its
-epochs are few already). On 5,000 28x28 images in 300 s on one core that trains two to three
-times the genomes of three folds (5 and 3 generations on seeds 0 and 1 instead of 1) and holds
-back 0.977 and 0.963 (0.962 before, seed 0); screening on top, or an epoch cap of 5, held back
-less (benchmarks/README.md).
+epochs are few already). On 5,000 28x28 images in 300 s on one core that trains three times
+the genomes of three folds (6 and 5 generations on seeds 0 and 1 instead of 1) and holds back
+0.977 and 0.963 (0.962 before, seed 0); screening on top, or an epoch cap of 5, held back less
+(benchmarks/README.md).
 """
 
 from __future__ import annotations
