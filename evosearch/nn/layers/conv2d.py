@@ -2,12 +2,13 @@
 as one matrix product per batch (im2col).
 
 The input batch ``(m, h, w, c)`` is unfolded into a reused buffer of ``(m * h_out * w_out,
-k * k * c)`` patches (one strided copy per kernel offset, channels contiguous), multiplied by the
+k * k * c)`` patches (one copy of a sliding-window view, channels contiguous), multiplied by the
 ``(k * k * c, filters)`` weights in one BLAS call, then the bias, the activation and inverted
-dropout are applied in place. Backward is two more products (the weight gradient from the kept
-patches; the patch gradient, folded back onto the padded input only when a layer before needs
-it). Every buffer belongs to one batch size, so memory is bounded by the batch, and the arrays
-keep the dtype they are given (float32 in training).
+dropout are applied in place. Backward is more products: the weight gradient from the kept
+patches; the patch gradient, only when a layer before needs it, folded back onto the padded
+input kernel offset by kernel offset from contiguous blocks (from 4 input channels one product
+per offset). Every buffer belongs to one batch size, so memory is bounded by the batch, and the
+arrays keep the dtype they are given (float32 in training).
 """
 
 from __future__ import annotations
