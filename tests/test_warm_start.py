@@ -171,3 +171,12 @@ def test_warm_seeds_spread_over_the_front_and_leave_room_for_random_genomes(tmp_
     seeded = [h for h in generation0 if h in offered]
     assert len(seeded) == seed_limit(6) and len(generation0) == 6
     assert set(seeded) == {g.canonical_hash() for g in warm.genomes[: seed_limit(6)]}
+
+
+def test_warm_start_false_means_none_as_scikit_learn_tools_set_it():
+    from evosearch.search import check_settings
+
+    assert check_settings({"warm_start": False}).warm_start == ()
+    assert check_settings({"warm_start": None}).warm_start == ()
+    with pytest.raises(SettingsError, match="warm_start must be a run folder"):
+        check_settings({"warm_start": True})

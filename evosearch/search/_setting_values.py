@@ -115,8 +115,9 @@ def check_out(value: Any) -> Path | None:
 
 
 def check_warm_start(value: Any) -> tuple[Path, ...]:
-    """Run folders to start from: one path, a sequence of paths, or None / () for none."""
-    if value is None:
+    """Run folders to start from: one path, a sequence of paths, or None / () / False for none
+    (False: what scikit-learn's conventions and estimator checks set ``warm_start`` to)."""
+    if value is None or value is False:
         return ()
     items = [value] if isinstance(value, (str, Path)) else value
     if not isinstance(items, (list, tuple)) or not all(

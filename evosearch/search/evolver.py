@@ -180,7 +180,8 @@ class Evolver(EstimatorMethods):
         Earlier run folders (same search space, objectives and task) whose archives and last
         populations start generation 0 on this data, re-evaluated: spread over their
         objectives, at most three quarters of it, the rest random genomes; with
-        ``inherit_weights`` their folds start from the earlier trained networks.
+        ``inherit_weights`` their folds start from the earlier trained networks. ``False``
+        or None, as scikit-learn tools set it: none.
     latency_model : path, "calibrate", LatencyModel or None, default=None
         The ``latency`` objective's cost model: a file of ``evosearch calibrate --out``, a
         :class:`~evosearch.nn.LatencyModel`, ``"calibrate"`` (measured for this run alone) or
