@@ -1,4 +1,5 @@
-"""Multi-fidelity search for large tables: the ``fidelity`` setting, its plan, the screening rung.
+"""Multi-fidelity search for large tables and image sets: the ``fidelity`` setting, its plan,
+the screening rung.
 
 On a large table one full evaluation (every fold, every row, every epoch) costs seconds, so a
 time budget buys few of them. The ``fidelity`` setting trades that for more, cheaper ones:

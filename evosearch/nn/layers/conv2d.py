@@ -273,20 +273,20 @@ class Conv2D(LayerKind):
         # where neighbouring outputs land side by side, interleaved back at the end. 2-4x
         # faster than adding from the patch layout; the adds keep their (i, j) order, so the
         # sums are the same to the bit.
-        item = np.dtype((np.void, c * g.itemsize))
+        own_products = c >= _OFFSET_PRODUCTS_FROM
+        if not own_products:
+            assert dpatches is not None
+            item = np.dtype((np.void, c * g.itemsize))
+            by_offset = dpatches.view(item).reshape(m, ho, wo, k, k)
+            gathered = rows.view(item).reshape(k, m, ho, wo)
         phases = buffers.phases
         (dpadded if phases is None else phases).fill(0.0)
         for i in range(k):
-            if c >= _OFFSET_PRODUCTS_FROM:
+            if own_products:
                 for j in range(k):
                     np.dot(g2, weights[i, j].T, out=rows[j].reshape(-1, c))
             else:
-                assert dpatches is not None
-                by_offset = dpatches.view(item).reshape(m, ho, wo, k, k)
-                np.copyto(
-                    rows.view(item).reshape(k, m, ho, wo),
-                    by_offset[:, :, :, i].transpose(3, 0, 1, 2),
-                )
+                np.copyto(gathered, by_offset[:, :, :, i].transpose(3, 0, 1, 2))
             for j in range(k):
                 if phases is None:
                     target = dpadded[:, i : i + ho, j : j + wo]
