@@ -82,7 +82,7 @@ ONE_THREAD = {
 }
 # Short names of the systems in the table's header.
 LABELS = {"evosearch": "evosearch", "optuna": "Optuna/MLP", "flaml": "FLAML", "tpot": "TPOT",
-          "rf": "RF", "hgb": "HGB"}  # fmt: skip
+          "rf": "RF", "hgb": "HGB", "evosearch-ens": "evosearch+ens"}  # fmt: skip
 
 
 def _children_cpu() -> float:
@@ -244,7 +244,7 @@ def front_table(runs: list[dict[str, Any]]) -> str | None:
         if r["system"] == "evosearch" and "front" in r and not r.get("front_complete")
     ]
     for data in _ordered(runs, "data", list(_peers_data.LOADERS)):
-        peers = [r for r in runs if r["data"] == data and r["system"] != "evosearch"
+        peers = [r for r in runs if r["data"] == data and not r["system"].startswith("evosearch")
                  and r["status"] == "ok" and r.get("bytes") is not None
                  and (data, r["seed"]) in fronts]  # fmt: skip
         for system in _ordered(peers, "system", list(SYSTEMS)):
@@ -317,7 +317,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> str:
     columns = min(3, len(datas))
     rows = -(-len(datas) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
-    markers = dict(zip(SYSTEMS, "o^sDvP", strict=True))
+    markers = dict(zip(SYSTEMS, "o^sDvPX", strict=True))
     colours = {s: f"C{i}" for i, s in enumerate(SYSTEMS)}
     for ax, data in zip(axes.ravel(), datas, strict=False):
         for system in systems:
