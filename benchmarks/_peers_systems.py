@@ -25,7 +25,9 @@ Systems (``SYSTEMS``):
   (``front_complete``, ``front_s``, ``front_started``, ``front_error`` where it stopped short).
 * ``evosearch-ens``: the same with ``ensemble=True`` (out-of-fold predictions kept, ensemble
   selection over them when the search ends, the most accurate ensemble refit and predicting);
-  bytes: its distinct members' ``bytes`` summed (``ensemble_members``: how many); no front.
+  bytes: its distinct members' ``bytes`` summed (``ensemble_members``: how many). Its
+  ``front``: the members' front as above, then every ensemble of the run's ensemble front
+  (``ensemble``: its distinct members), scored on the held-back rows the same way.
 * ``optuna``: Optuna's ``NSGAIISampler(seed=SEED)`` on two objectives, 3-fold CV accuracy
   (maximised) and parameter count (minimised), as evosearch's defaults, over scikit-learn's
   ``MLPClassifier(max_iter=200)`` with 1-3 hidden layers of 16/32/64/128/256 units,
@@ -145,11 +147,12 @@ def run_evosearch(
     }
 
 
-def evosearch_front(evolver, X_test, y_test):
+def evosearch_front(evolver, X_test, y_test, fitted=None):
     """Every member of ``evolver.archive_`` (smallest first), refit on the training rows as
     ``export --member`` refits it and scored on the held-back rows: yields one dict a member,
     ``bytes`` (the same ``model_bytes`` as the record's), held-back ``accuracy``, ``cv_score``
-    and ``n_params``. The best member is ``best_estimator_`` as fitted, not refit again."""
+    and ``n_params``. The best member is ``best_estimator_`` as fitted, not refit again;
+    ``fitted`` (a dict) gets every member's model by hash."""
     from evosearch.evaluation import Fidelity
     from evosearch.objectives.bytes import model_bytes
     from evosearch.search.refit import refit_member
@@ -171,11 +174,53 @@ def evosearch_front(evolver, X_test, y_test):
         else:
             start = starts.get(entry.genome_hash)
             model = refit_member(entry, evolver.dataset_, seed, cv, capped, start)
+        if fitted is not None:
+            fitted[entry.genome_hash] = model
         yield {
             "bytes": int(model_bytes(genome)),
             "accuracy": _accuracy(model.predict(rows), y_test),
             "cv_score": float(entry.objectives[score]),
             "n_params": int(genome.n_params()),
+        }
+
+
+def evosearch_ensembles(evolver, X_test, y_test, fitted):
+    """Every ensemble of the run's ensemble front (``ensemble_record_["front"]``, smallest
+    first), scored on the held-back rows as ``export --ensemble`` would predict: one dict an
+    ensemble, ``bytes`` and ``n_params`` summed over its distinct members, held-back
+    ``accuracy``, its CV ``cv_score`` and ``ensemble`` (its distinct members). Members are the
+    models of ``fitted`` (the members' front's refits, by hash) or of ``ensemble_`` as fitted;
+    any other is refit from scratch (a run without a folder keeps no CV network of it)."""
+    from evosearch.deploy import WeightedEnsemble
+    from evosearch.evaluation import Fidelity
+    from evosearch.objectives.bytes import model_bytes
+    from evosearch.search.refit import refit
+    from evosearch.space import Genome
+
+    record = getattr(evolver, "ensemble_record_", None)
+    if record is None:
+        return
+    best = evolver.ensemble_
+    for entry, model in zip(record["members"], best.estimators, strict=True):
+        fitted.setdefault(entry["genome_hash"], model)
+    plan = evolver.fidelity_plan_
+    capped = Fidelity(max_epochs=plan.max_epochs) if plan is not None and plan.max_epochs else None
+    rows = evolver._features(X_test)
+    for ensemble in record["front"]:
+        hashes = [m["genome_hash"] for m in ensemble["members"]]
+        genomes = [Genome.from_json(record["models"][h]["genome"]) for h in hashes]
+        for genome_hash, genome in zip(hashes, genomes, strict=True):
+            if genome_hash not in fitted:
+                fitted[genome_hash] = refit(genome, genome_hash, evolver.dataset_,
+                                            evolver.random_state, evolver.cv, capped)  # fmt: skip
+        model = WeightedEnsemble([fitted[h] for h in hashes],
+                                 [m["weight"] for m in ensemble["members"]])  # fmt: skip
+        yield {
+            "bytes": int(sum(model_bytes(g) for g in genomes)),
+            "accuracy": _accuracy(model.predict(rows), y_test),
+            "cv_score": float(ensemble["score"]),
+            "n_params": int(sum(g.n_params() for g in genomes)),
+            "ensemble": len(hashes),
         }
 
 
@@ -403,6 +448,10 @@ def run(
     record.update(out)
     record["status"] = "ok"
     front = evosearch_front(model, X_test, y_test) if system == "evosearch" else None
+    if system == "evosearch-ens":  # the members' front, then the ensemble front
+        fitted: dict[str, Any] = {}
+        front = itertools.chain(evosearch_front(model, X_test, y_test, fitted),
+                                evosearch_ensembles(model, X_test, y_test, fitted))  # fmt: skip
     return record, front
 
 

@@ -109,7 +109,7 @@ def run_one(args: argparse.Namespace, system: str, data: str, seed: int) -> dict
             except subprocess.TimeoutExpired:
                 # Where evosearch's record is written, its front is being refit: that gets as
                 # long again (budget + grace) before the group is killed.
-                killed = not (system == "evosearch" and out.exists())
+                killed = not (system.startswith("evosearch") and out.exists())
                 if not killed:
                     try:
                         process.wait(timeout=budget + args.grace)
@@ -225,13 +225,15 @@ def dominating(front: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str, A
                 m["bytes"] <= peer["bytes"]), key=lambda m: m["bytes"], default=None)  # fmt: skip
 
 
-def front_table(runs: list[dict[str, Any]]) -> str | None:
-    """Data set x peer: in how many seeds evosearch's front (held-back accuracy, bytes) has a
-    member that dominates the peer's model, and that member (its median bytes and accuracy
-    over those seeds); None where no run has a front (files written before it was kept)."""
+def front_table(runs: list[dict[str, Any]], system: str = "evosearch") -> str | None:
+    """Data set x peer: in how many seeds the front (held-back accuracy, bytes) of ``system``'s
+    run (``evosearch-ens``: members and ensembles) has a member that dominates the peer's
+    model, and that member (its median bytes and accuracy over those seeds); None where no
+    run of ``system`` has a front (files written before it was kept)."""
+    ours = system
     fronts = {(r["data"], r["seed"]): r for r in runs
-              if r["system"] == "evosearch" and r["status"] == "ok" and r.get("front")}  # fmt: skip
-    if not any("front" in r for r in runs):
+              if r["system"] == ours and r["status"] == "ok" and r.get("front")}  # fmt: skip
+    if not any("front" in r for r in runs if r["system"] == ours):
         return None
     lines = [
         "| data set | peer | peer acc | peer bytes | front dominates | member bytes | member acc |",
@@ -241,7 +243,7 @@ def front_table(runs: list[dict[str, Any]]) -> str | None:
         f"{r['data']} / seed {r['seed']}: the front is short ({len(r['front'])} members): "
         f"{r.get('front_error') or 'unfinished'}"
         for r in runs
-        if r["system"] == "evosearch" and "front" in r and not r.get("front_complete")
+        if r["system"] == ours and "front" in r and not r.get("front_complete")
     ]
     for data in _ordered(runs, "data", list(_peers_data.LOADERS)):
         peers = [r for r in runs if r["data"] == data and not r["system"].startswith("evosearch")
@@ -272,11 +274,16 @@ def print_front(runs: list[dict[str, Any]]) -> None:
     text = front_table(runs)
     if text is None:
         print("\nfront vs peers: no evosearch run here has a front (files before it was kept)")
-        return
-    print("\nfront vs peers: seeds in which a member of evosearch's front (every archive "
-          "member, refit)\nhas held-back accuracy >= the peer's and bytes <= the peer's; "
-          "the smallest such member\n(median over those seeds)")  # fmt: skip
-    print(text)
+    else:
+        print("\nfront vs peers: seeds in which a member of evosearch's front (every archive "
+              "member, refit)\nhas held-back accuracy >= the peer's and bytes <= the peer's; "
+              "the smallest such member\n(median over those seeds)")  # fmt: skip
+        print(text)
+    text = front_table(runs, "evosearch-ens")
+    if text is not None:
+        print("\nfront with ensembles vs peers: the same, over the evosearch-ens runs' archive "
+              "members\nand ensemble front (every ensemble refit)")  # fmt: skip
+        print(text)
 
 
 def details(runs: list[dict[str, Any]]) -> str:
