@@ -172,3 +172,17 @@ def test_cli_refuses_a_bad_fidelity_with_status_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "fidelity rows must be a fraction" in err
     assert err.startswith("evosearch: error: ") and not out.exists()
     assert check_fidelity(" off ") == "off"
+
+
+def test_evolve_header_says_how_many_folds_the_plan_scores(tmp_path, capsys):
+    # With a plan scoring fold 0 only, "3-fold CV" alone would misstate what each genome trains.
+    out = tmp_path / "run"
+    argv = ["evolve", "--data", "iris", "--population", "4", "--generations", "1", "--n-jobs",
+            "1", "--fidelity", "min_rows=0,factor=1,max_epochs=2", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "3-fold CV split, 1 fold(s) scored ->" in text
+    assert "multi-fidelity search: 1 fold(s) at full fidelity, at most 2 epochs" in text
+    argv[argv.index("--fidelity") + 1] = "off"
+    assert main([*argv[:-1], str(tmp_path / "off")]) == 0
+    assert "generations, 3-fold CV ->" in capsys.readouterr().out

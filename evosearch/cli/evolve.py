@@ -76,18 +76,21 @@ def run(args: argparse.Namespace) -> int:
         drop=args.drop,
     )
     _check_image_shape(space, dataset, args.input_shape)
+    plan = resolve_plan(checked.fidelity, dataset.n_samples, space.needs_image)
+    folds = f"{args.cv}-fold CV"
+    if plan is not None and 0 < plan.folds < args.cv:  # the plan scores only the first folds
+        folds = f"{args.cv}-fold CV split, {plan.folds} fold(s) scored"
     header = [
         f"evolving {space.name} genomes on {dataset.name} ({dataset.task}, "
         f"{dataset.n_samples} rows x {dataset.n_features} features), population "
-        f"{args.population}, {args.generations} generations, {args.cv}-fold CV -> {out}"
+        f"{args.population}, {args.generations} generations, {folds} -> {out}"
     ]
     if args.task == "auto":  # which task the target suggested, and why
         other = "classification" if dataset.task == "regression" else "regression"
         numbers = dataset.y.dtype.kind in "iuf"  # text labels are no quantity to override to
         override = f"; say --task {other} to override" if numbers else ""
         header.append(f"task: {dataset.task} (inferred: {task_reason(dataset.y)}{override})")
-    plan = resolve_plan(checked.fidelity, dataset.n_samples, space.needs_image)
-    if plan is not None:  # the --cv above is then not what each evaluation trains
+    if plan is not None:
         header.append(plan.describe() + " (--fidelity off: none)")
     header += data_notes(dataset, getattr(args, "scoring", None))
     header.append(watch_note(Path(out)))
