@@ -35,6 +35,7 @@ from evosearch import Evolver  # noqa: E402
 from evosearch.cli.main import main  # noqa: E402
 from evosearch.errors import BackendError, SettingsError  # noqa: E402
 from evosearch.evaluation import Evaluator  # noqa: E402
+from evosearch.evaluation.backends import _dask_faults  # noqa: E402
 from evosearch.evaluation.backends import dask as backends_module  # noqa: E402
 from evosearch.evaluation.backends._dask_faults import KilledFolds  # noqa: E402
 from evosearch.evaluation.failures import failure_cause  # noqa: E402
@@ -258,6 +259,29 @@ def test_killed_fold_verdicts():
         assert killed.verdict((0, 1), started=False, alone=True) == (True, None)
     _, error = killed.verdict((0, 1), started=False, alone=True)
     assert error == "WorkerDied: fold 1: the Dask workers it was queued on kept dying (11 times)"
+
+
+def test_scatter_is_tried_again_when_a_worker_leaves_mid_scatter(monkeypatch):
+    """The scheduler raises KeyError(address) when a worker it listed for the copies is gone
+    (a SIGKILLed worker in the soak test ended the driver so): the scatter is tried again."""
+
+    class Client:
+        status, calls = "running", 0
+
+        def scatter(self, data, broadcast, hash):
+            self.calls += 1
+            if self.calls == 1:
+                raise KeyError("tcp://127.0.0.1:45511")
+            return ("future of", data)
+
+    monkeypatch.setattr(_dask_faults.time, "sleep", lambda seconds: None)
+    client = Client()
+    assert _dask_faults.scatter_context(client, "rows") == ("future of", "rows")
+    assert client.calls == 2
+    client.status = "closed"  # a client no longer connected does not try again
+    client.calls = 0
+    with pytest.raises(KeyError):
+        _dask_faults.scatter_context(client, "rows")
 
 
 # A second cluster's scheduler moves its HTTP endpoint off the first one's port (loopback only).

@@ -90,8 +90,10 @@ def scatter_context(client: Any, context: Any, known: Any = None, check: bool = 
 
     ``check`` asks the scheduler whether a copy is left (after a task was cancelled: its data
     can be gone with the workers that held it while our future still says "finished"). A
-    worker that dies while the data is sent breaks the scheduler's connection mid-scatter:
-    that is tried again while the client is still connected.
+    worker that dies while the data is sent breaks the scheduler's connection mid-scatter, or
+    leaves the scheduler's list of workers between its listing and its copying (the scheduler
+    then raises KeyError naming the worker's address, seen in the soak test): either is tried
+    again while the client is still connected.
     """
     if known is not None and known.status == "finished" and check:
         try:
@@ -104,7 +106,7 @@ def scatter_context(client: Any, context: Any, known: Any = None, check: bool = 
     for attempt in range(_SCATTER_TRIES):
         try:
             return client.scatter(context, broadcast=True, hash=False)
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError, KeyError):
             if client.status != "running" or attempt == _SCATTER_TRIES - 1:
                 raise
             time.sleep(2.0**attempt)
