@@ -200,3 +200,23 @@ def load(name: str) -> PeerData:
     if name not in LOADERS:
         raise ValueError(f"unknown data set {name!r}: expected one of {', '.join(LOADERS)}")
     return LOADERS[name]()
+
+
+def split(name: str, seed: int) -> tuple[PeerData, Any, Any, np.ndarray, np.ndarray]:
+    """The record's split of data set ``name``: the data, then training and held-back features
+    (:meth:`PeerData.flat`, DataFrames re-indexed) and labels, a stratified 75 % / 25 % drawn
+    with ``seed``."""
+    from sklearn.model_selection import train_test_split
+
+    data = load(name)
+    features = data.flat()
+    train, test = train_test_split(
+        np.arange(data.rows), test_size=0.25, stratify=data.y, random_state=seed
+    )
+
+    def take(rows: np.ndarray) -> Any:
+        if hasattr(features, "iloc"):
+            return features.iloc[rows].reset_index(drop=True)
+        return features[rows]
+
+    return data, take(train), take(test), data.y[train], data.y[test]

@@ -100,24 +100,31 @@ def _pickled(obj: Any) -> int:
 
 
 # ------------------------------------------------------------------ the systems
-def run_evosearch(
-    data, X, y, seed: int, budget: float, generations: int, ensemble: bool = False
-) -> dict[str, Any]:
+def make_evolver(data, seed: int, budget: float, generations: int, **settings: Any) -> Any:
+    """The record's ``Evolver`` for ``data``: defaults but ``max_time``, one job, the seed;
+    ``settings``: any others (e.g. ``ensemble=True``)."""
     from evosearch import Evolver
-    from evosearch.objectives.bytes import model_bytes
-    from evosearch.space import Genome
 
     # Images go in as flat rows with their shape named (the command line's --input-shape):
     # Evolver.fit takes (n, 28, 28) arrays but its predict (2026-12-06) wants 2-D rows.
-    evolver = Evolver(
+    return Evolver(
         genome="cnn" if data.images else "mlp",
         input_shape="x".join(map(str, data.X.shape[1:])) if data.images else None,
         max_time=budget,
         n_jobs=1,
         random_state=seed,
         generations=generations,
-        ensemble=ensemble,
+        **settings,
     )
+
+
+def run_evosearch(
+    data, X, y, seed: int, budget: float, generations: int, ensemble: bool = False
+) -> dict[str, Any]:
+    from evosearch.objectives.bytes import model_bytes
+    from evosearch.space import Genome
+
+    evolver = make_evolver(data, seed, budget, generations, ensemble=ensemble)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         evolver.fit(X, y)
@@ -399,29 +406,16 @@ def run(
     """The run's record, and for evosearch the iterator of its front (else None): the front is
     refit after the record is written, outside ``fit_s``."""
     import _peers_data
-    from sklearn.model_selection import train_test_split
 
-    data = _peers_data.load(data_name)
-    features = data.flat()
-    rows = np.arange(data.rows)
-    train, test = train_test_split(rows, test_size=0.25, stratify=data.y, random_state=seed)
-
-    def take(idx):
-        return (
-            features.iloc[idx].reset_index(drop=True)
-            if hasattr(features, "iloc")
-            else features[idx]
-        )
-
-    X_train, X_test, y_train, y_test = take(train), take(test), data.y[train], data.y[test]
+    data, X_train, X_test, y_train, y_test = _peers_data.split(data_name, seed)
     record: dict[str, Any] = {
         "system": system,
         "data": data_name,
         "seed": seed,
         "budget": budget,
         "rows": data.rows,
-        "train_rows": len(train),
-        "test_rows": len(test),
+        "train_rows": len(y_train),
+        "test_rows": len(y_test),
         "classes": data.classes,
         "images": data.images,
         "versions": versions(system),

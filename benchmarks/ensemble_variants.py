@@ -49,9 +49,8 @@ def one_run(data_name: str, seed: int, budget: float) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     import _peers_data
     import numpy as np
-    from sklearn.model_selection import train_test_split
+    from _peers_systems import make_evolver
 
-    from evosearch import Evolver
     from evosearch.evaluation import Fidelity
     from evosearch.runs import load_run
     from evosearch.search._results import ResultsTable
@@ -62,28 +61,17 @@ def one_run(data_name: str, seed: int, budget: float) -> dict[str, Any]:
     from evosearch.search.refit import refit
     from evosearch.search.run import SearchRun
 
-    data = _peers_data.load(data_name)
-    features = data.flat()
-    train, test = train_test_split(
-        np.arange(data.rows), test_size=0.25, stratify=data.y, random_state=seed
-    )
-
-    def take(idx: Any) -> Any:
-        if hasattr(features, "iloc"):
-            return features.iloc[idx].reset_index(drop=True)
-        return features[idx]
-
+    data, X_train, X_test, y_train, y_test = _peers_data.split(data_name, seed)
     folder = Path(tempfile.mkdtemp(prefix="ensemble-variants-")) / "run"
     try:
-        evolver = Evolver(genome="mlp", max_time=budget, n_jobs=1, random_state=seed,
-                          generations=10**6, ensemble=True, out=str(folder))  # fmt: skip
+        evolver = make_evolver(data, seed, budget, 10**6, ensemble=True, out=str(folder))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            evolver.fit(take(train), data.y[train])
-        truth = np.asarray(data.y[test]).astype(str)
-        rows = evolver._features(take(test))
+            evolver.fit(X_train, y_train)
+        truth = np.asarray(y_test).astype(str)
+        rows = evolver._features(X_test)
         record = load_run(folder)
-        run = SearchRun.recorded(record, X=take(train), y=data.y[train])
+        run = SearchRun.recorded(record, X=X_train, y=y_train)
         results = ResultsTable(run.settings.n_folds, run.settings.objective_set)
         results.add_journal(line for line in record.journal if line.get("fidelity") != 1)
         dataset = run.dataset

@@ -47,35 +47,17 @@ def one_run(data_name: str, seed: int, budget: float, top: int) -> dict[str, Any
     sys.path.insert(0, str(HERE))
     import _peers_data
     import numpy as np
-    from sklearn.model_selection import train_test_split
+    from _peers_systems import make_evolver
 
-    from evosearch import Evolver
     from evosearch.evaluation import Evaluator, Fidelity
     from evosearch.objectives.bytes import model_bytes
     from evosearch.preprocess import DataProfile
     from evosearch.search.refit import refit_member
     from evosearch.space import Genome
 
-    data = _peers_data.load(data_name)
-    features = data.flat()
-    train, test = train_test_split(
-        np.arange(data.rows), test_size=0.25, stratify=data.y, random_state=seed
-    )
-
-    def take(idx: Any) -> Any:
-        if hasattr(features, "iloc"):
-            return features.iloc[idx].reset_index(drop=True)
-        return features[idx]
-
-    evolver = Evolver(
-        genome="cnn" if data.images else "mlp",
-        input_shape="x".join(map(str, data.X.shape[1:])) if data.images else None,
-        max_time=budget,
-        n_jobs=1,
-        random_state=seed,
-        generations=10**6,
-    )
-    evolver.fit(take(train), data.y[train])
+    data, X_train, X_test, y_train, y_test = _peers_data.split(data_name, seed)
+    evolver = make_evolver(data, seed, budget, 10**6)
+    evolver.fit(X_train, y_train)
     score = evolver.archive_.objective("score")
     entries = sorted(evolver.archive_, key=lambda e: -e.objectives[score])[:top]
     dataset, plan = evolver.dataset_, evolver.fidelity_plan_
@@ -86,7 +68,7 @@ def one_run(data_name: str, seed: int, budget: float, top: int) -> dict[str, Any
     started = time.perf_counter()
     rescored = evaluator.evaluate([Genome.from_json(e.genome) for e in entries])
     rescore_s = time.perf_counter() - started
-    rows, truth = evolver._features(take(test)), np.asarray(data.y[test]).astype(str)
+    rows, truth = evolver._features(X_test), np.asarray(y_test).astype(str)
     candidates = []
     for entry, again in zip(entries, rescored, strict=True):
         start = evolver._refit_starts.get(entry.genome_hash)  # private: fit's CV networks
