@@ -30,34 +30,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _peers_data
 from _common import machine_line
+from _peers_systems import make_evolver
 
-from evosearch import Evolver, Genome
+from evosearch import Genome
 from evosearch.evaluation import Fidelity
 from evosearch.search.refit import refit
 
 
 def one_run(name: str, seed: int, budget: float, focus: str) -> dict[str, Any]:
-    from sklearn.model_selection import train_test_split
-
-    data = _peers_data.load(name)
-    features = data.flat()
-    train, test = train_test_split(
-        np.arange(data.rows), test_size=0.25, stratify=data.y, random_state=seed
-    )
-
-    def take(idx: np.ndarray) -> Any:
-        if hasattr(features, "iloc"):
-            return features.iloc[idx].reset_index(drop=True)
-        return features[idx]
-
-    X_test, y_test = take(test), np.asarray(data.y[test]).astype(str)
-    image = {"genome": "cnn", "input_shape": "x".join(map(str, data.X.shape[1:]))}
-    evolver = Evolver(max_time=budget, n_jobs=1, random_state=seed, focus=focus,
-                      generations=1_000_000, **(image if data.images else {}))  # fmt: skip
+    data, X_train, X_test, y_train, y_held = _peers_data.split(name, seed)
+    y_test = np.asarray(y_held).astype(str)
+    evolver = make_evolver(data, seed, budget, 1_000_000, focus=focus)
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        evolver.fit(take(train), data.y[train])
+        evolver.fit(X_train, y_train)
     fit_s = time.perf_counter() - started
 
     def accuracy(model: Any) -> float:
@@ -83,7 +70,7 @@ def one_run(name: str, seed: int, budget: float, focus: str) -> dict[str, Any]:
         near.append({"cv": entry.objectives[0], "params": Genome.from_json(entry.genome).n_params(),
                      "accuracy": accuracy(model)})  # fmt: skip
     return {
-        "data": name, "seed": seed, "focus": focus, "fit_s": fit_s, "train_rows": len(train),
+        "data": name, "seed": seed, "focus": focus, "fit_s": fit_s, "train_rows": len(y_train),
         "accuracy": accuracy(evolver.best_estimator_), "generations": len(evolver.history_) - 1,
         "evaluations": len(evolver.cv_results_["genome_hash"]), "near_best": near,
     }  # fmt: skip
