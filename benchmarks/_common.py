@@ -131,3 +131,26 @@ def random_genomes(count: int, seed: int = 0) -> list[Genome]:
             seen.add(genome.canonical_hash())
             genomes.append(genome)
     return genomes
+
+
+#: One thread for every math library: a run per core, as the benchmark of record runs them.
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def run_each(script: str, jobs: Sequence[tuple[str, int]], extra: Sequence[str],
+             parallel: int = 1) -> list[dict]:  # fmt: skip
+    """Run ``python script --one DATA SEED *extra`` for every (data set, seed) of ``jobs``, each
+    in a process of its own with one math thread, ``parallel`` at a time; each prints its
+    result as the last line of JSON. Returns the results in ``jobs``' order."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    def launch(job: tuple[str, int]) -> dict:
+        command = [sys.executable, script, "--one", job[0], str(job[1]), *extra]
+        env = {**os.environ, **ONE_THREAD, "PYTHONWARNINGS": "ignore"}
+        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+        print(f"  {job[0]} seed {job[1]} done", flush=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(launch, jobs))

@@ -29,24 +29,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import run_each
+
 HERE = Path(__file__).resolve().parent
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def one_run(data_name: str, seed: int, budget: float) -> dict[str, Any]:
     """One search with ``ensemble=True`` and every variant's CV and held-back score."""
-    sys.path.insert(0, str(HERE))
     import _peers_data
     import numpy as np
     from _peers_systems import make_evolver
@@ -163,17 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report(json.loads(args.from_json.read_text())))
         return 0
 
-    def launch(job: tuple[str, int]) -> dict[str, Any]:
-        command = [sys.executable, __file__, "--one", job[0], str(job[1]),
-                   "--budget", str(args.budget)]  # fmt: skip
-        env = {**os.environ, **ONE_THREAD, "PYTHONWARNINGS": "ignore"}
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-        print(f"  {job[0]} seed {job[1]} done", flush=True)
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
     jobs = [(data, seed) for data in args.data for seed in args.seeds]
-    with ThreadPoolExecutor(args.parallel) as pool:
-        runs = list(pool.map(launch, jobs))
+    runs = run_each(__file__, jobs, ["--budget", str(args.budget)], args.parallel)
     args.out.write_text(json.dumps(runs, indent=1))
     print(report(runs))
     print(f"\nraw results: {args.out}")

@@ -27,24 +27,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import run_each
+
 HERE = Path(__file__).resolve().parent
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 RESCORE_SEED_OFFSET = 1_000
 RESCORE_FOLDS = 3
 
 
 def one_run(data_name: str, seed: int, budget: float, top: int) -> dict[str, Any]:
     """Search, re-score and hold back the top ``top`` members of one run (in this process)."""
-    sys.path.insert(0, str(HERE))
     import _peers_data
     import numpy as np
     from _peers_systems import make_evolver
@@ -132,18 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report(json.loads(args.from_json.read_text()), args.top))
         return 0
 
-    def launch(job: tuple[str, int]) -> dict[str, Any]:
-        command = [sys.executable, __file__, "--one", job[0], str(job[1]),
-                   "--budget", str(args.budget), "--top", str(args.top)]  # fmt: skip
-        env = {**os.environ, **ONE_THREAD, "PYTHONWARNINGS": "ignore"}
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-        run = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"  {job[0]} seed {job[1]} done", flush=True)
-        return run
-
     jobs = [(data, seed) for data in args.data for seed in args.seeds]
-    with ThreadPoolExecutor(args.parallel) as pool:
-        runs = list(pool.map(launch, jobs))
+    extra = ["--budget", str(args.budget), "--top", str(args.top)]
+    runs = run_each(__file__, jobs, extra, args.parallel)
     args.out.write_text(json.dumps(runs, indent=1))
     print(report(runs, args.top))
     print(f"\nraw results: {args.out}")
