@@ -258,11 +258,11 @@ def test_quantile_scaling_of_many_rows_does_not_read_global_random_state() -> No
 
     rows = np.random.default_rng(3).lognormal(size=(12_000, 2))
     fitted = []
-    saved = np.random.get_state()
+    saved = np.random.get_state()  # noqa: NPY002
     try:
         for global_seed in (1, 2):
             np.random.seed(global_seed)  # noqa: NPY002 -- the global state is what is tested
             fitted.append(make_scaler("quantile", len(rows)).fit(rows).quantiles_)
     finally:
-        np.random.set_state(saved)
+        np.random.set_state(saved)  # noqa: NPY002
     np.testing.assert_array_equal(fitted[0], fitted[1])
