@@ -452,7 +452,7 @@ def run(
 def _usage() -> tuple[float, float]:
     """Peak memory (MB) and CPU seconds of this process, the children it waited for and the
     ones still alive (a worker pool kept for reuse: getrusage counts a child only once it is
-    reaped, which left most of some runs' CPU out of ``cpu_s``)."""
+    reaped)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = max(usage.ru_maxrss, children.ru_maxrss) / 1024
