@@ -4,7 +4,8 @@ A ``LocalCluster`` (worker processes with nannies) runs the evaluations of a rea
 ``evosearch evolve ... --backend dask --scheduler ADDRESS --out RUN`` while a chaos loop, for
 ``--minutes``:
 
-* kills a random worker with SIGKILL every few seconds (its nanny starts a new one);
+* kills a random worker with SIGKILL every few seconds, once the driver has journalled since
+  the last kill (its nanny starts a new one);
 * sends SIGTERM to the driver at about a quarter and three quarters of the time, once it is
   journalling (it must exit 143 with one line), and resumes the run with ``evosearch resume
   RUN``;
@@ -308,6 +309,7 @@ def soak(
         ]
         fill_at: float | None = started + span * 0.5
         next_kill = started + rng.uniform(*kill_every)
+        journal_at_kill = -2  # the journal's size at the last kill (-1: no journal yet)
         short_since: float | None = None  # since when the cluster lacks a worker
         while time.monotonic() < chaos_end:
             now = time.monotonic()
@@ -326,7 +328,11 @@ def soak(
                 short_since = None
                 report.workers_replaced += _replace_lost_workers(cluster, workers)
                 note(f"replaced workers whose nanny gave up ({report.workers_replaced} so far)")
-            if now >= next_kill:
+            # A kill waits for progress since the last one (a journal that grew): the chaos
+            # must not outpace the search on a loaded machine, and a cluster that stops
+            # making progress after a kill shows as a run without its SIGTERMs.
+            if now >= next_kill and _journal_size(run) > journal_at_kill:
+                journal_at_kill = _journal_size(run)
                 next_kill = now + rng.uniform(*kill_every)
                 pids = _worker_pids(cluster)
                 # Only a full cluster loses a worker: a worker killed while its nanny is still

@@ -268,7 +268,7 @@ def test_scatter_is_tried_again_when_a_worker_leaves_mid_scatter(monkeypatch):
     class Client:
         status, calls = "running", 0
 
-        def scatter(self, data, broadcast, hash):
+        def scatter(self, data, hash):
             self.calls += 1
             if self.calls == 1:
                 raise KeyError("tcp://127.0.0.1:45511")

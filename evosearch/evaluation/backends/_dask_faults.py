@@ -86,14 +86,22 @@ _SCATTER_TRIES = 5
 
 
 def scatter_context(client: Any, context: Any, known: Any = None, check: bool = False) -> Any:
-    """The future of ``context`` on every worker: ``known`` while the cluster holds it.
+    """The future of ``context`` on the cluster: ``known`` while the cluster holds it.
+
+    The data goes to one worker; the others fetch it from there (or from any worker that has
+    it since) before their first task, and keep it while the future lives. Not
+    ``broadcast=True``: the scheduler copies a broadcast to the workers it listed when the
+    copying began and tries a worker that died meanwhile again and again, 30 s a time, until
+    the copy lands, which it never does (a restarted worker has a new address); the client's
+    scatter waited on it, and a whole generation with it (a single SIGKILLed worker stalled the
+    soak test for over a minute).
 
     ``check`` asks the scheduler whether a copy is left (after a task was cancelled: its data
     can be gone with the workers that held it while our future still says "finished"). A
     worker that dies while the data is sent breaks the scheduler's connection mid-scatter, or
     leaves the scheduler's list of workers between its listing and its copying (the scheduler
-    then raises KeyError naming the worker's address, seen in the soak test): either is tried
-    again while the client is still connected.
+    then raises KeyError naming the worker's address): either is tried again while the client
+    is still connected.
     """
     if known is not None and known.status == "finished" and check:
         try:
@@ -105,7 +113,7 @@ def scatter_context(client: Any, context: Any, known: Any = None, check: bool = 
         return known
     for attempt in range(_SCATTER_TRIES):
         try:
-            return client.scatter(context, broadcast=True, hash=False)
+            return client.scatter(context, hash=False)
         except (OSError, TimeoutError, KeyError):
             if client.status != "running" or attempt == _SCATTER_TRIES - 1:
                 raise
