@@ -7,7 +7,8 @@ held back (never seen by any run). Then, with the same settings (``Evolver`` def
 - ``small``: a run on a stratified 20 % sample of the search rows (``--small-generations``);
 - ``cold``: a run on all the search rows from random genomes (``--generations``);
 - ``warm``: the same run with ``warm_start=small`` (its archive and last population start
-  generation 0, their folds from the small run's trained networks);
+  generation 0; other rows, so their folds train from fresh weights: the small run's networks
+  stay behind, see ``evosearch.search.warm_start``);
 - ``related`` (where the table has several classes): a run on the search rows of the first
   half of the classes only, which then warm-starts a run on all of them (``warm-related``):
   other output widths, other rows. On a regression table: a run on other rows of the same

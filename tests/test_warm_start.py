@@ -77,9 +77,12 @@ def test_a_warm_start_on_other_data_adapts_the_genomes_and_records_its_origin(wo
         seed.graph.nodes[0]["units"] = 13
         widened.add(seed.canonical_hash())
     assert widened & {g.canonical_hash() for g in first}
+    # Other rows: the earlier networks trained on rows this run's folds may validate on.
+    assert run["weights"] == "other folds"
+    assert info["warm_start"]["parents"] == [None] * len(seeds)
+    assert "fresh weights for those of source (other rows or folds" in note[0], note[0]
     shown = evosearch("show", "wine", cwd=workdir)
     assert f"warm from {source.resolve()} generation 2" in shown.stdout, shown.stdout
-    # The earlier networks were copied in for generation 0 and pruned after it.
     assert not list((workdir / "wine" / "weights").glob("warm-*.npz"))
 
 
@@ -113,10 +116,15 @@ def test_a_missing_run_is_one_line(workdir):
 
 @pytest.mark.slow
 def test_warm_started_run_killed_in_generation_0_resumes_exactly(workdir, source):
-    args = ("--data", "iris", *SMALL, "--generations", "2", "--seed", "5",
+    # The source's data and seed: its folds, so the seeds start from its trained networks,
+    # which the run copies into its own weights/ for a resume.
+    args = ("--data", "iris", *SMALL, "--generations", "2",
             "--warm-start", "source")  # fmt: skip
     reference = evosearch("evolve", *args, "--out", "warm-full", cwd=workdir)
     assert reference.returncode == 0, reference.stderr
+    info = json.loads((workdir / "warm-full" / "run.json").read_text())
+    assert info["warm_start"]["runs"][0]["weights"] == "inherited"
+    assert any(info["warm_start"]["parents"])
     killed = evolve_and_kill(args, workdir, "warm-killed", generation=0, done=2)
     assert not (killed / "checkpoint.json").exists()  # really killed inside generation 0
     result = evosearch("resume", "warm-killed", cwd=workdir)
@@ -180,3 +188,37 @@ def test_warm_start_false_means_none_as_scikit_learn_tools_set_it():
     assert check_settings({"warm_start": None}).warm_start == ()
     with pytest.raises(SettingsError, match="warm_start must be a run folder"):
         check_settings({"warm_start": True})
+
+
+def test_weights_carry_over_only_from_a_run_with_the_same_folds(tmp_path):
+    """An earlier run's fold k network trained on rows that another run's fold k may validate
+    on (a sample of the same table shares most rows): its weights follow only where the data,
+    cv, holdout and seed, so the folds, are the same; the genomes follow either way."""
+    from evosearch.runs import load_run
+    from evosearch.search.warm_start import load_warm_start, same_folds
+
+    X, y = load_iris(return_X_y=True)
+    small = dict(population_size=6, n_jobs=1, genome="mlp", max_params=300, generations=1)
+    first = Evolver(**small, out=tmp_path / "a", random_state=3).fit(X, y)
+    info = load_run(first.run_folder_).info
+    same = load_warm_start([first.run_folder_], info, with_weights=True)
+    assert same.runs[0]["weights"] == "inherited"
+    assert all(same.parents) and set(same.weights) == set(same.parents)
+    assert load_warm_start([first.run_folder_], info, with_weights=False).runs[0]["weights"] == (
+        "fresh"
+    )
+    changes = {
+        "seed": {"settings": {**info["settings"], "random_state": 4}},
+        "cv": {"settings": {**info["settings"], "cv": 5}},
+        "holdout": {"settings": {**info["settings"], "holdout": 0.2}},
+        "rows": {"dataset": {**info["dataset"], "fingerprint": "0" * 64}},
+    }
+    for what, change in changes.items():
+        other = {**info, **change}
+        assert not same_folds(info, other), what
+        warm = load_warm_start([first.run_folder_], other, with_weights=True)
+        assert warm.runs[0]["weights"] == "other folds", what
+        assert warm.parents == [None] * len(warm.genomes) and not warm.weights, what
+        assert [g.canonical_hash() for g in warm.genomes] == [
+            g.canonical_hash() for g in same.genomes
+        ]

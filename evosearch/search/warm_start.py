@@ -5,8 +5,14 @@ other data (more rows, other rows, a related table): their Pareto archives and l
 become the new run's seed genomes, re-evaluated on the new data (they are adapted to its widths
 by generation 0's rules, :func:`~evosearch.search._breeding.initial_population`, and left out
 with a count where they no longer fit), topped up with random genomes. Where the new run
-inherits weights, each seed's fold ``k`` starts from the earlier run's fold ``k`` network
-wherever layer shapes match (the training loop keeps only blocks whose keys and shapes fit).
+inherits weights and the earlier run had this run's folds (:func:`same_folds`: the same rows,
+``cv``, ``holdout`` and seed), each seed's fold ``k`` starts from the earlier run's fold ``k``
+network wherever layer shapes match (the training loop keeps only blocks whose keys and shapes
+fit). On any other data the seeds train from fresh weights: an earlier run's fold ``k`` network
+was trained on rows that this run's fold ``k`` may validate on (a sample of the same table
+shares most of them), and measured on held-back rows the networks carried over from a 20 %
+sample held back less than the same genomes trained afresh, on every run compared
+(benchmarks/README.md, "warm_start.py").
 
 Which genomes come first matters when an earlier run offers more than generation 0 takes.
 Best score first filled it with the accurate end of the earlier front and left out the small
@@ -39,7 +45,14 @@ import numpy as np
 from evosearch.errors import SettingsError
 from evosearch.space import Genome
 
-__all__ = ["SEED_SHARE", "WARM_PREFIX", "WarmStart", "load_warm_start", "seed_limit"]
+__all__ = [
+    "SEED_SHARE",
+    "WARM_PREFIX",
+    "WarmStart",
+    "load_warm_start",
+    "same_folds",
+    "seed_limit",
+]
 
 #: The weight store's key of an earlier run's genome (``weights/warm-<hash>.npz``): never a
 #: genome hash of this run, so it is pruned with generation 0's end like any unused entry.
@@ -98,7 +111,8 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
     info : dict
         The new run's ``run.json`` content (its search space, objectives and task are compared).
     with_weights : bool
-        Whether to read the seeds' trained fold weights (the new run inherits weights).
+        Whether to read the seeds' trained fold weights (the new run inherits weights); only
+        those of runs with the new run's folds are read (:func:`same_folds`).
 
     Raises
     ------
@@ -118,6 +132,8 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
         record = load_run(path)
         _check_compatible(record.path, record.info, info)
         objectives = _objectives(record)
+        folds_match = same_folds(record.info, info)
+        weighted = with_weights and folds_match
         archive = _archive_genomes(record)
         last = record.last_generation
         members = generation_members(record, last) if last >= 0 else []
@@ -141,7 +157,7 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
         for index in order:
             _, genome, trained_hash = candidates[index]
             parent = None
-            if with_weights:
+            if weighted:
                 # Stored under the hash of the genome whose training gave the result.
                 try:
                     folds = read_weights(record.path, trained_hash)
@@ -160,9 +176,24 @@ def load_warm_start(paths: Sequence[Path], info: dict[str, Any], with_weights: b
                 "archive": len(archive),
                 "population": len(population),
                 "genomes": given,
+                # What its genomes' folds start from: "inherited", or "fresh" where the run
+                # does not inherit weights or ("other folds") the earlier run's are not ours.
+                "weights": "inherited" if weighted else "fresh" if folds_match else "other folds",
             }
         )
     return warm
+
+
+def same_folds(theirs: dict[str, Any], ours: dict[str, Any]) -> bool:
+    """Whether two runs (their ``run.json`` contents) cross-validate on the same folds: the
+    same data (fingerprint: rows, order, target, groups and weights), ``cv``, ``holdout`` and
+    seed, from which the folds are drawn."""
+    fingerprint = theirs.get("dataset", {}).get("fingerprint")
+    if not fingerprint or fingerprint != ours.get("dataset", {}).get("fingerprint"):
+        return False
+    mine, other = ours.get("settings", {}), theirs.get("settings", {})
+    keys = ("cv", "holdout", "random_state")
+    return all(key in other and other[key] == mine.get(key) for key in keys)
 
 
 def _archive_genomes(record: Any) -> list[tuple[tuple[float, ...], Genome, str]]:
@@ -246,9 +277,16 @@ def warm_start_note(record: dict[str, Any], use: Any, population: int) -> str:
         (use.surplus, f"beyond the {seed_limit(population)} places of {population} for seeds"),
     ]
     reasons = "; ".join(f"{count} {why}" for count, why in left if count)
+    other_folds = [Path(run["run"]).name for run in runs if run.get("weights") == "other folds"]
     return (
         f"warm start: {use.used} of {offered} genomes from {names}"
         + (f" ({reasons})" if reasons else "")
         + (f", {with_weights} starting from their trained weights" if with_weights else "")
+        + (
+            f", fresh weights for those of {', '.join(other_folds)} (other rows or folds: "
+            "its networks trained on rows this run validates on)"
+            if other_folds
+            else ""
+        )
         + f"; {population - use.used} random"
     )
