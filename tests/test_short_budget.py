@@ -15,6 +15,7 @@ from sklearn.datasets import load_iris
 
 from evosearch import Evolver, Genome
 from evosearch.errors import BudgetWarning, EvosearchError
+from evosearch.search import ArchiveEntry, ParetoArchive
 from evosearch.testing._tiny import tiny_toml
 
 X, Y = load_iris(return_X_y=True)
@@ -63,6 +64,37 @@ def test_a_budget_shorter_than_the_initial_population_returns_the_best_finished(
     deadline_note(console, evolver, Path("runs/x"))
     note = console.file.getvalue()
     assert "during the initial population" in note and "evosearch resume runs/x" in note
+
+
+def test_a_generation_cut_by_the_deadline_keeps_the_models_it_finished(tmp_path):
+    """Generation 0 trains (16 fits), then generation 1's first genome (2 more), then every
+    fit hangs: the deadline cuts generation 1, whose finished model is offered to the archive
+    and listed in cv_results_; the checkpoint stays generation 0's and a resume ends where an
+    uninterrupted run does."""
+    log = tmp_path / "fits"
+    folder = tmp_path / "run"
+    options = dict(generations=2, n_jobs=1, out=folder)
+    evolver = _evolver(tmp_path, **options, max_time=8, fit_hook=HangAfter(log, 18))
+    evolver.fit(X, Y)
+    assert evolver.deadline_reached_ and len(evolver.history_) == 1
+    results = evolver.cv_results_
+    cut = [h for h, g in zip(results["genome_hash"], results["generation"], strict=True) if g == 1]
+    trained = {line.split()[0] for line in log.read_text().splitlines()}
+    assert len(cut) == 1 and set(cut) <= trained
+    (model,) = cut
+    row = list(results["genome_hash"]).index(model)
+    vector = tuple(results[f"objective_{name}"][row] for name in evolver.objectives_)
+    archive = evolver.archive_
+    # Offered to the archive: offering it again changes nothing (in it, or dominated).
+    again = ParetoArchive.from_dict(archive.to_dict())
+    assert again.update([ArchiveEntry({}, model, vector)]) == 0
+    assert (
+        json.loads((folder / "archive.json").read_text())["members"] == archive.to_dict()["members"]
+    )
+    assert json.loads((folder / "checkpoint.json").read_text())["generation"] == 0
+    resumed = Evolver.resume(folder, X=X, y=Y)
+    straight = _evolver(tmp_path, generations=2, n_jobs=1).fit(X, Y)
+    assert resumed.archive_.to_dict() == straight.archive_.to_dict()
 
 
 # 10 s of a timed CLI run: in the slow run (make test-all).

@@ -78,10 +78,13 @@ def deadline_note(console: Console, evolver: Evolver, folder: Path) -> None:
             markup=False,
         )
     elif evolver.deadline_reached_:
+        last = evolver.history_[-1].generation
+        # The models the cut generation finished joined the archive (not with --ensemble).
+        cut = sum(1 for g in evolver.cv_results_.get("generation", ()) if g == last + 1)
+        kept = f" (and {cut} model(s) of generation {last + 1})" if cut else ""
         console.print(
             f"stopped at the --max-time deadline ({evolver.max_time:g} s) after generation "
-            f"{evolver.history_[-1].generation} of {evolver.generations}; continue with: "
-            f"evosearch resume {folder}",
+            f"{last} of {evolver.generations}{kept}; continue with: evosearch resume {folder}",
             markup=False,
         )
 

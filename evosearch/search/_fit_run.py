@@ -68,6 +68,10 @@ def run_search(evolver: Any, run: SearchRun) -> Any:
         evolver.classes_ = evolver.best_estimator_.classes_
     evolver.cv_results_ = run.results.as_dict()
     evolver.ensemble_ = fit_ensemble(evolver, run) if settings.ensemble else None
+    if loop.cut and run.folder is not None and run.holdout is None:
+        # archive.json shows what the search ended with, the cut generation's models too; the
+        # checkpoint keeps the last finished generation's archive, which a resume continues.
+        run.folder.write_archive(evolver.archive_.to_dict())
     if run.holdout is not None:
         held, starts, scoring = run.holdout, evolver._refit_starts, settings.scoring
         score_holdout(evolver.archive_, dataset, held, seed, cv, scoring, capped, starts, scaled)

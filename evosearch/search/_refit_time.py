@@ -128,6 +128,9 @@ class RefitReserve:
         self._shadow: ParetoArchive | None = None
         self._kept = 0.0  # the archive's own reserve, fixed for the generation
         self._landed: dict[str, EvaluationResult] = {}
+        #: The model whose landing cut the generation (its refit did not fit), else None: the
+        #: one finished model of a cut generation the archive must not take.
+        self.refused: str | None = None
 
     def begin(self) -> Deadline | None:
         """The deadline of the next generation (None without ``max_time``), from the archive."""
@@ -137,7 +140,7 @@ class RefitReserve:
         shadow = ParetoArchive(archive.weights, archive.param_reference, archive.objective_names,
                                archive.scoring)  # fmt: skip
         shadow.update(archive.members)
-        self._shadow, self._landed = shadow, {}
+        self._shadow, self._landed, self.refused = shadow, {}, None
         self._ensemble = self._ensemble_members()
         self._kept = _reserve(archive, self.settings, self._result_of, self._ensemble)
         self.deadline.at = self.end - self._kept
@@ -168,6 +171,7 @@ class RefitReserve:
         after = _reserve(shadow, self.settings, self._result_of, self._ensemble)
         self.deadline.at = self.end - max(self._kept, after)
         if time.monotonic() >= self.deadline.at:
+            self.refused = result.genome_hash
             raise DeadlineReached(
                 "a better model found during the generation needs a longer refit than the time left"
             )

@@ -84,12 +84,12 @@ class Evolver(EstimatorMethods):
         this less the best member's estimated refit time (journalled seconds per epoch and
         fold, scaled to all rows and the epoch budget; with ``holdout`` every member's too),
         following a better member found mid-generation. At the deadline the folds
-        still training are stopped, the unfinished generation is dropped (its finished
-        evaluations stay in the journal, so :meth:`resume` continues it exactly) and ``fit``
-        returns with the archive so far; ``deadline_reached_`` tells it happened. A deadline
-        in generation 0 leaves the genomes that finished as the archive and returns the best
-        of them, with a :class:`~evosearch.errors.BudgetWarning`. Not stored in the run
-        folder.
+        still training are stopped, the unfinished generation is cut (its finished
+        evaluations stay in the journal, so :meth:`resume` continues it exactly, and join the
+        archive unless ``ensemble``) and ``fit`` returns with the archive so far;
+        ``deadline_reached_`` tells it happened. A deadline in generation 0 leaves the genomes
+        that finished as the archive and returns the best of them, with a
+        :class:`~evosearch.errors.BudgetWarning`. Not stored in the run folder.
     max_memory : float, optional
         MiB one evaluation may allocate on top of what its idle worker holds; going over fails
         the genome with ``MemoryError`` (Linux only). See :class:`~evosearch.evaluate.Evaluator`.

@@ -72,6 +72,8 @@ class GenerationLoop:
         self.deadline_reached = False
         #: Generation 0's finished members when the deadline stopped it (else empty).
         self.partial: list[Member] = []
+        #: The models a generation after the first finished before the deadline cut it.
+        self.cut: list[Member] = []
 
     def notify(self, event: str, *args: Any) -> None:
         """Call ``event`` on every callback that has it."""
@@ -83,12 +85,18 @@ class GenerationLoop:
     def run_generations(self) -> None:
         """Evaluate generation 0 (unless restored) and the generations after it.
 
-        At ``max_time``'s deadline the unfinished generation is dropped (its finished
-        evaluations are journalled and the checkpoint is the last finished generation's, so a
-        resume continues exactly) and ``deadline_reached`` is set. If that was generation 0,
-        the models it finished are offered to the archive all the same (``partial`` holds
-        them; nothing more is written, so a resume still continues exactly): a budget shorter
-        than the initial population still gives the best model found.
+        At ``max_time``'s deadline the unfinished generation is cut: its finished evaluations
+        are journalled, the checkpoint stays the last finished generation's (so a resume
+        continues exactly) and ``deadline_reached`` is set. The models it finished are offered
+        to the archive all the same (``partial`` holds generation 0's, ``cut`` a later one's;
+        nothing more is written to the checkpoint): a budget shorter than the initial
+        population still gives the best model found, and on a slow table, where one
+        generation is a large share of the budget, the models a cut generation trained are
+        not thrown away. Their refits fit in the time left: the refit reserve followed each
+        of them as it landed, and the one whose refit no longer fitted (the reserve's
+        ``refused``) is left out. Not with ``ensemble``: its members' refits are reserved for
+        the ensemble estimated when the generation began, which the cut one's models are not
+        part of, so a later generation's cut drops them as before.
         """
         run, state, settings = self.run, self.run.state, self.run.settings
         end = None if settings.max_time is None else time.monotonic() + settings.max_time
@@ -129,6 +137,16 @@ class GenerationLoop:
                 ]
                 offer_to_archive(state.archive, self.partial)
                 run.results.add(self.partial)  # cv_results_ shows what was trained
+            elif not settings.ensemble:
+                cut = state.generation + 1
+                self.cut = [
+                    Member.evaluated(genome, result, [], cut, settings.objective_set)
+                    for genome, result in self.evaluation.landed
+                    # Not a first halving rung's few folds, nor the model whose refit cut it.
+                    if not result.partial and result.genome_hash != reserve.refused
+                ]
+                offer_to_archive(state.archive, self.cut)
+                run.results.add(self.cut)
 
     # ------------------------------------------------------------------ breeding
     def breeding_context(self, input_shape: tuple[int, int, int] | None) -> BreedingContext:
