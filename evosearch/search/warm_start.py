@@ -11,8 +11,8 @@ network wherever layer shapes match (the training loop keeps only blocks whose k
 fit). On any other data the seeds train from fresh weights: an earlier run's fold ``k`` network
 was trained on rows that this run's fold ``k`` may validate on (a sample of the same table
 shares most of them), and measured on held-back rows the networks carried over from a 20 %
-sample held back less than the same genomes trained afresh, on every run compared
-(benchmarks/README.md, "warm_start.py").
+sample held back less than the same genomes trained afresh on digits in every seed compared (on
+a regression table, either way; benchmarks/warm_weights.py, figures in benchmarks/README.md).
 
 Which genomes come first matters when an earlier run offers more than generation 0 takes.
 Best score first filled it with the accurate end of the earlier front and left out the small
