@@ -28,6 +28,10 @@ Systems (``SYSTEMS``):
   bytes: its distinct members' ``bytes`` summed (``ensemble_members``: how many). Its
   ``front``: the members' front as above, then every ensemble of the run's ensemble front
   (``ensemble``: its distinct members), scored on the held-back rows the same way.
+* ``evosearch-bag``: the same with ``bag_folds=True`` (the best member's model averages a refit
+  from each of its CV fold networks); bytes: the bag's (the member's ``bytes`` times its
+  refits, ``bag_folds``: how many). Its ``front``: the members' front, the best member as that
+  bag.
 * ``optuna``: Optuna's ``NSGAIISampler(seed=SEED)`` on two objectives, 3-fold CV accuracy
   (maximised) and parameter count (minimised), as evosearch's defaults, over scikit-learn's
   ``MLPClassifier(max_iter=200)`` with 1-3 hidden layers of 16/32/64/128/256 units,
@@ -69,9 +73,9 @@ from typing import Any
 
 import numpy as np
 
-SYSTEMS = ("evosearch", "optuna", "flaml", "tpot", "rf", "hgb", "evosearch-ens")
+SYSTEMS = ("evosearch", "optuna", "flaml", "tpot", "rf", "hgb", "evosearch-ens", "evosearch-bag")
 # The ones that use the whole budget.
-SEARCHES = ("evosearch", "optuna", "flaml", "tpot", "evosearch-ens")
+SEARCHES = ("evosearch", "optuna", "flaml", "tpot", "evosearch-ens", "evosearch-bag")
 
 
 def _preprocess(X: Any, scale: bool):
@@ -119,12 +123,20 @@ def make_evolver(data, seed: int, budget: float, generations: int, **settings: A
 
 
 def run_evosearch(
-    data, X, y, seed: int, budget: float, generations: int, ensemble: bool = False
+    data,
+    X,
+    y,
+    seed: int,
+    budget: float,
+    generations: int,
+    ensemble: bool = False,
+    bag_folds: bool = False,
 ) -> dict[str, Any]:
     from evosearch.objectives.bytes import model_bytes
     from evosearch.space import Genome
 
-    evolver = make_evolver(data, seed, budget, generations, ensemble=ensemble)
+    settings = {"bag_folds": True} if bag_folds else {}
+    evolver = make_evolver(data, seed, budget, generations, ensemble=ensemble, **settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         evolver.fit(X, y)
@@ -132,7 +144,8 @@ def run_evosearch(
     scores = np.asarray(results.get("mean_test_score", []), dtype=float)
     budget_warnings = [str(w.message) for w in caught if "Budget" in type(w.message).__name__]
     record = getattr(evolver, "ensemble_record_", None) if ensemble else None
-    size = int(model_bytes(evolver.best_genome_))
+    bag = len(getattr(evolver.best_estimator_, "estimators", [None]))
+    size = int(model_bytes(evolver.best_genome_)) * bag
     if record is not None:  # what predicts is the ensemble: its distinct members' bytes
         size = sum(
             int(model_bytes(Genome.from_json(record["models"][m["genome_hash"]]["genome"])))
@@ -142,6 +155,7 @@ def run_evosearch(
         "model": evolver,
         "bytes": size,
         "ensemble_members": None if record is None else len(record["members"]),
+        "bag_folds": bag if bag_folds else None,
         "pickle_bytes": _pickled(evolver.best_estimator_),
         "n_params": int(evolver.best_genome_.n_params()),
         # Empty where max_time ended generation 0 (the best finished genome is returned).
@@ -183,8 +197,9 @@ def evosearch_front(evolver, X_test, y_test, fitted=None):
             model = refit_member(entry, evolver.dataset_, seed, cv, capped, start)
         if fitted is not None:
             fitted[entry.genome_hash] = model
+        refits = len(getattr(model, "estimators", [None]))  # bag_folds: the best is a bag
         yield {
-            "bytes": int(model_bytes(genome)),
+            "bytes": int(model_bytes(genome)) * refits,
             "accuracy": _accuracy(model.predict(rows), y_test),
             "cv_score": float(entry.objectives[score]),
             "n_params": int(genome.n_params()),
@@ -383,7 +398,8 @@ def run_default(name: str, data, X, y, seed: int) -> dict[str, Any]:
 def versions(system: str) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    names = {"evosearch": "evosearch", "evosearch-ens": "evosearch", "optuna": "optuna",
+    names = {"evosearch": "evosearch", "evosearch-ens": "evosearch",
+             "evosearch-bag": "evosearch", "optuna": "optuna",
              "flaml": "flaml", "tpot": "tpot"}  # fmt: skip
     out = {"scikit-learn": version("scikit-learn"), "numpy": version("numpy")}
     if system in names:
@@ -426,6 +442,8 @@ def run(
         out = run_evosearch(data, X_train, y_train, seed, budget, generations)
     elif system == "evosearch-ens":
         out = run_evosearch(data, X_train, y_train, seed, budget, generations, ensemble=True)
+    elif system == "evosearch-bag":
+        out = run_evosearch(data, X_train, y_train, seed, budget, generations, bag_folds=True)
     elif system == "optuna":
         out = run_optuna(data, X_train, y_train, seed, budget, started)
     elif system == "flaml":
@@ -441,7 +459,8 @@ def run(
     record["accuracy"] = _accuracy(model.predict(X_test), y_test)
     record.update(out)
     record["status"] = "ok"
-    front = evosearch_front(model, X_test, y_test) if system == "evosearch" else None
+    bare = system in ("evosearch", "evosearch-bag")
+    front = evosearch_front(model, X_test, y_test) if bare else None
     if system == "evosearch-ens":  # the members' front, then the ensemble front
         fitted: dict[str, Any] = {}
         front = itertools.chain(evosearch_front(model, X_test, y_test, fitted),

@@ -82,7 +82,8 @@ ONE_THREAD = {
 }
 # Short names of the systems in the table's header.
 LABELS = {"evosearch": "evosearch", "optuna": "Optuna/MLP", "flaml": "FLAML", "tpot": "TPOT",
-          "rf": "RF", "hgb": "HGB", "evosearch-ens": "evosearch+ens"}  # fmt: skip
+          "rf": "RF", "hgb": "HGB", "evosearch-ens": "evosearch+ens",
+          "evosearch-bag": "evosearch+bag"}  # fmt: skip
 
 
 def _children_cpu() -> float:
@@ -324,7 +325,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> str:
     columns = min(3, len(datas))
     rows = -(-len(datas) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
-    markers = dict(zip(SYSTEMS, "o^sDvPX", strict=True))
+    markers = dict(zip(SYSTEMS, "o^sDvPX*", strict=True))
     colours = {s: f"C{i}" for i, s in enumerate(SYSTEMS)}
     for ax, data in zip(axes.ravel(), datas, strict=False):
         for system in systems:

@@ -118,7 +118,9 @@ def test_the_reserve_follows_a_new_best_within_a_generation() -> None:
         [ArchiveEntry(known.to_json(), known_result.genome_hash, (0.8, known.n_params()))]
     )
     results = SimpleNamespace(result={known_result.genome_hash: known_result}.get)
-    settings = SimpleNamespace(holdout=None, refit_fidelity=None, cv=2, ensemble=False)
+    settings = SimpleNamespace(
+        holdout=None, refit_fidelity=None, cv=2, ensemble=False, bag_folds=False
+    )
     end = time.monotonic() + 100.0
     objectives = [get_objective("score"), get_objective("params")]
     reserve = RefitReserve(end, archive, results, settings, objectives)  # type: ignore[arg-type]
@@ -175,8 +177,9 @@ def test_an_ensemble_reserves_its_members_refits_but_not_the_best_twice() -> Non
     )
     end = time.monotonic() + 100.0
 
-    def reserved(ensemble: bool, *members: Member) -> float:
-        settings = SimpleNamespace(holdout=None, refit_fidelity=None, cv=2, ensemble=ensemble)
+    def reserved(ensemble: bool, *members: Member, bag: bool = False) -> float:
+        settings = SimpleNamespace(holdout=None, refit_fidelity=None, cv=2, ensemble=ensemble,
+                                   bag_folds=bag, n_folds=2)  # fmt: skip
         estimate = (lambda: [m.result.genome_hash for m in members]) if members else None
         reserve = RefitReserve(end, archive, results, settings, objectives, estimate)  # type: ignore[arg-type]
         deadline = reserve.begin()
@@ -188,6 +191,8 @@ def test_an_ensemble_reserves_its_members_refits_but_not_the_best_twice() -> Non
     assert reserved(True) == pytest.approx(4.0 + 2.0 + 1.0)  # every archive member's
     assert reserved(True, best) == pytest.approx(4.0)  # an ensemble of the best alone
     assert reserved(True, best, pool, small) == pytest.approx(4.0 + 8.0 + 1.0)
+    # bag_folds refits the best once per fold (two here).
+    assert reserved(False, bag=True) == pytest.approx(2 * 4.0)
 
 
 def test_a_holdout_reserves_every_members_refit(tmp_path, monkeypatch) -> None:

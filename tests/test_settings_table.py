@@ -43,9 +43,9 @@ NON_DEFAULT = {
     "scale_target": False,
     "ensemble": True,
 }
-#: The steady-state search's settings, which do not go with halving or screening: varied in
-#: a run of their own (steady_run).
-NON_DEFAULT_STEADY = {"steady_state": True, "in_flight": 3}
+#: The steady-state search's settings, which do not go with halving or screening, and
+#: bag_folds, which does not go with ensemble: varied in a run of their own (steady_run).
+NON_DEFAULT_STEADY = {"steady_state": True, "in_flight": 3, "bag_folds": True}
 #: Settings whose non-default values need what a test machine lacks (a Dask cluster).
 NOT_VARIED = {"backend", "scheduler"}
 
@@ -151,7 +151,7 @@ def _recorded(folder):
 
 def test_run_json_records_every_setting_as_given(varied_run):
     info = _recorded(varied_run)
-    # The steady-state settings are left out at their defaults (omit_default).
+    # The steady-state settings and bag_folds are left out at their defaults (omit_default).
     assert set(info["settings"]) == {row.name for row in RECORDED} - set(NON_DEFAULT_STEADY)
     params = recorded_params(info, "run.json")
     for name, value in NON_DEFAULT.items():

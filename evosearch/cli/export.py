@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from evosearch.cli._output import make_console, score_name
+from evosearch.errors import SettingsError
 from evosearch.runs import load_run, load_run_dataset
 
 __all__ = ["run"]
@@ -21,16 +22,25 @@ def run(args: argparse.Namespace) -> int:
     get_format(args.format).configure({"input_dtype": args.input_dtype}).check_available()
     record = load_run(args.run)
     if getattr(args, "ensemble", False):
+        if args.bag_folds:
+            raise SettingsError("--bag-folds and --ensemble cannot be combined: pick one")
         return _export_ensemble(args, record, console)
     index, _ = select_member(record, args.member)
+    # A run evolved with --bag-folds deploys its best member so: export it the same way.
+    bag = args.bag_folds or (args.member is None and record.info["settings"].get("bag_folds"))
     out = args.out or record.path / "models" / f"member-{index}"
     dataset = load_run_dataset(record)
     options = {"input_dtype": args.input_dtype}
-    metadata = export_member(record, dataset, index, out, args.format, options)
+    metadata = export_member(record, dataset, index, out, args.format, options, bool(bag))
+    refit = (
+        f"refit from each of its {metadata['bag_folds']} fold networks, averaged,"
+        if metadata.get("bag_folds")
+        else "refit"
+    )
     console.print(
         f"exported archive member {index} ({metadata['architecture']}; CV "
         f"{score_name(record)} {metadata['cv_score']:.4f}, {metadata['n_params']:,} parameters)"
-        f" refit on all {dataset.n_samples} rows to {out} ({metadata['format']}:"
+        f" {refit} on all {dataset.n_samples} rows to {out} ({metadata['format']}:"
         f" {', '.join(metadata['files'])})",
         markup=False,
     )

@@ -12,7 +12,7 @@ from evosearch.errors import EvosearchError
 from evosearch.search._holdout import score_holdout
 from evosearch.search.ensemble_run import fit_ensemble
 from evosearch.search.loop import GenerationLoop
-from evosearch.search.refit import refit_member, refit_starts
+from evosearch.search.refit import bag_refits, refit_member, refit_starts
 from evosearch.search.steady_state import SteadyStateLoop
 from evosearch.space import Genome
 
@@ -62,6 +62,10 @@ def run_search(evolver: Any, run: SearchRun) -> Any:
     start = evolver._refit_starts.get(best.genome_hash)
     scaled = settings.scale_target
     evolver.best_estimator_ = refit_member(best, dataset, seed, cv, capped, start, scaled)
+    if settings.bag_folds and run.weights is not None:
+        reuse = {} if start is None else {start[0]: evolver.best_estimator_}
+        folds = run.weights.folds(best.genome_hash)
+        evolver.best_estimator_ = bag_refits(best, dataset, seed, cv, capped, folds, scaled, reuse)
     evolver.refit_start_fold_ = None if start is None else start[0]
     evolver.best_genome_ = Genome.from_json(best.genome)
     if dataset.task == "classification":

@@ -14,9 +14,10 @@ backends are running to is brought forward, and a generation that can no longer 
 is cut there (its finished evaluations are journalled; the refit is then the previous best's,
 which the reserve never stopped covering).
 
-With ``ensemble`` the run also refits its ensemble's members, all but the best member (whose
-refit the ensemble reuses). Before each generation the reserve counts those of the ensemble the
-run would build if it ended then (greedy selection over the predictions kept so far, a fraction
+With ``bag_folds`` the best member is refit once per fold network. With ``ensemble`` the run
+also refits its ensemble's members, all but the best member (whose refit the ensemble reuses).
+Before each generation the reserve counts those of the ensemble the run would build if it ended
+then (greedy selection over the predictions kept so far, a fraction
 of a second; :func:`~evosearch.search.ensemble_run.ensemble_members_now`); where the run gives
 no such estimate, every archive member's, a bound on what selection can pick from them.
 """
@@ -52,7 +53,10 @@ def _reserve(
     if not len(archive):
         return 0.0
     best = archive.best(archive.objective("score"))
-    members = [best, *archive.members] if settings.holdout else [best]
+    # bag_folds refits the best member once per fold network (at most the folds it scored).
+    members = [best] * (settings.n_folds if settings.bag_folds else 1)
+    if settings.holdout:
+        members += archive.members
     seconds = sum(
         _refit_of(entry.genome["hyperparameters"], result_of(entry.genome_hash), settings)
         for entry in members

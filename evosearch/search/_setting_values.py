@@ -289,6 +289,14 @@ def objectives_json(value: tuple[str, ...]) -> list[str]:
     return list(value)
 
 
+def check_bag_folds(values: Mapping[str, Any]) -> None:
+    """Refuse ``bag_folds`` with ``ensemble`` in one line (an ensemble's member would be a bag
+    inside the ensemble, which no export format writes)."""
+    if values["bag_folds"] and values["ensemble"]:
+        raise SettingsError("bag_folds and ensemble cannot be combined: an ensemble averages "
+                            "refits of several models already; pick one")  # fmt: skip
+
+
 def check_steady_state(values: Mapping[str, Any]) -> None:
     """Refuse what the steady-state search cannot do (yet), in one line."""
     from evosearch.search.strategies import get_strategy

@@ -176,6 +176,11 @@ class Evolver(EstimatorMethods):
         unclipped; False: the raw target, R² clipped at -1, as runs before it (resumed so).
     ensemble : bool, default=False
         Keep out-of-fold predictions, build an ensemble front at the end (``ensemble.json``).
+    bag_folds : bool, default=False
+        ``best_estimator_`` averages one refit per CV fold network (each continued on all rows)
+        instead of the one refit from the best fold's: for k times the refit's time (reserved
+        by ``max_time``) and bytes, see ``benchmarks/README.md`` ("bag_folds"). Not with
+        ``ensemble``; a fidelity plan that scores one fold refits once.
     warm_start : path or sequence of paths, default=()
         Earlier run folders (same search space, objectives and task) whose archives and last
         populations start generation 0 on this data, re-evaluated: spread over their
@@ -191,9 +196,10 @@ class Evolver(EstimatorMethods):
     ----------
     archive_ : ParetoArchive
         The all-time non-dominated set of objective vectors (by default score, parameters).
-    best_estimator_ : sklearn.pipeline.Pipeline
+    best_estimator_ : sklearn.pipeline.Pipeline or WeightedEnsemble
         The archive's most accurate member, refit on all the data; with ``inherit_weights``
-        from its best CV fold's network (``refit_start_fold_``; None: from scratch).
+        from its best CV fold's network (``refit_start_fold_``; None: from scratch); with
+        ``bag_folds`` a ``WeightedEnsemble`` of one refit per stored fold network.
     best_genome_ : Genome
         Its genome.
     cv_results_ : dict of ndarray
@@ -288,6 +294,7 @@ class Evolver(EstimatorMethods):
         verbose: int = 0,
         scale_target: bool = True,
         ensemble: bool = False,
+        bag_folds: bool = False,
         warm_start: str | Path | Sequence[str | Path] = (),
         latency_model: Any = None,
     ) -> None:
@@ -327,6 +334,7 @@ class Evolver(EstimatorMethods):
         self.verbose = verbose
         self.scale_target = scale_target
         self.ensemble = ensemble
+        self.bag_folds = bag_folds
         self.warm_start = warm_start
         self.latency_model = latency_model
 

@@ -79,6 +79,10 @@ class WeightStore:
         """What a refit of ``genome_hash`` starts from (:func:`refit_start`)."""
         return refit_start(self._weights.get(genome_hash, {}), fold_scores)
 
+    def folds(self, genome_hash: str) -> dict[int, FoldWeights]:
+        """Every stored fold network of ``genome_hash`` by fold (empty if none)."""
+        return dict(self._weights.get(genome_hash, {}))
+
     def keep_only(self, genome_hashes: Iterable[str]) -> None:
         """Forget (and delete the files of) every genome not in ``genome_hashes``."""
         keep = set(genome_hashes)

@@ -28,6 +28,7 @@ from evosearch.evaluation._limits import DEFAULT_EVAL_TIMEOUT
 from evosearch.search._data_options import check_columns, recorded_data_options
 from evosearch.search._setting_values import (
     check_backend,
+    check_bag_folds,
     check_callbacks,
     check_crossover_rate,
     check_eval_timeout,
@@ -262,6 +263,10 @@ SETTINGS: tuple[Setting, ...] = (
             "keep out-of-fold predictions of the archive and each generation's best, and build "
             "a weighted ensemble front of them when the run ends (RUN/ensemble.json)",
             flag="--ensemble", switch=True, omit_default=True),
+    Setting("bag_folds", False, check_flag("bag_folds"),
+            "the best model averages k refits, each continuing one of its CV fold networks on "
+            "all rows (k times the refit's time and bytes; not with ensemble)",
+            flag="--bag-folds", switch=True, omit_default=True),
     Setting("warm_start", (), check_warm_start,
             "start generation 0 from this earlier run's archive and last population (same "
             "search space, objectives and task; repeat for several runs)", flag="--warm-start",
@@ -339,6 +344,8 @@ class RunSettings:
     scale_target: bool
     #: Out-of-fold predictions kept, an ensemble built at the end (search/ensemble.py).
     ensemble: bool
+    #: ``best_estimator_`` averages a refit from each CV fold network (search/refit.py).
+    bag_folds: bool
     #: Run folders generation 0 starts from (search/warm_start.py); run.json's ``warm_start``.
     warm_start: tuple[Path, ...] = ()
     #: The ``latency_model`` setting as checked (None, ``"calibrate"``, a model file's path or a
@@ -421,6 +428,7 @@ def check_settings(params: Mapping[str, Any]) -> RunSettings:
     # Recorded resolved ("auto" made the strategy's own), so a later default cannot move it.
     values["focus"] = get_strategy(values["strategy"]).resolve_focus(values["focus"])
     check_steady_state(values)
+    check_bag_folds(values)
     values["space"] = values.pop("genome")
     values["objective_set"] = resolve_objectives(values.pop("objectives"))
     return RunSettings(**values)
