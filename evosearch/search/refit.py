@@ -179,10 +179,7 @@ def stored_start(
         return starts.get(entry.genome_hash)
     if run is None:
         return None
-    try:
-        return refit_start(read_weights(run, entry.genome_hash), entry.fold_scores)
-    except ValueError as exc:
-        raise RunFolderError(f"run {run} is damaged: {exc}") from None
+    return refit_start(stored_folds(entry, run), entry.fold_scores)
 
 
 def select_member(record: RunRecord, member: int | None) -> tuple[int, ArchiveEntry]:
