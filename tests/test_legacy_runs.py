@@ -12,6 +12,7 @@ fresh run of the current code reaches with the same settings (read back through
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -54,6 +55,20 @@ def _without_timings(value):
     return value
 
 
+def _to_rounding(value):
+    """``value`` with every float as ``pytest.approx`` (relative 1e-5), for comparing runs
+    whose scores came from another numpy: its BLAS sums in another order, so a regression's
+    R² differs in the 8th digit (7e-8 with numpy 2.4; up to 1.5e-6 relative once networks
+    trained on from those weights), while an accuracy is exact. Genomes must still match."""
+    if isinstance(value, dict):
+        return {k: _to_rounding(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_rounding(v) for v in value]
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-5, abs=1e-12)
+    return value
+
+
 def _file_versions(path: Path) -> list:
     return [json.loads(line)["format_version"] for line in path.read_text().splitlines()]
 
@@ -85,7 +100,11 @@ def test_legacy_run_replays_its_first_generation_exactly(legacy_run, tmp_path):
     # scored every row, so this needs the settings-table replay).
     replayed = evosearch("replay", str(legacy_run), "--generation", "0", "--evaluate", cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stderr
-    assert "4 of 4 members reproduce their recorded score exactly" in replayed.stdout
+    exact = "4 of 4 members reproduce their recorded score exactly" in replayed.stdout
+    # Under another numpy than the one that wrote the run, a regression's scores come back to
+    # rounding (see _to_rounding); anything larger is a replay that trains differently.
+    found = re.search(r"largest difference ([0-9.e+-]+)", replayed.stdout)
+    assert exact or (found is not None and float(found.group(1)) < 1e-6), replayed.stdout
 
 
 def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
@@ -122,13 +141,22 @@ def test_legacy_run_resumes_to_what_a_fresh_run_reaches(legacy_run, tmp_path):
 
     fresh = tmp_path / "fresh"
     for name in ("archive.json", "checkpoint.json"):  # rewritten whole by the resume
-        assert _without_timings(json.loads((legacy_run / name).read_text())) == _without_timings(
-            json.loads((fresh / name).read_text())
+        assert _without_timings(json.loads((legacy_run / name).read_text())) == _to_rounding(
+            _without_timings(json.loads((fresh / name).read_text()))
         ), name
     fresh_run = load_run(fresh)
-    assert _without_timings(resumed_run.generations) == _without_timings(fresh_run.generations)
+    fresh_generations = _to_rounding(_without_timings(fresh_run.generations))
+    assert _without_timings(resumed_run.generations) == fresh_generations
+
+    def coarse(value):  # the sort key: floats to 4 digits, so rounding cannot reorder lines
+        if isinstance(value, dict):
+            return {k: coarse(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [coarse(v) for v in value]
+        return round(value, 4) if isinstance(value, float) else value
 
     def by_key(lines: list) -> list:
-        return sorted(_without_timings(lines), key=lambda line: json.dumps(line, sort_keys=True))
+        lines = _without_timings(lines)
+        return sorted(lines, key=lambda line: json.dumps(coarse(line), sort_keys=True))
 
-    assert by_key(resumed_run.journal) == by_key(fresh_run.journal)
+    assert by_key(resumed_run.journal) == _to_rounding(by_key(fresh_run.journal))
