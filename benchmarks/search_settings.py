@@ -12,7 +12,15 @@ A variant is one of:
 * ``fidelity=KEY=VALUE,...``: the ``fidelity`` setting, e.g. ``fidelity=min_rows=4000``;
 * ``ple=N``: the numeric columns replaced, before the search, by a piecewise-linear encoding
   over ``N`` quantile bins of the training rows (Gorishniy et al. 2022, "On embeddings for
-  numerical features in tabular deep learning"): a prototype measured outside the engine.
+  numerical features in tabular deep learning"): a prototype measured outside the engine;
+* ``spikes=SHARE``: each numeric column whose most frequent value on the training rows holds
+  at least ``SHARE`` of them (and which has 20 or more distinct values: a measurement with a
+  point mass, such as a rainfall of exactly 0, not a column of a few levels) gets a 0/1 column
+  ``value == that value`` beside it, before the search: the prototype of the ``point_mass``
+  gene, measured outside the engine (the engine also asks the value for three times the next
+  value's rows; on the record's tables both pick the same columns);
+* ``point_mass=CHOICE``: the mlp preset with ``point_mass = [CHOICE]`` (``none``: the gene off,
+  as before it existed; ``indicator`` is the preset's own).
 
 Printed: one line per run (held-back accuracy, best CV score, evaluations, generations, the
 best member's parameters and preprocessing genes), then the median held-back accuracy per data
@@ -46,13 +54,13 @@ from _peers_systems import make_evolver
 PRESET = Path(__file__).resolve().parents[1] / "genomes" / "mlp.toml"
 
 
-def scaled_space(scalers: list[str], folder: Path) -> Path:
-    """A copy of the mlp preset whose ``scale`` gene is searched over ``scalers``."""
+def scaled_space(scalers: list[str], folder: Path, gene: str = "scale") -> Path:
+    """A copy of the mlp preset whose ``gene`` (``scale``) is searched over ``scalers``."""
     lines = PRESET.read_text(encoding="utf-8").splitlines()
     values = ", ".join(f'"{s}"' for s in scalers)
-    out = [f"scale = [{values}]" if line.startswith("scale = ") else line for line in lines]
-    out = ['name = "mlp-scale"' if line.startswith("name = ") else line for line in out]
-    path = folder / "mlp-scale.toml"
+    out = [f"{gene} = [{values}]" if line.startswith(f"{gene} = ") else line for line in lines]
+    out = [f'name = "mlp-{gene}"' if line.startswith("name = ") else line for line in out]
+    path = folder / f"mlp-{gene}.toml"
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path
 
@@ -81,6 +89,24 @@ def piecewise_linear(train: Any, test: Any, bins: int) -> tuple[Any, Any]:
     return pd.DataFrame(encoded[0]), pd.DataFrame(encoded[1])
 
 
+def spike_indicators(train: Any, test: Any, share: float) -> tuple[Any, Any]:
+    """A 0/1 column ``NAME==VALUE`` beside each numeric column with a point mass on the
+    training rows (see the module docstring); blank cells are 0."""
+    import pandas as pd
+
+    train, test = pd.DataFrame(train).copy(), pd.DataFrame(test).copy()
+    for name in list(train.columns):
+        if not pd.api.types.is_numeric_dtype(train[name]):
+            continue
+        counts = train[name].value_counts(normalize=True, dropna=True)
+        if len(counts) < 20 or counts.iloc[0] < share:
+            continue
+        value = counts.index[0]
+        for frame in (train, test):
+            frame[f"{name}=={value:g}"] = (frame[name] == value).astype(float)
+    return train, test
+
+
 def one_run(name: str, seed: int, budget: float, variant: str) -> dict[str, Any]:
     data, X_train, X_test, y_train, y_held = _peers_data.split(name, seed)
     kind, _, value = variant.partition("=")
@@ -88,10 +114,14 @@ def one_run(name: str, seed: int, budget: float, variant: str) -> dict[str, Any]
     with tempfile.TemporaryDirectory() as folder:
         if kind == "scale":
             settings["genome"] = str(scaled_space(value.split("+"), Path(folder)))
+        elif kind == "point_mass":
+            settings["genome"] = str(scaled_space([value], Path(folder), "point_mass"))
         elif kind == "fidelity":
             settings["fidelity"] = value
         elif kind == "ple":
             X_train, X_test = piecewise_linear(X_train, X_test, int(value))
+        elif kind == "spikes":
+            X_train, X_test = spike_indicators(X_train, X_test, float(value))
         elif kind != "default":
             raise SystemExit(f"unknown variant {variant!r}")
         genome = settings.pop("genome", None)

@@ -40,6 +40,7 @@ from evosearch.data._frames import frame_options, type_frame
 from evosearch.data._hints import row_id_notes
 from evosearch.data._task import check_text_in_numbers, infer_task
 from evosearch.data.images import flatten_images, parse_input_shape
+from evosearch.data.point_masses import point_masses
 from evosearch.data.table import NUMERIC, Column, check_ids, table_fingerprint, take_rows
 from evosearch.errors import DataError
 
@@ -92,6 +93,10 @@ class Dataset:
     input_shape : tuple of int or None
         ``(height, width, channels)`` when a row is an image (channels last; bundled digits
         are 8x8x1), else None. Not part of the :meth:`fingerprint`.
+    point_masses : tuple of (int, float)
+        ``(index among the numeric columns, value)`` of each numeric column where one value
+        holds a large share of the rows (:mod:`evosearch.data.point_masses`), found on every
+        row read; none for images. Not part of the :meth:`fingerprint` (it follows from X).
     """
 
     X: Any
@@ -106,6 +111,7 @@ class Dataset:
     options: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     input_shape: tuple[int, int, int] | None = None
+    point_masses: tuple[tuple[int, float], ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -312,6 +318,7 @@ def check_arrays(
         sample_weight=weight_arr,
         notes=(*([note] if note else []), *ids),
         input_shape=image,
+        point_masses=() if image is not None else point_masses(X_arr),
     )
 
 
@@ -397,7 +404,8 @@ def table_dataset(
         raise DataError(f"every row's target '{target_name}' is missing in {name}")
     check_ids(columns, len(table), declared, name, python)
     numeric = [c.name for c in columns if c.kind == NUMERIC]
-    ids = row_id_notes(numeric, table[numeric].to_numpy(dtype=np.float64), python)
+    numbers = table[numeric].to_numpy(dtype=np.float64)
+    ids = row_id_notes(numeric, numbers, python)
     _check_text_target(y, target_name, task, python)
     resolved = infer_task(y) if task == "auto" else task
     after = f" after {note}" if note else ""
@@ -418,4 +426,5 @@ def table_dataset(
         sample_weight=weight_arr,
         options=options,
         notes=(*([note] if note else []), *ids),
+        point_masses=point_masses(numbers),
     )

@@ -45,7 +45,7 @@ from evosearch.deploy._onnx_categorical import ENCODERS, emit_encoding
 from evosearch.deploy._onnx_dates import date_origins, emit_dates, origin_text
 from evosearch.deploy._onnx_quantile import emit_quantile
 from evosearch.errors import SettingsError
-from evosearch.preprocess import DateFeatures, LevelMapper
+from evosearch.preprocess import DateFeatures, LevelMapper, PointMassIndicators
 
 __all__ = ["PLAIN_INPUT", "Prep", "emit_preprocessing", "shared_date_origins"]
 
@@ -113,9 +113,8 @@ def emit_preprocessing(
     width = int(getattr(prep, "n_features_in_", 0)) or None
     x = graph.add_input(PLAIN_INPUT, p.elem, ["N", width])
     names = getattr(prep, "feature_names_in_", None)  # else X[:, j] by its index j
-    _coarse(
-        p, [("scale", prep)], [str(n) for n in (names if names is not None else range(width or 0))]
-    )
+    steps = list(prep.steps) if isinstance(prep, Pipeline) else [("scale", prep)]
+    _coarse(p, steps, [str(n) for n in (names if names is not None else range(width or 0))])
     return p.settled(_convert(p, prep, x)), [{"name": PLAIN_INPUT, "kind": "matrix"}]
 
 
@@ -130,7 +129,11 @@ def _coarse(p: Prep, steps: list[tuple[str, Any]], names: list[str]) -> None:
     robust scaler's scale, or the mean gap between the quantile scaler's quantiles."""
     if p.dtype != "float32":
         return
+    names = list(names)
     for _, step in steps:
+        if isinstance(step, PointMassIndicators):  # its 0/1 columns are scaled too
+            names += [f"{names[c]}=={v:g}" for c, v in zip(step.columns, step.values, strict=True)]
+            continue
         if isinstance(step, StandardScaler | RobustScaler):
             centre = getattr(step, "mean_", None) if isinstance(step, StandardScaler) else (
                 step.center_)  # fmt: skip
@@ -314,6 +317,22 @@ def _indicator(p: Prep, est: MissingIndicator, x: str) -> str:
     return str(p.graph.op("Cast", [missing], "indicator", to=p.elem))
 
 
+def _point_mass(p: Prep, est: PointMassIndicators, x: str) -> str:
+    """``x`` and, after it, ``x[:, column] == value`` as 0/1 for each point mass."""
+    index = p.graph.const(np.asarray(est.columns, np.int64), "point_mass_columns")
+    picked = p.graph.op("Gather", [x, index], "point_mass_cells", axis=1)
+    values = np.asarray(est.values, np.float64)
+    if x in p.offsets:  # compared with the stored numbers: values less their columns' offsets
+        values = values - p.offsets[x][np.asarray(est.columns, np.intp)]
+    masses = p.const(values, "point_mass_values")
+    flags = p.graph.op("Cast", [p.graph.op("Equal", [picked, masses], "is_mass")], "flags",
+                       to=p.elem)  # fmt: skip
+    out = str(p.graph.op("Concat", [x, flags], "with_masses", axis=1))
+    if x in p.offsets:  # the flags carry no offset
+        p.offsets[out] = np.concatenate([p.offsets[x], np.zeros(len(est.columns))])
+    return out
+
+
 def _dates(p: Prep, est: DateFeatures, x: str) -> str:
     # A DateFeatures outside a table's date part: seconds since 1970 in the input's type.
     return emit_dates(p, est, x, np.zeros(len(est.times), np.int64))
@@ -326,5 +345,6 @@ _CONVERTERS: dict[type, Callable[[Prep, Any, str], str]] = {
     QuantileTransformer: _quantile,
     SimpleImputer: _imputer,
     MissingIndicator: _indicator,
+    PointMassIndicators: _point_mass,
     DateFeatures: _dates,
 }

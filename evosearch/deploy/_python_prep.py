@@ -2,8 +2,9 @@
 python`` model file, the arrays it reads from ``weights.npz`` and the helpers it calls.
 
 It reads the fitted scikit-learn steps :func:`evosearch.preprocess.build_preprocessor` makes
-(a scaler for a plain matrix; for a table a ColumnTransformer of imputation, scaling, missing
-indicators and categorical level mapping and encoding) and refuses any other step with one line
+(a scaler, after point-mass indicators or not, for a plain matrix; for a table a
+ColumnTransformer of imputation, point-mass indicators, scaling, missing indicators and
+categorical level mapping and encoding) and refuses any other step with one line
 naming it.
 """
 
@@ -92,10 +93,30 @@ def _scale(prep: Preprocessing, step: Any, var: str, part: str) -> None:
     ]
 
 
-def _plain(prep: Preprocessing, scaler: Any) -> None:
+def _point_mass(prep: Preprocessing, step: Any, var: str, part: str) -> None:
+    """The lines of the point-mass indicators appended to ``var``."""
+    prep.arrays[f"{part}_mass_columns"] = np.asarray(step.columns, np.int64)
+    prep.arrays[f"{part}_mass_values"] = np.asarray(step.values, np.float64)
+    prep.body += [
+        f"    # {var}: a 0/1 column for each column's point mass (1: the cell is that value)",
+        f'    {var} = np.hstack([{var}, ({var}[:, WEIGHTS["{part}_mass_columns"]] == '
+        f'WEIGHTS["{part}_mass_values"]).astype(np.float64)])',
+    ]
+
+
+def _plain(prep: Preprocessing, first_step: Any) -> None:
+    from sklearn.pipeline import Pipeline
+
+    from evosearch.preprocess import PointMassIndicators
+
     prep.need(rt.feature_matrix)
     prep.body.append("    x = feature_matrix(X, FEATURES)")
-    _scale(prep, scaler, "x", "scale")
+    steps = [s for _, s in first_step.steps] if isinstance(first_step, Pipeline) else [first_step]
+    for step in steps:
+        if isinstance(step, PointMassIndicators):
+            _point_mass(prep, step, "x", "scale")
+        else:
+            _scale(prep, step, "x", "scale")
     prep.body.append("    return x")
 
 
@@ -135,6 +156,8 @@ def _numeric_steps(prep: Preprocessing, part: str, steps: list[Any], columns: li
     """The lines of a numeric part's fitted steps (imputation, indicators, scaling)."""
     from sklearn.impute import MissingIndicator, SimpleImputer
 
+    from evosearch.preprocess import PointMassIndicators
+
     imputed = False
     for step in steps:
         if isinstance(step, SimpleImputer):
@@ -155,6 +178,12 @@ def _numeric_steps(prep: Preprocessing, part: str, steps: list[Any], columns: li
                 raise _refuse(step)
             prep.body.append(f"    {part} = np.isnan({part}).astype(np.float64)  # 1: missing")
             imputed = True
+        elif isinstance(step, PointMassIndicators):
+            if not imputed:
+                prep.need(rt.refuse_missing)
+                prep.body.append(f"    refuse_missing({part}, {literal(columns)})")
+                imputed = True
+            _point_mass(prep, step, part, part)
         else:
             if not imputed:
                 prep.need(rt.refuse_missing)

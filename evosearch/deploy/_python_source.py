@@ -237,7 +237,9 @@ def model_source(model: Any, info: dict[str, Any]) -> tuple[str, dict[str, np.nd
     # What model.json says, or failing that (a model built by hand) what the model knows.
     names = getattr(first, "feature_names_in_", None)
     if names is None:
-        names = [f"x{i}" for i in range(int(net.n_features_in_))]
+        # The preprocessing's input, which point-mass indicators make narrower than the net's.
+        width = getattr(first, "n_features_in_", None) or net.n_features_in_
+        names = [f"x{i}" for i in range(int(width))]
     info = {
         **info,
         "task": info.get("task")

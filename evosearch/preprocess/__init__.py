@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         encoding_levels,
         make_scaler,
     )
+    from evosearch.preprocess.point_mass import PointMassIndicators
 
 __all__ = [
     "DATE_PARTS",
@@ -47,6 +48,7 @@ __all__ = [
     "DataProfile",
     "DateFeatures",
     "LevelMapper",
+    "PointMassIndicators",
     "PreprocessGene",
     "build_preprocessor",
     "date_features",
@@ -77,5 +79,6 @@ __getattr__, __dir__ = lazy_exports(
             )
         },
         **{name: "dates" for name in ("DATE_PARTS", "DateFeatures", "date_features")},
+        "PointMassIndicators": "point_mass",
     },
 )

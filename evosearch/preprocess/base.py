@@ -46,6 +46,9 @@ class DataProfile:
     task : str
     class_counts : tuple of int
         Rows per class (classification), else empty.
+    point_masses : tuple of (int, float)
+        ``(index among the numeric columns, value)`` of the numeric columns with a point mass
+        (:attr:`evosearch.data.Dataset.point_masses`).
     """
 
     columns: tuple[Column, ...] | None
@@ -53,6 +56,7 @@ class DataProfile:
     n_rows: int
     task: str
     class_counts: tuple[int, ...] = ()
+    point_masses: tuple[tuple[int, float], ...] = ()
 
     @classmethod
     def of(cls, dataset: Dataset) -> DataProfile:
@@ -60,7 +64,14 @@ class DataProfile:
         counts: tuple[int, ...] = ()
         if dataset.task == "classification":
             counts = tuple(int(c) for c in np.unique(dataset.y, return_counts=True)[1])
-        return cls(dataset.columns, dataset.n_features, dataset.n_samples, dataset.task, counts)
+        return cls(
+            dataset.columns,
+            dataset.n_features,
+            dataset.n_samples,
+            dataset.task,
+            counts,
+            dataset.point_masses,
+        )
 
     @property
     def numeric(self) -> list[Column]:

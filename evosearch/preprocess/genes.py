@@ -9,17 +9,22 @@ encode         onehot (rare levels grouped), ordinal                  categorica
 scale          standard, robust, quantile (to a normal), none         the space allows more
                                                                       than ``standard``
 class_weight   none, balanced (rows weighted by 1 / class size)       classes are imbalanced
+point_mass     none, indicator (a 0/1 column ``value == mass`` beside     a numeric column has a
+               each numeric column with a point mass)                 point mass
 =============  =====================================================  ==========================
 
 ``*_indicator`` adds a 0/1 column per numeric column that has missing cells in the table (not
-per date column: a missing date's features are imputed, with no indicator).
+per date column: a missing date's features are imputed, with no indicator). ``point_mass`` is
+off in a space that does not name it (so runs recorded before it stay what they were); the mlp
+presets name it with the one choice ``indicator``: :mod:`evosearch.data.point_masses` says
+which columns have a point mass.
 """
 
 from __future__ import annotations
 
 from evosearch.preprocess.base import DataProfile, PreprocessGene, register_gene
 
-__all__ = ["ClassWeight", "Encode", "Impute", "Scale"]
+__all__ = ["ClassWeight", "Encode", "Impute", "PointMass", "Scale"]
 
 
 @register_gene
@@ -74,3 +79,19 @@ class ClassWeight(PreprocessGene):
 
     def relevant(self, profile: DataProfile) -> bool:
         return profile.imbalanced()
+
+
+@register_gene
+class PointMass(PreprocessGene):
+    """Whether each numeric column with a point mass gets a 0/1 column ``value == mass``
+    beside it (after imputation, before scaling)."""
+
+    name = "point_mass"
+    choices = ("none", "indicator")
+    default = "none"
+    # Off unless a space names it: a run.json recorded before the gene existed has no entry
+    # for it and must resume as it ran. The mlp presets name it.
+    default_domain = ("none",)
+
+    def relevant(self, profile: DataProfile) -> bool:
+        return bool(profile.point_masses)

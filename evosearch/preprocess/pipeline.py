@@ -1,19 +1,21 @@
 """Preprocessing genes -> the scikit-learn transformer in front of the network.
 
 A plain float matrix gets one scaler (:func:`make_scaler`; ``standard`` is the
-``StandardScaler`` of every run before tables, so their results stay). A table gets a
+``StandardScaler`` of every run before tables, so their results stay), after the point-mass
+indicators where the ``point_mass`` gene asks for them (:mod:`.point_mass`). A table gets a
 ``ColumnTransformer`` (:func:`build_preprocessor`): numeric columns imputed (where cells are
-missing) and scaled, date columns expanded into calendar features (:mod:`.dates`) then imputed
-and scaled alike, optional missing-indicator columns, categorical columns mapped to fixed
-levels and encoded. It is a step of the model's pipeline, so it is fitted on each training fold
-only (imputation means, scaling statistics: the test rows never reach them) and an exported
-model takes the raw columns.
+missing), given their point-mass indicators (``point_mass``) and scaled, date columns expanded
+into calendar features (:mod:`.dates`) then imputed and scaled alike, optional
+missing-indicator columns, categorical columns mapped to fixed levels and encoded. It is a step
+of the model's pipeline, so it is fitted on each training fold only (imputation means, scaling
+statistics: the test rows never reach them) and an exported model takes the raw columns.
 
 The categorical *levels* are not fitted: they are fixed from the whole search table's column
 description (:class:`~evosearch.data.Column`), so every fold encodes to the same width, which is
 the genome's input width, known before training (:func:`encoded_width`). A level seen in fewer
 than ``max(2, 1 %)`` of the rows is *rare*: one-hot encoding groups rare (and unseen) levels in
-one ``(other)`` column; a missing cell is a level of its own, ``(missing)``.
+one ``(other)`` column; a missing cell is a level of its own, ``(missing)``. The point masses
+are fixed from the whole table in the same way (:mod:`evosearch.data.point_masses`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sklearn.preprocessing import (
 from evosearch.data import Column
 from evosearch.preprocess.base import DataProfile, gene_values
 from evosearch.preprocess.dates import DateFeatures, date_width
+from evosearch.preprocess.point_mass import PointMassIndicators
 
 __all__ = [
     "MISSING_LEVEL",
@@ -122,7 +125,15 @@ class LevelMapper(TransformerMixin, BaseEstimator):
 
 
 def _values(genes: Mapping[str, Any]) -> dict[str, str]:
-    return gene_values(dict(genes), ("impute", "encode", "scale"))
+    return gene_values(dict(genes), ("impute", "encode", "scale", "point_mass"))
+
+
+def _point_masses(profile: DataProfile, values: Mapping[str, str]) -> Any:
+    """The point-mass step of the numeric columns, or None where the genes or data have none."""
+    if values["point_mass"] != "indicator" or not profile.point_masses:
+        return None
+    columns, masses = zip(*profile.point_masses, strict=True)
+    return PointMassIndicators(list(columns), list(masses))
 
 
 def encoded_width(profile: DataProfile, genes: Mapping[str, Any]) -> int:
@@ -131,6 +142,8 @@ def encoded_width(profile: DataProfile, genes: Mapping[str, Any]) -> int:
     width = len(profile.numeric) + sum(date_width(c.times) for c in profile.dates)
     if values["impute"].endswith("_indicator"):
         width += len(profile.missing_numeric)
+    if _point_masses(profile, values) is not None:
+        width += len(profile.point_masses)
     for column in profile.categorical:
         onehot = values["encode"] == "onehot"
         width += len(encoding_levels(column, profile.n_rows)) if onehot else 1
@@ -145,8 +158,13 @@ def build_preprocessor(profile: DataProfile, genes: Mapping[str, Any]) -> Any:
     """
     values = _values(genes)
     scale = values["scale"]
+    masses = _point_masses(profile, values)
     if profile.columns is None:
-        return make_scaler(scale, profile.n_rows or None)
+        if masses is None:
+            return make_scaler(scale, profile.n_rows or None)
+        return Pipeline(
+            [("point_mass", masses), ("scale", make_scaler(scale, profile.n_rows or None))]
+        )
     parts: list[tuple[str, Any, list[str]]] = []
     numeric = [c.name for c in profile.numeric]
     missing = [c.name for c in profile.missing_numeric]
@@ -156,6 +174,8 @@ def build_preprocessor(profile: DataProfile, genes: Mapping[str, Any]) -> Any:
         if missing:
             imputer = SimpleImputer(strategy=strategy, keep_empty_features=True)
             steps.append(("impute", imputer))
+        if masses is not None:
+            steps.append(("point_mass", masses))
         steps.append(("scale", make_scaler(scale, profile.n_rows or None)))
         parts.append(("numeric", Pipeline(steps), numeric))
     if profile.dates:  # only then: a table without dates keeps its transformer

@@ -5,7 +5,8 @@ Use it from a test module (after importing any plug-in that registers a format):
     from evosearch.testing.export_formats import *  # noqa: F403
 
 For every registered format (skipped, naming the extra, where its libraries are missing): a
-tiny trained classifier (plain matrix), regressor and table model (a date column included) are
+tiny trained classifier (plain matrix, and one with a point-mass column and its indicator),
+regressor and table model (a date column and a point-mass column included) are
 written with :func:`evosearch.deploy.write_model` and read back with
 :func:`evosearch.deploy.read_model`;
 the loaded predictor gives the estimator's classes, its probabilities within 1e-5 and its
@@ -68,13 +69,23 @@ def fitted_models() -> dict[str, tuple[Any, Any]]:
     table, label = mixed_table(60)
     table["when"] = pd.date_range("2023-12-30", periods=60, freq="29h")
     table.loc[7, "when"] = pd.NaT
+    # A point mass (0.0 in every third row, 40 other values, one missing cell): its indicator.
+    table["rain"] = np.where(np.arange(60) % 3 == 0, 0.0, np.arange(60) / 7.0 + 0.25)
+    table.loc[5, "rain"] = np.nan
     dataset = check_dataset(table, label)
-    prep = build_preprocessor(DataProfile.of(dataset), {"impute": "median_indicator"})
+    genes = {"impute": "median_indicator", "point_mass": "indicator"}
+    prep = build_preprocessor(DataProfile.of(dataset), genes)
     tab = Pipeline([("prep", prep), ("net", GraphNetClassifier(_ARCH, **_FIT))])
     new_rows = dataset.X.copy()
     new_rows.loc[0, "color"] = "purple"  # a level never seen
+    rain = np.where(np.arange(len(y)) % 4 == 0, 0.0, np.arange(len(y)) / 10.0 + 0.5)
+    X_mass = np.column_stack([X, rain])
+    plain = check_dataset(X_mass, y)
+    masses = build_preprocessor(DataProfile.of(plain), {"point_mass": "indicator"})
+    clf_mass = Pipeline([("prep", masses), ("net", GraphNetClassifier(_ARCH, **_FIT))])
     return {
         "classifier": (clf.fit(X, y), X),
+        "point_mass": (clf_mass.fit(X_mass, y), X_mass),
         "regressor": (reg.fit(X, targets), X),
         "table": (tab.fit(dataset.X, dataset.y), new_rows),
     }
@@ -103,12 +114,15 @@ def _check_same(model: Any, loaded: Any, X: Any) -> None:
 
 
 @pytest.mark.parametrize("name", EXPORT_FORMATS.names())
-@pytest.mark.parametrize("which", ["classifier", "regressor"])
+@pytest.mark.parametrize("which", ["classifier", "regressor", "point_mass"])
 def test_format_predicts_as_the_estimator_does(
     name: str, which: str, fitted_models: dict[str, Any], tmp_path: Path
 ) -> None:
     model, X = fitted_models[which]
-    task = "classification" if which == "classifier" else "regression"
+    if which != "regressor":  # the point masses became indicator columns
+        prep = model[0]
+        assert not isinstance(prep, Pipeline) or prep.transform(X).shape[1] == X.shape[1] + 1
+    task = "regression" if which == "regressor" else "classification"
     loaded, _ = _round_trip(name, model, tmp_path, task)
     _check_same(model, loaded, X)
 
@@ -173,7 +187,7 @@ def test_scikit_learn_scorers_take_the_loaded_model(
     from sklearn.metrics import get_scorer
 
     model, X = fitted_models[which]
-    task = "classification" if which == "classifier" else "regression"
+    task = "regression" if which == "regressor" else "classification"
     loaded, _ = _round_trip(name, model, tmp_path, task)
     _, y = iris()
     scorers = ["roc_auc_ovr", "neg_log_loss", "f1_macro"] if which == "classifier" else ["r2"]
