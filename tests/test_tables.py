@@ -220,10 +220,12 @@ def test_variation_keeps_genes_in_the_space_and_the_width_encoded(seed: int) -> 
     from evosearch.search.strategies import BreedingContext
 
     X, y = mixed_table(40, seed=seed % 7)
+    # A point mass (0.0 in half the rows, 20 other values) for the point_mass gene to flag.
+    X["rain"] = np.where(np.arange(40) % 2 == 0, 0.0, np.arange(40) / 4.0 + 0.5)
     profile = DataProfile.of(check_dataset(X, y))
-    space = SearchSpace.from_dict(
-        {**SearchSpace.load("mlp").to_dict(), "preprocessing": {"scale": ["standard", "none"]}}
-    )
+    assert profile.point_masses
+    genes = {"scale": ["standard", "none"], "point_mass": ["none", "indicator"]}
+    space = SearchSpace.from_dict({**SearchSpace.load("mlp").to_dict(), "preprocessing": genes})
     rng = np.random.default_rng(seed)
     innovations = InnovationCounter()
     context = BreedingContext(
@@ -235,7 +237,8 @@ def test_variation_keeps_genes_in_the_space_and_the_width_encoded(seed: int) -> 
         child = cx_aligned(a, b, space, rng) if rng.random() < 0.5 else a
         a, b = context.fit_input(mutate(child, space, rng, innovations)[0]), a
         a.validate(space)
-        assert set(a.preprocessing) == set(active_genes(space.preprocessing, profile)) >= {"scale"}
+        active = set(active_genes(space.preprocessing, profile))
+        assert set(a.preprocessing) == active >= {"scale", "point_mass"}
         assert a.n_inputs == encoded_width(profile, a.preprocessing)
 
 
