@@ -98,12 +98,26 @@ def score_name(record: RunRecord) -> str:
 
 
 def data_notes(dataset: Any, scoring: str | None = None) -> list[str]:
-    """Lines for the run header: column kinds of a table, notes of the reading, and a hint
-    when the classes are very imbalanced and the score is plain accuracy."""
+    """Lines for the run header: column kinds of a table, notes of the reading, the numeric
+    columns with a point mass, and a hint when the classes are very imbalanced and the score
+    is plain accuracy."""
     from evosearch.data import describe_columns
 
     lines = [line for line in [describe_columns(dataset.columns, dataset.n_samples)] if line]
     lines += list(dataset.notes)
+    masses = getattr(dataset, "point_masses", ())
+    if masses:
+        numeric = (
+            dataset.feature_names
+            if dataset.columns is None
+            else [c.name for c in dataset.columns if c.kind == "numeric"]
+        )
+        shown = ", ".join(f"{numeric[j]} = {value:g}" for j, value in masses[:5])
+        more = f" and {len(masses) - 5} more" if len(masses) > 5 else ""
+        lines.append(
+            f"point masses (one value in many rows): {shown}{more}; the point_mass gene "
+            "(on in the mlp presets) gives each a 0/1 column"
+        )
     if dataset.task == "classification" and scoring in (None, "accuracy"):
         import numpy as np
 
