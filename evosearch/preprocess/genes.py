@@ -1,4 +1,4 @@
-"""The built-in preprocessing genes: imputation, encoding, scaling and class weights.
+"""The built-in preprocessing genes: imputation, encoding, scaling, class weights and point masses.
 
 =============  =====================================================  ==========================
 gene           choices                                                drawn where
@@ -9,8 +9,8 @@ encode         onehot (rare levels grouped), ordinal                  categorica
 scale          standard, robust, quantile (to a normal), none         the space allows more
                                                                       than ``standard``
 class_weight   none, balanced (rows weighted by 1 / class size)       classes are imbalanced
-point_mass     none, indicator (a 0/1 column ``value == mass`` beside     a numeric column has a
-               each numeric column with a point mass)                 point mass
+point_mass     none, indicator (a 0/1 column beside each numeric      a numeric column has a
+               column with a point mass: ``value == mass``)           point mass
 =============  =====================================================  ==========================
 
 ``*_indicator`` adds a 0/1 column per numeric column that has missing cells in the table (not
