@@ -122,26 +122,25 @@ def test_a_search_flags_the_point_mass_and_resumes_as_it_ran(tmp_path: Path) -> 
     ]
 
 
-def test_the_command_names_the_point_mass_and_its_export_predicts(tmp_path: Path) -> None:
-    import sys
+def test_the_command_names_the_point_mass_and_its_export_predicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evosearch.cli.main import main
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from clitools import evosearch
-
+    monkeypatch.chdir(tmp_path)
     frame, label = rainfall(90)
-    frame.assign(sky=label).to_csv(tmp_path / "days.csv", index=False)
-    run = evosearch(
-        "evolve", "--data", "days.csv", "--target", "sky", "--population", "4",
-        "--generations", "1", "--n-jobs", "1", "--out", "run", cwd=tmp_path,
+    frame.assign(sky=label).to_csv("days.csv", index=False)
+    status = main(
+        ["evolve", "--data", "days.csv", "--target", "sky", "--population", "4",
+         "--generations", "1", "--n-jobs", "1", "--out", "run"]
     )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    assert "point masses (one value in many rows): rain = 0;" in run.stdout
-    assert "point_mass=indicator" in run.stdout
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "point masses (one value in many rows): rain = 0;" in out
+    assert "point_mass=indicator" in out
     # The numpy-only format has the most hand-written code for it (every format: the contract
     # suite, tests/test_export_format_contract.py).
-    done = evosearch("export", "run", "--format", "python", "--out", "model", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    done = evosearch("predict", "model", "days.csv", "--out", "p.csv", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert main(["export", "run", "--format", "python", "--out", "model"]) == 0
+    assert main(["predict", "model", "days.csv", "--out", "p.csv"]) == 0
     rows = (tmp_path / "p.csv").read_text().splitlines()
     assert rows[0] == "sky" and set(rows[1:]) <= {"wet", "windy", "dry"} and len(rows) == 91
