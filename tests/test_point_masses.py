@@ -39,6 +39,10 @@ def test_a_point_mass_is_a_dominant_value_among_many() -> None:
     blanks = np.r_[np.full(50, np.nan), np.zeros(20), np.arange(1.0, 31.0)]
     matrix = np.column_stack([rain, resolution, levels, blanks, np.full(100, np.nan)])
     assert point_masses(matrix) == ((0, 0.0), (3, 0.0))
+    # Sparse data (pixels given as a table): the background value in most columns, no flags.
+    pixels = np.where(np.arange(100)[:, None] % 3 == 0, np.arange(100.0)[:, None] / 100 + 0.5, 0.0)
+    assert point_masses(np.repeat(pixels, 10, axis=1)) == ()
+    assert len(point_masses(np.repeat(pixels, 4, axis=1))) == 4  # up to four always kept
     _, iris_y = iris()
     assert point_masses(iris()[0]) == ()  # sepal width's 3.0 cm is a resolution peak
     assert len(iris_y) == 150

@@ -16,19 +16,24 @@ frequent present value holds at least :data:`MIN_SHARE` of the present cells and
 resolution (iris's sepal widths: 3.0 cm in 17 % of the flowers, 1.9 times 2.8 cm's share;
 diamonds' table widths: 56 % and 57 % equally often); a column of a few levels (a count of
 children, a rating) is closer to a categorical one, where an extra column for one level adds
-little.
+little. Where most columns have one (more than half of them, and more than
+:data:`MAX_IN_SPARSE`), the data is sparse, such as pixels or word counts given as a table: the
+common value is the background, and a flag for every column would double the network's input,
+so none is flagged.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_DISTINCT", "MIN_RATIO", "MIN_SHARE", "point_masses"]
+__all__ = ["MAX_IN_SPARSE", "MIN_DISTINCT", "MIN_RATIO", "MIN_SHARE", "point_masses"]
 
 #: The share of a column's present cells its most frequent value must hold.
 MIN_SHARE = 0.1
 #: How many times the next most frequent value's cells the most frequent one must hold.
 MIN_RATIO = 3.0
+#: Point masses always kept, even in more than half of the columns (a table of two columns).
+MAX_IN_SPARSE = 4
 #: The distinct present values a column must have.
 MIN_DISTINCT = 20
 
@@ -45,7 +50,7 @@ def point_masses(matrix: np.ndarray) -> tuple[tuple[int, float], ...]:
     -------
     tuple of (int, float)
         ``(column index, value)`` for each column with a point mass, in column order; the
-        value the most frequent one.
+        value the most frequent one; empty for sparse data (see the module docstring).
 
     Examples
     --------
@@ -67,4 +72,6 @@ def point_masses(matrix: np.ndarray) -> tuple[tuple[int, float], ...]:
         runner_up = np.partition(counts, -2)[-2]
         if counts[top] >= MIN_SHARE * present.size and counts[top] >= MIN_RATIO * runner_up:
             found.append((j, float(levels[top])))
+    if len(found) > max(MAX_IN_SPARSE, values.shape[1] // 2):
+        return ()
     return tuple(found)
