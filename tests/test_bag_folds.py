@@ -94,28 +94,33 @@ def test_bag_folds_with_ensemble_is_refused_in_one_line(tiny) -> None:
         Evolver(genome=tiny, bag_folds=True, ensemble=True, **SETTINGS).fit(X, Y)
 
 
-def test_the_command_line_evolves_and_exports_bags(tmp_path: Path) -> None:
+def test_the_command_line_evolves_and_exports_bags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evosearch.cli.main import main
+
     (tmp_path / "tiny.toml").write_text(TINY_TOML, encoding="utf-8")
     run = ("--genome", "tiny.toml", "--data", "iris", "--population", "4", "--n-jobs", "1")
     done = evosearch("evolve", *run, "--generations", "1", "--quiet", "--bag-folds",
                      "--out", "bagged", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert_clean(done)
+    # The exports and the prediction call the command's main in-process (the evolve above and
+    # the refusal below are the real processes), which keeps this test to a few seconds.
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
     # The best member of a run evolved with --bag-folds is exported as that run deploys it.
-    best = evosearch("export", "bagged", "--out", "best", cwd=tmp_path)
-    assert best.returncode == 0, best.stderr
-    assert "refit from each of its 3 fold networks, averaged" in best.stdout
+    assert main(["export", "bagged", "--out", "best"]) == 0
+    assert "refit from each of its 3 fold networks, averaged" in capsys.readouterr().out
     assert json.loads((tmp_path / "best" / "model.json").read_text())["bag_folds"] == 3
     # Any member on request; another member otherwise alone.
-    other = evosearch("export", "bagged", "--member", "0", "--out", "m0", cwd=tmp_path)
-    assert other.returncode == 0 and "fold networks" not in other.stdout
-    asked = evosearch("export", "bagged", "--member", "0", "--bag-folds", "--out", "m0-bag",
-                      cwd=tmp_path)  # fmt: skip
-    assert asked.returncode == 0 and "averaged" in asked.stdout
+    assert main(["export", "bagged", "--member", "0", "--out", "m0"]) == 0
+    assert "fold networks" not in capsys.readouterr().out
+    assert main(["export", "bagged", "--member", "0", "--bag-folds", "--out", "m0-bag"]) == 0
+    assert "averaged" in capsys.readouterr().out
     (tmp_path / "rows.csv").write_text(
         "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n5.1,3.5,1.4,0.2\n"
     )
-    predicted = evosearch("predict", "best", "rows.csv", cwd=tmp_path)
-    assert predicted.returncode == 0, predicted.stderr
+    assert main(["predict", "best", "rows.csv"]) == 0
     refused = evosearch("export", "bagged", "--ensemble", "--bag-folds", cwd=tmp_path)
     assert_usage_error(refused, "--bag-folds", "--ensemble")
