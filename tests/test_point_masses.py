@@ -13,7 +13,7 @@ from evosearch import Evolver
 from evosearch.data import check_dataset, load_dataset
 from evosearch.data.point_masses import point_masses
 from evosearch.preprocess import DataProfile, build_preprocessor, encoded_width
-from evosearch.space import SearchSpace
+from evosearch.space import Genome, SearchSpace
 from evosearch.space.preprocessing import active_genes
 from evosearch.testing._tiny import TINY_TOML, iris
 
@@ -126,6 +126,20 @@ def test_a_search_flags_the_point_mass_and_resumes_as_it_ran(tmp_path: Path) -> 
     ]
 
 
+def test_a_plain_matrix_search_counts_the_flags_in_its_genomes(tmp_path: Path) -> None:
+    frame, label = rainfall(120)
+    X = frame[["rain", "wind"]].fillna(0.0).to_numpy()
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_TOML + '\n[preprocessing]\npoint_mass = ["indicator"]\n', "utf-8")
+    evolver = Evolver(genome=str(path), population_size=4, generations=2, n_jobs=1).fit(X, label)
+    assert evolver.dataset_.columns is None and evolver.dataset_.point_masses == ((0, 0.0),)
+    for member in evolver.archive_.members:  # the params objective counts the flag's weights
+        genome = Genome.from_json(member.genome)
+        assert genome.preprocessing["point_mass"] == "indicator" and genome.n_inputs == 3
+        assert member.objectives[1] == genome.n_params()
+    assert evolver.best_estimator_[-1].n_features_in_ == evolver.best_genome_.n_inputs == 3
+
+
 def test_the_command_names_the_point_mass_and_its_export_predicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,3 +162,17 @@ def test_the_command_names_the_point_mass_and_its_export_predicts(
     assert main(["predict", "model", "days.csv", "--out", "p.csv"]) == 0
     rows = (tmp_path / "p.csv").read_text().splitlines()
     assert rows[0] == "sky" and set(rows[1:]) <= {"wet", "windy", "dry"} and len(rows) == 91
+
+
+def test_a_plain_matrix_run_with_flags_resumes_from_its_folder(tmp_path: Path) -> None:
+    frame, label = rainfall(120)
+    X = frame[["rain", "wind"]].fillna(0.0).to_numpy()
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_TOML + '\n[preprocessing]\npoint_mass = ["indicator"]\n', "utf-8")
+    settings = {"genome": str(path), "population_size": 4, "n_jobs": 1, "random_state": 1}
+    whole = Evolver(generations=2, out=tmp_path / "whole", **settings).fit(X, label)
+    Evolver(generations=1, out=tmp_path / "cut", **settings).fit(X, label)
+    resumed = Evolver.resume(tmp_path / "cut", X=X, y=label, generations=2)
+    assert [(m.genome_hash, m.objectives) for m in resumed.archive_.members] == [
+        (m.genome_hash, m.objectives) for m in whole.archive_.members
+    ]

@@ -423,8 +423,12 @@ def _check_consistency(path: Path, info: dict[str, Any], journal: list[dict[str,
             n_inputs = nodes[0]["units"]
         except (KeyError, TypeError):
             raise RunFolderError(f"{where}: malformed genome") from None
-        # A table's genomes take the width their encoding gives, not the raw column count.
-        if "columns" not in dataset and n_inputs != dataset["n_features"]:
+        # A table's genomes take the width their encoding gives, not the raw column count; a
+        # plain matrix's its columns, plus one per point mass where the genome flags them.
+        flagged = (record["genome"].get("preprocessing") or {}).get("point_mass") == "indicator"
+        width = dataset["n_features"]
+        fits = n_inputs == width or (flagged and width < n_inputs <= 2 * width)
+        if "columns" not in dataset and not fits:
             raise RunFolderError(
                 f"{where}: genome takes {n_inputs} features but run.json's data has "
                 f"{dataset['n_features']}: this journal belongs to another run"

@@ -120,9 +120,11 @@ class BreedingContext:
         object.__setattr__(self, "active", active_genes(self.space.preprocessing, self.profile))
 
     def fit_input(self, genome: Genome) -> Genome:
-        """Set the input width ``genome``'s preprocessing gives on this data (in place)."""
-        if self.profile is not None and self.profile.columns is not None:
-            genome.graph.nodes[0]["units"] = encoded_width(self.profile, genome.preprocessing)
+        """Set the input width ``genome``'s preprocessing gives on this data (in place): a
+        table's encoding, and the point-mass flags of a table or a plain matrix."""
+        profile = self.profile
+        if profile is not None and (profile.columns is not None or profile.point_masses):
+            genome.graph.nodes[0]["units"] = encoded_width(profile, genome.preprocessing)
         return genome
 
     def random_genome(self) -> Genome:
