@@ -105,7 +105,7 @@ def data_notes(dataset: Any, scoring: str | None = None) -> list[str]:
 
     lines = [line for line in [describe_columns(dataset.columns, dataset.n_samples)] if line]
     lines += list(dataset.notes)
-    masses = getattr(dataset, "point_masses", ())
+    masses = dataset.point_masses
     if masses:
         numeric = (
             dataset.feature_names
